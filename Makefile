@@ -1,0 +1,69 @@
+# accelgen: every target installs what it needs first (via `setup`), so on a fresh machine
+# `make demo` and `make test` are the only two commands a newcomer types.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.setup-stamp
+APT_PACKAGES := iverilog build-essential perl
+JOBS ?= 2
+PYTEST_ARGS ?=
+
+.PHONY: setup test test-slow demo lint verilog synth formal bench clean doctor help
+
+help:
+	@echo "make demo     end-to-end inference on the generated RTL (report in build/demo/)"
+	@echo "make test     the default regression (both simulators)"
+	@echo "make setup    install system packages (apt-get, when missing) and the .venv"
+	@echo "make lint | verilog | synth | formal | bench | test-slow | doctor | clean"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@missing=""; \
+	command -v iverilog >/dev/null || missing="$$missing iverilog"; \
+	command -v g++ >/dev/null && command -v make >/dev/null || missing="$$missing build-essential"; \
+	command -v perl >/dev/null || missing="$$missing perl"; \
+	python3 -c "import ensurepip, venv" 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+		echo "setup: installing Debian packages:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "setup: need root for apt-get install$$missing" >&2; exit 1; fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+doctor: setup
+	$(BIN)/accelgen doctor
+
+test: setup
+	$(BIN)/pytest -n $(JOBS) $(PYTEST_ARGS)
+
+test-slow: setup
+	$(BIN)/pytest -n $(JOBS) -m slow $(PYTEST_ARGS)
+
+demo: setup
+	$(BIN)/accelgen demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+verilog: setup
+	$(BIN)/accelgen generate eie -o build/verilog/eie
+	$(BIN)/accelgen generate diannao -o build/verilog/diannao
+
+synth: setup
+	$(BIN)/accelgen synth --default-set -o build/synth
+
+formal: setup
+	$(BIN)/pytest -m formal $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/accelgen bench -o build/bench
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,69 @@
+"""The ``accelgen`` command line.
+
+Subcommands live in their own modules and are imported only when used, so ``accelgen --help``
+stays fast. Each module named in :data:`COMMANDS` defines ``add_arguments(parser)`` and
+``run(args) -> int``. User errors (bad configs, malformed files, layers that do not fit) are
+reported as one ``accelgen: error: ...`` line with exit status 2; ``ACCELGEN_DEBUG=1`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from . import __version__
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "doctor": (
+        "accelgen.doctor",
+        "report the toolchain (versions and paths); non-zero if incomplete",
+    ),
+    "generate": ("accelgen.generate", "generate Verilog for a core: eie | diannao"),
+    "sim": ("accelgen.simulate", "run layers from an .npz on a core's generated RTL"),
+}
+
+
+class UserError(Exception):
+    """An error caused by the user's input, reported without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="accelgen",
+        description="Generate, simulate and synthesize EIE and DianNao accelerator RTL.",
+    )
+    parser.add_argument("--version", action="version", version=f"accelgen {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        mod = importlib.import_module(module)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("accelgen: interrupted", file=sys.stderr)
+        return 130
+    except (UserError, ValueError, TypeError, FileNotFoundError, KeyError) as e:
+        if os.environ.get("ACCELGEN_DEBUG"):
+            raise
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"accelgen: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

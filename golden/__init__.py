@@ -1,0 +1,1 @@
+"""NumPy golden model: the bit-exact reference for every RTL block (see ``numerics.md``)."""

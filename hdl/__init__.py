@@ -1,0 +1,1 @@
+"""Amaranth gateware: shared arithmetic blocks (``common``) and the EIE and DianNao cores."""

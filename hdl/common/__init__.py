@@ -1,0 +1,1 @@
+"""Blocks shared by both cores: arithmetic helpers, configs, small datapath components."""

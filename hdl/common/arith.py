@@ -1,0 +1,46 @@
+"""Fixed-point arithmetic as Amaranth expressions: the HDL twin of :mod:`accelgen.golden.arith`.
+
+Each function returns a combinational expression implementing one rule of ``numerics.md``; the
+components in this package (and both cores) build their datapaths from these and nothing else,
+so a rounding or saturation rule lives in exactly one place per side.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Mux
+
+__all__ = ["round_shift", "sat", "sat_add", "multiply_round", "smin", "smax"]
+
+
+def smin(bits: int) -> int:
+    return -(1 << (bits - 1))
+
+
+def smax(bits: int) -> int:
+    return (1 << (bits - 1)) - 1
+
+
+def sat(value, bits: int):
+    """Clamp a signed expression to the signed ``bits``-bit range; result shape ``signed(bits)``."""
+    v = value.as_signed() if not value.shape().signed else value
+    clamped = Mux(v > smax(bits), smax(bits), Mux(v < smin(bits), smin(bits), v))
+    return clamped.as_signed()[:bits].as_signed() if len(clamped) > bits else clamped
+
+
+def round_shift(value, shift: int):
+    """``(value + 2**(shift-1)) >> shift`` (arithmetic, round half up); exact, widened."""
+    if shift < 0:
+        raise ValueError(f"shift must be >= 0, got {shift!r}")
+    if shift == 0:
+        return value
+    return (value + (1 << (shift - 1))) >> shift
+
+
+def multiply_round(a, w, *, w_frac: int, act_bits: int):
+    """``sat(act_bits, round_shift(a * w, w_frac))`` for signed ``a`` and ``w``."""
+    return sat(round_shift(a.as_signed() * w.as_signed(), w_frac), act_bits)
+
+
+def sat_add(acc, p, *, acc_bits: int):
+    """``sat(acc_bits, acc + p)`` with the sum computed one bit wider than needed."""
+    return sat(acc.as_signed() + p.as_signed(), acc_bits)

@@ -1,0 +1,110 @@
+"""Base class for the frozen, self-validating configuration dataclasses (EIEConfig, ...).
+
+A config is a ``@dataclass(frozen=True, kw_only=True)`` subclass of :class:`Config` whose
+``__post_init__`` calls :meth:`Config.validate_fields` and then ``require(...)`` for each rule.
+``to_json``/``from_json``/``save``/``load`` round-trip it; unknown keys and wrong types are
+rejected with a message that names them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any, Self
+
+__all__ = ["Config", "require", "is_pow2"]
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise ``ValueError(message)`` unless ``condition`` holds."""
+    if not condition:
+        raise ValueError(message)
+
+
+def is_pow2(n: int) -> bool:
+    return isinstance(n, int) and n >= 1 and (n & (n - 1)) == 0
+
+
+def _check_type(name: str, value: Any, annotation: Any) -> None:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        require(
+            value in typing.get_args(annotation),
+            f"{name} must be one of {typing.get_args(annotation)!r}, got {value!r}",
+        )
+        return
+    if origin in (typing.Union, types.UnionType):
+        for arm in typing.get_args(annotation):
+            try:
+                _check_type(name, value, arm)
+                return
+            except (TypeError, ValueError):
+                continue
+        raise TypeError(f"{name} has the wrong type: {value!r}")
+    if annotation is type(None):
+        if value is not None:
+            raise TypeError(f"{name} must be None, got {value!r}")
+        return
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be true or false, got {value!r}")
+        return
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an integer, got {value!r}")
+        return
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} must be a number, got {value!r}")
+        return
+    if annotation is str:
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a string, got {value!r}")
+        return
+
+
+class Config:
+    """Mixin for frozen config dataclasses: type checks and JSON round trip."""
+
+    def validate_fields(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            _check_type(f.name, getattr(self, f.name), hints[f.name])
+
+    def to_json(self) -> dict[str, Any]:
+        """The config as a JSON-ready dict (fields only; derived values are in reports)."""
+        out = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            out[f.name] = v.to_json() if hasattr(v, "to_json") else v
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        if not isinstance(data, dict):
+            raise TypeError(f"{cls.__name__} JSON must be an object, got {type(data).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(
+                f"unknown {cls.__name__} field(s) {', '.join(unknown)}; "
+                f"valid fields: {', '.join(sorted(names))}"
+            )
+        return cls(**data)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        try:
+            data = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: not valid JSON ({e})") from None
+        return cls.from_json(data)
+
+    def replace(self, **changes: Any) -> Self:
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]

@@ -1,0 +1,1 @@
+"""EIE: sparse compressed fully-connected accelerator (Han et al., ISCA 2016)."""

@@ -1,0 +1,1 @@
+"""Simulation: the cocotb harness (:mod:`.runner`) and testbench helpers (:mod:`.tb`)."""

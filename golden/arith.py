@@ -176,7 +176,9 @@ def quantize(x, frac: int, bits: int) -> np.ndarray:
         raise ValueError("cannot quantize NaN or infinite values")
     scaled = x * float(1 << frac)
     rounded = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)
-    return sat(bits, rounded.astype(np.int64))
+    # Clamp while still floating point: casting a value beyond int64 to int64 is undefined
+    # (NumPy gives INT64_MIN, which turned +1e30 into the most negative code).
+    return sat(bits, np.clip(rounded, smin(bits), smax(bits)).astype(np.int64))
 
 
 def dequantize(q, frac: int) -> np.ndarray:

@@ -21,8 +21,12 @@ def smax(bits: int) -> int:
 
 
 def sat(value, bits: int):
-    """Clamp a signed expression to the signed ``bits``-bit range; result shape ``signed(bits)``."""
-    v = value.as_signed() if not value.shape().signed else value
+    """Clamp an expression (by its numeric value) to the signed ``bits``-bit range.
+
+    The result has shape ``signed(bits)``. An unsigned ``value`` counts as non-negative: use
+    ``value.as_signed()`` first to reinterpret raw bits as two's complement.
+    """
+    v = value
     clamped = Mux(v > smax(bits), smax(bits), Mux(v < smin(bits), smin(bits), v))
     return clamped.as_signed()[:bits].as_signed() if len(clamped) > bits else clamped
 

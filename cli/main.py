@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "generate": ("accelgen.generate", "generate Verilog for a core: eie | diannao"),
     "sim": ("accelgen.simulate", "run layers from an .npz on a core's generated RTL"),
+    "bench": ("accelgen.bench", "paper-reproduction benchmarks (JSON, CSV, plots, benchmarks.md)"),
 }
 
 

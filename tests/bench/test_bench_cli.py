@@ -1,0 +1,90 @@
+"""``accelgen bench --quick`` writes the report files with the expected keys and arithmetic."""
+
+import json
+
+import numpy as np
+import pytest
+
+from accelgen import bench, main
+from accelgen.golden import balance, paper
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    assert main.main(["bench", "--quick", "-o", str(out)]) == 0
+    return out, json.loads((out / "bench.json").read_text())
+
+
+def test_files_and_meta(quick):
+    out, data = quick
+    for name in ("bench.json", "bench_config.json", "benchmarks.md"):
+        assert (out / name).stat().st_size > 0
+    meta = data["meta"]
+    assert set(meta["machine"]) == {"date", "platform", "cpu", "cpu_count", "python"}
+    assert meta["quick"] is True and set(data["sections"]) == set(bench.SECTIONS)
+    md = (out / "benchmarks.md").read_text()
+    assert meta["machine"]["date"] in md and "Synthetic layers" in md
+    for sec in data["sections"].values():
+        for tname, rows in sec["tables"].items():
+            assert rows, tname
+        for plot in sec["plots"]:
+            assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            assert f"]({plot})" in md
+
+
+def test_csv_per_table(quick):
+    out, data = quick
+    for name, sec in data["sections"].items():
+        for tname, rows in sec["tables"].items():
+            lines = (out / f"{name}_{tname}.csv").read_text().splitlines()
+            assert lines[0].split(",") == list(rows[0]) and len(lines) == len(rows) + 1
+
+
+def test_diannao_arithmetic(quick):
+    rows = {r["layer"]: r for r in quick[1]["sections"]["diannao"]["tables"]["table2"]}
+    assert set(rows) == set(bench.DIANNAO_QUICK_LAYERS)
+    for name, r in rows.items():
+        p = paper.diannao_layer(name)
+        assert r["cycles"] >= r["nfu_busy_cycles"] > 0
+        if p.kind == "pool":
+            continue
+        # every useful MAC needs one of the Tn^2 multipliers in some cycle
+        assert r["nfu_busy_cycles"] * 16 * 16 >= p.macs
+        assert r["utilization_pct"] == pytest.approx(100 * p.macs / (256 * r["cycles"]), abs=0.01)
+        assert r["gops"] == pytest.approx(2 * p.macs * 0.98 / r["cycles"], abs=0.1)
+    # CLASS1: 960 inputs -> 20 outputs is ceil(20/16) * ceil(960/16) = 120 NFU steps
+    assert rows["CLASS1"]["nfu_busy_cycles"] == 120
+
+
+def test_eie_section(quick):
+    sec = quick[1]["sections"]["eie"]
+    tables = sec["tables"]
+    rows = tables.get("table3") or tables["ideal"]
+    assert [r["layer"] for r in rows] == list(bench.EIE_QUICK_LAYERS)
+    ctx = bench.BenchContext(out=quick[0], quick=True, seed=1)
+    for r in rows:
+        s = ctx.eie_layer(r["layer"])
+        active = s.layer.index[:, s.x != 0]
+        # total work = non-zeros of the broadcast columns plus a few padding entries
+        total = r["ideal_mean_cycles"] * paper.EIE_PES
+        assert np.count_nonzero(active) <= total <= 1.02 * np.count_nonzero(active)
+        ideal = balance.ideal_cycles(balance.column_work(s.layer.index, 64), s.x)
+        assert r["ideal_max_cycles"] == ideal["max"]
+
+
+def test_energy_section(quick):
+    rows = quick[1]["sections"]["energy"]["tables"]["eie_vs_diannao"]
+    for r in rows:
+        parts = r["eie_compute_nj"] + r["eie_sram_nj"] + r["eie_dram_nj"]
+        assert parts == pytest.approx(r["eie_total_nj"], abs=0.2)
+        # the point of energy.md: compressed on-chip weights beat dense weights from DRAM
+        assert r["diannao_over_eie"] > 10
+
+
+def test_bad_arguments(tmp_path, capsys):
+    assert main.main(["bench", "--quick", "--seed", "-1", "-o", str(tmp_path)]) == 2
+    assert "--seed must be >= 0, got -1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main.main(["bench", "--only", "fpga"])
+    assert e.value.code == 2

@@ -1,0 +1,70 @@
+"""Activation read/write unit: a PE's source and destination register files (EIE Fig. 4)."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["ActRW"]
+
+
+class ActRW(wiring.Component):
+    """Two register files whose roles (source / destination) swap between layers.
+
+    The source file holds this PE's share of the layer input (element ``j`` at ``j // N``), the
+    destination file its accumulators (local row ``i // N``). Both are ``acc_bits`` wide so that
+    a layer's accumulators become the next layer's inputs by a role swap, without a copy.
+    ``swap`` exchanges the roles at the next clock edge; reads are synchronous (**latency 1
+    cycle**), writes take effect at the clock edge.
+
+    Members
+    -------
+    src_addr, src_en : In; src_data : Out
+        Source read port.
+    src_waddr, src_wdata, src_we : In
+        Source write port (host input writes, end-of-layer output finishing).
+    dst_addr, dst_en : In; dst_data : Out
+        Destination read port (accumulate).
+    dst_waddr, dst_wdata, dst_we : In
+        Destination write port (bias initialisation, accumulate).
+    swap : In(1)
+        Exchange the roles.
+    """
+
+    def __init__(self, *, depth: int, acc_bits: int) -> None:
+        self.depth = depth
+        port = {
+            "addr": In(range(depth)),
+            "en": In(1),
+            "data": Out(signed(acc_bits)),
+            "waddr": In(range(depth)),
+            "wdata": In(signed(acc_bits)),
+            "we": In(1),
+        }
+        members = {f"{role}_{k}": v for role in ("src", "dst") for k, v in port.items()}
+        super().__init__({**members, "swap": In(1)})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        acc = signed(len(self.src_data))
+        m.submodules.rf_a = a = Memory(shape=acc, depth=self.depth, init=[])
+        m.submodules.rf_b = b = Memory(shape=acc, depth=self.depth, init=[])
+        sel = Signal()  # 0: a is the source file, 1: b is
+        m.d.sync += sel.eq(sel ^ self.swap)
+        for mem, mine in ((a, 0), (b, 1)):
+            rd, wr = mem.read_port(), mem.write_port()
+            is_src = sel == mine
+            m.d.comb += [
+                rd.addr.eq(Mux(is_src, self.src_addr, self.dst_addr)),
+                rd.en.eq(Mux(is_src, self.src_en, self.dst_en)),
+                wr.addr.eq(Mux(is_src, self.src_waddr, self.dst_waddr)),
+                wr.data.eq(Mux(is_src, self.src_wdata, self.dst_wdata)),
+                wr.en.eq(Mux(is_src, self.src_we, self.dst_we)),
+            ]
+            with m.If(is_src):
+                m.d.comb += self.src_data.eq(rd.data)
+            with m.Else():
+                m.d.comb += self.dst_data.eq(rd.data)
+        return m

@@ -1,0 +1,168 @@
+"""EIE core configuration: one frozen, self-validating dataclass with the derived sizes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accelgen.golden.arith import Numerics
+
+from ..common.config import Config, is_pow2, require
+
+__all__ = ["EIEConfig", "ENTRIES_PER_LINE", "LINE_BITS"]
+
+ENTRIES_PER_LINE = 8
+_NUMERIC_FIELDS = ("act_bits", "act_frac", "w_bits", "w_frac", "acc_bits")
+LINE_BITS = 64
+
+
+def _bits(n: int) -> int:
+    """Bits needed to hold the values 0..n-1 (at least 1)."""
+    return max(1, (n - 1).bit_length())
+
+
+@dataclass(frozen=True, kw_only=True)
+class EIEConfig(Config):
+    """Parameters of the generated EIE core (Han et al., ISCA 2016).
+
+    Parameters
+    ----------
+    n_pes : int
+        Processing elements N, a power of two 1..256. Output row ``i`` and input column ``j``
+        live in PE ``i mod N`` / ``j mod N``.
+    fifo_depth : int
+        Depth of each PE's activation queue, 1..64 (paper: 8).
+    act_bits, act_frac, w_bits, w_frac, acc_bits : int
+        Fixed-point formats (``numerics.md``); ``acc_bits`` is 24 or 32. Codebook entries are
+        ``w_bits`` wide, at most 16 (the paper's 16-bit shared weights).
+    regfile_depth : int
+        Entries of each PE's source and destination register files, 1..4096 (paper: 64).
+    spmat_words : int
+        64-bit sparse-matrix lines per PE (8 entries each), 1..8191 so that a pointer fits the
+        paper's 16 bits.
+    ptr_depth : int
+        Pointer-memory words per PE, 2..65536; a layer with ``C`` inputs uses ``C + 1`` of
+        them, and all layers of a network are stored one after the other.
+    max_layers : int
+        Layer descriptors (and per-layer codebooks and bias tables), 1..64.
+    """
+
+    n_pes: int = 8
+    fifo_depth: int = 8
+    act_bits: int = 16
+    act_frac: int = 8
+    w_bits: int = 16
+    w_frac: int = 12
+    acc_bits: int = 32
+    regfile_depth: int = 64
+    spmat_words: int = 512
+    ptr_depth: int = 1024
+    max_layers: int = 4
+
+    def __post_init__(self) -> None:
+        self.validate_fields()
+        require(
+            is_pow2(self.n_pes) and self.n_pes <= 256,
+            f"n_pes must be a power of two in 1..256, got {self.n_pes!r}",
+        )
+        require(1 <= self.fifo_depth <= 64, f"fifo_depth must be in 1..64, got {self.fifo_depth!r}")
+        require(self.w_bits <= 16, f"w_bits must be at most 16 (codebook), got {self.w_bits!r}")
+        require(self.act_bits <= 32, f"act_bits must be at most 32, got {self.act_bits!r}")
+        Numerics(**{k: getattr(self, k) for k in _NUMERIC_FIELDS})  # raises ValueError
+        require(
+            1 <= self.regfile_depth <= 4096,
+            f"regfile_depth must be in 1..4096, got {self.regfile_depth!r}",
+        )
+        require(
+            1 <= self.spmat_words <= 8191,
+            f"spmat_words must be in 1..8191 (16-bit pointers), got {self.spmat_words!r}",
+        )
+        require(
+            2 <= self.ptr_depth <= 65536, f"ptr_depth must be in 2..65536, got {self.ptr_depth!r}"
+        )
+        require(1 <= self.max_layers <= 64, f"max_layers must be in 1..64, got {self.max_layers!r}")
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def numerics(self) -> Numerics:
+        """The datapath formats as a golden-model :class:`~accelgen.golden.arith.Numerics`."""
+        return Numerics(
+            act_bits=self.act_bits,
+            act_frac=self.act_frac,
+            w_bits=self.w_bits,
+            w_frac=self.w_frac,
+            acc_bits=self.acc_bits,
+        )
+
+    @property
+    def pe_bits(self) -> int:
+        """log2(N)."""
+        return self.n_pes.bit_length() - 1
+
+    @property
+    def max_rows(self) -> int:
+        """Largest layer output count (N x regfile_depth)."""
+        return self.n_pes * self.regfile_depth
+
+    @property
+    def max_cols(self) -> int:
+        """Largest layer input count (register files and pointer memory)."""
+        return min(self.n_pes * self.regfile_depth, self.ptr_depth - 1)
+
+    @property
+    def entries_per_pe(self) -> int:
+        """Sparse-matrix entries each PE can store (8 per 64-bit line)."""
+        return self.spmat_words * ENTRIES_PER_LINE
+
+    @property
+    def ptr_bits(self) -> int:
+        """Width of a column pointer (an entry address 0..entries_per_pe)."""
+        return self.entries_per_pe.bit_length()
+
+    @property
+    def rf_bits(self) -> int:
+        """Register-file address width."""
+        return _bits(self.regfile_depth)
+
+    @property
+    def ptr_addr_bits(self) -> int:
+        return _bits(self.ptr_depth)
+
+    @property
+    def line_addr_bits(self) -> int:
+        return _bits(self.spmat_words)
+
+    @property
+    def layer_bits(self) -> int:
+        return _bits(self.max_layers)
+
+    @property
+    def col_bits(self) -> int:
+        """Width of a column index / layer size field (0..max(max_rows, max_cols))."""
+        return max(self.max_rows, self.max_cols).bit_length()
+
+    @property
+    def memory_bits(self) -> dict[str, int]:
+        """Storage of each memory in bits (``total`` included), per the whole core."""
+        n = self.n_pes
+        mem = {
+            "pointer": n * self.ptr_depth * self.ptr_bits,
+            "spmat": n * self.spmat_words * LINE_BITS,
+            "regfiles": n * 2 * self.regfile_depth * self.acc_bits,
+            "bias": n * self.max_layers * self.regfile_depth * self.act_bits,
+            "queues": n * self.fifo_depth * (self.col_bits + self.act_bits),
+            "codebooks": self.max_layers * 16 * self.w_bits,
+            "counters": n * self.max_layers * 64,
+        }
+        mem["total"] = sum(mem.values())
+        return mem
+
+    def report(self) -> dict:
+        """Parameters and derived sizes for ``report.json``."""
+        return {
+            "config": self.to_json(),
+            "max_rows": self.max_rows,
+            "max_cols": self.max_cols,
+            "entries_per_pe": self.entries_per_pe,
+            "pointer_bits": self.ptr_bits,
+            "memory_bits": self.memory_bits,
+        }

@@ -1,0 +1,130 @@
+"""Sparse-matrix read unit: walks a column's entries, one ``(v, z)`` per cycle (EIE section IV).
+
+Line format (one 64-bit word of the sparse-matrix memory): entry ``k`` (0..7) occupies bits
+``8k .. 8k+7``; its weight index ``v`` is the low nibble, its relative row index ``z`` the high
+nibble. Entry address ``e`` is in line ``e // 8``, slot ``e % 8``.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Signal, signed
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .config import ENTRIES_PER_LINE, LINE_BITS
+from .pointer import span_layout
+
+__all__ = ["SpMatReader"]
+
+
+class SpMatReader(wiring.Component):
+    """Issues the entries ``[lo, hi)`` of each column span, one per cycle, with its activation.
+
+    A 64-bit line is read from the sparse-matrix memory only when the walk enters a new line
+    (the line is kept in the read port's output register, the paper's line buffer), so each line
+    costs one SRAM read per column visit, not one per entry.
+
+    Timing: the walker takes a span in the cycle ``span.valid & span.ready``; it issues entry
+    ``lo`` in the next cycle and one entry per cycle after that. An entry issued in cycle ``t``
+    appears on ``e_*`` in cycle ``t + 1`` (**latency 1 cycle**). ``span.ready`` is high while
+    the walker is idle or issuing the last entry of its span, so consecutive columns follow each
+    other without a bubble. An empty span (``lo == hi``) is consumed without issuing anything.
+
+    Members
+    -------
+    span : In(stream.Signature(span_layout))
+        From the pointer-read unit.
+    flush : In(1)
+        Forget the buffered line (asserted between layers; the host may have rewritten it).
+    e_valid, e_act, e_v, e_z, e_first : Out
+        The entry stream to the arithmetic unit; ``e_first`` marks the first entry of a column.
+    issue : Out(1)
+        An entry is issued this cycle (the PE is busy).
+    line_reads : Out(1)
+        A line is read from memory this cycle.
+    wr_addr, wr_data, wr_en : In
+        Host write port (line address, 64-bit line).
+    """
+
+    def __init__(self, *, words: int, ptr_bits: int, act_bits: int) -> None:
+        self.words = words
+        super().__init__(
+            {
+                "span": In(stream.Signature(span_layout(ptr_bits, act_bits))),
+                "flush": In(1),
+                "e_valid": Out(1),
+                "e_act": Out(signed(act_bits)),
+                "e_v": Out(4),
+                "e_z": Out(4),
+                "e_first": Out(1),
+                "issue": Out(1),
+                "line_reads": Out(1),
+                "wr_addr": In(range(words)),
+                "wr_data": In(LINE_BITS),
+                "wr_en": In(1),
+            }
+        )
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        m.submodules.mem = mem = Memory(shape=LINE_BITS, depth=self.words, init=[])
+        rd = mem.read_port()
+        wr = mem.write_port()
+        m.d.comb += [wr.addr.eq(self.wr_addr), wr.data.eq(self.wr_data), wr.en.eq(self.wr_en)]
+
+        ptr_bits = len(self.span.payload.lo)
+        slot_bits = (ENTRIES_PER_LINE - 1).bit_length()
+        active = Signal()
+        e = Signal(ptr_bits)
+        end = Signal(ptr_bits)
+        act = Signal.like(self.e_act)
+        first = Signal()
+        last = Signal()
+        take = Signal()
+        m.d.comb += [
+            self.issue.eq(active),
+            last.eq(active & (e + 1 == end)),
+            self.span.ready.eq(~active | last),
+            take.eq(
+                self.span.valid & self.span.ready & (self.span.payload.lo != self.span.payload.hi)
+            ),
+        ]
+        with m.If(take):
+            m.d.sync += [
+                active.eq(1),
+                e.eq(self.span.payload.lo),
+                end.eq(self.span.payload.hi),
+                act.eq(self.span.payload.act),
+                first.eq(1),
+            ]
+        with m.Elif(active):
+            m.d.sync += [e.eq(e + 1), first.eq(0)]
+            with m.If(last):
+                m.d.sync += active.eq(0)
+
+        # line buffer: read only when the issued entry is in a different line
+        line = Signal(range(self.words))
+        held = Signal(range(self.words))
+        held_valid = Signal()
+        m.d.comb += [
+            line.eq(e >> slot_bits),
+            rd.addr.eq(line),
+            rd.en.eq(active & (~held_valid | (held != line))),
+            self.line_reads.eq(rd.en),
+        ]
+        with m.If(self.flush):
+            m.d.sync += held_valid.eq(0)
+        with m.Elif(active):
+            m.d.sync += [held.eq(line), held_valid.eq(1)]
+
+        slot = Signal(slot_bits)
+        m.d.sync += [
+            self.e_valid.eq(active),
+            slot.eq(e[:slot_bits]),
+            self.e_act.eq(act),
+            self.e_first.eq(first),
+        ]
+        entry = rd.data.word_select(slot, 8)
+        m.d.comb += [self.e_v.eq(entry[:4]), self.e_z.eq(entry[4:])]
+        return m

@@ -1,0 +1,339 @@
+"""EIE top level: CCU, N PEs, layer descriptors, sequencer, host port and counters."""
+
+from __future__ import annotations
+
+from amaranth.hdl import (
+    Array,
+    Cat,
+    ClockSignal,
+    Instance,
+    Module,
+    Mux,
+    ResetSignal,
+    Signal,
+    Value,
+    signed,
+)
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .ccu import CCU
+from .config import LINE_BITS, EIEConfig
+from .images import DESC_FIELD_BITS, MemoryMap, Region
+from .pe import PE, pe_signature
+
+__all__ = ["EIETop", "PE_MODULE", "TOP_MODULE", "generate_verilog"]
+
+TOP_MODULE = "eie_top"
+PE_MODULE = "eie_pe"
+
+
+class EIETop(wiring.Component):
+    """The EIE core; its Verilog top module is ``eie_top``.
+
+    Host interface (all synchronous to ``clk``; the memory map is in
+    :mod:`accelgen.hdl.eie.images`):
+
+    * write port ``addr``/``wdata``/``we``: one 64-bit word per cycle, any time the core is
+      idle (``busy`` low);
+    * read port ``raddr``/``re`` -> ``rdata``/``rvalid``: ``rvalid`` pulses with ``rdata``
+      **2 cycles** after ``re``; one read per cycle may be in flight. Output (ACT) reads only
+      while idle;
+    * ``start`` (a one-cycle pulse while idle) runs every layer on the input held in the source
+      register files; ``busy`` is high until the run ends, then ``done`` rises and stays high
+      until the next ``start``.
+
+    Run schedule, layer ``l`` of ``L`` (all cycles counted by the counters):
+
+    * *boundary pass* ``B(l)``, ``R + 1`` cycles with ``R = max(ceil(rows[l-1]/N) if l > 0,
+      ceil(rows[l]/N) if l < L)``: the source registers are finished in place
+      (``relu?(sat(act_bits, acc))`` of layer ``l-1``) while the destination registers are
+      loaded with layer ``l``'s bias;
+    * *run* ``R(l)``: the CCU broadcasts the non-zero inputs, the PEs accumulate; it ends in
+      the first cycle in which the CCU is done and every PE is idle; the register files swap.
+
+    ``B(L)`` finishes the last layer's outputs. ``layer_cycles[l] = |B(l)| + |R(l)|`` and the
+    total is their sum plus ``|B(L)|``.
+
+    Parameters
+    ----------
+    config : EIEConfig
+    pe_module : str, optional
+        If given, the PEs are instances of this externally defined Verilog module (the
+        :class:`~accelgen.hdl.eie.pe.PE` converted once) instead of N inlined copies, which is
+        what :func:`generate_verilog` does to keep generation fast for large N. The default
+        elaborates everything (self-contained, simulatable in Amaranth).
+    """
+
+    def __init__(self, config: EIEConfig, *, pe_module: str | None = None) -> None:
+        if not isinstance(config, EIEConfig):
+            raise TypeError(f"config must be an EIEConfig, got {type(config).__name__}")
+        self.config = config
+        self.pe_module = pe_module
+        self.memory_map = MemoryMap(config)
+        ab = self.memory_map.addr_bits
+        super().__init__(
+            {
+                "addr": In(ab),
+                "wdata": In(LINE_BITS),
+                "we": In(1),
+                "raddr": In(ab),
+                "re": In(1),
+                "rdata": Out(64),
+                "rvalid": Out(1),
+                "start": In(1),
+                "busy": Out(1),
+                "done": Out(1),
+            }
+        )
+
+    def elaborate(self, platform) -> Module:
+        c = self.config
+        mm = self.memory_map
+        n = c.n_pes
+        m = Module()
+        m.submodules.ccu = ccu = CCU(c)
+        if self.pe_module is None:
+            pes = [PE(c) for _ in range(n)]
+            for k, pe in enumerate(pes):
+                m.submodules[f"pe{k}"] = pe
+        else:
+            sig = pe_signature(c)
+            pes = [sig.create(path=(f"pe{k}",)) for k in range(n)]
+            for k, pe in enumerate(pes):
+                ports = {"i_clk": ClockSignal(), "i_rst": ResetSignal()}
+                for path, member, value in sig.flatten(pe):
+                    kind = "i" if member.flow == In else "o"
+                    ports[f"{kind}_{'__'.join(map(str, path))}"] = Value.cast(value)
+                m.submodules[f"pe{k}"] = Instance(self.pe_module, **ports)
+
+        # ---------------------------------------------------------------- host writes
+        ob = mm.offset_bits
+        region = self.addr[ob:]
+        off = self.addr[:ob]
+        pe_sel = Signal(max(1, c.pe_bits))
+        local = Signal(len(pes[0].h_addr))
+        with m.Switch(region):
+            with m.Case(Region.PTR):
+                m.d.comb += [local.eq(off[: c.ptr_addr_bits]), pe_sel.eq(off[c.ptr_addr_bits :])]
+            with m.Case(Region.SPMAT):
+                m.d.comb += [
+                    local.eq(off[: c.line_addr_bits]),
+                    pe_sel.eq(off[c.line_addr_bits :]),
+                ]
+            with m.Case(Region.BIAS):
+                lb = c.layer_bits + c.rf_bits
+                m.d.comb += [local.eq(off[:lb]), pe_sel.eq(off[lb:])]
+            with m.Case(Region.ACT):
+                m.d.comb += [local.eq(off[c.pe_bits : c.pe_bits + c.rf_bits]), pe_sel.eq(off)]
+        if c.pe_bits == 0:
+            m.d.comb += pe_sel.eq(0)
+
+        n_layers = Signal(range(c.max_layers + 1))
+        desc_cols = [Signal(c.col_bits, name=f"desc{i}_cols") for i in range(c.max_layers)]
+        desc_rows = [Signal(c.col_bits, name=f"desc{i}_rows") for i in range(c.max_layers)]
+        desc_base = [Signal(range(c.ptr_depth), name=f"desc{i}_base") for i in range(c.max_layers)]
+        desc_relu = [Signal(name=f"desc{i}_relu") for i in range(c.max_layers)]
+        cbook = [
+            [Signal(signed(c.w_bits), name=f"cb{i}_{e}") for e in range(16)]
+            for i in range(c.max_layers)
+        ]
+        f = DESC_FIELD_BITS
+        with m.If(self.we):
+            with m.Switch(region):
+                with m.Case(Region.CTRL):
+                    m.d.sync += n_layers.eq(self.wdata)
+                with m.Case(Region.DESC):
+                    for i in range(c.max_layers):
+                        with m.If(off == i):
+                            m.d.sync += [
+                                desc_cols[i].eq(self.wdata[:f]),
+                                desc_rows[i].eq(self.wdata[f : 2 * f]),
+                                desc_base[i].eq(self.wdata[2 * f : 3 * f]),
+                                desc_relu[i].eq(self.wdata[63]),
+                            ]
+                with m.Case(Region.CODEBOOK):
+                    for i in range(c.max_layers):
+                        for e in range(16):
+                            with m.If(off == (i << 4 | e)):
+                                m.d.sync += cbook[i][e].eq(self.wdata)
+        for k, pe in enumerate(pes):
+            hit = self.we & (pe_sel == k)
+            m.d.comb += [
+                pe.h_addr.eq(local),
+                pe.h_data.eq(self.wdata),
+                pe.we_ptr.eq(hit & (region == Region.PTR)),
+                pe.we_spmat.eq(hit & (region == Region.SPMAT)),
+                pe.we_bias.eq(hit & (region == Region.BIAS)),
+                pe.we_act.eq(hit & (region == Region.ACT)),
+            ]
+
+        # ---------------------------------------------------------------- sequencer
+        layer = Signal(range(c.max_layers + 1))
+        has_prev = Signal()
+        has_cur = Signal()
+        prev_local = Signal(c.col_bits)
+        cur_local = Signal(c.col_bits)
+        bound = Signal(c.col_bits)
+        prev_idx = Signal(range(c.max_layers))
+        cur_idx = Signal(range(c.max_layers))
+        m.d.comb += [
+            has_prev.eq(layer != 0),
+            has_cur.eq(layer < n_layers),
+            prev_idx.eq(layer - 1),
+            cur_idx.eq(layer),
+            prev_local.eq(Mux(has_prev, (Array(desc_rows)[prev_idx] + (n - 1)) >> c.pe_bits, 0)),
+            cur_local.eq(Mux(has_cur, (Array(desc_rows)[cur_idx] + (n - 1)) >> c.pe_bits, 0)),
+            bound.eq(Mux(prev_local > cur_local, prev_local, cur_local)),
+        ]
+        bnd_cnt = Signal(c.col_bits)
+        wb_valid = Signal()
+        wb_addr = Signal(c.rf_bits)
+        total = Signal(32)
+        lcnt = Signal(32)
+        layer_cycles = [Signal(32, name=f"layer{i}_cycles") for i in range(c.max_layers)]
+        finish = Signal()
+        all_idle = Signal()
+        all_ready = Signal()
+        m.d.comb += [
+            all_idle.eq(Cat(pe.idle for pe in pes).all()),
+            all_ready.eq(Cat(pe.bc.ready for pe in pes).all()),
+        ]
+        in_bnd = Signal()
+        in_run = Signal()
+        with m.FSM(name="seq"):
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [layer.eq(0), self.done.eq(0), total.eq(0), lcnt.eq(0)]
+                    m.next = "BOUNDARY"
+            with m.State("BOUNDARY"):
+                m.d.comb += [self.busy.eq(1), in_bnd.eq(1)]
+                m.d.sync += [total.eq(total + 1), lcnt.eq(lcnt + 1), bnd_cnt.eq(bnd_cnt + 1)]
+                with m.If(bnd_cnt == bound):
+                    m.d.sync += bnd_cnt.eq(0)
+                    with m.If(has_cur):
+                        m.next = "RUN"
+                    with m.Else():
+                        m.d.sync += self.done.eq(1)
+                        m.next = "IDLE"
+            with m.State("RUN"):
+                m.d.comb += [
+                    self.busy.eq(1),
+                    in_run.eq(1),
+                    finish.eq(ccu.done & all_idle),
+                ]
+                m.d.sync += [total.eq(total + 1), lcnt.eq(lcnt + 1)]
+                with m.If(finish):
+                    m.d.sync += [layer.eq(layer + 1), lcnt.eq(0)]
+                    for i in range(c.max_layers):
+                        with m.If(layer == i):
+                            m.d.sync += layer_cycles[i].eq(lcnt + 1)
+                    m.next = "BOUNDARY"
+
+        rd_issue = Signal()
+        m.d.comb += rd_issue.eq(in_bnd & (bnd_cnt < bound))
+        m.d.sync += [wb_valid.eq(rd_issue), wb_addr.eq(bnd_cnt)]
+
+        # ---------------------------------------------------------------- CCU and broadcast
+        m.d.comb += [
+            ccu.run.eq(in_run),
+            ccu.cols.eq(Array(desc_cols)[cur_idx]),
+            ccu.bc_ready.eq(all_ready),
+        ]
+        for k, pe in enumerate(pes):
+            m.d.comb += [
+                ccu.src_data[k].eq(pe.src_data[: c.act_bits].as_signed()),
+                pe.bc.valid.eq(ccu.bc_valid & all_ready),
+                pe.bc.payload.col.eq(ccu.bc_col),
+                pe.bc.payload.act.eq(ccu.bc_act),
+            ]
+
+        # ---------------------------------------------------------------- host reads
+        rregion = self.raddr[ob:]
+        roff = self.raddr[:ob]
+        src_addr = Signal(c.rf_bits)
+        src_en = Signal()
+        with m.If(in_run):
+            m.d.comb += [src_addr.eq(ccu.src_addr), src_en.eq(ccu.src_en)]
+        with m.Elif(in_bnd):
+            m.d.comb += [src_addr.eq(bnd_cnt), src_en.eq(rd_issue & has_prev)]
+        with m.Else():
+            m.d.comb += [
+                src_addr.eq(roff[c.pe_bits : c.pe_bits + c.rf_bits]),
+                src_en.eq(self.re & (rregion == Region.ACT)),
+            ]
+        r_pending = Signal()
+        r_region = Signal(len(rregion))
+        r_pe = Signal(max(1, c.pe_bits))
+        r_layer = Signal(c.layer_bits)
+        r_flag = Signal()
+        with m.If(rregion == Region.ACT):
+            m.d.sync += r_pe.eq(roff[: c.pe_bits] if c.pe_bits else 0)
+        with m.Else():
+            m.d.sync += r_pe.eq(roff[c.layer_bits : c.layer_bits + c.pe_bits] if c.pe_bits else 0)
+        m.d.sync += [
+            r_pending.eq(self.re),
+            r_region.eq(rregion),
+            r_layer.eq(roff[: c.layer_bits]),
+            r_flag.eq(roff[c.pe_bits + c.layer_bits]),
+        ]
+        value = Signal(64)
+        with m.Switch(r_region):
+            with m.Case(Region.CTRL):
+                m.d.comb += value.eq(total)
+            with m.Case(Region.ACT):
+                m.d.comb += value.eq(Array(pe.src_data for pe in pes)[r_pe].as_signed())
+            with m.Case(Region.STATS):
+                m.d.comb += value.eq(
+                    Mux(
+                        r_flag,
+                        Array(layer_cycles)[r_layer],
+                        Array(pe.stats_data for pe in pes)[r_pe],
+                    )
+                )
+        m.d.sync += [self.rvalid.eq(r_pending), self.rdata.eq(value)]
+
+        # ---------------------------------------------------------------- per-PE controls
+        ptr_base = Signal(range(c.ptr_depth))
+        relu_prev = Signal()
+        codebook = [Signal(signed(c.w_bits), name=f"codebook{e}") for e in range(16)]
+        m.d.comb += [
+            ptr_base.eq(Array(desc_base)[cur_idx]),
+            relu_prev.eq(Array(desc_relu)[prev_idx]),
+        ]
+        m.d.comb += [codebook[e].eq(Array(cb[e] for cb in cbook)[cur_idx]) for e in range(16)]
+        for pe in pes:
+            m.d.comb += [
+                pe.ptr_base.eq(ptr_base),
+                pe.flush.eq(in_bnd),
+                pe.src_addr.eq(src_addr),
+                pe.src_en.eq(src_en),
+                pe.fin_we.eq(in_bnd & wb_valid & has_prev & (wb_addr < prev_local)),
+                pe.fin_addr.eq(wb_addr),
+                pe.relu_prev.eq(relu_prev),
+                pe.init_we.eq(in_bnd & wb_valid & has_cur & (wb_addr < cur_local)),
+                pe.init_addr.eq(wb_addr),
+                pe.bias_addr.eq(Cat(bnd_cnt[: c.rf_bits], cur_idx[: c.layer_bits])),
+                pe.bias_en.eq(rd_issue & has_cur),
+                pe.swap.eq(finish),
+                pe.run.eq(in_run),
+                pe.cnt_clear.eq(in_bnd),
+                pe.cnt_store.eq(finish),
+                pe.cnt_layer.eq(cur_idx),
+                pe.stats_addr.eq(roff[: c.layer_bits]),
+            ]
+            m.d.comb += [pe.codebook[e].eq(codebook[e]) for e in range(16)]
+        return m
+
+
+def generate_verilog(config: EIEConfig) -> str:
+    """Verilog of the whole core: module ``eie_top`` instantiating N copies of ``eie_pe``.
+
+    The PE is converted once, so generation time grows slowly with N (a few seconds at
+    N = 64) instead of converting N identical copies.
+    """
+    from amaranth.back import verilog
+
+    pe = verilog.convert(PE(config), name=PE_MODULE, emit_src=False)
+    top = verilog.convert(EIETop(config, pe_module=PE_MODULE), name=TOP_MODULE, emit_src=False)
+    return top + "\n" + pe

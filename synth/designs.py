@@ -25,6 +25,7 @@ __all__ = [
     "DESIGNS",
     "DesignSpec",
     "MissingDesign",
+    "SMALL_CONFIGS",
     "build",
     "config_class",
     "load_config",
@@ -117,6 +118,13 @@ CORES: dict[str, DesignSpec] = {
 }
 
 DESIGNS: dict[str, DesignSpec] = {**BLOCKS, **CORES}
+
+# Small configurations of the cores (same code paths, a fraction of the Verilog): used where a
+# test must stay fast (lint in the default suite) and by the bounded proofs.
+SMALL_CONFIGS: dict[str, dict[str, Any]] = {
+    "eie": {"n_pes": 2},
+    "diannao": {"tn": 4},
+}
 
 
 def _spec(name: str) -> DesignSpec:

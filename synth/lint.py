@@ -19,29 +19,60 @@ from accelgen.sim.runner import generate_verilog, verilator_env
 
 __all__ = [
     "WAIVERS",
+    "Waiver",
     "LintError",
     "LintResult",
     "lint_component",
     "lint_icarus",
     "lint_verilator",
+    "waiver_file",
 ]
 
-# Verilator rule -> why it is waived on Amaranth output.
-WAIVERS: dict[str, str] = {
-    # Amaranth keeps every named signal, including bits a block does not read (e.g. the
-    # upper bits of a widened product, or an unused stream payload field).
-    "UNUSEDSIGNAL": "Amaranth emits every named signal, read or not",
-    # Each process starts with `x = x` / default assignments and Amaranth declares registers
-    # with an initial value (`reg x = 0;`), which is how it models the reset value.
-    "PROCASSINIT": "initial values on regs model Amaranth's reset values",
+
+@dataclass(frozen=True)
+class Waiver:
+    """One waived Verilator rule: everywhere, or only on messages matching ``match``."""
+
+    rule: str
+    reason: str
+    match: str | None = None
+
+    def vlt(self) -> str:
+        """The Verilator configuration-file line."""
+        if self.match is None:
+            return f"lint_off -rule {self.rule}"
+        return f'lint_off -rule {self.rule} -file "*" -match "{self.match}"'
+
+
+WAIVERS: tuple[Waiver, ...] = (
+    # Amaranth keeps every named signal, including bits a block does not read (the upper bits
+    # of a widened product, an unused stream payload field).
+    Waiver("UNUSEDSIGNAL", "Amaranth emits every named signal, read or not"),
+    # Processes start with default assignments and registers are declared with an initial value
+    # (`reg x = 0;`), which is how Amaranth models the reset value.
+    Waiver("PROCASSINIT", "initial values on regs model Amaranth's reset values"),
     # One file holds the top and all its submodules, named hierarchically (`top.sub`).
-    "DECLFILENAME": "one generated file holds every submodule",
-    # Signed operands narrower than the expression are sign-extended by Verilog's own context
+    Waiver("DECLFILENAME", "one generated file holds every submodule"),
+    # Signed operands narrower than the expression are sign-extended by Verilog's context
     # rules; Amaranth relies on that instead of writing explicit extensions.
-    "WIDTHEXPAND": "Amaranth relies on Verilog context extension of signed operands",
+    Waiver("WIDTHEXPAND", "Amaranth relies on Verilog context extension of operands"),
     # `casez` of a Switch without a default arm: the process assigns defaults first.
-    "CASEINCOMPLETE": "Switch without default arm; defaults are assigned before the case",
-}
+    Waiver("CASEINCOMPLETE", "Switch without default arm; defaults are assigned first"),
+    # Only two WIDTHTRUNC idioms are waived; any other truncation still fails.
+    # `x == 0` / `~x.any()` on a multi-bit x is written as `! x`.
+    Waiver(
+        "WIDTHTRUNC",
+        "`! x` on a multi-bit x is Amaranth's reduce-to-bool",
+        "*Logical operator LOGNOT expects 1 bit*",
+    ),
+    # `bit_select`/`word_select` with a variable offset is written as `(x >> offset)` assigned
+    # to a narrower wire: the truncation is the selection itself.
+    Waiver(
+        "WIDTHTRUNC",
+        "variable part-selects are written as a shift into a narrower wire",
+        "*Assign RHS's SHIFTR generates*",
+    ),
+)
 
 _WARNING = re.compile(r"%(Warning|Error)-?([A-Z0-9_]*):\s*(.*)")
 
@@ -69,16 +100,23 @@ class LintResult:
         return f"{self.tool:9s} {self.top}: {status}"
 
 
-def lint_verilator(verilog: Path, top: str, *, waivers: dict[str, str] | None = None) -> LintResult:
-    """``verilator --lint-only -Wall`` on file ``verilog`` with top module ``top``."""
-    waivers = WAIVERS if waivers is None else waivers
+def waiver_file(waivers: tuple[Waiver, ...] = WAIVERS) -> str:
+    """The text of a Verilator configuration file (``.vlt``) holding ``waivers``."""
+    return "\n".join(["`verilator_config", *(w.vlt() for w in waivers)]) + "\n"
+
+
+def lint_verilator(verilog: Path, top: str, *, waivers: tuple[Waiver, ...] = WAIVERS) -> LintResult:
+    """``verilator --lint-only -Wall`` on file ``verilog`` with top module ``top``.
+
+    The waivers are written next to the file as ``lint_waivers.vlt`` and passed first.
+    """
     env = {**os.environ, **verilator_env()}
     exe = shutil.which("verilator", path=env["PATH"])
     if exe is None:
         raise LintError("verilator not found; run `make setup`")
-    cmd = [exe, "--lint-only", "-Wall", "--top-module", top]
-    cmd += [f"-Wno-{rule}" for rule in sorted(waivers)]
-    cmd.append(Path(verilog).name)
+    vlt = Path(verilog).parent / "lint_waivers.vlt"
+    vlt.write_text(waiver_file(waivers))
+    cmd = [exe, "--lint-only", "-Wall", "--top-module", top, vlt.name, Path(verilog).name]
     proc = subprocess.run(
         cmd, cwd=Path(verilog).parent, env=env, capture_output=True, text=True, timeout=300
     )

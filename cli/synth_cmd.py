@@ -1,0 +1,197 @@
+"""``accelgen synth``: synthesis and place-and-route reports on open tools (YoWASP).
+
+Examples::
+
+    accelgen synth eie --target ecp5 -o build/synth/eie
+    accelgen synth diannao --config dn.json --set tn=8 --target generic -o build/synth/dn
+    accelgen synth --default-set -o build/synth
+
+Each output directory gets ``config.json``, the Verilog, the tool logs and ``report.json`` /
+``report.md`` (see ``docs/synth.md``). ``--default-set`` runs the documented default set and
+writes ``summary.md`` / ``summary.json`` next to the per-run directories.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .main import UserError
+
+__all__ = ["DEFAULT_SET", "add_arguments", "run"]
+
+# (directory, design, config overrides, synthesis options): the set `make synth` runs.
+DEFAULT_SET: tuple[tuple[str, str, dict[str, Any], dict[str, Any]], ...] = (
+    ("eie-n4-ecp5", "eie", {"n_pes": 4}, {"target": "ecp5", "device": "85k"}),
+    ("diannao-tn8-ecp5", "diannao", {"tn": 8}, {"target": "ecp5", "device": "85k"}),
+    ("eie-n1-ice40", "eie", {"n_pes": 1}, {"target": "ice40", "device": "up5k"}),
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from accelgen.synth.designs import DESIGNS
+    from accelgen.synth.flow import TARGETS
+
+    parser.add_argument(
+        "design",
+        nargs="?",
+        choices=list(DESIGNS),
+        metavar="DESIGN",
+        help=f"what to synthesize: {', '.join(DESIGNS)}",
+    )
+    parser.add_argument("--config", type=Path, help="core configuration (JSON)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override one configuration field (VALUE is JSON, e.g. n_pes=4); repeatable",
+    )
+    parser.add_argument("--target", choices=TARGETS, default="ecp5", help="default: ecp5")
+    parser.add_argument("--device", default="", help="85k|45k|25k (ecp5), up5k|hx8k (ice40)")
+    parser.add_argument("--package", default="", help="nextpnr package (default per device)")
+    parser.add_argument("--freq", type=float, default=100.0, help="clock goal in MHz (100)")
+    parser.add_argument(
+        "--io",
+        choices=("auto", "parallel", "serial"),
+        default="auto",
+        help="I/O register wrapper pin scheme (default: auto)",
+    )
+    parser.add_argument("--no-pnr", action="store_true", help="stop after Yosys")
+    parser.add_argument("--seed", type=int, default=1, help="nextpnr seed")
+    parser.add_argument(
+        "--default-set",
+        action="store_true",
+        help="run the documented default set: EIE N=4 and DianNao Tn=8 on ECP5-85F, "
+        "EIE N=1 on iCE40 UP5K",
+    )
+    parser.add_argument("-o", "--output", type=Path, required=True, help="output directory")
+
+
+def _overrides(items: list[str]) -> dict[str, Any]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--set needs FIELD=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _progress(label: str):
+    t0 = time.monotonic()
+
+    def say(msg: str) -> None:
+        print(f"[synth {label} {time.monotonic() - t0:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    return say
+
+
+def _one(
+    design: str,
+    cfg_path: Path | None,
+    overrides: dict[str, Any],
+    synth_opts: dict[str, Any],
+    out: Path,
+    label: str,
+) -> dict[str, Any]:
+    from accelgen.synth import designs
+    from accelgen.synth.flow import SynthConfig, run_synth
+
+    synth_cfg = SynthConfig(**synth_opts)  # validates before anything runs
+    try:
+        cfg = designs.load_config(design, cfg_path, **overrides)
+        component, top, cfg = designs.build(design, cfg)
+    except designs.MissingDesign as e:
+        raise UserError(str(e)) from None
+    return run_synth(
+        component,
+        top,
+        synth_cfg,
+        out,
+        design=design,
+        design_config=cfg,
+        progress=_progress(label),
+    )
+
+
+def _summary_line(name: str, report: dict[str, Any] | None, error: str | None) -> str:
+    if report is None:
+        return f"| {name} | - | - | - | - | - | - | {error} |"
+    r = report["resources"]
+    fmax = report.get("timing", {}).get("fmax_mhz", "-")
+    checks = ", ".join(
+        f"{k} {'ok' if c['ok'] else 'FAIL'}"
+        for k, c in report["checks"].items()
+        if c["ok"] is not None
+    )
+    return (
+        f"| {name} | {report['target']} {report['device']} | {r.get('lut', '-')} | "
+        f"{r.get('ff', '-')} | {r.get('bram', '-')} | {r.get('dsp', '-')} | {fmax} | {checks} |"
+    )
+
+
+def _default_set(args: argparse.Namespace) -> int:
+    from accelgen.synth.flow import SynthError
+
+    rows, results = [], {}
+    failed = False
+    for name, design, overrides, opts in DEFAULT_SET:
+        opts = {**opts, "freq_mhz": args.freq, "seed": args.seed}
+        try:
+            report = _one(design, None, overrides, opts, args.output / name, name)
+            rows.append(_summary_line(name, report, None))
+            results[name] = report
+        except SynthError as e:
+            # iCE40 is "if it fits": a failed placement is a result, not a crash
+            first = str(e).splitlines()[0]
+            print(f"[synth {name}] failed: {e}", file=sys.stderr)
+            rows.append(_summary_line(name, None, first))
+            results[name] = {"error": str(e)}
+            failed = failed or opts["target"] != "ice40"
+    header = [
+        "# Default synthesis set",
+        "",
+        "| run | device | LUT | FF | BRAM | DSP | Fmax MHz | checks |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    (args.output / "summary.md").write_text("\n".join(header + rows) + "\n")
+    (args.output / "summary.json").write_text(json.dumps(results, indent=2) + "\n")
+    print("\n".join(header[2:] + rows))
+    print(f"reports in {args.output}/<run>/report.md")
+    return 1 if failed else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from accelgen.synth.flow import SynthError
+
+    args.output.mkdir(parents=True, exist_ok=True)
+    if args.default_set:
+        if args.design or args.config or args.set:
+            raise UserError("--default-set takes no DESIGN, --config or --set")
+        return _default_set(args)
+    if args.design is None:
+        raise UserError("name a DESIGN (eie, diannao, ...) or pass --default-set")
+    opts = {
+        "target": args.target,
+        "device": args.device,
+        "package": args.package,
+        "freq_mhz": args.freq,
+        "io": args.io,
+        "place_route": not args.no_pnr,
+        "seed": args.seed,
+    }
+    try:
+        _one(args.design, args.config, _overrides(args.set), opts, args.output, args.design)
+    except SynthError as e:
+        print(f"accelgen: error: {e}", file=sys.stderr)
+        return 1
+    print((args.output / "report.md").read_text(), end="")
+    return 0

@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "generate": ("accelgen.generate", "generate Verilog for a core: eie | diannao"),
     "sim": ("accelgen.simulate", "run layers from an .npz on a core's generated RTL"),
-    "compress": ("accelgen.compress", "Deep-Compress a float MLP (.npz) for EIE, with a size report"),
+    "compress": ("accelgen.compress", "Deep-Compress a float MLP .npz for EIE (size report)"),
     "bench": ("accelgen.bench", "paper-reproduction benchmarks (JSON, CSV, plots, benchmarks.md)"),
     "synth": ("accelgen.synth_cmd", "synthesis and place-and-route reports (YoWASP Yosys/nextpnr)"),
     "lint": ("accelgen.lint", "Verilator -Wall lint and Icarus compile of every generated top"),

@@ -36,6 +36,8 @@ strings are stored as NumPy unicode scalars (``np.array("relu")``), integers as 
 ``x`` is ``int16[Ni]``/``[batch, Ni]`` when the first layer is ``fc`` and ``int16[C, H, W]`` (or
 ``[batch, C, H, W]``) otherwise. An ``fc`` layer after ``conv``/``pool`` flattens its input in
 ``[C, H, W]`` order. The loaders check that consecutive layers' shapes agree.
+
+Float models (the input of ``accelgen compress``): see :func:`load_float_model`.
 """
 
 from __future__ import annotations
@@ -57,9 +59,11 @@ __all__ = [
     "dense_shapes",
     "load_diannao_npz",
     "load_eie_npz",
+    "load_float_model",
     "read_npz",
     "save_diannao_npz",
     "save_eie_npz",
+    "save_float_model",
 ]
 
 EIE_KEYS = ("codebook", "index", "bias", "relu")
@@ -412,4 +416,95 @@ def save_diannao_npz(path: str | Path, layers: Sequence[DenseLayer], x) -> None:
         if isinstance(layer, ConvLayer):
             out[pre + "stride"] = np.array(layer.stride)
             out[pre + "pad"] = np.array(layer.pad)
+    np.savez(path, **out)
+
+
+# ---------------------------------------------------------------------------- float MLP models
+
+
+def load_float_model(
+    path: str | Path,
+) -> tuple[list[tuple[np.ndarray, np.ndarray | None]], np.ndarray | None]:
+    """Read a float fully-connected model (the input of ``accelgen compress``).
+
+    Keys: ``w0``, ``w1``, ... float ``[out, in]`` (float32 in the files we write; any float dtype
+    is accepted), optional ``b0``, ``b1``, ... float ``[out]``, optional ``x`` float ``[in]`` or
+    ``[batch, in]`` (an input to pass through the compressed model). Layer ``i + 1`` must take
+    ``w_i.shape[0]`` inputs.
+
+    Returns
+    -------
+    layers : list of (w, b)
+        ``float64`` arrays; ``b`` is ``None`` when absent.
+    x : numpy.ndarray or None
+    """
+    src = str(path)
+    data = read_npz(path)
+    pat = re.compile(r"^([wb])(\d+)$")
+    unknown = sorted(k for k in data if k != "x" and not pat.match(k))
+    if unknown:
+        raise ValueError(
+            f"{src}: unknown key(s) {', '.join(unknown)}; expected w0, b0, w1, b1, ... and x"
+        )
+    ws = sorted(int(pat.match(k).group(2)) for k in data if k.startswith("w") and pat.match(k))
+    if not ws:
+        raise ValueError(f"{src}: no weight matrices (keys w0, w1, ...)")
+    if ws != list(range(len(ws))):
+        raise ValueError(f"{src}: weight keys must be w0 .. w{len(ws) - 1} without gaps, got {ws}")
+    for k in data:
+        m = pat.match(k)
+        if m and m.group(1) == "b" and int(m.group(2)) not in ws:
+            raise ValueError(f"{src}: {k} has no matching w{m.group(2)}")
+
+    def floats(key: str, ndims: Sequence[int]) -> np.ndarray:
+        a = np.asarray(data[key])
+        if a.dtype.kind != "f":
+            raise TypeError(f"{src}: {key} must be a float array (float32), got dtype {a.dtype}")
+        if a.ndim not in ndims:
+            dims = " or ".join(str(d) for d in ndims)
+            raise ValueError(f"{src}: {key} must have {dims} dimension(s), got shape {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{src}: {key} holds NaN or infinite values")
+        return a.astype(np.float64)
+
+    layers: list[tuple[np.ndarray, np.ndarray | None]] = []
+    for i in ws:
+        w = floats(f"w{i}", (2,))
+        if w.size == 0:
+            raise ValueError(f"{src}: w{i} is empty (shape {w.shape})")
+        if layers and w.shape[1] != layers[-1][0].shape[0]:
+            raise ValueError(
+                f"{src}: w{i} has shape {w.shape} ({w.shape[1]} inputs) but w{i - 1} has "
+                f"{layers[-1][0].shape[0]} outputs"
+            )
+        b = None
+        if f"b{i}" in data:
+            b = floats(f"b{i}", (1,))
+            if b.shape != (w.shape[0],):
+                raise ValueError(
+                    f"{src}: b{i} has shape {b.shape} but w{i} has {w.shape[0]} outputs"
+                )
+        layers.append((w, b))
+    x = None
+    if "x" in data:
+        x = floats("x", (1, 2))
+        if x.shape[-1] != layers[0][0].shape[1]:
+            raise ValueError(
+                f"{src}: x has {x.shape[-1]} inputs (shape {x.shape}) but w0 expects "
+                f"{layers[0][0].shape[1]}"
+            )
+    return layers, x
+
+
+def save_float_model(
+    path: str | Path, layers: Sequence[tuple[np.ndarray, np.ndarray | None]], x=None
+) -> None:
+    """Write a float model in the format :func:`load_float_model` reads (float32)."""
+    out: dict[str, np.ndarray] = {}
+    for i, (w, b) in enumerate(layers):
+        out[f"w{i}"] = np.asarray(w, dtype=np.float32)
+        if b is not None:
+            out[f"b{i}"] = np.asarray(b, dtype=np.float32)
+    if x is not None:
+        out["x"] = np.asarray(x, dtype=np.float32)
     np.savez(path, **out)

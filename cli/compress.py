@@ -1,0 +1,123 @@
+"""``accelgen compress MODEL.npz -o OUTDIR``: Deep Compression of a float MLP for EIE.
+
+Input ``MODEL.npz`` (see :func:`accelgen.golden.npzformat.load_float_model`): ``w0``, ``w1``, ...
+float32 ``[out, in]``, optional biases ``b0``, ``b1``, ... float32 ``[out]``, optional ``x``
+float32 ``[in]`` or ``[batch, in]``. Every layer but the last gets a ReLU.
+
+Each layer is pruned to ``--density`` (one value, or one per layer separated by commas), its
+surviving weights are shared by k-means (15 values + zero) and the codebook is quantized to
+``--w-frac`` fractional bits; biases and ``x`` are quantized to ``--act-frac``. No retraining is
+done here (that needs training data; see :mod:`accelgen.golden.models`).
+
+Written to ``OUTDIR``:
+
+``model.npz``
+    The compressed network in the EIE layer format (:mod:`accelgen.golden.npzformat`), ready for
+    ``accelgen sim eie``; ``x`` is the quantized ``x`` of MODEL.npz or zeros ``[in]``.
+``encoded.npz``
+    The per-PE EIE encoding of every layer: ``l{i}_ptr`` uint16 ``[N, in + 1]`` (column
+    pointers), ``l{i}_pe{k}_v`` and ``l{i}_pe{k}_z`` uint8 (4-bit weight and relative row
+    indices, padding entries included), ``l{i}_codebook`` int16 ``[16]``.
+``summary.txt``, ``summary.json``
+    Per layer: shape, density, stored entries (with padding), bytes dense / EIE / Huffman and the
+    compression ratios (:class:`accelgen.golden.compress.CompressionReport`).
+``config.json``
+    The resolved options and number formats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .golden.arith import Numerics, quantize
+from .golden.compress import compress_layer, compression_report
+from .golden.eie_format import encode
+from .golden.npzformat import load_float_model, save_eie_npz
+
+__all__ = ["add_arguments", "compress_model", "parse_densities", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", type=Path, help="float model .npz (w0, b0, w1, ... [, x])")
+    parser.add_argument("-o", "--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--density",
+        default="0.1",
+        help="kept weight fraction in (0, 1]: one value or one per layer, comma-separated "
+        "(default 0.1)",
+    )
+    parser.add_argument(
+        "--pes", type=int, default=1, help="number of EIE PEs the encoding is for (default 1)"
+    )
+    parser.add_argument("--w-frac", type=int, default=12, help="codebook fractional bits (12)")
+    parser.add_argument("--act-frac", type=int, default=8, help="activation fractional bits (8)")
+
+
+def parse_densities(text: str, n_layers: int) -> list[float]:
+    """``"0.1"`` or ``"0.1,0.1,0.25"`` -> one density per layer, each in (0, 1]."""
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"--density must be numbers separated by commas, got {text!r}") from None
+    if len(values) == 1:
+        values *= n_layers
+    if len(values) != n_layers:
+        raise ValueError(
+            f"--density lists {len(values)} values but the model has {n_layers} layers"
+        )
+    for v in values:
+        if not 0.0 < v <= 1.0:
+            raise ValueError(f"--density must be in (0, 1], got {v!r}")
+    return values
+
+
+def compress_model(model: Path, out: Path, *, densities: str, n_pes: int, num: Numerics) -> dict:
+    """Compress ``model`` into ``out`` (files in the module docstring); returns the summary."""
+    if isinstance(n_pes, bool) or not isinstance(n_pes, int) or not 1 <= n_pes <= 4096:
+        raise ValueError(f"--pes must be an integer in 1..4096, got {n_pes!r}")
+    float_layers, x = load_float_model(model)
+    dens = parse_densities(densities, len(float_layers))
+    last = len(float_layers) - 1
+    layers = [
+        compress_layer(w, b, density=d, num=num, relu=i < last).layer
+        for i, ((w, b), d) in enumerate(zip(float_layers, dens, strict=True))
+    ]
+    n_in = float_layers[0][0].shape[1]
+    xq = np.zeros(n_in, np.int16) if x is None else quantize(x, num.act_frac, num.act_bits)
+    out.mkdir(parents=True, exist_ok=True)
+    save_eie_npz(out / "model.npz", layers, xq)
+    encoded: dict[str, np.ndarray] = {}
+    for i, layer in enumerate(layers):
+        enc = encode(layer.index, n_pes)
+        encoded[f"l{i}_ptr"] = enc.ptr.astype(np.uint16)
+        encoded[f"l{i}_codebook"] = layer.codebook
+        for k in range(n_pes):
+            encoded[f"l{i}_pe{k}_v"] = enc.v[k]
+            encoded[f"l{i}_pe{k}_z"] = enc.z[k]
+    np.savez(out / "encoded.npz", **encoded)
+    report = compression_report(layers, n_pes)
+    summary = {"model": str(model), **report.to_json()}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "summary.txt").write_text(report.table() + "\n")
+    config = {
+        "model": str(model),
+        "densities": dens,
+        "n_pes": n_pes,
+        "relu": [layer.relu for layer in layers],
+        "numerics": num.to_json(),
+    }
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    return summary
+
+
+def run(args: argparse.Namespace) -> int:
+    num = Numerics(w_frac=args.w_frac, act_frac=args.act_frac, acc_bits=32)
+    compress_model(args.model, args.out, densities=args.density, n_pes=args.pes, num=num)
+    print((args.out / "summary.txt").read_text(), end="")
+    print(f"wrote {args.out}/model.npz, encoded.npz, summary.txt, summary.json, config.json")
+    return 0

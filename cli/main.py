@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "generate": ("accelgen.generate", "generate Verilog for a core: eie | diannao"),
     "sim": ("accelgen.simulate", "run layers from an .npz on a core's generated RTL"),
+    "demo": ("accelgen.demo", "end-to-end digit recognition on both cores' RTL, with a report"),
     "compress": ("accelgen.compress", "Deep-Compress a float MLP .npz for EIE (size report)"),
     "bench": ("accelgen.bench", "paper-reproduction benchmarks (JSON, CSV, plots, benchmarks.md)"),
     "synth": ("accelgen.synth_cmd", "synthesis and place-and-route reports (YoWASP Yosys/nextpnr)"),

@@ -1,0 +1,433 @@
+"""The report of ``accelgen demo``: ``report.json``, ``report.md`` and PNG plots.
+
+:func:`build_report` turns what :func:`accelgen.demo.run_demo` measured into one JSON-ready
+dict (its fields are documented in ``docs/demo.md``); :func:`write_report` writes it with the
+markdown rendering and the plots; :func:`find_fmax` reads the synthesis report of ``make synth``
+when there is one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+
+__all__ = ["build_report", "find_fmax", "render_markdown", "write_report"]
+
+PLOTS = ("cycles.png", "accuracy.png", "energy.png", "digits.png")
+
+
+def _layer_name(layer: Any) -> str:
+    kind = getattr(layer, "kind", "fc")
+    if kind == "conv":
+        no, ni, k, _ = layer.w.shape
+        return f"conv {k}x{k} {ni}->{no}"
+    if kind == "pool":
+        return f"{layer.mode}pool {layer.k}x{layer.k}"
+    rows, cols = layer.shape if hasattr(layer, "shape") else layer.w.shape
+    return f"fc {cols}->{rows}"
+
+
+def _synth_roots() -> list[Path]:
+    from .sim.runner import build_dir_root
+
+    return [build_dir_root() / "synth"]
+
+
+def find_fmax(core: str, roots: Sequence[Path] | None = None) -> dict | None:
+    """The best Fmax the synthesis flow reported for ``core``, or ``None`` if none ran.
+
+    Looks for JSON reports under ``build/synth`` (``make synth``) that name the design and hold an
+    ``fmax_mhz`` value; returns ``{"fmax_mhz", "target", "path"}`` of the first one found
+    (sorted by path).
+    """
+    for root in roots if roots is not None else _synth_roots():
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*.json")):
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            found = _fmax_in(data, core)
+            if found is not None:
+                return {**found, "path": str(path)}
+    return None
+
+
+def _fmax_in(data: Any, core: str) -> dict | None:
+    if not isinstance(data, dict):
+        return None
+    name = str(data.get("design", data.get("core", "")))
+    fmax = data.get("fmax_mhz")
+    if name == core and isinstance(fmax, (int, float)) and fmax > 0:
+        return {"fmax_mhz": float(fmax), "target": data.get("target"), "config": data.get("config")}
+    for v in data.values():
+        inner = _fmax_in(v, core) if isinstance(v, dict) else None
+        if inner is not None:
+            return inner
+    return None
+
+
+def _mean(a) -> float:
+    a = np.asarray(a, dtype=np.float64)
+    return float(a.mean()) if a.size else float("nan")
+
+
+def _eie_efficiency(run) -> dict:
+    """Load efficiency from the per-PE busy counters (``eie.md``: both definitions)."""
+    busy = run.stats["pe_busy"].astype(np.float64)  # [images, layers, N]
+    starved = run.stats["pe_starved"].astype(np.float64)
+    actual = run.layer_cycles.astype(np.float64)  # [images, layers]
+    n_pes = busy.shape[-1]
+
+    def ratio(num, den):
+        return float(num.sum() / den.sum()) if den.sum() else float("nan")
+
+    per_layer = [
+        {
+            "max_pe": ratio(busy[:, i].max(-1), actual[:, i]),
+            "mean_pe": ratio(busy[:, i].sum(-1) / n_pes, actual[:, i]),
+            "starved_fraction": ratio(starved[:, i].sum(-1) / n_pes, actual[:, i]),
+        }
+        for i in range(busy.shape[1])
+    ]
+    return {
+        "definition": "ideal cycles / actual cycles, summed over images and layers; ideal = "
+        "busiest PE's busy cycles (max_pe) or total busy cycles / N (mean_pe)",
+        "max_pe": ratio(busy.max(-1), actual),
+        "mean_pe": ratio(busy.sum(-1) / n_pes, actual),
+        "starved_fraction": ratio(starved.sum(-1) / n_pes, actual),
+        "per_layer": per_layer,
+        "busy_cycles_per_inference": float(busy.sum() / len(busy)),
+    }
+
+
+def _diannao_utilization(run) -> dict:
+    u = run.stats["utilization"].astype(np.float64)
+    out = {"definition": "useful MACs / (Tn^2 x cycles), as the core measured it", "mean": _mean(u)}
+    if u.ndim == 2 and u.shape[1] == run.layer_cycles.shape[1]:
+        out["per_layer"] = [_mean(u[:, i]) for i in range(u.shape[1])]
+    return out
+
+
+def build_report(
+    *,
+    cfg,
+    models,
+    labels: np.ndarray,
+    networks: Sequence,
+    configs: dict,
+    artefacts: dict,
+    compression,
+    energy: dict,
+    wall_s: float,
+) -> dict:
+    """Assemble the JSON report of one demo run (fields in ``docs/demo.md``)."""
+    report: dict[str, Any] = {
+        "accelgen_version": __version__,
+        "date_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        "demo_config": cfg.to_json(),
+        "data": {
+            "name": "scikit-learn digits (8x8), held-out test split",
+            "test_images": int(len(models.labels)),
+            "images_run": int(len(labels)),
+        },
+        "wall_s": wall_s,
+        "networks": {},
+    }
+    for net in networks:
+        run = net.run
+        n = len(labels)
+        golden_pred = net.golden[-1].reshape(n, -1).argmax(1)
+        rtl_last = run.outputs[-1]
+        rtl_pred = np.asarray(rtl_last).reshape(n, -1).argmax(1)
+        acc = dict(models.accuracy[net.key])
+        acc["golden_on_images"] = float(np.mean(golden_pred == labels))
+        acc["rtl"] = float(np.mean(rtl_pred == labels))
+        cycles = run.cycles.astype(np.float64)
+        mean_cycles = _mean(cycles)
+        fmax = find_fmax(net.core)
+        clock_hz = cfg.clock_mhz * 1e6
+        throughput = {
+            "clock_mhz": cfg.clock_mhz,
+            "inferences_per_s": clock_hz / mean_cycles if mean_cycles else None,
+            "fmax_mhz": fmax["fmax_mhz"] if fmax else None,
+            "inferences_per_s_at_fmax": (
+                fmax["fmax_mhz"] * 1e6 / mean_cycles if fmax and mean_cycles else None
+            ),
+            "synthesis_report": fmax,
+        }
+        e = energy[net.key].to_json()
+        entry: dict[str, Any] = {
+            "title": net.title,
+            "core": net.core,
+            "layers": [_layer_name(layer) for layer in net.layers],
+            "bit_exact": net.mismatch is None,
+            "mismatch": None if net.mismatch is None else net.mismatch.to_json(),
+            "outputs_checked": int(sum(np.asarray(o).size for o in run.outputs if o is not None)),
+            "accuracy": acc,
+            "predictions": rtl_pred.tolist(),
+            "cycles": {
+                "per_inference_mean": mean_cycles,
+                "per_inference_min": int(cycles.min()),
+                "per_inference_max": int(cycles.max()),
+                "per_layer_mean": [_mean(run.layer_cycles[:, i]) for i in range(len(net.layers))],
+            },
+            "throughput": throughput,
+            "energy": e,
+            "simulation": {
+                "simulator": cfg.simulator,
+                "wall_s": run.wall_s,
+                "images_per_s": n / run.wall_s if run.wall_s else None,
+            },
+            "core_config": configs[net.core].to_json(),
+            "artefacts": artefacts[net.core],
+        }
+        if net.core == "eie":
+            entry["weight_density"] = compression.density
+            entry["compression_ratio"] = compression.ratio
+            entry["compression_ratio_huffman"] = compression.ratio_huffman
+            entry["compression"] = compression.to_json()
+            entry["eie_load_efficiency"] = _eie_efficiency(run)
+        else:
+            weights = [layer.w for layer in net.layers if hasattr(layer, "w")]
+            total = sum(w.size for w in weights)
+            entry["weight_density"] = sum(int(np.count_nonzero(w)) for w in weights) / total
+            entry["compression_ratio"] = 32 / configs[net.core].w_bits  # float32 -> fixed point
+            entry["nfu_utilization"] = _diannao_utilization(run)
+        report["networks"][net.key] = entry
+    return report
+
+
+def _fmt(v, spec: str = ".2f", none: str = "-") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return none
+    return format(v, spec)
+
+
+def render_markdown(report: dict) -> str:
+    """The human-readable ``report.md``."""
+    cfg = report["demo_config"]
+    lines = [
+        "# accelgen demo report",
+        "",
+        f"{report['date_utc']} UTC, accelgen {report['accelgen_version']}, simulator "
+        f"`{cfg['simulator']}`, {report['data']['images_run']} of "
+        f"{report['data']['test_images']} test images ({report['data']['name']}), "
+        f"EIE N = {cfg['pes']}, DianNao Tn = {cfg['tn']}, wall time {report['wall_s']:.0f} s.",
+        "",
+    ]
+    nets = report["networks"]
+    lines += ["## Summary", "", "| | " + " | ".join(n["title"] for n in nets.values()) + " |"]
+    lines.append("|---|" + "---|" * len(nets))
+
+    def row(label, fn):
+        lines.append(f"| {label} | " + " | ".join(fn(n) for n in nets.values()) + " |")
+
+    row("RTL == golden model, bit for bit", lambda n: "yes" if n["bit_exact"] else "**NO**")
+    row("outputs compared", lambda n: str(n["outputs_checked"]))
+    row("float accuracy (full test split)", lambda n: _fmt(n["accuracy"].get("float"), ".2%"))
+    row(
+        "fixed-point golden accuracy (full split)",
+        lambda n: _fmt(n["accuracy"].get("fixed"), ".2%"),
+    )
+    row(
+        "compressed float accuracy (full split)",
+        lambda n: _fmt(n["accuracy"].get("compressed_float"), ".2%"),
+    )
+    row(
+        "compressed golden accuracy (full split)",
+        lambda n: _fmt(n["accuracy"].get("compressed"), ".2%"),
+    )
+    row(
+        "golden accuracy on the images run",
+        lambda n: _fmt(n["accuracy"]["golden_on_images"], ".2%"),
+    )
+    row("**RTL accuracy on the images run**", lambda n: _fmt(n["accuracy"]["rtl"], ".2%"))
+    row("weight density", lambda n: _fmt(n["weight_density"], ".1%"))
+    row("compression ratio vs float32", lambda n: _fmt(n["compression_ratio"], ".1f") + "x")
+    row("cycles per inference (mean)", lambda n: _fmt(n["cycles"]["per_inference_mean"], ".0f"))
+    row(
+        f"inferences/s at {cfg['clock_mhz']:g} MHz",
+        lambda n: _fmt(n["throughput"]["inferences_per_s"], ",.0f"),
+    )
+    row(
+        "Fmax (synthesis) / inferences/s at Fmax",
+        lambda n: (
+            f"{n['throughput']['fmax_mhz']:.1f} MHz / "
+            f"{n['throughput']['inferences_per_s_at_fmax']:,.0f}"
+            if n["throughput"]["fmax_mhz"]
+            else "no synthesis report (`make synth`)"
+        ),
+    )
+    row(
+        "EIE load efficiency (max-PE / mean-PE)",
+        lambda n: (
+            f"{n['eie_load_efficiency']['max_pe']:.1%} / {n['eie_load_efficiency']['mean_pe']:.1%}"
+            if "eie_load_efficiency" in n
+            else "-"
+        ),
+    )
+    row(
+        "DianNao NFU utilization",
+        lambda n: _fmt(n["nfu_utilization"]["mean"], ".1%") if "nfu_utilization" in n else "-",
+    )
+    row("energy per inference (estimate)", lambda n: _fmt(n["energy"]["total_nj"], ".1f") + " nJ")
+    row(
+        "dense weights from DRAM instead (baseline)",
+        lambda n: _fmt(n["energy"]["dense_dram_baseline_pj"] / 1000, ".1f") + " nJ",
+    )
+    row("simulation speed", lambda n: _fmt(n["simulation"]["images_per_s"], ".1f") + " images/s")
+    for n in nets.values():
+        if not n["bit_exact"]:
+            m = n["mismatch"]
+            lines += [
+                "",
+                f"**Mismatch** in {n['title']}: image {m['image']}, layer {m['layer']}, neuron "
+                f"{m['neuron']}: RTL {m['rtl']}, golden {m['golden']}.",
+            ]
+    for n in nets.values():
+        lines += ["", f"## {n['title']}", "", "| layer | mean cycles per inference |", "|---|---|"]
+        for name, c in zip(n["layers"], n["cycles"]["per_layer_mean"], strict=True):
+            lines.append(f"| {name} | {c:.1f} |")
+        if "eie_load_efficiency" in n:
+            lines += [
+                "",
+                "| layer | load efficiency max-PE | mean-PE | starved |",
+                "|---|---|---|---|",
+            ]
+            for name, e in zip(n["layers"], n["eie_load_efficiency"]["per_layer"], strict=True):
+                lines.append(
+                    f"| {name} | {e['max_pe']:.1%} | {e['mean_pe']:.1%} | "
+                    f"{e['starved_fraction']:.1%} |"
+                )
+        lines += [
+            "",
+            f"Energy per inference ({n['energy']['reference']}; derived entries are marked):",
+            "",
+            "| item | count | pJ each | pJ | source |",
+            "|---|---|---|---|---|",
+        ]
+        for it in n["energy"]["items"]:
+            lines.append(
+                f"| {it['name']} | {it['count_per_inference']:,.1f} | {it['unit_pj']:g} | "
+                f"{it['total_pj']:,.1f} | {it['source']} |"
+            )
+        lines.append(f"| **total** | | | **{n['energy']['total_pj']:,.1f}** | |")
+        lines += [""] + [f"- {note}" for note in n["energy"]["notes"]]
+        a = n["artefacts"]
+        lines += [
+            "",
+            f"Generated Verilog: `{a['verilog']}` (top `{a['toplevel']}`), configuration "
+            f"`{a['config']}`.",
+        ]
+    lines += [
+        "",
+        "## Plots",
+        "",
+        "![cycles](cycles.png) ![accuracy](accuracy.png)",
+        "",
+        "![energy](energy.png) ![digits](digits.png)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _plots(report: dict, out: Path, images: np.ndarray, labels: np.ndarray) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    nets = list(report["networks"].values())
+    paths = [out / p for p in PLOTS]
+
+    fig, axes = plt.subplots(1, len(nets), figsize=(5 * len(nets), 3.6))
+    for ax, n in zip(np.atleast_1d(axes), nets, strict=True):
+        ax.bar(range(len(n["layers"])), n["cycles"]["per_layer_mean"], color="tab:blue")
+        ax.set_xticks(range(len(n["layers"])), n["layers"], rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel("cycles per inference")
+        ax.set_title(n["title"])
+    fig.tight_layout()
+    fig.savefig(paths[0], dpi=100)
+    plt.close(fig)
+
+    keys = [("float", "float"), ("fixed", "fixed golden"), ("compressed", "compressed golden"),
+            ("golden_on_images", "golden (images run)"), ("rtl", "RTL (images run)")]  # fmt: skip
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    width = 0.8 / len(keys)
+    for k, (key, label) in enumerate(keys):
+        vals = [n["accuracy"].get(key) for n in nets]
+        xs = [i + k * width for i, v in enumerate(vals) if v is not None]
+        ax.bar(xs, [100 * v for v in vals if v is not None], width, label=label)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(nets))], [n["title"] for n in nets])
+    ax.set_ylim(80, 100)
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(paths[1], dpi=100)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for i, n in enumerate(nets):
+        cat = n["energy"]["by_category_pj"]
+        bottom = 0.0
+        for name, color in (("compute", "tab:green"), ("sram", "tab:blue"), ("dram", "tab:red")):
+            ax.bar(i - 0.2, cat[name] / 1000, 0.4, bottom=bottom, color=color,
+                   label=name if i == 0 else None)  # fmt: skip
+            bottom += cat[name] / 1000
+        ax.bar(i + 0.2, n["energy"]["dense_dram_baseline_pj"] / 1000, 0.4, color="tab:gray",
+               label="dense weights from DRAM" if i == 0 else None)  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(nets)), [n["title"] for n in nets])
+    ax.set_ylabel("nJ per inference (log)")
+    ax.set_title("Energy estimate, Horowitz ISSCC 2014, 45 nm", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(paths[2], dpi=100)
+    plt.close(fig)
+
+    k = min(12, len(labels))
+    fig, axes = plt.subplots(2, 6, figsize=(9, 3.6))
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= k:
+            continue
+        ax.imshow(np.asarray(images[i]).reshape(8, 8), cmap="gray_r")
+        preds = " ".join(str(n["predictions"][i]) for n in nets)
+        ok = all(n["predictions"][i] == labels[i] for n in nets)
+        ax.set_title(f"{labels[i]}: {preds}", fontsize=9, color="black" if ok else "red")
+    fig.suptitle("label: EIE, DianNao predictions (RTL)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(paths[3], dpi=100)
+    plt.close(fig)
+    return paths
+
+
+def write_report(report: dict, out: Path, *, images: np.ndarray, labels: np.ndarray) -> list[Path]:
+    """Write ``report.json``, ``report.md`` and the plots into ``out``; return their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    report["plots"] = list(PLOTS)
+    js = out / "report.json"
+    js.write_text(json.dumps(report, indent=2, default=_json_default) + "\n")
+    md = out / "report.md"
+    md.write_text(render_markdown(report))
+    return [js, md, *_plots(report, out, images, labels)]
+
+
+def _json_default(o):
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"cannot write {type(o).__name__} to report.json")

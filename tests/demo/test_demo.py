@@ -1,0 +1,86 @@
+"""``accelgen demo``: the comparison, the options, and the whole path on both simulators."""
+
+import numpy as np
+import pytest
+
+from accelgen.demo import DemoConfig, Mismatch, first_mismatch
+from accelgen.main import main
+
+
+def golden_layers(seed=0):
+    rng = np.random.default_rng(seed)
+    return [
+        rng.integers(-300, 300, (5, 12)),
+        rng.integers(-300, 300, (5, 4, 3, 3)),  # a feature map layer
+        rng.integers(-300, 300, (5, 10)),
+    ]
+
+
+def test_identical_outputs_match():
+    g = golden_layers()
+    assert first_mismatch("net", [a.copy() for a in g], g) is None
+
+
+def test_mismatch_names_first_image_layer_and_neuron():
+    g = golden_layers()
+    rtl = [a.copy() for a in g]
+    rtl[2][3, 7] += 1  # image 3, last layer
+    rtl[1][3, 2, 1, 0] -= 5  # image 3, earlier layer: this one is reported
+    rtl[0][4, 0] += 1  # a later image is not the first
+    m = first_mismatch("MLP on EIE", rtl, g, image_ids=[10, 11, 12, 13, 14])
+    assert m == Mismatch("MLP on EIE", 13, 1, (2, 1, 0), int(g[1][3, 2, 1, 0]) - 5,
+                         int(g[1][3, 2, 1, 0]))  # fmt: skip
+    text = str(m)
+    assert "image 13" in text and "layer 1" in text and "neuron (2, 1, 0)" in text
+    assert m.located
+
+
+def test_mismatch_in_first_neuron_of_first_image():
+    g = golden_layers()
+    rtl = [a.copy() for a in g]
+    rtl[0][0, 0] = g[0][0, 0] ^ 1
+    m = first_mismatch("n", rtl, g)
+    assert (m.image, m.layer, m.neuron) == (0, 0, (0,))
+    assert "neuron 0:" in str(m)
+
+
+def test_only_last_layer_returned_is_marked_unlocated():
+    g = golden_layers()
+    rtl = [None, None, g[2].copy()]
+    assert first_mismatch("n", rtl, g) is None
+    rtl[2][1, 9] = 32767 if g[2][1, 9] != 32767 else 0
+    m = first_mismatch("n", rtl, g)
+    assert (m.image, m.layer, m.neuron) == (1, 2, (9,))
+    assert not m.located and "not localised" in str(m)
+
+
+def test_shape_and_layer_count_errors():
+    g = golden_layers()
+    with pytest.raises(ValueError, match="returned 2 layers, the golden model 3"):
+        first_mismatch("n", g[:2], g)
+    with pytest.raises(ValueError, match=r"layer 0 RTL output has shape \(5, 11\)"):
+        first_mismatch("n", [g[0][:, :11], g[1], g[2]], g)
+
+
+def test_config_validates_and_round_trips(tmp_path):
+    cfg = DemoConfig(simulator="icarus", images=20, pes=4, tn=4, out=str(tmp_path))
+    cfg.save(tmp_path / "demo.json")
+    assert DemoConfig.load(tmp_path / "demo.json") == cfg
+    for bad, match in (
+        ({"pes": 6}, "pes must be a power of two in 1..256, got 6"),
+        ({"tn": 32}, "tn must be a power of two in 2..16, got 32"),
+        ({"images": 0}, "images must be at least 1, got 0"),
+        ({"clock_mhz": -1.0}, "clock_mhz must be a positive number, got -1.0"),
+        ({"simulator": "modelsim"}, "simulator must be one of"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            DemoConfig(**bad)
+
+
+def test_cli_rejects_bad_options_before_simulating(tmp_path, capsys):
+    assert main(["demo", "--images", "0", "-o", str(tmp_path)]) == 2
+    assert "images must be at least 1, got 0" in capsys.readouterr().err
+    assert main(["demo", "--images", "100000", "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "images must be at most" in err and "got 100000" in err
+    assert not (tmp_path / "report.json").exists()

@@ -41,39 +41,46 @@ def _synth_roots() -> list[Path]:
     return [build_dir_root() / "synth"]
 
 
-def find_fmax(core: str, roots: Sequence[Path] | None = None) -> dict | None:
-    """The best Fmax the synthesis flow reported for ``core``, or ``None`` if none ran.
+def find_fmax(
+    core: str, config: dict | None = None, roots: Sequence[Path] | None = None
+) -> dict | None:
+    """The Fmax ``make synth`` measured for ``core``, or ``None`` when no synthesis ran.
 
-    Looks for JSON reports under ``build/synth`` (``make synth``) that name the design and hold an
-    ``fmax_mhz`` value; returns ``{"fmax_mhz", "target", "path"}`` of the first one found
-    (sorted by path).
+    Reads the per-run ``report.json`` files of :mod:`accelgen.synth` under ``build/synth``
+    (``{"design": ..., "target": ..., "design_config": ..., "timing": {"fmax_mhz": ...}}``).
+    A run of the same core configuration (``config``, the core's ``to_json()``) is preferred,
+    then an ECP5 run, then any; ties go to the first path in sorted order.
+
+    Returns
+    -------
+    dict or None
+        ``fmax_mhz``, ``target``, ``device``, ``design_config``, ``same_config`` and ``path``.
     """
+    found = []
     for root in roots if roots is not None else _synth_roots():
         if not root.is_dir():
             continue
-        for path in sorted(root.rglob("*.json")):
+        for path in sorted(root.rglob("report.json")):
             try:
                 data = json.loads(path.read_text())
             except (OSError, ValueError):
                 continue
-            found = _fmax_in(data, core)
-            if found is not None:
-                return {**found, "path": str(path)}
-    return None
-
-
-def _fmax_in(data: Any, core: str) -> dict | None:
-    if not isinstance(data, dict):
-        return None
-    name = str(data.get("design", data.get("core", "")))
-    fmax = data.get("fmax_mhz")
-    if name == core and isinstance(fmax, (int, float)) and fmax > 0:
-        return {"fmax_mhz": float(fmax), "target": data.get("target"), "config": data.get("config")}
-    for v in data.values():
-        inner = _fmax_in(v, core) if isinstance(v, dict) else None
-        if inner is not None:
-            return inner
-    return None
+            if not isinstance(data, dict) or data.get("design") != core:
+                continue
+            fmax = (data.get("timing") or {}).get("fmax_mhz")
+            if not isinstance(fmax, (int, float)) or fmax <= 0:
+                continue
+            same = config is not None and data.get("design_config") == config
+            entry = {
+                "fmax_mhz": float(fmax),
+                "target": data.get("target"),
+                "device": data.get("device"),
+                "design_config": data.get("design_config"),
+                "same_config": same,
+                "path": str(path),
+            }
+            found.append(((not same, data.get("target") != "ecp5", len(found)), entry))
+    return min(found, key=lambda f: f[0])[1] if found else None
 
 
 def _mean(a) -> float:
@@ -154,7 +161,7 @@ def build_report(
         acc["rtl"] = float(np.mean(rtl_pred == labels))
         cycles = run.cycles.astype(np.float64)
         mean_cycles = _mean(cycles)
-        fmax = find_fmax(net.core)
+        fmax = find_fmax(net.core, configs[net.core].to_json())
         clock_hz = cfg.clock_mhz * 1e6
         throughput = {
             "clock_mhz": cfg.clock_mhz,
@@ -213,6 +220,17 @@ def _fmt(v, spec: str = ".2f", none: str = "-") -> str:
     return format(v, spec)
 
 
+def _fmax_text(t: dict) -> str:
+    syn = t["synthesis_report"]
+    if syn is None:
+        return "no synthesis report (run `make synth`)"
+    which = "this config" if syn["same_config"] else f"config {syn['design_config']}"
+    return (
+        f"{syn['fmax_mhz']:.1f} MHz ({syn['target']} {syn['device']}, {which}) / "
+        f"{t['inferences_per_s_at_fmax']:,.0f}"
+    )
+
+
 def render_markdown(report: dict) -> str:
     """The human-readable ``report.md``."""
     cfg = report["demo_config"]
@@ -261,12 +279,7 @@ def render_markdown(report: dict) -> str:
     )
     row(
         "Fmax (synthesis) / inferences/s at Fmax",
-        lambda n: (
-            f"{n['throughput']['fmax_mhz']:.1f} MHz / "
-            f"{n['throughput']['inferences_per_s_at_fmax']:,.0f}"
-            if n["throughput"]["fmax_mhz"]
-            else "no synthesis report (`make synth`)"
-        ),
+        lambda n: _fmax_text(n["throughput"]),
     )
     row(
         "EIE load efficiency (max-PE / mean-PE)",

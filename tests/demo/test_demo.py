@@ -1,9 +1,12 @@
 """``accelgen demo``: the comparison, the options, and the whole path on both simulators."""
 
+import json
+
 import numpy as np
 import pytest
 
 from accelgen.demo import DemoConfig, Mismatch, first_mismatch
+from accelgen.demo_report import find_fmax
 from accelgen.main import main
 
 
@@ -84,3 +87,26 @@ def test_cli_rejects_bad_options_before_simulating(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "images must be at most" in err and "got 100000" in err
     assert not (tmp_path / "report.json").exists()
+
+
+def write_synth_report(path, design, target, config, fmax):
+    path.mkdir(parents=True)
+    report = {"design": design, "target": target, "device": "85k", "design_config": config}
+    if fmax is not None:
+        report["timing"] = {"fmax_mhz": fmax}
+    (path / "report.json").write_text(json.dumps(report))
+
+
+def test_find_fmax_prefers_same_config_then_ecp5(tmp_path):
+    assert find_fmax("eie", {"n_pes": 8}, roots=[tmp_path / "missing"]) is None
+    write_synth_report(tmp_path / "a", "eie", "ice40", {"n_pes": 1}, 40.0)
+    write_synth_report(tmp_path / "b", "eie", "ecp5", {"n_pes": 4}, 90.0)
+    write_synth_report(tmp_path / "c", "diannao", "ecp5", {"tn": 8}, 70.0)
+    write_synth_report(tmp_path / "d", "eie", "ecp5", {"n_pes": 16}, None)  # no timing
+    (tmp_path / "e").mkdir()
+    (tmp_path / "e" / "report.json").write_text("{not json")
+    got = find_fmax("eie", {"n_pes": 8}, roots=[tmp_path])
+    assert (got["fmax_mhz"], got["target"], got["same_config"]) == (90.0, "ecp5", False)
+    got = find_fmax("eie", {"n_pes": 1}, roots=[tmp_path])
+    assert (got["fmax_mhz"], got["same_config"]) == (40.0, True)
+    assert find_fmax("diannao", None, roots=[tmp_path])["fmax_mhz"] == 70.0

@@ -145,6 +145,24 @@ def mac(acc, a, w, *, w_frac: int, act_bits: int, acc_bits: int) -> np.ndarray:
     return sat_add(acc, multiply(a, w, w_frac=w_frac, act_bits=act_bits), acc_bits=acc_bits)
 
 
+def accumulate(products, *, acc_bits: int, init: int = 0) -> np.ndarray:
+    """Run a saturating accumulator over ``products`` in order; return its value after each.
+
+    ``acc = init`` (sign-extended bias or 0), then ``acc = sat(acc_bits, acc + p)`` for every
+    ``p`` (``numerics.md``, "Accumulate": saturation at every step, in the hardware's order).
+    """
+    ps = as_int(products)
+    if ps.ndim != 1:
+        raise ValueError(f"products must be a 1-D sequence, got shape {ps.shape}")
+    lo, hi = smin(acc_bits), smax(acc_bits)
+    acc = int(check_fixed(init, acc_bits, "init"))
+    out = np.empty(ps.shape, dtype=np.int64)
+    for i, p in enumerate(ps.tolist()):
+        acc = min(max(acc + p, lo), hi)
+        out[i] = acc
+    return out
+
+
 def adder_tree(values, axis: int = -1) -> np.ndarray:
     """Exact sum of a group (the NFU-2 adder tree is wide enough never to overflow)."""
     return as_int(values).sum(axis=axis)

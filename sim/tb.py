@@ -8,6 +8,8 @@
   appears in the Verilog as ``i__valid``, ``i__ready`` and ``i__payload``.
 * :func:`pack` / :func:`unpack` / :func:`to_signed`: integer bit-field helpers.
 * :func:`write_words`: write words through a simple ``addr``/``data``/``en`` port.
+* :func:`drive_vectors`: apply one input vector per cycle (or per held run of cycles) and sample
+  the outputs after each, for cycle-level comparison against a golden model.
 """
 
 from __future__ import annotations
@@ -15,18 +17,20 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge, Timer
 
 __all__ = [
     "CLOCK_PERIOD_NS",
     "StreamDriver",
     "StreamMonitor",
+    "drive_vectors",
     "load_io",
     "pack",
     "save_outputs",
@@ -176,3 +180,71 @@ async def write_words(dut, *, addr: str, data: str, en: str, base: int, words: I
         e.value = 1
         await RisingEdge(dut.clk)
     e.value = 0
+
+
+async def drive_vectors(
+    dut,
+    inputs: Mapping[str, np.ndarray],
+    outputs: Sequence[str],
+    *,
+    repeat: Sequence[int] | None = None,
+    signed: Collection[str] = (),
+) -> dict[str, list[int]]:
+    """Apply input vectors cycle by cycle and sample the outputs after each.
+
+    Step ``i`` drives ``inputs[name][i]`` on every input port at a falling clock edge, holds it
+    for ``repeat[i]`` cycles (default 1) and then, at the falling edge after the last rising edge
+    that sampled it, records every port in ``outputs``. So ``result[name][i]`` is the state after
+    vector ``i`` was clocked in: for a block of latency ``L`` (registers from input to output),
+    the response to vector ``i`` is in step ``i + L - 1``. Values are driven modulo the port
+    width (negative numbers as two's complement); a 2-D input ``(steps, lanes)`` is packed into
+    its port with lane 0 at the least significant bits. Outputs named in ``signed`` are read as
+    two's complement, the others as unsigned. Start the clock (:func:`start`) first.
+
+    A held vector (``repeat[i] > 1``) costs one timer wait, not one Python wake-up per cycle: the
+    clock period is measured on the first hold (the clock must be free-running and periodic).
+    """
+    steps = {len(v) for v in inputs.values()}
+    if len(steps) > 1:
+        raise ValueError(f"input vectors differ in length: {sorted(steps)}")
+    n = steps.pop() if steps else 0
+    if repeat is not None and len(repeat) != n:
+        raise ValueError(f"repeat has {len(repeat)} entries for {n} input vectors")
+    drives = []
+    for name, values in inputs.items():
+        handle = _sig(dut, name)
+        width = len(handle)
+        values = np.asarray(values)
+        if values.ndim == 2:
+            lanes = values.shape[1]
+            if width % lanes:
+                raise ValueError(f"port {name!r} ({width} bits) does not split into {lanes} lanes")
+            fields = [width // lanes] * lanes
+            words = [pack(zip(row.tolist(), fields, strict=True)) for row in values]
+        else:
+            words = [v & ((1 << width) - 1) for v in values.tolist()]
+        drives.append((handle, words))
+    samples = [(name, _sig(dut, name), name in signed) for name in outputs]
+    result: dict[str, list[int]] = {name: [] for name in outputs}
+    last: list[int | None] = [None] * len(drives)
+    period = 0
+    await FallingEdge(dut.clk)
+    for i in range(n):
+        for j, (handle, words) in enumerate(drives):
+            if words[i] != last[j]:
+                handle.value = words[i]
+                last[j] = words[i]
+        cycles = 1 if repeat is None else int(repeat[i])
+        if cycles < 1:
+            raise ValueError(f"repeat[{i}] is {cycles}; a vector is held for at least one cycle")
+        t0 = get_sim_time("step")
+        await FallingEdge(dut.clk)
+        if cycles > 1:
+            period = period or get_sim_time("step") - t0
+            # wake up inside the high phase before the last falling edge, then wait for it
+            await Timer((cycles - 1) * period - period // 2, "step")
+            await FallingEdge(dut.clk)
+        for name, handle, is_signed in samples:
+            value = int(handle.value)
+            result[name].append(to_signed(value, len(handle)) if is_signed else value)
+    return result

@@ -23,6 +23,13 @@ Written to ``OUTDIR``:
     compression ratios (:class:`accelgen.golden.compress.CompressionReport`).
 ``config.json``
     The resolved options and number formats.
+``images.npz``, ``eie_config.json`` (only with ``--eie-config CFG.json``)
+    The memory images the EIE core loads for this network
+    (:func:`accelgen.hdl.eie.images.build_image`, format documented there): ``addr`` and
+    ``data`` uint64, every host write in order; ``ptr`` ``[N, words]`` absolute pointer words;
+    ``lines_pe{k}`` uint64 sparse-matrix lines of PE ``k``. The EIE configuration fixes the PE
+    count and the number formats (``--pes``, ``--w-frac``, ``--act-frac`` must agree or be left
+    at their defaults); a network that does not fit its memories is a clear error.
 """
 
 from __future__ import annotations
@@ -51,10 +58,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default 0.1)",
     )
     parser.add_argument(
-        "--pes", type=int, default=1, help="number of EIE PEs the encoding is for (default 1)"
+        "--pes", type=int, default=None, help="number of EIE PEs the encoding is for (default 1)"
     )
-    parser.add_argument("--w-frac", type=int, default=12, help="codebook fractional bits (12)")
-    parser.add_argument("--act-frac", type=int, default=8, help="activation fractional bits (8)")
+    parser.add_argument(
+        "--w-frac", type=int, default=None, help="codebook fractional bits (default 12)"
+    )
+    parser.add_argument(
+        "--act-frac", type=int, default=None, help="activation fractional bits (default 8)"
+    )
+    parser.add_argument(
+        "--eie-config",
+        type=Path,
+        default=None,
+        help="EIE core config JSON: also write the core's memory images (images.npz)",
+    )
 
 
 def parse_densities(text: str, n_layers: int) -> list[float]:
@@ -76,8 +93,13 @@ def parse_densities(text: str, n_layers: int) -> list[float]:
     return values
 
 
-def compress_model(model: Path, out: Path, *, densities: str, n_pes: int, num: Numerics) -> dict:
-    """Compress ``model`` into ``out`` (files in the module docstring); returns the summary."""
+def compress_model(
+    model: Path, out: Path, *, densities: str, n_pes: int, num: Numerics, eie_config=None
+) -> dict:
+    """Compress ``model`` into ``out`` (files in the module docstring); returns the summary.
+
+    ``eie_config`` (an :class:`~accelgen.hdl.eie.config.EIEConfig`) adds the memory images.
+    """
     if isinstance(n_pes, bool) or not isinstance(n_pes, int) or not 1 <= n_pes <= 4096:
         raise ValueError(f"--pes must be an integer in 1..4096, got {n_pes!r}")
     float_layers, x = load_float_model(model)
@@ -111,13 +133,47 @@ def compress_model(model: Path, out: Path, *, densities: str, n_pes: int, num: N
         "relu": [layer.relu for layer in layers],
         "numerics": num.to_json(),
     }
+    if eie_config is not None:
+        from .hdl.eie.images import build_image
+
+        image = build_image(layers, eie_config)
+        addr, data = image.writes()
+        lines = {f"lines_pe{k}": words for k, words in enumerate(image.lines)}
+        np.savez(out / "images.npz", addr=addr, data=data, ptr=image.ptr, **lines)
+        eie_config.save(out / "eie_config.json")
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     return summary
 
 
+def _resolve(args: argparse.Namespace):
+    """``(n_pes, Numerics, EIEConfig | None)`` from the flags and the optional EIE config."""
+    if args.eie_config is None:
+        n_pes = 1 if args.pes is None else args.pes
+        w_frac = 12 if args.w_frac is None else args.w_frac
+        act_frac = 8 if args.act_frac is None else args.act_frac
+        return n_pes, Numerics(w_frac=w_frac, act_frac=act_frac, acc_bits=32), None
+    from .hdl.eie.config import EIEConfig
+
+    cfg = EIEConfig.load(args.eie_config)
+    num = cfg.numerics
+    for flag, given, value in (
+        ("--pes", args.pes, cfg.n_pes),
+        ("--w-frac", args.w_frac, num.w_frac),
+        ("--act-frac", args.act_frac, num.act_frac),
+    ):
+        if given is not None and given != value:
+            raise ValueError(f"{flag} {given} disagrees with {args.eie_config} ({value})")
+    return cfg.n_pes, num, cfg
+
+
 def run(args: argparse.Namespace) -> int:
-    num = Numerics(w_frac=args.w_frac, act_frac=args.act_frac, acc_bits=32)
-    compress_model(args.model, args.out, densities=args.density, n_pes=args.pes, num=num)
+    n_pes, num, eie_config = _resolve(args)
+    compress_model(
+        args.model, args.out, densities=args.density, n_pes=n_pes, num=num, eie_config=eie_config
+    )
     print((args.out / "summary.txt").read_text(), end="")
-    print(f"wrote {args.out}/model.npz, encoded.npz, summary.txt, summary.json, config.json")
+    names = "model.npz, encoded.npz, summary.txt, summary.json, config.json"
+    if eie_config is not None:
+        names += ", images.npz, eie_config.json"
+    print(f"wrote {args.out}/: {names}")
     return 0

@@ -139,3 +139,50 @@ def test_missing_and_malformed_files(tmp_path, capsys, monkeypatch):
     (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04 not really a zip")
     assert main.main(["compress", str(tmp_path / "junk.npz"), "-o", str(tmp_path / "o")]) == 2
     assert "junk.npz: not a readable .npz" in capsys.readouterr().err
+
+
+def test_eie_memory_images(model, tmp_path):
+    from accelgen.hdl.eie.config import EIEConfig
+    from accelgen.hdl.eie.images import unpack_lines
+
+    cfg = EIEConfig(n_pes=4, regfile_depth=16, max_layers=4)
+    cfg.save(tmp_path / "eie.json")
+    out = tmp_path / "out"
+    assert (
+        main.main(
+            ["compress", str(model), "-o", str(out), "--eie-config", str(tmp_path / "eie.json")]
+        )
+        == 0
+    )
+    assert EIEConfig.load(out / "eie_config.json") == cfg
+    images, enc = read_npz(out / "images.npz"), read_npz(out / "encoded.npz")
+    assert images["addr"].dtype == np.uint64 and images["addr"].shape == images["data"].shape
+    assert images["ptr"].shape[0] == 4 and enc["l0_ptr"].shape == (4, 21)
+    for k in range(4):  # layer 0's entries open every PE's sparse-matrix memory
+        n0 = len(enc[f"l0_pe{k}_v"])
+        v, z = unpack_lines(images[f"lines_pe{k}"], n0)
+        np.testing.assert_array_equal(v, enc[f"l0_pe{k}_v"])
+        np.testing.assert_array_equal(z, enc[f"l0_pe{k}_z"])
+    assert json.loads((out / "config.json").read_text())["n_pes"] == 4
+
+
+def test_eie_config_errors(model, tmp_path, capsys, monkeypatch):
+    from accelgen.hdl.eie.config import EIEConfig
+
+    monkeypatch.delenv("ACCELGEN_DEBUG", raising=False)
+    EIEConfig(n_pes=2, regfile_depth=8).save(tmp_path / "small.json")
+    args = [
+        "compress",
+        str(model),
+        "-o",
+        str(tmp_path / "o"),
+        "--eie-config",
+        str(tmp_path / "small.json"),
+    ]
+    assert main.main(args) == 2
+    assert (
+        "layer 0 has 40 outputs but the destination register files hold 16"
+        in capsys.readouterr().err
+    )
+    assert main.main([*args, "--pes", "4"]) == 2
+    assert "--pes 4 disagrees with" in capsys.readouterr().err

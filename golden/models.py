@@ -51,6 +51,14 @@ __all__ = [
 DEFAULT_NUMERICS = Numerics(act_bits=16, act_frac=8, w_bits=16, w_frac=12, acc_bits=24)
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 @dataclass(frozen=True, kw_only=True)
 class MLPParams(Config):
     """Training and Deep Compression settings of the digits MLP."""
@@ -71,13 +79,16 @@ class MLPParams(Config):
         object.__setattr__(self, "densities", tuple(self.densities))
         self.validate_fields()
         require(len(self.hidden) >= 1, f"hidden must list at least one size, got {self.hidden!r}")
-        require(all(h >= 1 for h in self.hidden), f"hidden sizes must be >= 1: {self.hidden!r}")
+        require(
+            all(_is_int(h) and h >= 1 for h in self.hidden),
+            f"hidden sizes must be integers >= 1, got {self.hidden!r}",
+        )
         require(
             len(self.densities) == len(self.hidden) + 1,
             f"densities needs one value per layer ({len(self.hidden) + 1}), got {self.densities!r}",
         )
         require(
-            all(0 < d <= 1 for d in self.densities),
+            all(_is_number(d) and 0 < d <= 1 for d in self.densities),
             f"densities must be in (0, 1], got {self.densities!r}",
         )
         for name in ("epochs", "prune_epochs", "share_epochs"):
@@ -100,7 +111,7 @@ class CNNParams(Config):
         object.__setattr__(self, "channels", tuple(self.channels))
         self.validate_fields()
         require(
-            len(self.channels) == 2 and all(c >= 1 for c in self.channels),
+            len(self.channels) == 2 and all(_is_int(c) and c >= 1 for c in self.channels),
             f"channels must be two positive counts, got {self.channels!r}",
         )
         require(self.epochs >= 0, f"epochs must be >= 0, got {self.epochs!r}")

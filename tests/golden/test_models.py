@@ -100,6 +100,10 @@ def test_bad_arguments():
         models.CNNParams(channels=(8, 0))
     with pytest.raises(TypeError, match="epochs"):
         models.MLPParams(epochs=1.5)
+    with pytest.raises(ValueError, match="hidden sizes must be integers"):
+        models.MLPParams(hidden=(30.5,), densities=(0.1, 0.1))
+    with pytest.raises(ValueError, match="densities must be in"):
+        models.MLPParams(densities=(0.1, "0.1", 0.2))
     p = models.MLPParams(hidden=(32,), densities=(0.5, 0.5))
     assert models.MLPParams.from_json(json.loads(json.dumps(p.to_json()))) == p
 
@@ -122,6 +126,11 @@ def test_cache(tmp_path, monkeypatch):
     np.testing.assert_array_equal(again.layers[0].index, first.layers[0].index)
     with pytest.raises(AssertionError, match="trained again"):
         models.digits_mlp(params=models.MLPParams(hidden=(16,), densities=(0.5, 0.4), epochs=3))
+    files[0].write_bytes(b"damaged")  # a damaged entry is rebuilt, not an error
+    monkeypatch.undo()
+    monkeypatch.setenv("ACCELGEN_BUILD_DIR", str(tmp_path))
+    rebuilt = models.digits_mlp(params=p)
+    np.testing.assert_array_equal(rebuilt.layers[0].index, first.layers[0].index)
 
 
 def _numeric_grad(f, a, eps=1e-6):

@@ -260,16 +260,18 @@ def test_eie_layer_equals_fc_on_decoded_weights(n_pes, density, num):
 @pytest.mark.parametrize("sign", [1, -1])
 @pytest.mark.parametrize("num", [NUM24, NUM32], ids=["acc24", "acc32"])
 def test_eie_saturation_both_ways_with_padding(sign, num):
-    rows, cols = 48, 600
+    rows, cols = 48, 700
     idx = np.zeros((rows, cols), dtype=np.uint8)
     idx[0, :] = 1  # +max weight
     idx[47, :] = 1  # row 47: a 46-row gap in PE 0 when N = 1 -> padding entries
-    idx[0, 400:] = 2  # -max weight, after saturation
+    idx[0, 400:] = 2  # 300 x -max after 400 x +max: the sign depends on saturation
     cb = np.zeros(16, dtype=np.int64)
     cb[1], cb[2] = 32767, -32768
     x = np.full(cols, 32767 * sign)
     want = fc_ref(x, cb[idx], None, num)
     assert want[47] == (32767 if sign > 0 else -32768)
+    first_sign_wins = num.acc_bits == 32  # a 24-bit accumulator saturates after ~256 products
+    assert want[0] == (32767 if (sign > 0) == first_sign_wins else -32768)
     for n_pes in (1, 4):
         enc = encode(idx, n_pes)
         if n_pes == 1:

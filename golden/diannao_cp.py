@@ -1,0 +1,169 @@
+"""Python model of the DianNao control processor executing compiled programs.
+
+It holds the core's state (NBin, SB, NBout, the PWL table) as NumPy arrays, applies a host
+tile's writes, executes the CP program instruction by instruction with the arithmetic of
+:mod:`accelgen.golden.arith` and returns the NBout words the host reads, **and** the exact cycle
+counts the RTL's counters report (``docs/diannao.md``, "Latencies"):
+
+* a program of ``N`` NFU steps takes ``cycles = FETCH_CYCLES + N + DRAIN_CYCLES`` from the
+  ``start`` pulse to ``done``: one cycle to fetch the first instruction, one NFU step per cycle
+  (instructions issue back to back, the next one is prefetched), then the pipeline drains
+  (NFU-1, NFU-2, NFU-3, NBout write);
+* ``busy`` (NFU steps issued) is ``N``; ``stall`` (cycles without an issue) is the rest.
+
+The model reproduces the hardware's group order: every step adds, per output lane, the exact
+sum of ``Tn`` rounded products (or, for pooling, one value per lane) into the accumulator with
+one saturating add.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..hdl.diannao.compiler import HostTile, assemble, compile_layer
+from ..hdl.diannao.config import DianNaoConfig
+from ..hdl.diannao.isa import Instruction, NFU1Op, NFU2Op, NFU2Out, NFU3Op
+from .arith import multiply, round_shift, sat, sat_add
+from .pwl import PWLTable, evaluate
+
+__all__ = [
+    "DRAIN_CYCLES",
+    "FETCH_CYCLES",
+    "DianNaoCPModel",
+    "ProgramStats",
+    "program_cycles",
+    "run_layer",
+]
+
+FETCH_CYCLES = 1
+DRAIN_CYCLES = 4
+
+
+@dataclass(frozen=True)
+class ProgramStats:
+    """Counters of one program run: total cycles, NFU busy (issue) cycles, stall cycles."""
+
+    cycles: int
+    busy: int
+
+    @property
+    def stall(self) -> int:
+        return self.cycles - self.busy
+
+
+def program_cycles(program: list[Instruction]) -> ProgramStats:
+    """Exact cycle counts of ``program`` on the RTL (no data dependence)."""
+    steps = sum(i.steps for i in program)
+    return ProgramStats(FETCH_CYCLES + steps + DRAIN_CYCLES, steps)
+
+
+class DianNaoCPModel:
+    """Functional + cycle model of one DianNao core (state persists across tiles)."""
+
+    def __init__(self, config: DianNaoConfig) -> None:
+        self.config = config
+        t = config.tn
+        self.nbin = np.zeros((config.nbin_depth, t), dtype=np.int64)
+        self.sb = np.zeros((config.sb_depth, t, t), dtype=np.int64)
+        self.nbout = np.zeros((config.nbout_depth, t), dtype=np.int64)
+        self.pwl_regs = np.zeros(2 * config.pwl_segments + 2, dtype=np.int64)
+
+    # ------------------------------------------------------------------ host side
+    def load(self, tile: HostTile) -> None:
+        """Apply the host writes of ``tile`` (buffers and the PWL table)."""
+        t = self.config.tn
+        self.nbin[tile.nbin_addr] = tile.nbin_data
+        if tile.sb_addr.size:
+            self.sb[tile.sb_addr // t, tile.sb_addr % t] = tile.sb_data
+        self.nbout[tile.nbout_addr] = tile.nbout_data
+        for addr, value in tile.pwl:
+            self.pwl_regs[addr] = value
+
+    def run_tile(self, tile: HostTile) -> tuple[np.ndarray, ProgramStats]:
+        """Load, run and drain one tile: returns the NBout words read ``[n, Tn]`` and counters."""
+        self.load(tile)
+        stats = self.run(tile.program)
+        return self.nbout[tile.read_addr].copy(), stats
+
+    def pwl(self) -> PWLTable:
+        """The PWL table currently loaded."""
+        s = self.config.pwl_segments
+        r = self.pwl_regs
+        return PWLTable(
+            x_min=int(r[2 * s]),
+            seg_shift=int(r[2 * s + 1]),
+            slopes=tuple(int(v) for v in r[:s]),
+            intercepts=tuple(int(v) for v in r[s : 2 * s]),
+            act_bits=self.config.act_bits,
+            act_frac=self.config.act_frac,
+        )
+
+    # ------------------------------------------------------------------ CP
+    def run(self, program: list[Instruction]) -> ProgramStats:
+        """Execute ``program`` (up to its ``end`` instruction) and return its counters."""
+        executed = []
+        for instr in program:
+            self._execute(instr)
+            executed.append(instr)
+            if instr.end:
+                break
+        else:
+            raise ValueError("program has no end instruction")
+        return program_cycles(executed)
+
+    def _execute(self, ins: Instruction) -> None:
+        num = self.config.numerics
+        o1, o0 = np.meshgrid(np.arange(ins.n_o1), np.arange(ins.n_o0), indexing="ij")
+        out_base = (ins.nbin_addr + o1 * ins.s_o1 + o0 * ins.s_o0).reshape(-1)  # [n_out]
+        r2, r1, r0 = np.meshgrid(
+            np.arange(ins.n_r2), np.arange(ins.n_r1), np.arange(ins.n_r0), indexing="ij"
+        )
+        red = (r2 * ins.s_r2 + r1 * ins.s_r1 + r0 * ins.s_r0).reshape(-1)  # [n_red]
+        x = self.nbin[out_base[:, None] + red[None, :]]  # [n_out, n_red, T]
+        n_out, n_red = x.shape[0], x.shape[1]
+        out_addr = ins.nbout_addr + np.arange(n_out)
+        if ins.nfu1_op == NFU1Op.MUL:
+            if ins.sb_reuse:
+                w = self.sb[ins.sb_addr + np.arange(n_red)][None]  # [1, n_red, T, T]
+            else:
+                w = self.sb[ins.sb_addr + np.arange(n_out * n_red)].reshape(
+                    n_out, n_red, *self.sb.shape[1:]
+                )
+            p = multiply(x[:, :, None, :], w, w_frac=num.w_frac, act_bits=num.act_bits)
+            values = p.sum(axis=-1)  # exact adder trees: [n_out, n_red, T]
+        else:
+            values = x
+        if ins.nfu2_op == NFU2Op.MAX:
+            acc = values.max(axis=1)
+        else:
+            acc = self.nbout[out_addr] if ins.nbout_read else np.zeros_like(values[:, 0])
+            for j in range(n_red):
+                acc = sat_add(acc, values[:, j], acc_bits=num.acc_bits)
+        if ins.nfu2_out == NFU2Out.PARTIAL:
+            self.nbout[out_addr] = acc
+            return
+        if ins.nfu3_op == NFU3Op.AVG:
+            y = sat(num.act_bits, round_shift(acc * ins.avg_recip, 16))
+        else:
+            y = sat(num.act_bits, acc)
+            if ins.nfu3_op == NFU3Op.RELU:
+                y = np.maximum(y, 0)
+            elif ins.nfu3_op == NFU3Op.PWL:
+                y = evaluate(self.pwl(), y)
+        self.nbout[out_addr] = y
+
+
+def run_layer(model: DianNaoCPModel, layer, x: np.ndarray) -> tuple[np.ndarray, list[ProgramStats]]:
+    """Compile ``layer`` for the batched input ``x``, run every tile on ``model``.
+
+    Returns the batched output and the counters of every tile's program.
+    """
+    plan, tiles = compile_layer(layer, x, model.config)
+    reads, stats = [], []
+    for tile in tiles:
+        words, st = model.run_tile(tile)
+        reads.append(words)
+        stats.append(st)
+    return assemble(plan, tiles, reads), stats

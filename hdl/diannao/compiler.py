@@ -1,0 +1,512 @@
+"""DianNao layer compiler: a layer -> host tiles (buffer images + one CP program each).
+
+The compiler maps one :class:`~accelgen.golden.netspec.FCLayer`, ``ConvLayer`` or ``PoolLayer``
+onto a core described by :class:`DianNaoConfig`. A layer larger than the buffers is split into
+**host tiles**; for each tile the host writes NBin / SB / NBout (and the IMEM program, plus the
+PWL table on a layer's first tile), starts the CP, waits for it, and reads the finished NBout
+words. Partial sums stay in NBout, at ``acc_bits``, between the input tiles of one output tile.
+
+Buffer layouts (``T = tn``; lanes beyond a layer's channel count are zero)
+-------------------------------------------------------------------------
+* NBin word = ``T`` consecutive input channels (or FC inputs) of one position.
+  FC: ``[sample][input word]``; conv: ``[channel tile][padded row][padded column]`` of a band of
+  input rows (zero padding is stored); pool: ``[channel tile][row][column]``.
+* SB word = a ``T x T`` block, row ``r`` = the ``T`` weights of output lane ``r``. FC:
+  ``[output tile][input word]``; conv: ``[output tile][channel tile][ky][kx]``.
+* NBout word = ``T`` outputs of one position: FC ``[output tile][sample]``; conv
+  ``[output tile][row][column]``; pool ``[channel tile][row][column]``. Before a tile's first
+  input chunk the host writes the bias (sign-extended) there when the layer has one.
+
+Group order (``numerics.md``; :mod:`accelgen.golden.layers` follows it)
+-----------------------------------------------------------------------
+Every NFU cycle adds one group of ``T`` products per output lane (an exact adder tree) into the
+accumulator with one saturating add. FC: groups are consecutive runs of ``T`` inputs, in
+ascending order (input chunks are visited in ascending order, innermost in the host loop, so
+partial sums stay in NBout). Conv: ``for channel_tile: for ky: for kx`` with ``T`` consecutive
+input channels per group; a program reduces a chunk of channel tiles (``r2``), kernel rows
+(``r1``) and kernel columns (``r0``), and chunks follow in ascending channel order.
+
+Host tile order: FC ``for sample chunk: for output chunk: for input chunk``; conv and pool
+``for sample: for output-row band: for output(-channel) chunk: for input-channel chunk``.
+With ``double_buffer`` the tiles alternate between the two halves of NBin and SB.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+
+from ...golden.arith import avg_reciprocal, check_fixed
+from ...golden.layers import conv_output_size, default_pwl
+from ...golden.netspec import ConvLayer, DenseLayer, FCLayer, PoolLayer
+from ...golden.pwl import PWLTable, fit
+from .config import DianNaoConfig
+from .isa import Instruction, NFU1Op, NFU2Op, NFU2Out, NFU3Op
+
+__all__ = [
+    "HostTile",
+    "LayerPlan",
+    "Sel",
+    "assemble",
+    "compile_layer",
+    "layer_input",
+    "plan_layer",
+    "pwl_table",
+    "pwl_writes",
+]
+
+
+class Sel(IntEnum):
+    """Host write targets (``host_sel``)."""
+
+    NBIN = 0
+    SB = 1
+    NBOUT = 2
+    IMEM = 3
+    PWL = 4
+
+
+_ACT_OP = {"none": NFU3Op.NONE, "relu": NFU3Op.RELU, "sigmoid": NFU3Op.PWL, "tanh": NFU3Op.PWL}
+
+
+def _cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def pwl_table(act: str, config: DianNaoConfig) -> PWLTable | None:
+    """The NFU-3 table loaded for activation ``act`` (``None`` for none / ReLU)."""
+    if act not in ("sigmoid", "tanh"):
+        return None
+    if config.pwl_segments == 16:
+        return default_pwl(act, config.act_bits, config.act_frac)
+    return fit(
+        act, act_bits=config.act_bits, act_frac=config.act_frac, segments=config.pwl_segments
+    )
+
+
+def pwl_writes(table: PWLTable) -> list[tuple[int, int]]:
+    """``(address, value)`` host writes that load ``table`` into NFU-3.
+
+    Addresses ``0..S-1`` slopes, ``S..2S-1`` intercepts, ``2S`` ``x_min``, ``2S+1`` ``seg_shift``.
+    """
+    s = table.segments
+    out = [(i, int(a)) for i, a in enumerate(table.slopes)]
+    out += [(s + i, int(b)) for i, b in enumerate(table.intercepts)]
+    out += [(2 * s, int(table.x_min)), (2 * s + 1, int(table.seg_shift))]
+    return out
+
+
+@dataclass
+class HostTile:
+    """One load / run / drain round of the host.
+
+    ``nbin_addr``/``nbin_data[n, T]``, ``sb_addr``/``sb_data[n, T]`` (host SB address = word * T
+    + row, one row of ``T`` weights per write), ``nbout_addr``/``nbout_data[n, T]`` (bias or
+    zeros at ``acc_bits``) are written first, then ``pwl`` (address, value) pairs and the
+    ``program``. After the run the host reads the NBout words ``read_addr``; lane ``j`` of read
+    ``i`` is output element ``scatter[i, j]`` of the layer's flattened output (-1: padding).
+    ``samples`` is the range ``[first, last)`` of batch samples the tile works on.
+    """
+
+    program: list[Instruction]
+    nbin_addr: np.ndarray
+    nbin_data: np.ndarray
+    sb_addr: np.ndarray
+    sb_data: np.ndarray
+    nbout_addr: np.ndarray
+    nbout_data: np.ndarray
+    read_addr: np.ndarray
+    scatter: np.ndarray
+    samples: tuple[int, int] = (0, 1)
+    pwl: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def steps(self) -> int:
+        """NFU cycles the program issues."""
+        return sum(i.steps for i in self.program)
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """Shape-only mapping of one layer: tile sizes, output shape and useful work."""
+
+    kind: str
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    chunks: dict[str, int]
+    useful_ops: int
+    n_tiles: int
+
+
+def _layer_pwl_act(layer: DenseLayer) -> str:
+    return "none" if isinstance(layer, PoolLayer) else layer.act
+
+
+def plan_layer(layer: DenseLayer, in_shape: tuple[int, ...], config: DianNaoConfig) -> LayerPlan:
+    """Choose the tiling of ``layer`` for an input of shape ``in_shape`` (batched).
+
+    ``in_shape`` is ``[batch, Ni]`` for FC and ``[batch, C, H, W]`` for conv / pool. Raises
+    ``ValueError`` naming the buffer and the value when the layer cannot be mapped.
+    """
+    t = config.tn
+    nb = config.nbin_depth // 2 if config.double_buffer else config.nbin_depth
+    sbd = config.sb_depth // 2 if config.double_buffer else config.sb_depth
+    nod, im = config.nbout_depth, config.imem_depth
+    if isinstance(layer, FCLayer):
+        if len(in_shape) != 2:
+            raise ValueError(f"fc layer needs a [batch, Ni] input, got shape {in_shape}")
+        b, ni = in_shape
+        no = layer.w.shape[0]
+        if ni != layer.w.shape[1]:
+            raise ValueError(f"fc layer has {layer.w.shape[1]} inputs but x has {ni}")
+        it, ot = _cdiv(ni, t), _cdiv(no, t)
+        ic = min(it, nb, sbd)
+        bc = min(b, nb // ic, nod)
+        oc = min(ot, sbd // ic, nod // bc, im)
+        n_tiles = _cdiv(b, bc) * _cdiv(ot, oc) * _cdiv(it, ic)
+        return LayerPlan(
+            "fc", tuple(in_shape), (b, no), {"ic": ic, "bc": bc, "oc": oc}, b * no * ni, n_tiles
+        )
+    if len(in_shape) != 4:
+        raise ValueError(f"{layer.kind} layer needs a [batch, C, H, W] input, got shape {in_shape}")
+    b, c, h, w = in_shape
+    ct = _cdiv(c, t)
+    if isinstance(layer, ConvLayer):
+        k, s, p = layer.k, layer.stride, layer.pad
+        if c != layer.w.shape[1]:
+            raise ValueError(f"conv layer has {layer.w.shape[1]} input channels but x has {c}")
+        no = layer.w.shape[0]
+    else:
+        k, s, p = layer.k, layer.stride, 0
+        no = c
+        if layer.mode == "avg" and k * k > 1 << (config.acc_bits - config.act_bits):
+            limit = 1 << (config.acc_bits - config.act_bits)
+            raise ValueError(
+                f"average pooling window {k}x{k} ({k * k} values) can overflow the "
+                f"{config.acc_bits}-bit accumulator; at most {limit} values"
+            )
+    oh, ow = conv_output_size(h, k, s, p), conv_output_size(w, k, s, p)
+    wp = w + 2 * p
+    if ow > nod:
+        raise ValueError(
+            f"{layer.kind} output row of {ow} positions does not fit nbout_depth={nod} words"
+        )
+    if k * wp > nb:
+        raise ValueError(
+            f"{layer.kind} needs {k} input rows of {wp} words ({k * wp}) in NBin but "
+            f"nbin_depth{'/2 (double_buffer)' if config.double_buffer else ''} is {nb}"
+        )
+    if isinstance(layer, ConvLayer):
+        if k * k > sbd:
+            raise ValueError(
+                f"conv kernel {k}x{k} needs {k * k} SB words per tile pair but sb_depth"
+                f"{'/2 (double_buffer)' if config.double_buffer else ''} is {sbd}"
+            )
+        cc = min(ct, sbd // (k * k), nb // (k * wp))
+        ohc = min(oh, nod // ow, ((nb // (cc * wp)) - k) // s + 1)
+        ot = _cdiv(no, t)
+        oc = min(ot, sbd // (cc * k * k), nod // (ohc * ow), im)
+        n_tiles = b * _cdiv(oh, ohc) * _cdiv(ot, oc) * _cdiv(ct, cc)
+        useful = b * no * oh * ow * c * k * k
+        chunks = {"cc": cc, "ohc": ohc, "oc": oc}
+    else:
+        ohc = min(oh, nod // ow, ((nb // wp) - k) // s + 1)
+        hr = (ohc - 1) * s + k
+        cc = min(ct, nb // (hr * wp), nod // (ohc * ow), im)
+        n_tiles = b * _cdiv(oh, ohc) * _cdiv(ct, cc)
+        useful = b * c * oh * ow * k * k
+        chunks = {"cc": cc, "ohc": ohc}
+    return LayerPlan(layer.kind, tuple(in_shape), (b, no, oh, ow), chunks, useful, n_tiles)
+
+
+def _lanes(v: np.ndarray, t: int) -> np.ndarray:
+    """Zero-pad the last axis of ``v`` to a multiple of ``t`` and split it into words."""
+    n = v.shape[-1]
+    pad = _cdiv(n, t) * t - n
+    v = np.pad(v, [(0, 0)] * (v.ndim - 1) + [(0, pad)])
+    return v.reshape(v.shape[:-1] + (-1, t))
+
+
+def _empty(t: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros(0, dtype=np.int64), np.zeros((0, t), dtype=np.int64)
+
+
+def compile_layer(layer: DenseLayer, x, config: DianNaoConfig) -> tuple[LayerPlan, list[HostTile]]:
+    """Compile ``layer`` applied to the batched input ``x`` into host tiles.
+
+    ``x`` is ``[batch, Ni]`` (FC) or ``[batch, C, H, W]`` (conv / pool), ``act_bits`` values.
+    """
+    xa = check_fixed(x, config.act_bits, "x")
+    plan = plan_layer(layer, xa.shape, config)
+    if isinstance(layer, FCLayer):
+        tiles = _compile_fc(layer, xa, plan, config)
+    elif isinstance(layer, ConvLayer):
+        tiles = _compile_conv(layer, xa, plan, config)
+    else:
+        tiles = _compile_pool(layer, xa, plan, config)
+    table = pwl_table(_layer_pwl_act(layer), config)
+    if table is not None and tiles:
+        tiles[0].pwl = pwl_writes(table)
+    return plan, tiles
+
+
+def _bases(config: DianNaoConfig, index: int) -> tuple[int, int]:
+    if not config.double_buffer or index % 2 == 0:
+        return 0, 0
+    return config.nbin_depth // 2, config.sb_depth // 2
+
+
+def _finish(program: list[Instruction]) -> list[Instruction]:
+    program[-1] = dataclasses.replace(program[-1], end=True)
+    return program
+
+
+def _compile_fc(layer: FCLayer, x: np.ndarray, plan: LayerPlan, config: DianNaoConfig):
+    t = config.tn
+    b_all, ni = x.shape
+    no = layer.w.shape[0]
+    ic_n, bc_n, oc_n = plan.chunks["ic"], plan.chunks["bc"], plan.chunks["oc"]
+    xw = _lanes(x, t)  # [B, IT, T]
+    ww = _lanes(layer.w.astype(np.int64), t)  # [No, IT, T]
+    ot = _cdiv(no, t)
+    ww = np.pad(ww, ((0, ot * t - no), (0, 0), (0, 0))).reshape(ot, t, -1, t)  # [OT, T, IT, T]
+    bias = None if layer.b is None else _lanes(layer.b.astype(np.int64), t)  # [OT, T]
+    it = xw.shape[1]
+    act = _ACT_OP[layer.act]
+    tiles = []
+    for b0 in range(0, b_all, bc_n):
+        bc = min(bc_n, b_all - b0)
+        for o0 in range(0, ot, oc_n):
+            oc = min(oc_n, ot - o0)
+            for i0 in range(0, it, ic_n):
+                ic = min(ic_n, it - i0)
+                first, last = i0 == 0, i0 + ic >= it
+                nbb, sbb = _bases(config, len(tiles))
+                nb_addr = nbb + np.arange(bc * ic)
+                nb_data = xw[b0 : b0 + bc, i0 : i0 + ic].reshape(-1, t)
+                blk = ww[o0 : o0 + oc, :, i0 : i0 + ic]  # [oc, T(row), ic, T]
+                sb_data = blk.transpose(0, 2, 1, 3).reshape(-1, t)  # [(oc, ic, row), T]
+                sb_addr = (sbb + np.arange(oc * ic))[:, None] * t + np.arange(t)[None, :]
+                if first and bias is not None:
+                    no_addr = np.arange(oc * bc)
+                    no_data = np.repeat(bias[o0 : o0 + oc], bc, axis=0)
+                else:
+                    no_addr, no_data = _empty(t)
+                program = [
+                    Instruction(
+                        nfu2_out=NFU2Out.NFU3 if last else NFU2Out.PARTIAL,
+                        nfu3_op=act,
+                        sb_addr=sbb + ol * ic,
+                        nbin_addr=nbb,
+                        s_r0=1,
+                        n_r0=ic,
+                        s_o0=ic,
+                        n_o0=bc,
+                        nbout_addr=ol * bc,
+                        nbout_read=not first or bias is not None,
+                    )
+                    for ol in range(oc)
+                ]
+                if last:
+                    read_addr = np.arange(oc * bc)
+                    ol, bl = np.divmod(read_addr, bc)
+                    lane = (o0 + ol)[:, None] * t + np.arange(t)[None, :]
+                    scatter = np.where(lane < no, (b0 + bl)[:, None] * no + lane, -1)
+                else:
+                    read_addr, scatter = _empty(t)
+                tiles.append(
+                    HostTile(
+                        _finish(program),
+                        nb_addr,
+                        nb_data,
+                        sb_addr.reshape(-1),
+                        sb_data,
+                        no_addr,
+                        no_data,
+                        read_addr,
+                        scatter,
+                        (b0, b0 + bc),
+                    )
+                )
+    return tiles
+
+
+def _compile_conv(layer: ConvLayer, x: np.ndarray, plan: LayerPlan, config: DianNaoConfig):
+    t = config.tn
+    b_all, c, h, w = x.shape
+    no, _, k, _ = layer.w.shape
+    s, p = layer.stride, layer.pad
+    _, _, oh, ow = plan.out_shape
+    cc_n, ohc_n, oc_n = plan.chunks["cc"], plan.chunks["ohc"], plan.chunks["oc"]
+    ct, ot = _cdiv(c, t), _cdiv(no, t)
+    xp = np.pad(x, ((0, 0), (0, ct * t - c), (p, p), (p, p)))  # [B, CT*T, Hp, Wp]
+    wp = w + 2 * p
+    xw = xp.reshape(b_all, ct, t, h + 2 * p, wp).transpose(0, 1, 3, 4, 2)  # [B, CT, Hp, Wp, T]
+    wt = np.pad(layer.w.astype(np.int64), ((0, ot * t - no), (0, ct * t - c), (0, 0), (0, 0)))
+    # [OT, CT, K, K, row, T]
+    wt = wt.reshape(ot, t, ct, t, k, k).transpose(0, 2, 4, 5, 1, 3)
+    bias = None if layer.b is None else _lanes(layer.b.astype(np.int64), t)
+    act = _ACT_OP[layer.act]
+    tiles = []
+    for bi in range(b_all):
+        for oy0 in range(0, oh, ohc_n):
+            ohc = min(ohc_n, oh - oy0)
+            hr = (ohc - 1) * s + k
+            for o0 in range(0, ot, oc_n):
+                oc = min(oc_n, ot - o0)
+                for c0 in range(0, ct, cc_n):
+                    cc = min(cc_n, ct - c0)
+                    first, last = c0 == 0, c0 + cc >= ct
+                    nbb, sbb = _bases(config, len(tiles))
+                    band = xw[bi, c0 : c0 + cc, oy0 * s : oy0 * s + hr]  # [cc, hr, Wp, T]
+                    nb_data = band.reshape(-1, t)
+                    nb_addr = nbb + np.arange(nb_data.shape[0])
+                    sb_data = wt[o0 : o0 + oc, c0 : c0 + cc].reshape(-1, t)
+                    n_words = oc * cc * k * k
+                    sb_addr = (sbb + np.arange(n_words))[:, None] * t + np.arange(t)[None, :]
+                    n_out = ohc * ow
+                    if first and bias is not None:
+                        no_addr = np.arange(oc * n_out)
+                        no_data = np.repeat(bias[o0 : o0 + oc], n_out, axis=0)
+                    else:
+                        no_addr, no_data = _empty(t)
+                    program = [
+                        Instruction(
+                            nfu2_out=NFU2Out.NFU3 if last else NFU2Out.PARTIAL,
+                            nfu3_op=act,
+                            sb_addr=sbb + ol * cc * k * k,
+                            nbin_addr=nbb,
+                            s_r0=1,
+                            n_r0=k,
+                            s_r1=wp,
+                            n_r1=k,
+                            s_r2=hr * wp,
+                            n_r2=cc,
+                            s_o0=s,
+                            n_o0=ow,
+                            s_o1=s * wp,
+                            n_o1=ohc,
+                            nbout_addr=ol * n_out,
+                            nbout_read=not first or bias is not None,
+                        )
+                        for ol in range(oc)
+                    ]
+                    if last:
+                        read_addr = np.arange(oc * n_out)
+                        ol, rest = np.divmod(read_addr, n_out)
+                        oyl, ox = np.divmod(rest, ow)
+                        ch = (o0 + ol)[:, None] * t + np.arange(t)[None, :]
+                        flat = ((bi * no + ch) * oh + (oy0 + oyl)[:, None]) * ow + ox[:, None]
+                        scatter = np.where(ch < no, flat, -1)
+                    else:
+                        read_addr, scatter = _empty(t)
+                    tiles.append(
+                        HostTile(
+                            _finish(program),
+                            nb_addr,
+                            nb_data,
+                            sb_addr.reshape(-1),
+                            sb_data,
+                            no_addr,
+                            no_data,
+                            read_addr,
+                            scatter,
+                            (bi, bi + 1),
+                        )
+                    )
+    return tiles
+
+
+def _compile_pool(layer: PoolLayer, x: np.ndarray, plan: LayerPlan, config: DianNaoConfig):
+    t = config.tn
+    b_all, c, h, w = x.shape
+    k, s = layer.k, layer.stride
+    _, _, oh, ow = plan.out_shape
+    cc_n, ohc_n = plan.chunks["cc"], plan.chunks["ohc"]
+    ct = _cdiv(c, t)
+    xw = np.pad(x, ((0, 0), (0, ct * t - c), (0, 0), (0, 0)))
+    xw = xw.reshape(b_all, ct, t, h, w).transpose(0, 1, 3, 4, 2)  # [B, CT, H, W, T]
+    avg = layer.mode == "avg"
+    tiles = []
+    for bi in range(b_all):
+        for oy0 in range(0, oh, ohc_n):
+            ohc = min(ohc_n, oh - oy0)
+            hr = (ohc - 1) * s + k
+            for c0 in range(0, ct, cc_n):
+                cc = min(cc_n, ct - c0)
+                nbb, _ = _bases(config, len(tiles))
+                nb_data = xw[bi, c0 : c0 + cc, oy0 * s : oy0 * s + hr].reshape(-1, t)
+                nb_addr = nbb + np.arange(nb_data.shape[0])
+                n_out = ohc * ow
+                program = [
+                    Instruction(
+                        nfu1_op=NFU1Op.BYPASS,
+                        nfu2_op=NFU2Op.SUM if avg else NFU2Op.MAX,
+                        nfu3_op=NFU3Op.AVG if avg else NFU3Op.NONE,
+                        avg_recip=avg_reciprocal(k * k) if avg else 0,
+                        nbin_addr=nbb + cl * hr * w,
+                        s_r0=1,
+                        n_r0=k,
+                        s_r1=w,
+                        n_r1=k,
+                        s_o0=s,
+                        n_o0=ow,
+                        s_o1=s * w,
+                        n_o1=ohc,
+                        nbout_addr=cl * n_out,
+                    )
+                    for cl in range(cc)
+                ]
+                read_addr = np.arange(cc * n_out)
+                cl, rest = np.divmod(read_addr, n_out)
+                oyl, ox = np.divmod(rest, ow)
+                ch = (c0 + cl)[:, None] * t + np.arange(t)[None, :]
+                flat = ((bi * c + ch) * oh + (oy0 + oyl)[:, None]) * ow + ox[:, None]
+                scatter = np.where(ch < c, flat, -1)
+                no_addr, no_data = _empty(t)
+                sb_addr, sb_data = _empty(t)
+                tiles.append(
+                    HostTile(
+                        _finish(program),
+                        nb_addr,
+                        nb_data,
+                        sb_addr,
+                        sb_data,
+                        no_addr,
+                        no_data,
+                        read_addr,
+                        scatter,
+                        (bi, bi + 1),
+                    )
+                )
+    return tiles
+
+
+def assemble(plan: LayerPlan, tiles: list[HostTile], reads: list[np.ndarray]) -> np.ndarray:
+    """Scatter the NBout words read after each tile into the layer's batched output array.
+
+    ``reads[i]`` is ``[len(tiles[i].read_addr), T]`` signed values. Raises ``ValueError`` if
+    an output element was never read (a compiler bug, not a user error).
+    """
+    out = np.zeros(int(np.prod(plan.out_shape)), dtype=np.int64)
+    seen = np.zeros(out.size, dtype=bool)
+    for tile, words in zip(tiles, reads, strict=True):
+        keep = tile.scatter >= 0
+        out[tile.scatter[keep]] = np.asarray(words)[keep]
+        seen[tile.scatter[keep]] = True
+    if not seen.all():
+        raise ValueError(f"{int((~seen).sum())} outputs of the {plan.kind} layer were not produced")
+    return out.reshape(plan.out_shape)
+
+
+def layer_input(layer: DenseLayer, a: np.ndarray) -> np.ndarray:
+    """The batched input of ``layer`` from the previous batched output ``a``.
+
+    An FC layer flattens a ``[batch, C, H, W]`` input in ``[C, H, W]`` order.
+    """
+    if isinstance(layer, FCLayer):
+        return a.reshape(a.shape[0], -1)
+    return a

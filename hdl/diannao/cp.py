@@ -1,0 +1,227 @@
+"""DianNao control processor: instruction memory + sequencer (Chen et al., "DianNao", Sec. 5).
+
+The sequencer walks each instruction's loop nest (:mod:`accelgen.hdl.diannao.isa`) and issues
+one NFU step per cycle: the NBin, SB and NBout read addresses plus the control word
+(:func:`accelgen.hdl.diannao.nfu.ctl_layout`). Address arithmetic is incremental (adders, no
+multipliers). The next instruction is prefetched while the current one runs, so instructions
+issue back to back.
+
+Timing (measured by the RTL counters and reproduced by :mod:`accelgen.golden.diannao_cp`):
+``start`` (one cycle, while idle) -> 1 fetch cycle -> ``N`` issue cycles (``N`` = total NFU
+steps) -> ``drain`` cycles for the NFU pipeline and the NBout write -> ``done`` (one-cycle
+pulse) and idle. ``busy`` is high from the fetch cycle to the last drain cycle; ``cycles``
+counts those cycles, ``nfu_busy`` the issue cycles, ``stalls`` the others. The counters hold
+their values until the next ``start``.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .config import DianNaoConfig
+from .isa import field_widths, instruction_bits
+from .nfu import ctl_layout
+
+__all__ = ["ControlProcessor", "COUNTER_BITS", "instruction_layout"]
+
+COUNTER_BITS = 32
+
+
+def instruction_layout(config: DianNaoConfig) -> data.StructLayout:
+    """The encoded instruction as an Amaranth struct (same bit order as :func:`isa.encode`)."""
+    return data.StructLayout(dict(field_widths(config)))
+
+
+class ControlProcessor(wiring.Component):
+    """Instruction memory and sequencer.
+
+    Parameters
+    ----------
+    config : DianNaoConfig
+    drain : int
+        Cycles after the last issue until the last NBout write has happened (NFU latency + 1
+        for the buffer read).
+
+    Members
+    -------
+    imem_we, imem_addr, imem_data : In
+        Host write port of the instruction memory (write only while idle).
+    start : In(1)
+        Start the program at address 0 (ignored while busy).
+    busy, done : Out(1)
+        Running; one-cycle pulse at the end.
+    issue : Out(1)
+        An NFU step is issued this cycle with ``nbin_addr``, ``sb_addr``, ``nbout_addr``, ``ctl``.
+    cycles, nfu_busy, stalls : Out(32)
+        Counters of the last (or current) run.
+    """
+
+    def __init__(self, config: DianNaoConfig, *, drain: int = 4) -> None:
+        self.config = config
+        self.drain = drain
+        super().__init__(
+            {
+                "imem_we": In(1),
+                "imem_addr": In(config.imem_addr_bits),
+                "imem_data": In(instruction_bits(config)),
+                "start": In(1),
+                "busy": Out(1),
+                "done": Out(1),
+                "issue": Out(1),
+                "nbin_addr": Out(config.nbin_addr_bits),
+                "sb_addr": Out(config.sb_addr_bits),
+                "nbout_addr": Out(config.nbout_addr_bits),
+                "ctl": Out(ctl_layout(config)),
+                "cycles": Out(COUNTER_BITS),
+                "nfu_busy": Out(COUNTER_BITS),
+                "stalls": Out(COUNTER_BITS),
+            }
+        )
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        c = self.config
+        layout = instruction_layout(c)
+        m.submodules.imem = imem = Memory(shape=instruction_bits(c), depth=c.imem_depth, init=[])
+        wp = imem.write_port()
+        rp = imem.read_port()
+        m.d.comb += [
+            wp.addr.eq(self.imem_addr),
+            wp.data.eq(self.imem_data),
+            wp.en.eq(self.imem_we & ~self.busy),
+        ]
+        nxt = data.View(layout, rp.data)
+        ir = Signal(layout)
+        pc = Signal(c.imem_addr_bits + 1)
+        cr0, cr1, cr2, co0, co1 = (
+            Signal(c.count_bits, name=n) for n in ("c_r0", "c_r1", "c_r2", "c_o0", "c_o1")
+        )
+        a_r0, a_r1, a_r2, a_o0, a_o1 = (
+            Signal(c.nbin_addr_bits, name=n) for n in ("a_r0", "a_r1", "a_r2", "a_o0", "a_o1")
+        )
+        a_sb = Signal(c.sb_addr_bits)
+        a_out = Signal(c.nbout_addr_bits)
+        drain = Signal(range(self.drain + 1))
+
+        def load(word):
+            return [
+                ir.eq(word),
+                cr0.eq(0),
+                cr1.eq(0),
+                cr2.eq(0),
+                co0.eq(0),
+                co1.eq(0),
+                a_r0.eq(word.nbin_addr),
+                a_r1.eq(word.nbin_addr),
+                a_r2.eq(word.nbin_addr),
+                a_o0.eq(word.nbin_addr),
+                a_o1.eq(word.nbin_addr),
+                a_sb.eq(word.sb_addr),
+                a_out.eq(word.nbout_addr),
+            ]
+
+        end_r0 = cr0 == ir.n_r0 - 1
+        end_r1 = cr1 == ir.n_r1 - 1
+        end_r2 = cr2 == ir.n_r2 - 1
+        end_o0 = co0 == ir.n_o0 - 1
+        end_o1 = co1 == ir.n_o1 - 1
+        last = end_r0 & end_r1 & end_r2
+        advance = Signal()  # the current instruction issues its last step this cycle
+
+        m.d.comb += [
+            self.nbin_addr.eq(a_r0),
+            self.sb_addr.eq(a_sb),
+            self.nbout_addr.eq(a_out),
+            self.ctl.first.eq((cr0 == 0) & (cr1 == 0) & (cr2 == 0)),
+            self.ctl.last.eq(last),
+            self.ctl.nfu1_op.eq(ir.nfu1_op),
+            self.ctl.nfu2_op.eq(ir.nfu2_op),
+            self.ctl.nfu2_out.eq(ir.nfu2_out),
+            self.ctl.nfu3_op.eq(ir.nfu3_op),
+            self.ctl.avg_recip.eq(ir.avg_recip),
+            self.ctl.nbout_read.eq(ir.nbout_read),
+            self.ctl.addr.eq(a_out),
+            self.stalls.eq(self.cycles - self.nfu_busy),
+        ]
+        with m.If(self.busy):
+            m.d.sync += self.cycles.eq(self.cycles + 1)
+        with m.If(self.issue):
+            m.d.sync += self.nfu_busy.eq(self.nfu_busy + 1)
+        m.d.sync += self.done.eq(0)
+
+        # Outputs are plain expressions of the state (continuous assignments in Verilog), so they
+        # are defined from time 0 in every simulator, before the first state change.
+        with m.FSM() as fsm:
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [self.cycles.eq(0), self.nfu_busy.eq(0)]
+                    m.next = "FETCH"
+            with m.State("FETCH"):
+                m.d.sync += [*load(nxt), pc.eq(0)]
+                m.next = "RUN"
+            with m.State("RUN"):
+                with m.If(last):
+                    m.d.sync += a_out.eq(a_out + 1)
+                    with m.If(ir.sb_reuse):
+                        m.d.sync += a_sb.eq(ir.sb_addr)
+                    with m.Else():
+                        m.d.sync += a_sb.eq(a_sb + 1)
+                    m.d.sync += [cr0.eq(0), cr1.eq(0), cr2.eq(0)]
+                    with m.If(~end_o0):
+                        nb = a_o0 + ir.s_o0
+                        m.d.sync += [
+                            co0.eq(co0 + 1),
+                            a_o0.eq(nb),
+                            a_r2.eq(nb),
+                            a_r1.eq(nb),
+                            a_r0.eq(nb),
+                        ]
+                    with m.Elif(~end_o1):
+                        nb = a_o1 + ir.s_o1
+                        m.d.sync += [
+                            co0.eq(0),
+                            co1.eq(co1 + 1),
+                            a_o1.eq(nb),
+                            a_o0.eq(nb),
+                            a_r2.eq(nb),
+                            a_r1.eq(nb),
+                            a_r0.eq(nb),
+                        ]
+                    with m.Elif(ir.end):
+                        m.d.sync += drain.eq(self.drain)
+                        m.next = "DRAIN"
+                    with m.Else():
+                        m.d.sync += [*load(nxt), pc.eq(pc + 1)]
+                with m.Else():
+                    m.d.sync += a_sb.eq(a_sb + 1)
+                    with m.If(~end_r0):
+                        m.d.sync += [cr0.eq(cr0 + 1), a_r0.eq(a_r0 + ir.s_r0)]
+                    with m.Elif(~end_r1):
+                        nb = a_r1 + ir.s_r1
+                        m.d.sync += [cr0.eq(0), cr1.eq(cr1 + 1), a_r1.eq(nb), a_r0.eq(nb)]
+                    with m.Else():
+                        nb = a_r2 + ir.s_r2
+                        m.d.sync += [
+                            cr0.eq(0),
+                            cr1.eq(0),
+                            cr2.eq(cr2 + 1),
+                            a_r2.eq(nb),
+                            a_r1.eq(nb),
+                            a_r0.eq(nb),
+                        ]
+            with m.State("DRAIN"):
+                m.d.sync += drain.eq(drain - 1)
+                with m.If(drain == 1):
+                    m.d.sync += self.done.eq(1)
+                    m.next = "IDLE"
+        running = fsm.ongoing("RUN")
+        m.d.comb += [
+            self.busy.eq(~fsm.ongoing("IDLE")),
+            self.issue.eq(running),
+            advance.eq(running & last & end_o0 & end_o1),
+            rp.addr.eq(Mux(running, pc + 1 + advance, fsm.ongoing("FETCH"))),
+        ]
+        return m

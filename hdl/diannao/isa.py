@@ -1,0 +1,237 @@
+"""The DianNao control-processor instruction: one documented dataclass with encode/decode.
+
+Following the paper's instruction format (Chen et al., "DianNao", ASPLOS 2014, Table 1), an
+instruction has one slot per unit: **CP** (end of program), **SB** (read base, reuse),
+**NBin** (read base, strides, loop sizes), **NBout** (read/write base, read op) and **NFU**
+(NFU-1 op, NFU-2 op and output select, NFU-3 op). One instruction drives the NFU for a whole
+loop nest of ``n_o1 * n_o0`` outputs (Tn-wide NBout words), each reduced over
+``n_r2 * n_r1 * n_r0`` NFU cycles::
+
+    for o1 in range(n_o1):                       # e.g. output rows
+      for o0 in range(n_o0):                     # e.g. output columns / batch samples
+        acc = NBout[out] if nbout_read else 0    # bias or partial sums (MAC/SUM), see NFU-2
+        for r2 in range(n_r2):                   # input channel tiles
+          for r1 in range(n_r1):                 # kernel rows
+            for r0 in range(n_r0):               # kernel columns / input words
+              nbin = nbin_addr + o1*s_o1 + o0*s_o0 + r2*s_r2 + r1*s_r1 + r0*s_r0
+              acc  = NFU2(acc, NFU1(NBin[nbin], SB[sb]));  sb += 1
+        NBout[out] = acc if nfu2_out == PARTIAL else NFU3(acc);  out += 1
+        if sb_reuse: sb = sb_addr                # the same weights for every output
+
+``out`` starts at ``nbout_addr``. Each of the ``n_o1*n_o0*n_r2*n_r1*n_r0`` steps is one NFU cycle;
+consecutive instructions issue back to back. Field order below is the bit order of the encoded
+word, least significant first; widths depend on the :class:`DianNaoConfig`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import IntEnum
+
+from .config import DianNaoConfig
+
+__all__ = [
+    "FIELDS",
+    "Instruction",
+    "NFU1Op",
+    "NFU2Op",
+    "NFU2Out",
+    "NFU3Op",
+    "decode",
+    "encode",
+    "field_widths",
+    "instruction_bits",
+]
+
+
+class NFU1Op(IntEnum):
+    """NFU-1: ``MUL`` multiplies Tn inputs by a Tn x Tn weight block; ``BYPASS`` passes inputs."""
+
+    MUL = 0
+    BYPASS = 1
+
+
+class NFU2Op(IntEnum):
+    """NFU-2: ``MAC`` adder trees + saturating accumulate; ``SUM``/``MAX`` lane-wise pooling."""
+
+    MAC = 0
+    SUM = 1
+    MAX = 2
+
+
+class NFU2Out(IntEnum):
+    """Where an output goes: raw ``acc_bits`` partial sums to NBout, or through NFU-3."""
+
+    PARTIAL = 0
+    NFU3 = 1
+
+
+class NFU3Op(IntEnum):
+    """NFU-3: saturate to ``act_bits`` then none / ReLU / PWL table, or average scaling."""
+
+    NONE = 0
+    RELU = 1
+    PWL = 2
+    AVG = 3
+
+
+AVG_RECIP_BITS = 17  # round(2**16 / k**2) is 65536 for k = 1
+
+# (slot, name, width kind); widths resolved per config by field_widths().
+FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("CP", "end", "1"),
+    ("NFU", "nfu1_op", "1"),
+    ("NFU", "nfu2_op", "2"),
+    ("NFU", "nfu2_out", "1"),
+    ("NFU", "nfu3_op", "2"),
+    ("NFU", "avg_recip", "recip"),
+    ("SB", "sb_addr", "sb"),
+    ("SB", "sb_reuse", "1"),
+    ("NBin", "nbin_addr", "nbin"),
+    ("NBin", "s_r0", "nbin"),
+    ("NBin", "s_r1", "nbin"),
+    ("NBin", "s_r2", "nbin"),
+    ("NBin", "s_o0", "nbin"),
+    ("NBin", "s_o1", "nbin"),
+    ("NBin", "n_r0", "count"),
+    ("NBin", "n_r1", "count"),
+    ("NBin", "n_r2", "count"),
+    ("NBin", "n_o0", "count"),
+    ("NBin", "n_o1", "count"),
+    ("NBout", "nbout_addr", "nbout"),
+    ("NBout", "nbout_read", "1"),
+)
+
+
+def field_widths(config: DianNaoConfig) -> dict[str, int]:
+    """Bit width of every instruction field for ``config`` (in encoding order)."""
+    kinds = {
+        "1": 1,
+        "2": 2,
+        "recip": AVG_RECIP_BITS,
+        "sb": config.sb_addr_bits,
+        "nbin": config.nbin_addr_bits,
+        "nbout": config.nbout_addr_bits,
+        "count": config.count_bits,
+    }
+    return {name: kinds[kind] for _, name, kind in FIELDS}
+
+
+def instruction_bits(config: DianNaoConfig) -> int:
+    """Width of an encoded instruction."""
+    return sum(field_widths(config).values())
+
+
+@dataclass(frozen=True, kw_only=True)
+class Instruction:
+    """One CP instruction (see the module docstring for the loop it runs).
+
+    Strides ``s_*`` are in NBin words; counts ``n_*`` are >= 1. The SB address advances by one
+    word per NFU cycle from ``sb_addr``; ``nbout_addr`` is the first output word.
+    """
+
+    end: bool = False
+    nfu1_op: NFU1Op = NFU1Op.MUL
+    nfu2_op: NFU2Op = NFU2Op.MAC
+    nfu2_out: NFU2Out = NFU2Out.NFU3
+    nfu3_op: NFU3Op = NFU3Op.NONE
+    avg_recip: int = 0
+    sb_addr: int = 0
+    sb_reuse: bool = True
+    nbin_addr: int = 0
+    s_r0: int = 1
+    s_r1: int = 0
+    s_r2: int = 0
+    s_o0: int = 0
+    s_o1: int = 0
+    n_r0: int = 1
+    n_r1: int = 1
+    n_r2: int = 1
+    n_o0: int = 1
+    n_o1: int = 1
+    nbout_addr: int = 0
+    nbout_read: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("n_r0", "n_r1", "n_r2", "n_o0", "n_o1"):
+            if getattr(self, name) < 1:
+                raise ValueError(
+                    f"instruction loop count {name} must be >= 1, got {getattr(self, name)!r}"
+                )
+        for name, enum in (
+            ("nfu1_op", NFU1Op),
+            ("nfu2_op", NFU2Op),
+            ("nfu2_out", NFU2Out),
+            ("nfu3_op", NFU3Op),
+        ):
+            object.__setattr__(self, name, enum(getattr(self, name)))
+
+    @property
+    def reduction(self) -> int:
+        """NFU cycles per output word."""
+        return self.n_r0 * self.n_r1 * self.n_r2
+
+    @property
+    def outputs(self) -> int:
+        """Output words this instruction writes."""
+        return self.n_o0 * self.n_o1
+
+    @property
+    def steps(self) -> int:
+        """NFU cycles this instruction issues."""
+        return self.reduction * self.outputs
+
+    def check(self, config: DianNaoConfig) -> None:
+        """Raise ``ValueError`` if a field does not fit its width or an address leaves a buffer."""
+        widths = field_widths(config)
+        for name, width in widths.items():
+            v = int(getattr(self, name))
+            if not 0 <= v < (1 << width):
+                raise ValueError(f"instruction field {name}={v} does not fit in {width} bits")
+        last_in = self.nbin_addr + sum(
+            (n - 1) * s
+            for n, s in (
+                (self.n_r0, self.s_r0),
+                (self.n_r1, self.s_r1),
+                (self.n_r2, self.s_r2),
+                (self.n_o0, self.s_o0),
+                (self.n_o1, self.s_o1),
+            )
+        )
+        if last_in >= config.nbin_depth:
+            raise ValueError(f"instruction reads NBin word {last_in} of {config.nbin_depth}")
+        if self.nbout_addr + self.outputs > config.nbout_depth:
+            raise ValueError(
+                f"instruction writes NBout words up to {self.nbout_addr + self.outputs - 1} "
+                f"of {config.nbout_depth}"
+            )
+        if self.nfu1_op == NFU1Op.MUL:
+            sb_last = self.sb_addr + (self.reduction if self.sb_reuse else self.steps) - 1
+            if sb_last >= config.sb_depth:
+                raise ValueError(f"instruction reads SB word {sb_last} of {config.sb_depth}")
+
+
+def encode(instr: Instruction, config: DianNaoConfig) -> int:
+    """Pack ``instr`` into an integer, first field in the least significant bits."""
+    instr.check(config)
+    word, shift = 0, 0
+    for name, width in field_widths(config).items():
+        word |= int(getattr(instr, name)) << shift
+        shift += width
+    return word
+
+
+def decode(word: int, config: DianNaoConfig) -> Instruction:
+    """Unpack an encoded instruction (inverse of :func:`encode`)."""
+    if word < 0 or word >> instruction_bits(config):
+        raise ValueError(
+            f"instruction word {word:#x} does not fit in {instruction_bits(config)} bits"
+        )
+    values, shift = {}, 0
+    types = {f.name: f.type for f in dataclasses.fields(Instruction)}
+    for name, width in field_widths(config).items():
+        v = (word >> shift) & ((1 << width) - 1)
+        values[name] = bool(v) if types[name] in ("bool", bool) else v
+        shift += width
+    return Instruction(**values)

@@ -1,0 +1,146 @@
+"""``diannao_top``: the DianNao core (NBin, SB, NBout, NFU, control processor) with a host port.
+
+Host interface (memory-mapped, one write per cycle; see ``docs/diannao.md``)
+---------------------------------------------------------------------------
+``host_we``/``host_sel``/``host_addr``/``host_wdata`` write one word into the target selected by
+``host_sel`` (:class:`~accelgen.hdl.diannao.compiler.Sel`):
+
+======  ========  =======================================================================
+sel     target    address / data
+======  ========  =======================================================================
+0       NBin      word address; ``tn`` activations, lane ``i`` at bits ``[i*act_bits, ...)``
+1       SB        ``word * tn + row``; one row = the ``tn`` weights of output lane ``row``
+2       NBout     word address; ``tn`` accumulators (``acc_bits`` lanes): bias / partial sums
+3       IMEM      instruction address; an encoded :class:`~accelgen.hdl.diannao.isa.Instruction`
+4       PWL       ``i`` slope, ``S+i`` intercept, ``2S`` x_min, ``2S+1`` seg_shift
+======  ========  =======================================================================
+
+NBin and SB writes are accepted at any time (so the host can fill the other half of a
+double-buffered NBin/SB while a program runs); NBout, IMEM and PWL writes only while ``busy`` is
+low. ``start`` (one cycle, while idle) runs the program at IMEM address 0; ``done`` pulses when
+the last output has been written; ``host_raddr`` -> ``host_rdata`` reads NBout with a latency of
+one cycle while idle. ``cycles``, ``nfu_busy`` and ``stalls`` are the control processor's
+counters of the last run.
+
+Pipeline: issue (buffer read addresses) -> NFU-1 -> NFU-2 -> NFU-3 -> NBout write: an NFU step
+issued in cycle ``t`` writes its output in cycle ``t + 4``.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .buffers import nbin, nbout, sb
+from .compiler import Sel
+from .config import DianNaoConfig
+from .cp import COUNTER_BITS, ControlProcessor
+from .isa import instruction_bits
+from .nfu import NFU, ctl_layout
+
+__all__ = ["DianNaoTop", "PIPELINE_DRAIN"]
+
+PIPELINE_DRAIN = NFU.latency + 1  # buffer read + NFU stages
+
+
+class DianNaoTop(wiring.Component):
+    """The DianNao core; Verilog top module ``diannao_top`` (``accelgen generate diannao``).
+
+    Parameters
+    ----------
+    config : DianNaoConfig
+
+    Members
+    -------
+    host_we, host_sel, host_addr, host_wdata : In
+        Host write port (table in the module docstring).
+    host_raddr : In, host_rdata : Out
+        NBout read port for the host (1-cycle latency, while idle).
+    start : In(1); busy, done : Out(1)
+        Run control.
+    cycles, nfu_busy, stalls : Out(32)
+        Counters of the last run.
+    """
+
+    def __init__(self, config: DianNaoConfig) -> None:
+        if not isinstance(config, DianNaoConfig):
+            raise TypeError(f"config must be a DianNaoConfig, got {type(config).__name__}")
+        self.config = config
+        super().__init__(
+            {
+                "host_we": In(1),
+                "host_sel": In(3),
+                "host_addr": In(config.host_addr_bits),
+                "host_wdata": In(config.host_data_bits),
+                "host_raddr": In(config.nbout_addr_bits),
+                "host_rdata": Out(config.nbout_word_bits),
+                "start": In(1),
+                "busy": Out(1),
+                "done": Out(1),
+                "cycles": Out(COUNTER_BITS),
+                "nfu_busy": Out(COUNTER_BITS),
+                "stalls": Out(COUNTER_BITS),
+            }
+        )
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        c = self.config
+        m.submodules.nbin = b_in = nbin(c)
+        m.submodules.sb = b_sb = sb(c)
+        m.submodules.nbout = b_out = nbout(c)
+        m.submodules.nfu = nfu = NFU(c)
+        m.submodules.cp = cp = ControlProcessor(c, drain=PIPELINE_DRAIN)
+
+        we, sel, addr, wdata = self.host_we, self.host_sel, self.host_addr, self.host_wdata
+        idle_we = we & ~cp.busy
+        row = addr[: c.log2_tn]
+        m.d.comb += [
+            # host writes
+            b_in.w_addr.eq(addr),
+            b_in.w_data.eq(wdata[: c.nbin_word_bits]),
+            b_in.w_en.eq(we & (sel == Sel.NBIN)),
+            b_sb.w_addr.eq(addr[c.log2_tn :]),
+            b_sb.w_data.eq(Cat(*([wdata[: c.sb_row_bits]] * c.tn))),
+            b_sb.w_en.eq(Cat(*[we & (sel == Sel.SB) & (row == r) for r in range(c.tn)])),
+            cp.imem_we.eq(idle_we & (sel == Sel.IMEM)),
+            cp.imem_addr.eq(addr),
+            cp.imem_data.eq(wdata[: instruction_bits(c)]),
+            nfu.pwl_we.eq(idle_we & (sel == Sel.PWL)),
+            nfu.pwl_addr.eq(addr),
+            nfu.pwl_data.eq(wdata[:32]),
+            # run control and counters
+            cp.start.eq(self.start),
+            self.busy.eq(cp.busy),
+            self.done.eq(cp.done),
+            self.cycles.eq(cp.cycles),
+            self.nfu_busy.eq(cp.nfu_busy),
+            self.stalls.eq(cp.stalls),
+            # CP -> buffers (read addresses)
+            b_in.r_addr.eq(cp.nbin_addr),
+            b_sb.r_addr.eq(cp.sb_addr),
+            self.host_rdata.eq(b_out.r_data),
+        ]
+        m.d.comb += b_out.r_addr.eq(Mux(cp.busy, cp.nbout_addr, self.host_raddr))
+
+        # the step's control word follows the buffers' 1-cycle read latency
+        valid_d = Signal()
+        ctl_d = Signal(ctl_layout(c))
+        m.d.sync += [valid_d.eq(cp.issue), ctl_d.eq(cp.ctl)]
+        m.d.comb += [
+            nfu.valid.eq(valid_d),
+            nfu.ctl.eq(ctl_d),
+            nfu.x.eq(b_in.r_data),
+            nfu.w.eq(b_sb.r_data),
+            nfu.psum.eq(b_out.r_data),
+        ]
+        # NBout write: the NFU while running, else the host (expressions, not processes, so the
+        # port is defined from time 0 in every simulator)
+        nfu_w = nfu.out_valid
+        m.d.comb += [
+            b_out.w_addr.eq(Mux(nfu_w, nfu.out_addr, addr)),
+            b_out.w_data.eq(Mux(nfu_w, nfu.out_data.as_value(), wdata[: c.nbout_word_bits])),
+            b_out.w_en.eq(nfu_w | (idle_we & (sel == Sel.NBOUT))),
+        ]
+        return m

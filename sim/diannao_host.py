@@ -1,0 +1,180 @@
+"""cocotb host driver of the DianNao core (``diannao_top``), and its test-side hand-off.
+
+:class:`DianNaoHost` plays the host of ``docs/diannao.md``: for every host tile the compiler
+produced it writes NBin / SB / NBout / the PWL table / the program through the memory-mapped
+port, pulses ``start``, waits for ``done``, reads the counters and the finished NBout words.
+Layers run one after another on the RTL's own outputs (the compiler runs inside the
+simulation). :func:`run_network` is the cocotb test; :func:`pack_cases` / :func:`unpack_cases`
+move networks through :func:`accelgen.sim.runner.run_cocotb`'s ``inputs``/``params``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cocotb
+import numpy as np
+from cocotb.triggers import FallingEdge, First, ReadOnly, RisingEdge, Timer
+
+from ..golden.netspec import ConvLayer, DenseLayer, FCLayer, PoolLayer
+from ..hdl.diannao.compiler import HostTile, Sel, assemble, compile_layer, layer_input
+from ..hdl.diannao.config import DianNaoConfig
+from ..hdl.diannao.isa import encode
+from .tb import CLOCK_PERIOD_NS, load_io, save_outputs, start
+
+__all__ = ["DianNaoHost", "pack_cases", "run_network", "unpack_cases"]
+
+TILE_STATS = ("cycles", "nfu_busy", "stalls", "first_sample", "end_sample")
+
+
+def pack_cases(
+    cases: Sequence[tuple[Sequence[DenseLayer], np.ndarray]], config: DianNaoConfig
+) -> tuple[dict[str, np.ndarray], dict]:
+    """Networks ``[(layers, batched x), ...]`` -> (``inputs``, ``params``) for ``run_cocotb``."""
+    arrays: dict[str, np.ndarray] = {}
+    specs = []
+    for i, (layers, x) in enumerate(cases):
+        arrays[f"c{i}_x"] = np.asarray(x, dtype=np.int64)
+        spec = []
+        for j, layer in enumerate(layers):
+            d: dict = {"kind": layer.kind}
+            if isinstance(layer, PoolLayer):
+                d.update(k=layer.k, stride=layer.stride, mode=layer.mode)
+            else:
+                arrays[f"c{i}_l{j}_w"] = layer.w.astype(np.int64)
+                if layer.b is not None:
+                    arrays[f"c{i}_l{j}_b"] = layer.b.astype(np.int64)
+                d["act"] = layer.act
+                if isinstance(layer, ConvLayer):
+                    d.update(stride=layer.stride, pad=layer.pad)
+            spec.append(d)
+        specs.append(spec)
+    return arrays, {"config": config.to_json(), "cases": specs}
+
+
+def unpack_cases(
+    arrays: dict[str, np.ndarray], params: dict
+) -> tuple[DianNaoConfig, list[tuple[list[DenseLayer], np.ndarray]]]:
+    """Inverse of :func:`pack_cases`."""
+    config = DianNaoConfig.from_json(params["config"])
+    cases = []
+    for i, spec in enumerate(params["cases"]):
+        layers: list[DenseLayer] = []
+        for j, d in enumerate(spec):
+            if d["kind"] == "pool":
+                layers.append(PoolLayer(d["k"], d["stride"], d["mode"]))
+                continue
+            w, b = arrays[f"c{i}_l{j}_w"], arrays.get(f"c{i}_l{j}_b")
+            if d["kind"] == "fc":
+                layers.append(FCLayer(w, b, d["act"]))
+            else:
+                layers.append(ConvLayer(w, b, stride=d["stride"], pad=d["pad"], act=d["act"]))
+        cases.append((layers, arrays[f"c{i}_x"]))
+    return config, cases
+
+
+def _words(lanes: np.ndarray, bits: int) -> list[int]:
+    """Pack rows of signed lanes into integers, lane 0 in the least significant bits."""
+    mask = (1 << bits) - 1
+    out = []
+    for row in np.asarray(lanes, dtype=np.int64).tolist():
+        word = 0
+        for i, v in enumerate(row):
+            word |= (v & mask) << (i * bits)
+        out.append(word)
+    return out
+
+
+class DianNaoHost:
+    """Host side of ``diannao_top`` inside a cocotb test."""
+
+    def __init__(self, dut, config: DianNaoConfig) -> None:
+        self.dut = dut
+        self.config = config
+        self.timeout_cycles = 1 << 22
+        dut.host_we.value = 0
+        dut.start.value = 0
+
+    async def write(self, sel: Sel, items: Sequence[tuple[int, int]]) -> None:
+        """Write ``(address, data)`` pairs to ``sel``, one per cycle."""
+        dut = self.dut
+        mask = (1 << len(dut.host_wdata)) - 1
+        for addr, word in items:
+            dut.host_we.value = 1
+            dut.host_sel.value = int(sel)
+            dut.host_addr.value = int(addr)
+            dut.host_wdata.value = int(word) & mask
+            await RisingEdge(dut.clk)
+        dut.host_we.value = 0
+
+    async def load(self, tile: HostTile) -> None:
+        """Write a tile's buffer contents, PWL table and program."""
+        c = self.config
+        for sel, addrs, lanes, bits in (
+            (Sel.NBIN, tile.nbin_addr, tile.nbin_data, c.act_bits),
+            (Sel.SB, tile.sb_addr, tile.sb_data, c.w_bits),
+            (Sel.NBOUT, tile.nbout_addr, tile.nbout_data, c.acc_bits),
+        ):
+            await self.write(sel, list(zip(addrs.tolist(), _words(lanes, bits), strict=True)))
+        await self.write(Sel.PWL, tile.pwl)
+        await self.write(Sel.IMEM, [(i, encode(ins, c)) for i, ins in enumerate(tile.program)])
+
+    async def run(self) -> tuple[int, int, int]:
+        """Start the loaded program, wait for ``done``; return (cycles, nfu_busy, stalls)."""
+        dut = self.dut
+        dut.start.value = 1
+        await RisingEdge(dut.clk)
+        dut.start.value = 0
+        limit = self.timeout_cycles
+        fired = await First(RisingEdge(dut.done), Timer(limit * CLOCK_PERIOD_NS, unit="ns"))
+        if not isinstance(fired, RisingEdge):
+            raise TimeoutError(f"diannao_top did not finish within {limit} cycles")
+        await ReadOnly()
+        stats = (int(dut.cycles.value), int(dut.nfu_busy.value), int(dut.stalls.value))
+        await FallingEdge(dut.clk)
+        return stats
+
+    async def read(self, addrs: Sequence[int]) -> np.ndarray:
+        """Read NBout words; returns signed ``acc_bits`` lanes ``[n, tn]``."""
+        c = self.config
+        dut = self.dut
+        out = np.zeros((len(addrs), c.tn), dtype=np.int64)
+        mask = (1 << c.acc_bits) - 1
+        for i, a in enumerate(addrs):
+            dut.host_raddr.value = int(a)
+            await RisingEdge(dut.clk)
+            await ReadOnly()
+            word = int(dut.host_rdata.value)
+            await FallingEdge(dut.clk)
+            for j in range(c.tn):
+                v = (word >> (j * c.acc_bits)) & mask
+                out[i, j] = v - (1 << c.acc_bits) if v >> (c.acc_bits - 1) else v
+        return out
+
+    async def run_layer(self, layer: DenseLayer, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Run one layer on the batched input; returns (output, per-tile stats ``[n, 5]``)."""
+        plan, tiles = compile_layer(layer, x, self.config)
+        reads, stats = [], []
+        for tile in tiles:
+            await self.load(tile)
+            stats.append((*await self.run(), *tile.samples))
+            reads.append(await self.read(tile.read_addr.tolist()))
+        return assemble(plan, tiles, reads), np.asarray(stats, dtype=np.int64).reshape(-1, 5)
+
+
+@cocotb.test()
+async def run_network(dut):
+    """Run every packed network on the DUT; save each layer's output and tile counters."""
+    arrays, params = load_io()
+    config, cases = unpack_cases(arrays, params)
+    await start(dut)
+    await FallingEdge(dut.clk)
+    host = DianNaoHost(dut, config)
+    out: dict[str, np.ndarray] = {}
+    for i, (layers, x) in enumerate(cases):
+        a = np.asarray(x)
+        for j, layer in enumerate(layers):
+            a, stats = await host.run_layer(layer, layer_input(layer, a))
+            out[f"c{i}_y{j}"] = a
+            out[f"c{i}_s{j}"] = stats
+    save_outputs(**out)

@@ -209,6 +209,8 @@ class DigitsMLP:
     layers : list of EIELayer
         Compressed fixed-point layers (ReLU on all but the last); run with ``run_eie``.
     numerics : Numerics
+    params : MLPParams
+        The training and compression settings (the cache key).
     float_params : list of (w, b)
         The dense float model (``w`` is ``[out, in]``).
     shared_params : list of (w, b)
@@ -360,6 +362,12 @@ class DigitsCNN:
     ----------
     layers : list of FCLayer, ConvLayer, PoolLayer
         Fixed-point layers; run with ``run_dense(layers, x, num=numerics, group=tn)``.
+    numerics : Numerics
+    tn : int
+        DianNao tile size, the accumulation group of the fixed-point model.
+    params : CNNParams
+    float_params : list of (w, b)
+        conv1 ``[8, 1, 3, 3]``, conv2 ``[16, 8, 3, 3]``, fc ``[10, 64]`` with their biases.
     input_shape : tuple
         ``(1, 8, 8)``.
     float_accuracy, fixed_accuracy : float

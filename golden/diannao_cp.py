@@ -165,5 +165,5 @@ def run_layer(model: DianNaoCPModel, layer, x: np.ndarray) -> tuple[np.ndarray, 
     for tile in tiles:
         words, st = model.run_tile(tile)
         reads.append(words)
-        stats.append(st)
+        stats.append((st, tile.samples))
     return assemble(plan, tiles, reads), stats

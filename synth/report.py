@@ -74,6 +74,8 @@ CELL_CLASSES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 # Bits of one block RAM: ECP5 DP16KD 18 kbit, iCE40 SB_RAM40_4K 4 kbit.
 BRAM_BITS = {"ecp5": 18432, "ice40": 4096}
+# What Yosys' memory_libmap reports for a memory put in block RAM.
+BRAM_PRIMITIVES = ("DP16KD", "PDPW16KD", "ICE40_RAM4K")
 # nextpnr bel types worth reporting.
 UTIL_BELS = {
     "ecp5": ("TRELLIS_COMB", "TRELLIS_FF", "TRELLIS_RAMW", "DP16KD", "MULT18X18D", "TRELLIS_IO"),
@@ -231,7 +233,7 @@ def build_report(
     if synth.has_bram:
         half = BRAM_BITS[target] // 2
         big = [m for m in mems if m["bits"] >= half]
-        missed = [m["name"] for m in big if m["mapped_to"] not in ("DP16KD", "ICE40_RAM4K")]
+        missed = [m["name"] for m in big if m["mapped_to"] not in BRAM_PRIMITIVES]
         checks["bram"] = {
             "ok": not missed,
             "detail": (

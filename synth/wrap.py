@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal, Signal
+from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -67,6 +67,13 @@ def verilog_ports(verilog: str, module: str) -> list[Port]:
     return ports
 
 
+def _member(component, port: str):
+    obj = component
+    for part in port.split("__"):
+        obj = obj[int(part)] if part.isdigit() else getattr(obj, part)
+    return Value.cast(obj)
+
+
 def _pin_name(port: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", port)
 
@@ -86,6 +93,9 @@ class IORegisterWrapper(wiring.Component):
         wrapper's ``sync`` clock and reset; every other port is registered.
     mode : {"parallel", "serial"}
         Pin scheme.
+    core : wiring.Component, optional
+        Connect this Amaranth component (ports looked up by name, ``a__b`` as ``a.b``) instead
+        of instantiating the Verilog module ``top``; for simulating the wrapper itself.
 
     Members
     -------
@@ -93,7 +103,9 @@ class IORegisterWrapper(wiring.Component):
     serial mode: ``sin : In(1)``, ``capture : In(1)``, ``sout : Out(1)``.
     """
 
-    def __init__(self, top: str, ports: list[Port], *, mode: IOMode = "parallel") -> None:
+    def __init__(
+        self, top: str, ports: list[Port], *, mode: IOMode = "parallel", core=None
+    ) -> None:
         if mode not in ("parallel", "serial"):
             raise ValueError(f"mode must be 'parallel' or 'serial', got {mode!r}")
         data = [p for p in ports if p.name not in (CLOCK, RESET)]
@@ -101,6 +113,7 @@ class IORegisterWrapper(wiring.Component):
             raise ValueError(f"top {top!r} has no data ports to wrap")
         self.top = top
         self.mode = mode
+        self.core = core
         self.inputs = [p for p in data if p.direction == "input"]
         self.outputs = [p for p in data if p.direction == "output"]
         self.clocked = {p.name for p in ports} & {CLOCK, RESET}
@@ -129,18 +142,25 @@ class IORegisterWrapper(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        kwargs = {}
-        if CLOCK in self.clocked:
-            kwargs[f"i_{CLOCK}"] = ClockSignal("sync")
-        if RESET in self.clocked:
-            kwargs[f"i_{RESET}"] = ResetSignal("sync")
         in_regs = [Signal(p.width, name=f"in_{_pin_name(p.name)}") for p in self.inputs]
         out_wires = [Signal(p.width, name=f"core_{_pin_name(p.name)}") for p in self.outputs]
-        for p, s in zip(self.inputs, in_regs, strict=True):
-            kwargs[f"i_{p.name}"] = s
-        for p, s in zip(self.outputs, out_wires, strict=True):
-            kwargs[f"o_{p.name}"] = s
-        m.submodules.core = Instance(self.top, **kwargs)
+        if self.core is not None:
+            m.submodules.core = self.core
+            for p, s in zip(self.inputs, in_regs, strict=True):
+                m.d.comb += _member(self.core, p.name).eq(s)
+            for p, s in zip(self.outputs, out_wires, strict=True):
+                m.d.comb += s.eq(_member(self.core, p.name))
+        else:
+            kwargs = {}
+            if CLOCK in self.clocked:
+                kwargs[f"i_{CLOCK}"] = ClockSignal("sync")
+            if RESET in self.clocked:
+                kwargs[f"i_{RESET}"] = ResetSignal("sync")
+            for p, s in zip(self.inputs, in_regs, strict=True):
+                kwargs[f"i_{p.name}"] = s
+            for p, s in zip(self.outputs, out_wires, strict=True):
+                kwargs[f"o_{p.name}"] = s
+            m.submodules.core = Instance(self.top, **kwargs)
 
         if self.mode == "parallel":
             for p, s in zip(self.inputs, in_regs, strict=True):

@@ -37,6 +37,7 @@ __all__ = [
     "check_mappable",
     "run_model",
     "simulate",
+    "simulate_cases",
     "verilog",
 ]
 
@@ -68,6 +69,9 @@ class DianNaoResult:
         ``float[n_layers]``: ``useful_ops / (tn**2 * layer cycles)``.
     tiles : numpy.ndarray
         ``int64[n_layers]``: host tiles (load / run / drain rounds) per layer.
+    tile_stats : list of numpy.ndarray
+        Per layer, ``int64[n_tiles, 5]``: cycles, NFU busy, stalls, first and end sample of
+        every host tile's program, in execution order.
     """
 
     y: np.ndarray
@@ -79,6 +83,7 @@ class DianNaoResult:
     useful_ops: np.ndarray
     utilization: np.ndarray
     tiles: np.ndarray
+    tile_stats: list[np.ndarray]
 
 
 def _batched(layers: Sequence[DenseLayer], x) -> np.ndarray:
@@ -191,7 +196,14 @@ def _result(
         useful_ops=useful,
         utilization=util,
         tiles=np.array([p.n_tiles for p in plans], dtype=np.int64),
+        tile_stats=[np.asarray(st, dtype=np.int64).reshape(-1, 5) for st in stats],
     )
+
+
+def _stats_rows(res: DianNaoResult, layer: int, offset: int) -> np.ndarray:
+    rows = res.tile_stats[layer].copy()
+    rows[:, 3:] += offset
+    return rows
 
 
 def run_model(layers: Sequence[DenseLayer], x, *, config: DianNaoConfig) -> DianNaoResult:
@@ -207,6 +219,49 @@ def run_model(layers: Sequence[DenseLayer], x, *, config: DianNaoConfig) -> Dian
         stats.append(np.array([(s.cycles, s.busy, s.stall, *t) for s, t in st], dtype=np.int64))
         outputs.append(a)
     return _result(config, plans, outputs, stats, xb.shape[0])
+
+
+def simulate_cases(
+    cases: Sequence[tuple[Sequence[DenseLayer], np.ndarray]],
+    *,
+    config: DianNaoConfig,
+    simulator: str = "verilator",
+    waves: bool = False,
+) -> list[DianNaoResult]:
+    """Run several networks ``[(layers, batched x), ...]`` in **one** simulator run.
+
+    Every case is checked first (:func:`check_mappable`); the RTL is built once per config.
+    """
+    from ...sim.diannao_host import pack_cases
+    from ...sim.runner import check_simulator, run_cocotb
+
+    check_simulator(simulator)
+    batched, plans = [], []
+    for i, (layers, x) in enumerate(cases):
+        try:
+            xb = _batched(layers, x)
+            check_fixed(xb, config.act_bits, "x")
+            plans.append(check_mappable(layers, xb.shape, config))
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"case {i}: {e}") from None
+        batched.append((list(layers), xb))
+    inputs, params = pack_cases(batched, config)
+    with _verilator_pch_fix():
+        res = run_cocotb(
+            verilog(config),
+            toplevel=TOPLEVEL,
+            test_module="accelgen.sim.diannao_host",
+            simulator=simulator,
+            inputs=inputs,
+            params=params,
+            waves=waves,
+        )
+    out = []
+    for i, ((layers, xb), plan) in enumerate(zip(batched, plans, strict=True)):
+        ys = [res.outputs[f"c{i}_y{j}"] for j in range(len(layers))]
+        stats = [res.outputs[f"c{i}_s{j}"] for j in range(len(layers))]
+        out.append(_result(config, plan, ys, stats, xb.shape[0]))
+    return out
 
 
 def simulate(
@@ -243,8 +298,7 @@ def simulate(
     """
     from tqdm import tqdm
 
-    from ...sim.diannao_host import pack_cases
-    from ...sim.runner import check_simulator, run_cocotb
+    from ...sim.runner import check_simulator
 
     check_simulator(simulator)
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
@@ -252,28 +306,15 @@ def simulate(
     xb = _batched(layers, x)
     check_fixed(xb, config.act_bits, "x")
     plans = check_mappable(layers, xb.shape, config)
-    text = verilog(config)
     outputs: list[list[np.ndarray]] = [[] for _ in layers]
     stats: list[list[np.ndarray]] = [[] for _ in layers]
     starts = range(0, xb.shape[0], chunk)
     bar = tqdm(starts, desc=f"diannao {simulator}", unit="chunk", disable=not progress)
     for b0 in bar:
         part = xb[b0 : b0 + chunk]
-        inputs, params = pack_cases([(list(layers), part)], config)
-        with _verilator_pch_fix():
-            res = run_cocotb(
-                text,
-                toplevel=TOPLEVEL,
-                test_module="accelgen.sim.diannao_host",
-                simulator=simulator,
-                inputs=inputs,
-                params=params,
-                waves=waves,
-            )
+        (res,) = simulate_cases([(layers, part)], config=config, simulator=simulator, waves=waves)
         for j in range(len(layers)):
-            outputs[j].append(res.outputs[f"c0_y{j}"])
-            st = res.outputs[f"c0_s{j}"].copy()
-            st[:, 3:] += b0
-            stats[j].append(st)
+            outputs[j].append(res.outputs[j])
+            stats[j].append(_stats_rows(res, j, b0))
     merged = [np.concatenate(o, axis=0) for o in outputs]
     return _result(config, plans, merged, [np.concatenate(s) for s in stats], xb.shape[0])

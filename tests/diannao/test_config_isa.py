@@ -56,7 +56,7 @@ def test_types_are_checked_and_fields_are_keyword_only():
     with pytest.raises(TypeError, match="double_buffer must be true or false"):
         DianNaoConfig(double_buffer=1)
     with pytest.raises(TypeError):
-        DianNaoConfig(8)  # noqa: the fields are keyword-only
+        DianNaoConfig(8)  # the fields are keyword-only
 
 
 def test_json_round_trip(tmp_path):

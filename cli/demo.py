@@ -558,23 +558,29 @@ def _check_fit(models: _Models, eie_cfg, dn_cfg) -> None:
     from .hdl.eie import api as eie_api
 
     eie_api.check_fits(models.mlp_layers, eie_cfg)
-    diannao_api.check_mappable(models.cnn_layers, tuple(models.x_cnn.shape[1:]), dn_cfg)
+    diannao_api.check_mappable(models.cnn_layers, models.x_cnn.shape, dn_cfg)
+
+
+def _core_verilog(core: str, config) -> tuple[str, str]:
+    """``(Verilog text, top module)`` of a core, exactly what its API simulates."""
+    if core == "eie":
+        from .hdl.eie import api
+        from .hdl.eie.top import TOP_MODULE
+
+        return api.verilog(config), TOP_MODULE
+    from .hdl.diannao import api
+
+    return api.verilog(config), api.TOPLEVEL
 
 
 def _write_core(directory: Path, core: str, config) -> dict[str, str]:
     """Write a core's Verilog, resolved config and report into ``directory``."""
     import json
 
-    from .sim.runner import generate_verilog
-
     directory.mkdir(parents=True, exist_ok=True)
-    if core == "eie":
-        from .hdl.eie.top import EIETop as top_class
-    else:
-        from .hdl.diannao.top import DianNaoTop as top_class
-    toplevel = f"{core}_top"
+    text, toplevel = _core_verilog(core, config)
     verilog = directory / f"{core}.v"
-    verilog.write_text(generate_verilog(top_class(config), toplevel))
+    verilog.write_text(text)
     config.save(directory / "config.json")
     report = config.report() if hasattr(config, "report") else {"config": config.to_json()}
     (directory / "report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -589,7 +595,15 @@ def _write_core(directory: Path, core: str, config) -> dict[str, str]:
 def _simulate_eie(layers, x: np.ndarray, eie_cfg, cfg: DemoConfig) -> CoreRun:
     from .hdl.eie import api
 
-    res = api.simulate(layers, x, config=eie_cfg, simulator=cfg.simulator, waves=cfg.waves)
+    res = api.simulate(
+        layers,
+        x,
+        config=eie_cfg,
+        simulator=cfg.simulator,
+        waves=cfg.waves,
+        progress=False,
+        chunk=len(x),
+    )
     return CoreRun(
         outputs=[None] * (len(layers) - 1) + [np.asarray(res.y)],
         cycles=np.asarray(res.cycles).reshape(len(x)),
@@ -604,10 +618,22 @@ def _simulate_eie(layers, x: np.ndarray, eie_cfg, cfg: DemoConfig) -> CoreRun:
 def _simulate_diannao(layers, x: np.ndarray, dn_cfg, cfg: DemoConfig) -> CoreRun:
     from .hdl.diannao import api
 
-    res = api.simulate(layers, x, config=dn_cfg, simulator=cfg.simulator, waves=cfg.waves)
+    res = api.simulate(
+        layers,
+        x,
+        config=dn_cfg,
+        simulator=cfg.simulator,
+        waves=cfg.waves,
+        progress=False,
+        chunk=len(x),
+    )
     return CoreRun(
-        outputs=[None] * (len(layers) - 1) + [np.asarray(res.y)],
+        outputs=[np.asarray(o) for o in res.outputs],
         cycles=np.asarray(res.cycles).reshape(len(x)),
         layer_cycles=np.asarray(res.layer_cycles).reshape(len(x), len(layers)),
-        stats={"utilization": np.asarray(res.utilization).reshape(len(x), -1)},
+        stats={  # whole-run counters, one row per simulation run
+            "useful_ops": np.asarray(res.useful_ops).reshape(1, len(layers)),
+            "nfu_busy": np.asarray(res.nfu_busy).reshape(1, len(layers)),
+            "stall_cycles": np.asarray(res.stall_cycles).reshape(1, len(layers)),
+        },
     )

@@ -117,12 +117,24 @@ def _eie_efficiency(run) -> dict:
     }
 
 
-def _diannao_utilization(run) -> dict:
-    u = run.stats["utilization"].astype(np.float64)
-    out = {"definition": "useful MACs / (Tn^2 x cycles), as the core measured it", "mean": _mean(u)}
-    if u.ndim == 2 and u.shape[1] == run.layer_cycles.shape[1]:
-        out["per_layer"] = [_mean(u[:, i]) for i in range(u.shape[1])]
-    return out
+def _diannao_utilization(run, tn: int) -> dict:
+    """NFU utilization from the measured counters: useful MACs / (Tn^2 x cycles)."""
+    useful = run.stats["useful_ops"].sum(axis=0).astype(np.float64)  # [layers]
+    busy = run.stats["nfu_busy"].sum(axis=0).astype(np.float64)
+    cycles = run.layer_cycles.sum(axis=0).astype(np.float64)
+    peak = tn * tn
+    return {
+        "definition": "useful MACs (pooling: window elements) / (Tn^2 x measured cycles)",
+        "mean": float(useful.sum() / (peak * cycles.sum())) if cycles.sum() else float("nan"),
+        "per_layer": [
+            float(u / (peak * c)) if c else float("nan")
+            for u, c in zip(useful, cycles, strict=True)
+        ],
+        "nfu_busy_fraction": float(busy.sum() / cycles.sum()) if cycles.sum() else float("nan"),
+        "per_layer_nfu_busy_fraction": [
+            float(b / c) if c else float("nan") for b, c in zip(busy, cycles, strict=True)
+        ],
+    }
 
 
 def build_report(
@@ -209,7 +221,7 @@ def build_report(
             total = sum(w.size for w in weights)
             entry["weight_density"] = sum(int(np.count_nonzero(w)) for w in weights) / total
             entry["compression_ratio"] = 32 / configs[net.core].w_bits  # float32 -> fixed point
-            entry["nfu_utilization"] = _diannao_utilization(run)
+            entry["nfu_utilization"] = _diannao_utilization(run, configs[net.core].tn)
         report["networks"][net.key] = entry
     return report
 
@@ -311,6 +323,13 @@ def render_markdown(report: dict) -> str:
         lines += ["", f"## {n['title']}", "", "| layer | mean cycles per inference |", "|---|---|"]
         for name, c in zip(n["layers"], n["cycles"]["per_layer_mean"], strict=True):
             lines.append(f"| {name} | {c:.1f} |")
+        if "nfu_utilization" in n:
+            u = n["nfu_utilization"]
+            lines += ["", "| layer | NFU utilization | NFU busy |", "|---|---|---|"]
+            for name, a, b in zip(
+                n["layers"], u["per_layer"], u["per_layer_nfu_busy_fraction"], strict=True
+            ):
+                lines.append(f"| {name} | {a:.1%} | {b:.1%} |")
         if "eie_load_efficiency" in n:
             lines += [
                 "",

@@ -353,7 +353,15 @@ def time_zero_fix(text: str) -> str:
 
     Yosys triggers every ``always @*`` once through a register declared ``= 0``; Icarus applies
     a declaration initialiser without an event, so blocks whose inputs never change (the idle
-    sequencer's outputs) stay ``x``. The register is instead assigned by ``initial #0``, after
-    all ``always`` blocks wait for it (Verilator ignores the delay and settles by itself).
+    sequencer's outputs) stay ``x``. Outside Verilator (which settles by itself and rejects
+    delays without ``--timing``) the register is instead assigned by ``initial #0``, after all
+    ``always`` blocks wait for it.
     """
-    return _TRIGGER.sub(lambda m: f"reg {m[1]};\n  initial #0 {m[1]} = 1'b0;", text)
+
+    def fix(m: re.Match) -> str:
+        return (
+            f"`ifdef VERILATOR\n  reg {m[1]} = 0;\n`else\n  reg {m[1]};\n"
+            f"  initial #0 {m[1]} = 1'b0;\n`endif"
+        )
+
+    return _TRIGGER.sub(fix, text)

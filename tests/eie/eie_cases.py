@@ -55,3 +55,19 @@ def random_network(
         random_layer(rng, sizes[i + 1], sizes[i], density, relu=i < n_layers - 1)
         for i in range(n_layers)
     ]
+
+
+# the paper's worked example (eie.md): PE0's rows 0, 4, 8, 12 of a 16 x 8 matrix, N = 4
+PAPER_PE0 = {  # (global row, column): weight index
+    (0, 0): 1, (8, 0): 2, (12, 0): 3, (4, 1): 4, (0, 2): 5, (12, 2): 6, (0, 4): 7,
+    (4, 4): 8, (0, 5): 9, (12, 5): 10, (0, 6): 11, (8, 7): 12, (12, 7): 13,
+}  # fmt: skip
+
+
+def paper_layer(rng: np.random.Generator) -> EIELayer:
+    """A 16 x 8 layer whose PE0 part (N = 4) is the paper's Fig. 2/3 example."""
+    idx = index_matrix(rng, 16, 8, 0.4)
+    idx[0::4] = 0
+    for (r, col), v in PAPER_PE0.items():
+        idx[r, col] = v
+    return EIELayer(codebook(rng), idx, rng.integers(-300, 300, 16).astype(np.int16), False)

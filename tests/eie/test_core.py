@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from eie_cases import activations, codebook, index_matrix, random_layer, random_network
+from eie_cases import (
+    activations,
+    codebook,
+    paper_layer,
+    random_layer,
+    random_network,
+)
 
 from accelgen.golden.eie_format import encode
 from accelgen.golden.netspec import EIELayer, run_eie
@@ -36,20 +42,6 @@ CONFIGS = {
         ptr_depth=512, max_layers=3,
     ),
 }  # fmt: skip
-
-# the paper's worked example (eie.md): PE0's rows 0, 4, 8, 12 of a 16 x 8 matrix, N = 4
-PAPER_PE0 = {  # (global row, column): weight index
-    (0, 0): 1, (8, 0): 2, (12, 0): 3, (4, 1): 4, (0, 2): 5, (12, 2): 6, (0, 4): 7,
-    (4, 4): 8, (0, 5): 9, (12, 5): 10, (0, 6): 11, (8, 7): 12, (12, 7): 13,
-}  # fmt: skip
-
-
-def paper_layer(rng: np.random.Generator) -> EIELayer:
-    idx = index_matrix(rng, 16, 8, 0.4)
-    idx[0::4] = 0
-    for (r, col), v in PAPER_PE0.items():
-        idx[r, col] = v
-    return EIELayer(codebook(rng), idx, rng.integers(-300, 300, 16).astype(np.int16), False)
 
 
 def balanced_layer(rng: np.random.Generator, n: int, local_rows: int, cols: int, k: int):

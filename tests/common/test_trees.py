@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from blocksim import compare, response_cycle, run_amaranth, run_rtl, with_extremes
+from blocksim import Parallel, compare, response_cycle, run_amaranth, run_rtl, with_extremes
 
 from accelgen.golden.arith import adder_tree, max_tree, smax, smin
 from accelgen.hdl.common.trees import AdderTree, MaxTree
@@ -61,10 +61,6 @@ def test_adder_tree_is_exact_at_the_limit():
     assert got["result"][-1] == -524288
 
 
-RTL_CONFIGS = {
-    "adder16": lambda: AdderTree(16, act_bits=16, register_every=1),
-    "max16": lambda: MaxTree(16, act_bits=16, register_every=2),
-}
 SLOW_CONFIGS = {
     "adder4_8b": lambda: AdderTree(4, act_bits=8, register_every=3),
     "max1": lambda: MaxTree(1, act_bits=16),
@@ -73,16 +69,20 @@ SLOW_CONFIGS = {
 
 
 @pytest.mark.parametrize("simulator", runner.default_simulators())
-@pytest.mark.parametrize("config", sorted(RTL_CONFIGS))
-def test_rtl(simulator, config):
-    tree = RTL_CONFIGS[config]()
-    got = check(
-        lambda d, v: run_rtl(d, toplevel=config, simulator=simulator, inputs=v, outputs=OUTPUTS),
-        tree,
-        10_000,
-        seed=5,
+def test_rtl(simulator):
+    """AdderTree (a register per level) and MaxTree (every two levels) of Tn = 16 in one design
+    (one build), 10,000 random input sets plus the corners."""
+    trees = {"adder": AdderTree(16, register_every=1), "max": MaxTree(16, register_every=2)}
+    v = make_vectors(np.random.default_rng(5), 16, 16, 10_000)
+    both = Parallel(**trees)
+    got = run_rtl(
+        both, toplevel="trees", simulator=simulator, inputs=v, outputs=both.outputs(OUTPUTS)
     )
-    assert got["out_valid"].any() and not got["out_valid"].all()
+    for name, tree in trees.items():
+        part = both.split(got, name, OUTPUTS)
+        want = {"result": GOLDEN[type(tree)](v["inputs"]), "out_valid": v["in_valid"]}
+        compare(part, want, response_cycle(len(v["in_valid"]), None, tree.latency))
+        assert part["out_valid"].any() and not part["out_valid"].all()
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from eie_cases import (
     random_network,
 )
 
+from accelgen.golden.eie_cycles import predict
 from accelgen.golden.eie_format import encode
 from accelgen.golden.netspec import EIELayer, run_eie
 from accelgen.hdl.eie.api import Job, run_jobs, simulate
@@ -134,6 +135,14 @@ def test_random_layers_match_golden(name, simulator):
             a = np.atleast_2d(a)
         final = -(-layers[-1].shape[0] // config.n_pes) + 1
         np.testing.assert_array_equal(res.cycles, res.layer_cycles.sum(axis=1) + final)
+        # the cycle model (issue 9) predicts every counter exactly
+        model = predict(
+            layers, x, n_pes=config.n_pes, fifo_depth=config.fifo_depth, num=config.numerics
+        )
+        for field in ("cycles", "layer_cycles", "pe_busy", "pe_starved"):
+            np.testing.assert_array_equal(
+                getattr(res, field), getattr(model, field), err_msg=f"{case}: model {field}"
+            )
 
 
 def test_saturation_cases_really_saturate():
@@ -163,6 +172,8 @@ def test_balanced_layer_cycles(simulator):
     boundary = local + 1
     assert res.layer_cycles[0, 0] == boundary + cols * k + RUN_FILL_CYCLES
     assert (res.pe_busy[0, 0] == cols * k).all()
+    model = predict(layers, x, n_pes=n, fifo_depth=config.fifo_depth, num=config.numerics)
+    assert model.run_cycles[0, 0] == cols * k + RUN_FILL_CYCLES
 
 
 @pytest.mark.slow

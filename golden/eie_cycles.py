@@ -1,0 +1,172 @@
+"""Cycle model of the EIE core (``accelgen.hdl.eie``): predicts its counters exactly.
+
+The model steps the same registers as the RTL, one clock cycle at a time, without any
+arithmetic (the values come from the golden model; only which activations are non-zero and
+where the matrix entries are matter):
+
+* CCU: window read -> fetch stage -> current window + leading-non-zero pick -> broadcast
+  register, which advances only when every activation queue has room;
+* per PE: activation queue (``fifo_depth``), pointer-read register, entry walker (one entry per
+  cycle, the next column's span taken while the last entry is issued), decode and accumulate
+  stages (an entry with ``v == 0`` leaves the accumulate stage empty);
+* a layer's run ends in the first cycle in which the CCU is done and every PE is idle.
+
+Around the runs it adds the boundary passes of ``EIETop`` (``ceil(rows / N) + 1`` cycles,
+see ``docs/eie.md``). The results have the shapes of :class:`accelgen.hdl.eie.api.EIEResult`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .arith import Numerics
+from .eie_format import EIEEncoding, encode
+from .netspec import EIELayer, run_eie
+
+__all__ = ["EIECycles", "layer_run", "predict"]
+
+
+@dataclass(frozen=True)
+class EIECycles:
+    """Predicted counters: ``cycles`` [batch], ``layer_cycles`` [batch, L],
+    ``pe_busy``/``pe_starved`` [batch, L, N], and ``run_cycles`` [batch, L] (run phase only)."""
+
+    cycles: np.ndarray
+    layer_cycles: np.ndarray
+    pe_busy: np.ndarray
+    pe_starved: np.ndarray
+    run_cycles: np.ndarray
+
+
+def _ceil(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def layer_run(
+    enc: EIEEncoding, nonzero: np.ndarray, *, fifo_depth: int
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """Cycles of one layer's run phase for the input non-zero pattern ``nonzero[cols]``.
+
+    Returns ``(cycles, busy[N], starved[N])`` exactly as the RTL counts them.
+    """
+    n, cols = enc.n_pes, enc.cols
+    nz = np.zeros(_ceil(cols, n) * n, dtype=bool)
+    nz[:cols] = np.asarray(nonzero, dtype=bool)[:cols]
+    windows = len(nz) // n
+    win_masks = [int(sum(1 << k for k in range(n) if nz[w * n + k])) for w in range(windows)]
+    ptr = enc.ptr
+    vz = [enc.v[k] for k in range(n)]
+
+    next_w, f_valid, f_w, cur_mask, cur_w = 0, False, 0, 0, 0
+    bc_valid, bc_col = False, 0
+    queues = [deque() for _ in range(n)]
+    pr_valid = [False] * n
+    pr_lo = [0] * n
+    pr_hi = [0] * n
+    w_active = [False] * n
+    w_e = [0] * n
+    w_end = [0] * n
+    e_valid = [False] * n
+    e_v = [0] * n
+    m_valid = [False] * n
+    busy = np.zeros(n, dtype=np.int64)
+    starved = np.zeros(n, dtype=np.int64)
+    cycle = 0
+    while True:
+        # ---- combinational
+        all_ready = all(len(q) < fifo_depth for q in queues)
+        fire = cur_mask != 0 and (not bc_valid or all_ready)
+        pick = (cur_mask & -cur_mask).bit_length() - 1 if cur_mask else 0
+        rest = cur_mask & ~(1 << pick) if fire else cur_mask
+        take_f = f_valid and rest == 0
+        issue = (not f_valid or take_f) and next_w < windows
+        ccu_done = next_w == windows and not f_valid and cur_mask == 0 and not bc_valid
+        push = bc_valid and all_ready
+        idle = True
+        for k in range(n):
+            q_valid = bool(queues[k])
+            if w_active[k]:
+                busy[k] += 1
+            elif not q_valid:
+                starved[k] += 1
+            if q_valid or pr_valid[k] or w_active[k] or e_valid[k] or m_valid[k]:
+                idle = False
+        if ccu_done and idle:
+            return cycle + 1, busy, starved
+        # ---- registers, PEs
+        for k in range(n):
+            q = queues[k]
+            last = w_active[k] and w_e[k] + 1 == w_end[k]
+            span_ready = not w_active[k] or last
+            load = bool(q) and (not pr_valid[k] or span_ready)
+            take_span = pr_valid[k] and span_ready and pr_lo[k] != pr_hi[k]
+            m_valid[k] = e_valid[k] and e_v[k] != 0
+            e_valid[k] = w_active[k]
+            if w_active[k]:
+                e_v[k] = int(vz[k][w_e[k]])
+            if take_span:
+                w_active[k], w_e[k], w_end[k] = True, pr_lo[k], pr_hi[k]
+            elif w_active[k]:
+                w_e[k] += 1
+                if last:
+                    w_active[k] = False
+            if load:
+                j = q.popleft()
+                pr_valid[k], pr_lo[k], pr_hi[k] = True, int(ptr[k, j]), int(ptr[k, j + 1])
+            elif span_ready:
+                pr_valid[k] = False
+            if push:
+                q.append(bc_col)
+        # ---- registers, CCU
+        if fire:
+            bc_valid, bc_col = True, cur_w * n + pick
+        elif all_ready:
+            bc_valid = False
+        if take_f:
+            cur_mask, cur_w = win_masks[f_w], f_w
+        else:
+            cur_mask = rest
+        if issue:
+            f_valid, f_w, next_w = True, next_w, next_w + 1
+        elif take_f:
+            f_valid = False
+        cycle += 1
+
+
+def predict(
+    layers: Sequence[EIELayer],
+    x,
+    *,
+    n_pes: int,
+    fifo_depth: int,
+    num: Numerics | None = None,
+) -> EIECycles:
+    """Predict the EIE core's counters for ``layers`` on every input of ``x`` ([in] or [b, in]).
+
+    ``num`` is needed to know which hidden activations are zero (default formats if omitted).
+    """
+    num = num or Numerics()
+    xb = np.atleast_2d(np.asarray(x))
+    encs = [encode(layer.index, n_pes) for layer in layers]
+    acts = [xb] + [np.atleast_2d(a) for a in run_eie(layers, xb, num=num, n_pes=n_pes)[:-1]]
+    b, nl = len(xb), len(layers)
+    layer_cycles = np.zeros((b, nl), dtype=np.int64)
+    run_cycles = np.zeros((b, nl), dtype=np.int64)
+    busy = np.zeros((b, nl, n_pes), dtype=np.int64)
+    starved = np.zeros((b, nl, n_pes), dtype=np.int64)
+    rows = [layer.shape[0] for layer in layers]
+    for li, enc in enumerate(encs):
+        prev = _ceil(rows[li - 1], n_pes) if li else 0
+        boundary = max(prev, _ceil(rows[li], n_pes)) + 1
+        for i in range(b):
+            run, busy[i, li], starved[i, li] = layer_run(
+                enc, acts[li][i] != 0, fifo_depth=fifo_depth
+            )
+            run_cycles[i, li] = run
+            layer_cycles[i, li] = boundary + run
+    cycles = layer_cycles.sum(axis=1) + _ceil(rows[-1], n_pes) + 1
+    return EIECycles(cycles, layer_cycles, busy, starved, run_cycles)

@@ -25,7 +25,6 @@ directory as working directory and relative paths.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 import subprocess
@@ -161,8 +160,12 @@ def _run(cmd: list[str], cwd: Path, log: Path, step: str) -> float:
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     if proc.returncode != 0:
         text = log.read_text(errors="replace") if log.exists() else ""
-        tail = "\n".join((text + proc.stdout + proc.stderr).splitlines()[-30:])
-        raise SynthError(f"{step} failed (exit {proc.returncode}) in {cwd}:\n{tail}")
+        lines = (text + proc.stdout + proc.stderr).splitlines()
+        error = next((ln.strip() for ln in lines if ln.lstrip().startswith("ERROR")), "")
+        tail = "\n".join(lines[-30:])
+        raise SynthError(
+            f"{step} failed (exit {proc.returncode}): {error or 'see the log'}\nin {cwd}:\n{tail}"
+        )
     return time.monotonic() - t0
 
 
@@ -319,7 +322,7 @@ def run_synth(
         out,
         design=design or top,
         top=top,
-        synth=dataclasses.replace(cfg),
+        synth=cfg,
         io_mode=mode,
         wrapper_bits=wrapper.register_bits,
         data_bits=data_bits,

@@ -365,11 +365,11 @@ class HarnessSpec:
 
 
 HARNESSES: dict[str, HarnessSpec] = {
-    "queue": HarnessSpec(_queue, "bmc", 12, "accelgen.hdl.eie.queue"),
+    "queue": HarnessSpec(_queue, "bmc", 10, "accelgen.hdl.eie.queue"),
     "eie_stall": HarnessSpec(_eie_stall, "bmc", 24, "accelgen.hdl.eie.top", slow=True),
     "pointer": HarnessSpec(_pointer, "bmc", 8, "accelgen.hdl.eie.pointer"),
     "spmat": HarnessSpec(_spmat, "bmc", 12, "accelgen.hdl.eie.spmat"),
-    "diannao_cp": HarnessSpec(_diannao_cp, "bmc", 12, "accelgen.hdl.diannao.cp"),
+    "diannao_cp": HarnessSpec(_diannao_cp, "bmc", 10, "accelgen.hdl.diannao.cp"),
 }
 
 

@@ -55,11 +55,10 @@ def test_cli_errors_name_the_value(tmp_path, capsys):
 
 
 def test_cli_rejects_bad_core_config(tmp_path, capsys):
-    if designs.CORES["eie"].module not in sys.modules:
-        try:
-            designs.config_class("eie")
-        except designs.MissingDesign as e:
-            pytest.skip(str(e))
+    try:
+        designs.config_class("eie")
+    except designs.MissingDesign as e:
+        pytest.skip(str(e))
     bad = tmp_path / "cfg.json"
     bad.write_text(json.dumps({"n_pes": 3}))
     assert cli.main(["synth", "eie", "--config", str(bad), "-o", str(tmp_path / "o")]) == 2
@@ -237,13 +236,13 @@ def test_sparse_matrix_memory_maps_to_block_ram(tmp_path):
         from accelgen.hdl.eie.spmat import SpMatReader
     except ModuleNotFoundError as e:
         pytest.skip(f"module {e.name} is missing")
-    sp = SpMatReader(words=512, ptr_bits=13, act_bits=16)
+    sp = SpMatReader(words=256, ptr_bits=11, act_bits=16)
     r = flow.run_synth(sp, "spmat", SynthConfig(place_route=False), tmp_path)
     mems = {m["name"]: m for m in r["memories"]}
     assert mems, "the RTL inventory lists the sparse-matrix memory"
     big = max(mems.values(), key=lambda m: m["bits"])
-    assert big["bits"] == 512 * 64 and big["mapped_to"] in ("DP16KD", "PDPW16KD")
-    assert r["resources"]["bram"] >= 2 and r["checks"]["bram"]["ok"]
+    assert big["bits"] == 256 * 64 and big["mapped_to"] in ("DP16KD", "PDPW16KD")
+    assert r["resources"]["bram"] >= 1 and r["checks"]["bram"]["ok"]
 
 
 @pytest.mark.slow

@@ -67,6 +67,8 @@ FIFO_DEPTHS = (1, 2, 4, 8, 16, 32)
 PE_COUNTS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 EIE_QUICK_LAYERS = ("Alex-8", "NT-We")
 DIANNAO_QUICK_LAYERS = ("CONV3", "CONV4", "POOL3", "CLASS1", "CLASS3")
+#: The fixed-point formats of every benchmark (EIE's default 32-bit accumulator).
+_NUM = Numerics(acc_bits=32)
 #: Amortisation of one-off weight loads in the energy estimates (inferences per model load).
 ENERGY_INFERENCES = 1000
 
@@ -111,7 +113,7 @@ class BenchContext:
     out: Path
     quick: bool
     seed: int
-    num: Numerics = field(default_factory=lambda: Numerics(acc_bits=32))
+    num: Numerics = field(default_factory=lambda: _NUM)
     _layers: dict[str, synthetic.SyntheticEIE] = field(default_factory=dict)
 
     def eie_layer(self, name: str) -> synthetic.SyntheticEIE:
@@ -172,9 +174,21 @@ class EIEModelUnavailable(RuntimeError):
     """The EIE cycle model (or an option of it) is not available."""
 
 
+def _eie_predict(layer: EIELayer, x: np.ndarray, *, n_pes: int, fifo_depth: int, **options):
+    """The cycle model's prediction for one layer and one input vector."""
+    try:
+        from .golden.eie_cycles import predict
+    except ModuleNotFoundError as e:
+        raise EIEModelUnavailable(f"the EIE cycle model is not available ({e})") from None
+    return predict(
+        [layer], np.atleast_2d(x), n_pes=n_pes, fifo_depth=fifo_depth, num=_NUM, **options
+    )
+
+
 def _eie_cycles(layer: EIELayer, x: np.ndarray, *, n_pes: int, fifo_depth: int, **options) -> int:
-    """Cycles of one layer on one input vector from :mod:`accelgen.golden.eie_cycles`."""
-    raise EIEModelUnavailable("accelgen.golden.eie_cycles is not available yet")
+    """Run cycles (broadcast of the first activation to the last accumulate) of one layer."""
+    model = _eie_predict(layer, x, n_pes=n_pes, fifo_depth=fifo_depth, **options)
+    return int(model.run_cycles[0, 0])
 
 
 def _eie_options() -> dict[str, dict[str, Any]]:
@@ -361,8 +375,9 @@ def _eie_rtl(ctx: BenchContext, sec: Section) -> None:
     sec.tables["rtl"] = rows
     sec.notes.append(
         "RTL confirmation: the full-size synthetic Alex-8 on the generated 64-PE core in "
-        "Verilator; the cycle count from the core's counters vs the cycle model, and the outputs "
-        "vs the golden model."
+        "Verilator, with EIE's interleaving and with option (b); the layer's cycles (boundary "
+        "pass included) from the core's counters vs the cycle model, the per-PE busy/starved "
+        "counters vs the model, and the outputs (un-permuted for (b)) vs the golden model."
     )
 
 
@@ -406,16 +421,20 @@ def _eie_rtl_rows(ctx: BenchContext) -> list[dict[str, Any]]:
     for (name, layer), res in zip(variants.items(), results, strict=True):
         y = res.y[0] if name == "baseline" else assign.unpermute(res.y[0])
         rtl = int(res.layer_cycles[0, 0])
-        model = _eie_cycles(layer, s.x, n_pes=n, fifo_depth=depth)
+        model = _eie_predict(layer, s.x, n_pes=n, fifo_depth=depth)
         rows.append(
             {
                 "layer": "Alex-8",
                 "variant": name,
                 "n_pes": n,
                 "fifo_depth": depth,
-                "rtl_cycles": rtl,
-                "model_cycles": model,
-                "difference": rtl - model,
+                "rtl_layer_cycles": rtl,
+                "model_layer_cycles": int(model.layer_cycles[0, 0]),
+                "difference": rtl - int(model.layer_cycles[0, 0]),
+                "busy_starved_match": bool(
+                    np.array_equal(res.pe_busy, model.pe_busy)
+                    and np.array_equal(res.pe_starved, model.pe_starved)
+                ),
                 "rtl_busy_total": int(res.pe_busy[0, 0].sum()),
                 "outputs_match_golden": bool(np.array_equal(y, golden)),
                 "wall_s_build_and_run": round(wall, 1),
@@ -574,30 +593,9 @@ DIANNAO_RTL_LAYERS = {
 }
 
 
-def _diannao_run_rtl(config, cases: list, simulator: str) -> dict[str, np.ndarray]:
-    """Run ``[(layers, batched x), ...]`` on the DianNao RTL through its cocotb host driver."""
-    from .hdl.diannao.top import DianNaoTop
-    from .sim.diannao_host import pack_cases
-    from .sim.runner import run_cocotb
-
-    inputs, params = pack_cases(cases, config)
-    with _verilator_pch_workaround():
-        res = run_cocotb(
-            DianNaoTop(config),
-            toplevel="diannao_top",
-            test_module="accelgen.sim.diannao_host",
-            simulator=simulator,
-            inputs=inputs,
-            params=params,
-        )
-    res.outputs["_verilog"] = np.array(str(res.verilog))
-    return res.outputs
-
-
 def _diannao_rtl_rows(ctx: BenchContext) -> list[dict[str, Any]]:
-    from .golden.diannao_cp import program_cycles
     from .golden.netspec import run_dense
-    from .hdl.diannao.compiler import compile_layer
+    from .hdl.diannao import api
     from .hdl.diannao.config import DianNaoConfig
 
     config = DianNaoConfig(tn=paper.DIANNAO_TN)
@@ -606,25 +604,24 @@ def _diannao_rtl_rows(ctx: BenchContext) -> list[dict[str, Any]]:
         layer, x = synthetic.synthetic_dense(kind, seed=ctx.seed + 100 + i, **kwargs)
         cases.append(([layer], x[None]))
     print("accelgen bench: reduced DianNao layers on the Tn = 16 RTL ...", file=sys.stderr)
-    out = _diannao_run_rtl(config, cases, "verilator")
-    ctx.save_artifacts("diannao_rtl_tn16", config, Path(str(out["_verilog"])))
+    results = api.simulate_cases(cases, config=config, simulator="verilator")
+    ctx.save_artifacts("diannao_rtl_tn16", config, api.verilog(config))
     rows = []
-    for i, (name, ([layer], xb)) in enumerate(zip(DIANNAO_RTL_LAYERS, cases, strict=True)):
-        _, tiles = compile_layer(layer, xb, config)
-        model = [program_cycles(t.program) for t in tiles]
-        stats = out[f"c{i}_s0"]
-        golden = run_dense([layer], xb, num=config.numerics, group=config.tn)[0]
+    for name, (layers, xb), res in zip(DIANNAO_RTL_LAYERS, cases, results, strict=True):
+        model = api.run_model(layers, xb, config=config)
+        golden = run_dense(layers, xb, num=config.numerics, group=config.tn)[-1]
+        rtl_tiles, model_tiles = res.tile_stats[0][:, 0], model.tile_stats[0][:, 0]
         rows.append(
             {
                 "layer": name,
-                "tiles": len(tiles),
-                "rtl_cycles": int(stats[:, 0].sum()),
-                "model_cycles": sum(m.cycles for m in model),
-                "difference": int(stats[:, 0].sum()) - sum(m.cycles for m in model),
-                "rtl_nfu_busy": int(stats[:, 1].sum()),
-                "model_nfu_busy": sum(m.busy for m in model),
-                "per_tile_match": [int(c) for c in stats[:, 0]] == [m.cycles for m in model],
-                "outputs_match_golden": bool(np.array_equal(out[f"c{i}_y0"], golden)),
+                "tiles": int(res.tiles[0]),
+                "rtl_cycles": int(rtl_tiles.sum()),
+                "model_cycles": int(model_tiles.sum()),
+                "difference": int(rtl_tiles.sum() - model_tiles.sum()),
+                "per_tile_match": bool(np.array_equal(rtl_tiles, model_tiles)),
+                "rtl_nfu_busy": int(res.nfu_busy[0]),
+                "utilization_pct": _pct(res.utilization[0]),
+                "outputs_match_golden": bool(np.array_equal(res.y, golden)),
             }
         )
     return rows
@@ -692,17 +689,22 @@ def _speed_eie(ctx: BenchContext, simulator: str) -> dict[str, Any]:
 
 
 def _speed_diannao(ctx: BenchContext, simulator: str) -> dict[str, Any]:
+    from .hdl.diannao import api
     from .hdl.diannao.config import DianNaoConfig
 
     config = DianNaoConfig(tn=8, nbin_depth=256, nbout_depth=256, sb_depth=256)
     layer, x = synthetic.synthetic_dense(
         "conv", ni=16, no=32, height=24, width=24, kernel=3, seed=ctx.seed
     )
-    cases = [([layer], x[None])]
-    out, first = _timed(lambda: _diannao_run_rtl(config, cases, simulator))
-    out, second = _timed(lambda: _diannao_run_rtl(config, cases, simulator))
-    ctx.save_artifacts("diannao_speed_tn8", config, Path(str(out["_verilog"])))
-    return {"cycles": int(out["c0_s0"][:, 0].sum()), "first_s": first, "run_s": second}
+
+    def go():
+        return api.simulate_cases([([layer], x[None])], config=config, simulator=simulator)[0]
+
+    api.verilog.cache_clear()
+    _, first = _timed(go)
+    res, second = _timed(go)
+    ctx.save_artifacts("diannao_speed_tn8", config, api.verilog(config))
+    return {"cycles": int(res.cycles.sum()), "first_s": first, "run_s": second}
 
 
 def section_speed(ctx: BenchContext) -> Section:
@@ -718,7 +720,7 @@ def section_speed(ctx: BenchContext) -> Section:
     rows = []
     for core, sim, fn in _progress(runs, "simulation speed"):
         try:
-            with _fresh_build_root(ctx.out / "speed-build"):
+            with _fresh_build_root(ctx.out / "speed-build"), _verilator_pch_workaround():
                 m = fn(ctx, sim)
         except ModuleNotFoundError as e:
             sec.skipped.append(f"{core} on {sim}: the core is not available ({e})")

@@ -96,3 +96,20 @@ def test_sim_runs_a_network_file(tmp_path):
         assert f["layer_cycles"].shape == (2, 2)
         assert f["pe_busy"].shape == f["pe_starved"].shape == (2, 2, 2)
         assert (f["cycles"] > f["layer_cycles"].sum(axis=1)).all()
+
+
+def test_simulate_in_chunks_with_progress(capsys):
+    """A batch split into chunks gives the same results as the golden and cycle models."""
+    from accelgen.golden.eie_cycles import predict
+
+    rng = np.random.default_rng(8)
+    layers = [random_layer(rng, 7, 9, 0.6)]
+    x = activations(rng, 3, 9, 0.6)
+    config = EIEConfig(n_pes=2, regfile_depth=8, spmat_words=16, ptr_depth=32)
+    res = api.simulate(layers, x, config=config, simulator="icarus", chunk=2)
+    np.testing.assert_array_equal(res.y, run_eie(layers, x, num=config.numerics)[-1])
+    model = predict(layers, x, n_pes=2, fifo_depth=config.fifo_depth, num=config.numerics)
+    np.testing.assert_array_equal(res.cycles, model.cycles)
+    assert "img" in capsys.readouterr().err  # the tqdm progress bar
+    with pytest.raises(ValueError, match="chunk"):
+        api.simulate(layers, x, config=config, chunk=0)

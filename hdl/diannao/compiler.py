@@ -152,6 +152,10 @@ def plan_layer(layer: DenseLayer, in_shape: tuple[int, ...], config: DianNaoConf
     ``ValueError`` naming the buffer and the value when the layer cannot be mapped.
     """
     t = config.tn
+    if any(int(d) < 1 for d in in_shape):
+        raise ValueError(f"{layer.kind} layer input has an empty dimension: shape {in_shape}")
+    if not isinstance(layer, PoolLayer) and min(layer.w.shape) < 1:
+        raise ValueError(f"{layer.kind} layer has an empty weight array of shape {layer.w.shape}")
     nb = config.nbin_depth // 2 if config.double_buffer else config.nbin_depth
     sbd = config.sb_depth // 2 if config.double_buffer else config.sb_depth
     nod, im = config.nbout_depth, config.imem_depth
@@ -259,8 +263,11 @@ def _bases(config: DianNaoConfig, index: int) -> tuple[int, int]:
     return config.nbin_depth // 2, config.sb_depth // 2
 
 
-def _finish(program: list[Instruction]) -> list[Instruction]:
+def _finish(program: list[Instruction], config: DianNaoConfig) -> list[Instruction]:
+    """Mark the last instruction ``end`` and check every field against ``config``."""
     program[-1] = dataclasses.replace(program[-1], end=True)
+    for ins in program:
+        ins.check(config)
     return program
 
 
@@ -319,7 +326,7 @@ def _compile_fc(layer: FCLayer, x: np.ndarray, plan: LayerPlan, config: DianNaoC
                     read_addr, scatter = _empty(t)
                 tiles.append(
                     HostTile(
-                        _finish(program),
+                        _finish(program, config),
                         nb_addr,
                         nb_data,
                         sb_addr.reshape(-1),
@@ -405,7 +412,7 @@ def _compile_conv(layer: ConvLayer, x: np.ndarray, plan: LayerPlan, config: Dian
                         read_addr, scatter = _empty(t)
                     tiles.append(
                         HostTile(
-                            _finish(program),
+                            _finish(program, config),
                             nb_addr,
                             nb_data,
                             sb_addr.reshape(-1),
@@ -470,7 +477,7 @@ def _compile_pool(layer: PoolLayer, x: np.ndarray, plan: LayerPlan, config: Dian
                 sb_addr, sb_data = _empty(t)
                 tiles.append(
                     HostTile(
-                        _finish(program),
+                        _finish(program, config),
                         nb_addr,
                         nb_data,
                         sb_addr,

@@ -143,6 +143,9 @@ def test_dense_classifier_utilization_model():
             "kernel 7x7 needs 49 SB words",
         ),
         ([PoolLayer(17, 1, "avg")], (1, 1, 17, 17), "window 17x17"),
+        ([FCLayer(np.zeros((0, 8), dtype=np.int16))], (1, 8), "empty weight array"),
+        ([FCLayer(np.zeros((4, 8), dtype=np.int16))], (0, 8), "empty"),
+        ([PoolLayer(2, 2, "max")], (1, 0, 4, 4), "empty dimension"),
         ([ConvLayer(np.zeros((4, 3, 3, 3), dtype=np.int16))], (1, 3, 8, 30), "needs 3 input rows"),
     ],
 )

@@ -89,3 +89,13 @@ def test_missing_core_module_is_named(monkeypatch):
     monkeypatch.setitem(designs.DESIGNS, "ghost", spec)
     with pytest.raises(designs.MissingDesign, match=r"accelgen\.hdl\.ghost\.top"):
         designs.build("ghost")
+
+
+def test_lint_command(tmp_path, capsys):
+    from accelgen import main as cli
+
+    assert cli.main(["lint", "mac", "codebook", "-o", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "verilator mac: ok" in out and "icarus    codebook: ok" in out
+    assert (tmp_path / "mac" / "mac.v").exists()
+    assert (tmp_path / "mac" / "lint_waivers.vlt").read_text().startswith("`verilator_config")

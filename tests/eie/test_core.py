@@ -11,6 +11,7 @@ import pytest
 from eie_cases import (
     activations,
     codebook,
+    index_matrix,
     paper_layer,
     random_layer,
     random_network,
@@ -90,6 +91,15 @@ def build_cases(config: EIEConfig, seed: int):
     layer.index[:, ::3] = 0
     layer.index[1::2] = 0
     cases.append(("empty-rows-cols", [layer], activations(rng, 2, 2 * n + 3, 1.0)))
+    # no weights at all: the output is relu(bias)
+    layer = random_layer(rng, 2 * n + 3, 6, 0.0, relu=True)
+    cases.append(("all-zero-weights", [layer], activations(rng, 1, 6, 1.0)))
+    # the largest layer the register files and pointer memory take
+    rows, cols = config.max_rows, config.max_cols
+    layer = random_layer(rng, rows, cols, 0.0)
+    layer.index[: 8 * n] = index_matrix(rng, 8 * n, cols, 0.1)
+    layer.index[rows - 1, :: max(1, cols // 8)] = 5  # long gaps: padding entries
+    cases.append(("max-size", [layer], activations(rng, 1, cols, 0.5)))
     # gaps of 16 and more rows within a PE (padding entries)
     rows = min(config.max_rows, 40 * n)
     layer = random_layer(rng, rows, 5, 0.0)

@@ -92,30 +92,44 @@ class DianNaoHost:
         self.dut = dut
         self.config = config
         self.timeout_cycles = 1 << 22
+        # handles looked up once: the host loops run once per simulated cycle
+        self._clk = dut.clk
+        self._we, self._sel = dut.host_we, dut.host_sel
+        self._addr, self._wdata = dut.host_addr, dut.host_wdata
+        self._raddr, self._rdata = dut.host_raddr, dut.host_rdata
+        self._wmask = (1 << len(dut.host_wdata)) - 1
         dut.host_we.value = 0
         dut.start.value = 0
 
     async def write(self, sel: Sel, items: Sequence[tuple[int, int]]) -> None:
-        """Write ``(address, data)`` pairs to ``sel``, one per cycle."""
-        dut = self.dut
-        mask = (1 << len(dut.host_wdata)) - 1
-        for addr, word in items:
-            dut.host_we.value = 1
-            dut.host_sel.value = int(sel)
-            dut.host_addr.value = int(addr)
-            dut.host_wdata.value = int(word) & mask
-            await RisingEdge(dut.clk)
-        dut.host_we.value = 0
+        """Write ``(address, data)`` pairs to ``sel``, one per cycle (a burst)."""
+        if not items:
+            return
+        we, addr, wdata, clk = self._we, self._addr, self._wdata, self._clk
+        mask = self._wmask
+        self._sel.value = int(sel)
+        we.value = 1
+        for a, word in items:
+            addr.value = int(a)
+            wdata.value = int(word) & mask
+            await RisingEdge(clk)
+        we.value = 0
 
-    async def load(self, tile: HostTile) -> None:
-        """Write a tile's buffer contents, PWL table and program."""
+    async def _burst(self, sel: Sel, addrs: np.ndarray, lanes: np.ndarray, bits: int) -> None:
+        await self.write(sel, list(zip(addrs.tolist(), _words(lanes, bits), strict=True)))
+
+    async def load_inputs(self, tile: HostTile) -> None:
+        """Write a tile's NBin and SB contents (allowed while a program runs)."""
         c = self.config
-        for sel, addrs, lanes, bits in (
-            (Sel.NBIN, tile.nbin_addr, tile.nbin_data, c.act_bits),
-            (Sel.SB, tile.sb_addr, tile.sb_data, c.w_bits),
-            (Sel.NBOUT, tile.nbout_addr, tile.nbout_data, c.acc_bits),
-        ):
-            await self.write(sel, list(zip(addrs.tolist(), _words(lanes, bits), strict=True)))
+        await self._burst(Sel.NBIN, tile.nbin_addr, tile.nbin_data, c.act_bits)
+        await self._burst(Sel.SB, tile.sb_addr, tile.sb_data, c.w_bits)
+
+    async def load(self, tile: HostTile, *, inputs: bool = True) -> None:
+        """Write a tile's buffers (NBin / SB only if ``inputs``), PWL table and program."""
+        c = self.config
+        if inputs:
+            await self.load_inputs(tile)
+        await self._burst(Sel.NBOUT, tile.nbout_addr, tile.nbout_data, c.acc_bits)
         await self.write(Sel.PWL, tile.pwl)
         await self.write(Sel.IMEM, [(i, encode(ins, c)) for i, ins in enumerate(tile.program)])
 
@@ -135,29 +149,43 @@ class DianNaoHost:
         return stats
 
     async def read(self, addrs: Sequence[int]) -> np.ndarray:
-        """Read NBout words; returns signed ``acc_bits`` lanes ``[n, tn]``."""
+        """Read NBout words (pipelined, one per cycle); returns signed ``acc_bits`` lanes."""
         c = self.config
-        dut = self.dut
-        out = np.zeros((len(addrs), c.tn), dtype=np.int64)
-        mask = (1 << c.acc_bits) - 1
-        for i, a in enumerate(addrs):
-            dut.host_raddr.value = int(a)
-            await RisingEdge(dut.clk)
-            await ReadOnly()
-            word = int(dut.host_rdata.value)
-            await FallingEdge(dut.clk)
+        bits, mask = c.acc_bits, (1 << c.acc_bits) - 1
+        words = []
+        if len(addrs):
+            raddr, rdata, clk = self._raddr, self._rdata, self._clk
+            raddr.value = int(addrs[0])
+            for nxt in [*addrs[1:], addrs[-1]]:
+                await RisingEdge(clk)  # latches the address set before this edge
+                raddr.value = int(nxt)
+                await ReadOnly()
+                words.append(int(rdata.value))
+            await FallingEdge(clk)
+        out = np.zeros((len(words), c.tn), dtype=np.int64)
+        for i, word in enumerate(words):
             for j in range(c.tn):
-                v = (word >> (j * c.acc_bits)) & mask
-                out[i, j] = v - (1 << c.acc_bits) if v >> (c.acc_bits - 1) else v
-        return out
+                v = (word >> (j * bits)) & mask
+                out[i, j] = v - (1 << bits) if v >> (bits - 1) else v
+        return out.reshape(-1, c.tn)
 
     async def run_layer(self, layer: DenseLayer, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Run one layer on the batched input; returns (output, per-tile stats ``[n, 5]``)."""
+        """Run one layer on the batched input; returns (output, per-tile stats ``[n, 5]``).
+
+        With ``double_buffer`` the next tile's NBin / SB half is written while the current
+        program runs (the compiler alternates the halves).
+        """
         plan, tiles = compile_layer(layer, x, self.config)
+        overlap = self.config.double_buffer
         reads, stats = [], []
-        for tile in tiles:
-            await self.load(tile)
+        for i, tile in enumerate(tiles):
+            await self.load(tile, inputs=not (overlap and i > 0))
+            prefetch = None
+            if overlap and i + 1 < len(tiles):
+                prefetch = cocotb.start_soon(self.load_inputs(tiles[i + 1]))
             stats.append((*await self.run(), *tile.samples))
+            if prefetch is not None:
+                await prefetch
             reads.append(await self.read(tile.read_addr.tolist()))
         return assemble(plan, tiles, reads), np.asarray(stats, dtype=np.int64).reshape(-1, 5)
 

@@ -93,6 +93,23 @@ def test_layer_needing_several_tiles_keeps_partial_sums_in_nbout():
     assert res.tiles[0] == plan.n_tiles == len(tiles)
 
 
+def test_double_buffer_alternates_buffer_halves():
+    config = CONFIGS["tn8-double"]
+    rng = np.random.default_rng(8)
+    layers, x = fc(rng, 70 * 8, 9)
+    _, tiles = compile_layer(layers[0], x, config)
+    assert len(tiles) >= 3
+    half_in, half_sb = config.nbin_depth // 2, config.sb_depth // 2
+    for i, tile in enumerate(tiles):
+        lo = half_in if i % 2 else 0
+        assert lo <= tile.nbin_addr.min() and tile.nbin_addr.max() < lo + half_in
+        sb_words = tile.sb_addr // config.tn
+        lo = half_sb if i % 2 else 0
+        assert lo <= sb_words.min() and sb_words.max() < lo + half_sb
+    res = api.run_model(layers, x, config=config)
+    np.testing.assert_array_equal(res.y, _golden(layers, x, config)[-1])
+
+
 def test_saturation_differs_between_accumulator_widths():
     """Group sums are added with saturation at acc_bits: 24 and 32 bits give different results
     (the golden model agrees with each), and the CP model follows both."""

@@ -102,10 +102,6 @@ class PWLUnit(wiring.Component):
                 table.segments == segments,
                 f"table has {table.segments!r} segments but the unit has {segments!r}",
             )
-            require(
-                table.seg_shift < 1 << self._seg_shift_bits(act_bits),
-                f"table seg_shift {table.seg_shift!r} is too large for {act_bits}-bit activations",
-            )
         self.act_bits = act_bits
         self.act_frac = act_frac
         self.segments = segments

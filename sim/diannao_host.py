@@ -91,7 +91,6 @@ class DianNaoHost:
     def __init__(self, dut, config: DianNaoConfig) -> None:
         self.dut = dut
         self.config = config
-        self.timeout_cycles = 1 << 22
         # handles looked up once: the host loops run once per simulated cycle
         self._clk = dut.clk
         self._we, self._sel = dut.host_we, dut.host_sel
@@ -133,13 +132,17 @@ class DianNaoHost:
         await self.write(Sel.PWL, tile.pwl)
         await self.write(Sel.IMEM, [(i, encode(ins, c)) for i, ins in enumerate(tile.program)])
 
-    async def run(self) -> tuple[int, int, int]:
-        """Start the loaded program, wait for ``done``; return (cycles, nfu_busy, stalls)."""
+    async def run(self, steps: int) -> tuple[int, int, int]:
+        """Start the loaded program of ``steps`` NFU steps, wait for ``done``.
+
+        Returns (cycles, nfu_busy, stalls); raises ``TimeoutError`` if ``done`` does not come
+        within ``steps + 64`` cycles (the CP needs ``steps + 5``).
+        """
         dut = self.dut
         dut.start.value = 1
         await RisingEdge(dut.clk)
         dut.start.value = 0
-        limit = self.timeout_cycles
+        limit = steps + 64
         fired = await First(RisingEdge(dut.done), Timer(limit * CLOCK_PERIOD_NS, unit="ns"))
         if not isinstance(fired, RisingEdge):
             raise TimeoutError(f"diannao_top did not finish within {limit} cycles")
@@ -183,7 +186,7 @@ class DianNaoHost:
             prefetch = None
             if overlap and i + 1 < len(tiles):
                 prefetch = cocotb.start_soon(self.load_inputs(tiles[i + 1]))
-            stats.append((*await self.run(), *tile.samples))
+            stats.append((*await self.run(tile.steps), *tile.samples))
             if prefetch is not None:
                 await prefetch
             reads.append(await self.read(tile.read_addr.tolist()))

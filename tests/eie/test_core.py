@@ -190,7 +190,7 @@ def test_balanced_layer_cycles(simulator):
 @pytest.mark.parametrize("simulator", runner.default_simulators())
 @pytest.mark.parametrize("n_pes", [16, 64])
 def test_large_builds(n_pes, simulator):
-    config = EIEConfig(n_pes=n_pes, fifo_depth=8, regfile_depth=16, spmat_words=128, ptr_depth=512)
+    config = EIEConfig(n_pes=n_pes, fifo_depth=8, regfile_depth=16, spmat_words=256, ptr_depth=2048)
     rng = np.random.default_rng(n_pes)
     layers = [
         random_layer(rng, n_pes * 16 - 3, 200, 0.1),

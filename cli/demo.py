@@ -267,14 +267,6 @@ class _Network:
     mismatch: Mismatch | None = None
 
 
-def _argmax(y: np.ndarray) -> np.ndarray:
-    return np.asarray(y).reshape(len(y), -1).argmax(axis=1)
-
-
-def _accuracy(pred: np.ndarray, labels: np.ndarray) -> float:
-    return float(np.mean(pred == labels)) if len(labels) else float("nan")
-
-
 def _localise(
     net: _Network, mismatch: Mismatch, simulate_layer: Callable[[int, np.ndarray], Any]
 ) -> Mismatch:
@@ -313,7 +305,6 @@ def run_demo(cfg: DemoConfig, *, log: Log = print, progress: bool = True) -> Dem
 
     t_start = time.monotonic()
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
 
     log("[1/5] Digits models (trained on the first run, then loaded from the cache)")
     t0 = time.monotonic()

@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from accelgen.demo import DemoConfig, Mismatch, first_mismatch
+from accelgen.demo import DemoConfig, Mismatch, first_mismatch, run_demo
 from accelgen.demo_report import find_fmax
 from accelgen.main import main
+from accelgen.sim import runner
 
 
 def golden_layers(seed=0):
@@ -81,12 +82,13 @@ def test_config_validates_and_round_trips(tmp_path):
 
 
 def test_cli_rejects_bad_options_before_simulating(tmp_path, capsys):
+    tmp_path = tmp_path / "out"
     assert main(["demo", "--images", "0", "-o", str(tmp_path)]) == 2
     assert "images must be at least 1, got 0" in capsys.readouterr().err
     assert main(["demo", "--images", "100000", "-o", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "images must be at most" in err and "got 100000" in err
-    assert not (tmp_path / "report.json").exists()
+    assert not tmp_path.exists()
 
 
 def write_synth_report(path, design, target, config, fmax):
@@ -110,3 +112,69 @@ def test_find_fmax_prefers_same_config_then_ecp5(tmp_path):
     got = find_fmax("eie", {"n_pes": 1}, roots=[tmp_path])
     assert (got["fmax_mhz"], got["same_config"]) == (40.0, True)
     assert find_fmax("diannao", None, roots=[tmp_path])["fmax_mhz"] == 70.0
+
+
+@pytest.fixture(scope="module")
+def golden_subset():
+    """The demo's first 20 test images and the golden outputs, computed here independently."""
+    from accelgen.golden import models
+    from accelgen.golden.netspec import run_dense, run_eie
+    from accelgen.hdl.diannao.config import DianNaoConfig
+    from accelgen.hdl.eie.config import EIEConfig
+
+    n = 20
+    mlp = models.digits_mlp(num=EIEConfig(n_pes=8).numerics)
+    cnn = models.digits_cnn(8, num=DianNaoConfig(tn=8).numerics)
+    data = models.digits_data(mlp.numerics)
+    return {
+        "labels": data.y[:n],
+        "mlp_eie": run_eie(mlp.layers, data.x[:n], num=mlp.numerics, n_pes=8)[-1],
+        "cnn_diannao": run_dense(cnn.layers, data.images[:n], num=cnn.numerics, group=8)[-1],
+    }
+
+
+@pytest.mark.parametrize("simulator", runner.default_simulators())
+def test_demo_on_rtl_is_bit_exact(simulator, tmp_path, golden_subset):
+    cfg = DemoConfig(simulator=simulator, images=20, out=str(tmp_path), chunks=1)
+    log: list[str] = []
+    result = run_demo(cfg, log=log.append, progress=False)
+    assert [line[:5] for line in log if line.startswith("[")] == [
+        "[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"
+    ]  # fmt: skip
+    labels = golden_subset["labels"]
+    report = json.loads((tmp_path / "report.json").read_text())
+    for key in ("mlp_eie", "cnn_diannao"):
+        golden = golden_subset[key]
+        np.testing.assert_array_equal(result.rtl_outputs[key], golden)
+        net = report["networks"][key]
+        assert net["bit_exact"] and net["mismatch"] is None
+        accuracy = float(np.mean(golden.argmax(-1) == labels))
+        assert net["accuracy"]["rtl"] == accuracy == net["accuracy"]["golden_on_images"]
+        assert net["predictions"] == golden.argmax(-1).tolist()
+        for field in ("float", "fixed"):
+            assert 0.9 < net["accuracy"][field] <= 1.0
+        cycles = net["cycles"]
+        assert cycles["per_inference_min"] > 0
+        # EIE's total also counts the start/done handshake around the layers
+        assert 0 < sum(cycles["per_layer_mean"]) <= cycles["per_inference_mean"]
+        assert net["throughput"]["inferences_per_s"] == pytest.approx(
+            200e6 / cycles["per_inference_mean"]
+        )
+        assert net["energy"]["total_pj"] > 0
+        # the energy model's counts are the work the RTL's counters measured
+        check = net["energy_counts_check"]
+        assert check["equal"], check
+        assert (tmp_path / key.split("_")[1] / "config.json").is_file()
+        assert net["artefacts"]["verilog"].endswith(".v")
+        assert (tmp_path / net["artefacts"]["verilog"]).is_file()
+    mlp, cnn = report["networks"]["mlp_eie"], report["networks"]["cnn_diannao"]
+    assert mlp["weight_density"] < 0.15 and mlp["compression_ratio"] > 8
+    assert 0 < mlp["eie_load_efficiency"]["mean_pe"] <= mlp["eie_load_efficiency"]["max_pe"] <= 1
+    assert 0 < cnn["nfu_utilization"]["mean"] <= 1
+    # keeping the weights on chip beats fetching them from DRAM (energy.md's point)
+    assert mlp["energy"]["total_pj"] < mlp["energy"]["dense_dram_baseline_pj"]
+    md = (tmp_path / "report.md").read_text()
+    for text in ("RTL accuracy", "EIE load efficiency", "NFU utilization", "Horowitz ISSCC 2014"):
+        assert text in md
+    for png in report["plots"]:
+        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

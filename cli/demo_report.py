@@ -247,11 +247,17 @@ def _fmt(v, spec: str = ".2f", none: str = "-") -> str:
     return format(v, spec)
 
 
-def _fmax_text(t: dict) -> str:
+def _fmax_text(n: dict) -> str:
+    t = n["throughput"]
     syn = t["synthesis_report"]
     if syn is None:
         return "no synthesis report (run `make synth`)"
-    which = "this config" if syn["same_config"] else f"config {syn['design_config']}"
+    if syn["same_config"]:
+        which = "this configuration"
+    else:
+        ours, theirs = n["core_config"], syn["design_config"] or {}
+        diff = [f"{k}={v}" for k, v in theirs.items() if ours.get(k) != v]
+        which = "configuration with " + (", ".join(diff) or "other fields")
     return (
         f"{syn['fmax_mhz']:.1f} MHz ({syn['target']} {syn['device']}, {which}) / "
         f"{t['inferences_per_s_at_fmax']:,.0f}"
@@ -306,7 +312,7 @@ def render_markdown(report: dict) -> str:
     )
     row(
         "Fmax (synthesis) / inferences/s at Fmax",
-        lambda n: _fmax_text(n["throughput"]),
+        _fmax_text,
     )
     row(
         "EIE load efficiency (max-PE / mean-PE)",

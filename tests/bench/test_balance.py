@@ -49,6 +49,7 @@ def test_encode_fast_rejects_what_the_encoder_rejects():
         balance.encode_fast(np.full((2, 2), 16), 1)
     with pytest.raises(ValueError, match="more than 16-bit pointers"):
         balance.encode_fast(np.ones((1, 1 << 16), np.uint8), 1)
+    assert balance.encode_fast(np.ones((1, 1 << 16), np.uint8), 1, pointer_bits=None).ptr[0, -1]
 
 
 def test_column_work_counts_padding():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -86,6 +87,7 @@ def run_generate(args: argparse.Namespace) -> int:
     from .api import verilog
 
     config = _config(args, [f.name for f in dataclasses.fields(DianNaoConfig)])
+    print(f"generating diannao_top (Tn = {config.tn}) ...", file=sys.stderr, flush=True)
     t0 = time.monotonic()
     text = verilog(config)
     out: Path = args.output

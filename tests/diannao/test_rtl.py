@@ -46,7 +46,6 @@ SUBSETS = {
         "conv-k3-s1-p1",
         "conv-k3-s2-p1",
         "pool-max",
-        "network",
         "fc-multi-tile",
     ),
 }

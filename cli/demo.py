@@ -69,6 +69,8 @@ class DemoConfig(Config):
     chunks : int
         Simulation runs per network the images are split into (the progress bar advances once
         per run); more runs give a smoother bar at the cost of simulator start-ups.
+    lstm : bool
+        Also run a small LSTM on EIE (:mod:`accelgen.demo_lstm`) and report its cycles per step.
     """
 
     simulator: Literal["verilator", "icarus"] = "verilator"
@@ -79,6 +81,7 @@ class DemoConfig(Config):
     out: str = "build/demo"
     clock_mhz: float = 200.0
     chunks: int = 8
+    lstm: bool = False
 
     def __post_init__(self) -> None:
         self.validate_fields()
@@ -374,6 +377,10 @@ def run_demo(cfg: DemoConfig, *, log: Log = print, progress: bool = True) -> Dem
             + (f"MISMATCH - {net.mismatch}" if net.mismatch else f"{checked} outputs bit-exact")
         )
 
+    lstm_section = None
+    if cfg.lstm:
+        lstm_section = _run_lstm(cfg, eie_cfg, log)
+
     log("[5/5] Report")
     eie_inputs = [x_mlp] + [
         r if r is not None else g
@@ -405,13 +412,34 @@ def run_demo(cfg: DemoConfig, *, log: Log = print, progress: bool = True) -> Dem
         energy=energy,
         wall_s=time.monotonic() - t_start,
     )
+    if lstm_section is not None:
+        report["lstm"] = lstm_section
     files = write_report(report, out, images=models.images[:n], labels=labels)
     for f in files:
         log(f"      wrote {f}")
     for net in (mlp, cnn):
         if net.mismatch is not None:
             raise DemoMismatch(net.mismatch, report)
+    if lstm_section is not None and lstm_section["mismatch"] is not None:
+        raise DemoMismatch(Mismatch(**lstm_section["mismatch"]), report)
     return DemoResult(report, {net.key: net.run.outputs[-1] for net in (mlp, cnn)})
+
+
+def _run_lstm(cfg: DemoConfig, eie_cfg, log: Log) -> dict:
+    from .demo_lstm import lstm_task, run_lstm
+
+    num = eie_cfg.numerics
+    task = lstm_task(num)
+    log(
+        f"[4/5] LSTM on EIE: {task.x.shape[0]} generated sequences x {task.x.shape[1]} steps, "
+        f"hidden {task.hidden}"
+    )
+
+    def gates(layer, xh):
+        run = _simulate_eie([layer], xh, eie_cfg, cfg)
+        return run.outputs[-1], run.cycles
+
+    return run_lstm(task, gates, num=num, n_pes=cfg.pes, log=log)
 
 
 def _shape_text(layers: Sequence) -> str:
@@ -451,6 +479,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"configured clock for inferences/s (default {d.clock_mhz:g})",
     )
     parser.add_argument(
+        "--lstm", action="store_true", help="also run a small LSTM on EIE (cycles per step)"
+    )
+    parser.add_argument(
         "--chunks",
         type=int,
         default=d.chunks,
@@ -471,6 +502,7 @@ def run(args: argparse.Namespace) -> int:
         out=args.out,
         clock_mhz=args.clock_mhz,
         chunks=args.chunks,
+        lstm=args.lstm,
     )
     try:
         report = run_demo(cfg).report

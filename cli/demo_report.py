@@ -389,6 +389,22 @@ def render_markdown(report: dict) -> str:
             f"Generated Verilog: `{a['verilog']}` (top `{a['toplevel']}`), configuration "
             f"`{a['config']}`.",
         ]
+    if "lstm" in report:
+        ls = report["lstm"]
+        lines += [
+            "",
+            f"## {ls['title']}",
+            "",
+            f"{ls['task']}; {ls['sequences']} sequences x {ls['steps']} steps, {ls['inputs']} "
+            f"inputs, hidden {ls['hidden']}, gate layer {ls['gate_layer']} at "
+            f"{ls['weight_density']:.0%} weight density. Gates on the RTL, element-wise part "
+            "per the golden LSTM cell.",
+            "",
+            f"- bit-exact against the golden LSTM: {'yes' if ls['bit_exact'] else '**NO**'}",
+            "- cycles per step (mean over sequences): "
+            + ", ".join(f"{c:.0f}" for c in ls["cycles_per_step"])
+            + f" (mean {ls['cycles_per_step_mean']:.0f})",
+        ]
     lines += [
         "",
         "## Plots",

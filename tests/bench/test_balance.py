@@ -28,30 +28,6 @@ def test_column_work_equals_the_encoder(seed):
         np.testing.assert_array_equal(balance.column_work(idx, n), encode(idx, n).column_entries())
 
 
-@pytest.mark.parametrize("seed", range(8))
-def test_encode_fast_equals_the_encoder(seed):
-    rng = np.random.default_rng(50 + seed)
-    rows, cols = int(rng.integers(1, 200)), int(rng.integers(1, 30))
-    wd = float(rng.choice([0.0, 0.005, 0.03, 0.3, 1.0]))
-    idx = synthetic.synthetic_eie(cols, rows, wd, 0.5, seed=seed).layer.index
-    for n in (1, 2, 5, 8):
-        ref, fast = encode(idx, n), balance.encode_fast(idx, n)
-        assert (fast.rows, fast.cols, fast.n_pes) == (ref.rows, ref.cols, ref.n_pes)
-        np.testing.assert_array_equal(fast.ptr, ref.ptr)
-        for k in range(n):
-            np.testing.assert_array_equal(fast.v[k], ref.v[k])
-            np.testing.assert_array_equal(fast.z[k], ref.z[k])
-            assert fast.v[k].dtype == ref.v[k].dtype == np.uint8
-
-
-def test_encode_fast_rejects_what_the_encoder_rejects():
-    with pytest.raises(ValueError, match="16"):
-        balance.encode_fast(np.full((2, 2), 16), 1)
-    with pytest.raises(ValueError, match="more than 16-bit pointers"):
-        balance.encode_fast(np.ones((1, 1 << 16), np.uint8), 1)
-    assert balance.encode_fast(np.ones((1, 1 << 16), np.uint8), 1, pointer_bits=None).ptr[0, -1]
-
-
 def test_column_work_counts_padding():
     idx = np.zeros((40, 1), np.uint8)
     idx[[0, 17, 39], 0] = 1  # gaps 16 and 21 in one PE: one padding entry each

@@ -15,7 +15,7 @@ import typing
 from pathlib import Path
 from typing import Any, Self
 
-__all__ = ["Config", "require", "is_pow2"]
+__all__ = ["Config", "NumericsConfig", "require", "is_pow2"]
 
 
 def require(condition: bool, message: str) -> None:
@@ -108,3 +108,28 @@ class Config:
 
     def replace(self, **changes: Any) -> Self:
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+class NumericsConfig(Config):
+    """A core config with the datapath fields ``act_bits``, ``act_frac``, ``w_bits``, ``w_frac``
+    and ``acc_bits``."""
+
+    def validate_numerics(self) -> None:
+        """Check the formats with the golden model's rules (``ValueError`` naming the value)."""
+        try:
+            self.numerics  # noqa: B018 - constructing Numerics validates the formats
+        except TypeError as e:
+            raise ValueError(str(e)) from None
+
+    @property
+    def numerics(self):
+        """The datapath formats as a golden-model :class:`~accelgen.golden.arith.Numerics`."""
+        from accelgen.golden.arith import Numerics
+
+        return Numerics(
+            act_bits=self.act_bits,
+            act_frac=self.act_frac,
+            w_bits=self.w_bits,
+            w_frac=self.w_frac,
+            acc_bits=self.acc_bits,
+        )

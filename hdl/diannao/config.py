@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...golden.arith import Numerics
-from ..common.config import Config, is_pow2, require
+from ..common.config import NumericsConfig, is_pow2, require
 
 __all__ = ["DianNaoConfig"]
 
@@ -23,7 +22,7 @@ def _bits_for(n: int) -> int:
 
 
 @dataclass(frozen=True, kw_only=True)
-class DianNaoConfig(Config):
+class DianNaoConfig(NumericsConfig):
     """Parameters of one DianNao core.
 
     Parameters
@@ -90,23 +89,9 @@ class DianNaoConfig(Config):
                 f"double_buffer needs even nbin_depth and sb_depth, got {self.nbin_depth!r} "
                 f"and {self.sb_depth!r}",
             )
-        try:
-            self.numerics  # noqa: B018 - validates the formats
-        except (TypeError, ValueError) as e:
-            raise ValueError(str(e)) from None
+        self.validate_numerics()
 
     # ------------------------------------------------------------------ derived values
-    @property
-    def numerics(self) -> Numerics:
-        """The fixed-point formats as the golden model's :class:`Numerics`."""
-        return Numerics(
-            act_bits=self.act_bits,
-            act_frac=self.act_frac,
-            w_bits=self.w_bits,
-            w_frac=self.w_frac,
-            acc_bits=self.acc_bits,
-        )
-
     @property
     def log2_tn(self) -> int:
         return self.tn.bit_length() - 1

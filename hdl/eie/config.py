@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from accelgen.golden.arith import Numerics
-
-from ..common.config import Config, is_pow2, require
+from ..common.config import NumericsConfig, is_pow2, require
 
 __all__ = ["EIEConfig", "ENTRIES_PER_LINE", "LINE_BITS"]
 
 ENTRIES_PER_LINE = 8
-_NUMERIC_FIELDS = ("act_bits", "act_frac", "w_bits", "w_frac", "acc_bits")
 LINE_BITS = 64
 
 
@@ -21,7 +18,7 @@ def _bits(n: int) -> int:
 
 
 @dataclass(frozen=True, kw_only=True)
-class EIEConfig(Config):
+class EIEConfig(NumericsConfig):
     """Parameters of the generated EIE core (Han et al., ISCA 2016).
 
     Parameters
@@ -67,7 +64,7 @@ class EIEConfig(Config):
         require(1 <= self.fifo_depth <= 64, f"fifo_depth must be in 1..64, got {self.fifo_depth!r}")
         require(self.w_bits <= 16, f"w_bits must be at most 16 (codebook), got {self.w_bits!r}")
         require(self.act_bits <= 32, f"act_bits must be at most 32, got {self.act_bits!r}")
-        Numerics(**{k: getattr(self, k) for k in _NUMERIC_FIELDS})  # raises ValueError
+        self.validate_numerics()
         require(
             1 <= self.regfile_depth <= 4096,
             f"regfile_depth must be in 1..4096, got {self.regfile_depth!r}",
@@ -82,17 +79,6 @@ class EIEConfig(Config):
         require(1 <= self.max_layers <= 64, f"max_layers must be in 1..64, got {self.max_layers!r}")
 
     # ------------------------------------------------------------------ derived values
-    @property
-    def numerics(self) -> Numerics:
-        """The datapath formats as a golden-model :class:`~accelgen.golden.arith.Numerics`."""
-        return Numerics(
-            act_bits=self.act_bits,
-            act_frac=self.act_frac,
-            w_bits=self.w_bits,
-            w_frac=self.w_frac,
-            acc_bits=self.acc_bits,
-        )
-
     @property
     def pe_bits(self) -> int:
         """log2(N)."""

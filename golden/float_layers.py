@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .arith import Numerics, dequantize
-from .layers import ACTIVATIONS, conv_output_size
+from .layers import ACTIVATIONS, conv_output_size, pool_windows
 from .netspec import ConvLayer, DenseLayer, EIELayer, FCLayer, PoolLayer
 
 __all__ = [
@@ -88,21 +88,7 @@ def pool2d_float(x, *, k: int, stride: int, mode: str) -> np.ndarray:
     xa = np.asarray(x, dtype=np.float64)
     single = xa.ndim == 3
     xb = xa[None] if single else xa
-    oh = conv_output_size(xb.shape[2], k, stride, 0)
-    ow = conv_output_size(xb.shape[3], k, stride, 0)
-    wins = np.stack(
-        [
-            xb[
-                :,
-                :,
-                ky : ky + stride * (oh - 1) + 1 : stride,
-                kx : kx + stride * (ow - 1) + 1 : stride,
-            ]
-            for ky in range(k)
-            for kx in range(k)
-        ],
-        axis=-1,
-    )
+    wins = pool_windows(xb, k, stride)
     y = wins.max(axis=-1) if mode == "max" else wins.mean(axis=-1)
     return y[0] if single else y
 

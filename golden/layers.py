@@ -46,6 +46,7 @@ __all__ = [
     "eie_layer",
     "fc",
     "pool2d",
+    "pool_windows",
 ]
 
 ACTIVATIONS = ("none", "relu", "sigmoid", "tanh")
@@ -252,6 +253,25 @@ def conv2d(
     return y[0] if single else y
 
 
+def pool_windows(xb: np.ndarray, k: int, stride: int) -> np.ndarray:
+    """The ``k x k`` windows of ``xb[B, C, H, W]`` at ``stride`` as ``[B, C, oh, ow, k*k]``."""
+    oh = conv_output_size(xb.shape[2], k, stride, 0)
+    ow = conv_output_size(xb.shape[3], k, stride, 0)
+    return np.stack(
+        [
+            xb[
+                :,
+                :,
+                ky : ky + stride * (oh - 1) + 1 : stride,
+                kx : kx + stride * (ow - 1) + 1 : stride,
+            ]
+            for ky in range(k)
+            for kx in range(k)
+        ],
+        axis=-1,
+    )
+
+
 def pool2d(x, *, k: int, stride: int, mode: str, num: Numerics) -> np.ndarray:
     """Max or average pooling of ``x[C, H, W]`` (or ``[B, C, H, W]``), no padding.
 
@@ -266,21 +286,7 @@ def pool2d(x, *, k: int, stride: int, mode: str, num: Numerics) -> np.ndarray:
     xb = xa[None] if single else xa
     if xb.ndim != 4:
         raise ValueError(f"x must be [C, H, W] or [B, C, H, W], got shape {xa.shape}")
-    oh = conv_output_size(xb.shape[2], k, stride, 0)
-    ow = conv_output_size(xb.shape[3], k, stride, 0)
-    wins = np.stack(
-        [
-            xb[
-                :,
-                :,
-                ky : ky + stride * (oh - 1) + 1 : stride,
-                kx : kx + stride * (ow - 1) + 1 : stride,
-            ]
-            for ky in range(k)
-            for kx in range(k)
-        ],
-        axis=-1,
-    )
+    wins = pool_windows(xb, k, stride)
     if mode == "max":
         y = wins.max(axis=-1)
     else:

@@ -18,7 +18,16 @@ from .arith import CODEBOOK_SIZE, Numerics, check_fixed, codebook_decode
 from .eie_format import encode
 from .layers import ACTIVATIONS, conv2d, eie_layer, fc, pool2d
 
-__all__ = ["ConvLayer", "DenseLayer", "EIELayer", "FCLayer", "PoolLayer", "run_dense", "run_eie"]
+__all__ = [
+    "check_eie_chain",
+    "ConvLayer",
+    "DenseLayer",
+    "EIELayer",
+    "FCLayer",
+    "PoolLayer",
+    "run_dense",
+    "run_eie",
+]
 
 
 def _int_array(name: str, a, ndim: int, bits: int | None = None) -> np.ndarray:
@@ -156,6 +165,20 @@ class PoolLayer:
 
 
 DenseLayer = FCLayer | ConvLayer | PoolLayer
+
+
+def check_eie_chain(layers) -> list[EIELayer]:
+    """Check that ``layers`` are :class:`EIELayer` s whose sizes chain (outputs -> inputs)."""
+    layers = list(layers)
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, EIELayer):
+            raise TypeError(f"layer {i} must be an EIELayer, got {type(layer).__name__}")
+        if i and layers[i - 1].shape[0] != layer.shape[1]:
+            raise ValueError(
+                f"layer {i} expects {layer.shape[1]} inputs but layer {i - 1} has "
+                f"{layers[i - 1].shape[0]} outputs"
+            )
+    return layers
 
 
 def run_eie(layers: list[EIELayer], x, *, num: Numerics, n_pes: int = 1) -> list[np.ndarray]:

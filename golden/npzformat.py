@@ -51,7 +51,7 @@ import numpy as np
 
 from .arith import CODEBOOK_SIZE, check_fixed
 from .layers import ACTIVATIONS, conv_output_size
-from .netspec import ConvLayer, DenseLayer, EIELayer, FCLayer, PoolLayer
+from .netspec import ConvLayer, DenseLayer, EIELayer, FCLayer, PoolLayer, check_eie_chain
 
 __all__ = [
     "DIANNAO_KEYS",
@@ -250,14 +250,7 @@ def save_eie_npz(path: str | Path, layers: Sequence[EIELayer], x) -> None:
     """
     if not layers:
         raise ValueError("save_eie_npz needs at least one layer")
-    for i, layer in enumerate(layers):
-        if not isinstance(layer, EIELayer):
-            raise TypeError(f"layer {i} must be an EIELayer, got {type(layer).__name__}")
-        if i and layers[i - 1].shape[0] != layer.shape[1]:
-            raise ValueError(
-                f"layer {i} expects {layer.shape[1]} inputs but layer {i - 1} has "
-                f"{layers[i - 1].shape[0]} outputs"
-            )
+    check_eie_chain(layers)
     xa = _int_array("x", x, (1, 2))
     if xa.shape[-1] != layers[0].shape[1]:
         raise ValueError(

@@ -37,7 +37,7 @@ from enum import IntEnum
 import numpy as np
 
 from accelgen.golden.eie_format import EIEEncoding, encode
-from accelgen.golden.netspec import EIELayer
+from accelgen.golden.netspec import EIELayer, check_eie_chain
 
 from .config import ENTRIES_PER_LINE, EIEConfig
 
@@ -219,15 +219,7 @@ def _check_layers(layers: Sequence[EIELayer]) -> list[EIELayer]:
     layers = list(layers)
     if not layers:
         raise ValueError("the network has no layers")
-    for i, layer in enumerate(layers):
-        if not isinstance(layer, EIELayer):
-            raise TypeError(f"layer {i} must be an EIELayer, got {type(layer).__name__}")
-        if i and layers[i - 1].shape[0] != layer.shape[1]:
-            raise ValueError(
-                f"layer {i} expects {layer.shape[1]} inputs but layer {i - 1} has "
-                f"{layers[i - 1].shape[0]} outputs"
-            )
-    return layers
+    return check_eie_chain(layers)
 
 
 def check_fits(layers: Sequence[EIELayer], config: EIEConfig) -> list[EIEEncoding]:

@@ -64,6 +64,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-pnr", action="store_true", help="stop after Yosys")
     parser.add_argument("--seed", type=int, default=1, help="nextpnr seed")
     parser.add_argument(
+        "--router",
+        choices=("router2", "router1"),
+        default="router2",
+        help="nextpnr router (default: router2, much faster than router1 on the cores)",
+    )
+    parser.add_argument(
+        "--placer",
+        choices=("heap", "sa", "static"),
+        default="heap",
+        help="nextpnr placer (default: heap)",
+    )
+    parser.add_argument(
         "--default-set",
         action="store_true",
         help="run the documented default set: EIE N=4 and DianNao Tn=8 on ECP5-85F, "
@@ -144,7 +156,13 @@ def _default_set(args: argparse.Namespace) -> int:
     rows, results = [], {}
     failed = False
     for name, design, overrides, opts in DEFAULT_SET:
-        opts = {**opts, "freq_mhz": args.freq, "seed": args.seed}
+        opts = {
+            **opts,
+            "freq_mhz": args.freq,
+            "seed": args.seed,
+            "router": args.router,
+            "placer": args.placer,
+        }
         try:
             report = _one(design, None, overrides, opts, args.output / name, name)
             rows.append(_summary_line(name, report, None))
@@ -187,6 +205,8 @@ def run(args: argparse.Namespace) -> int:
         "io": args.io,
         "place_route": not args.no_pnr,
         "seed": args.seed,
+        "router": args.router,
+        "placer": args.placer,
     }
     try:
         _one(args.design, args.config, _overrides(args.set), opts, args.output, args.design)

@@ -104,6 +104,12 @@ class SynthConfig(Config):
         Run nextpnr after Yosys (FPGA targets). Default true.
     seed : int
         nextpnr placer seed, >= 1.
+    router : {"router2", "router1"}
+        nextpnr router. Default ``router2`` (negotiated congestion over the whole design, many
+        times faster than ``router1`` on the cores; see ``docs/synth.md`` for measurements).
+    placer : {"heap", "sa", "static"}
+        nextpnr placer. Default ``heap`` (analytical placement, then simulated-annealing
+        refinement); ``static`` is nextpnr's electrostatic placer, ``sa`` pure annealing.
     """
 
     target: Literal["generic", "ecp5", "ice40"] = "ecp5"
@@ -113,6 +119,8 @@ class SynthConfig(Config):
     io: Literal["auto", "parallel", "serial"] = "auto"
     place_route: bool = True
     seed: int = 1
+    router: Literal["router1", "router2"] = "router2"
+    placer: Literal["heap", "sa", "static"] = "heap"
 
     def __post_init__(self) -> None:
         self.validate_fields()
@@ -229,6 +237,10 @@ def _nextpnr_cmd(cfg: SynthConfig) -> list[str]:
         "--timing-allow-fail",
         "--seed",
         str(cfg.seed),
+        "--router",
+        cfg.router,
+        "--placer",
+        cfg.placer,
         "-q",
         "-l",
         "nextpnr.log",
@@ -311,8 +323,8 @@ def run_synth(
     }
     if cfg.target != "generic" and cfg.place_route:
         say(
-            f"[3/4] nextpnr: placing and routing on {cfg.device} {cfg.package} at "
-            f"{cfg.freq_mhz:g} MHz"
+            f"[3/4] nextpnr: placing ({cfg.placer}) and routing ({cfg.router}) on {cfg.device} "
+            f"{cfg.package} at {cfg.freq_mhz:g} MHz"
         )
         times["nextpnr_s"] = _run(_nextpnr_cmd(cfg), out, out / "nextpnr.log", "nextpnr")
     else:

@@ -22,6 +22,9 @@ short ``report.md``. Report keys:
     cells, delay, logic levels and the nets it runs through (with their Verilog sources).
 ``utilization``
     nextpnr's used / available count of the main resources.
+``nextpnr``
+    The place-and-route options of the run (``placer``, ``router``, ``seed``, ``freq_mhz``);
+    present when nextpnr ran.
 """
 
 from __future__ import annotations
@@ -280,6 +283,12 @@ def build_report(
             if bel in util
         }
         report["fits"] = True  # nextpnr exits non-zero when the design does not fit
+        report["nextpnr"] = {
+            "placer": synth.placer,
+            "router": synth.router,
+            "seed": synth.seed,
+            "freq_mhz": synth.freq_mhz,
+        }
     return report
 
 
@@ -304,6 +313,11 @@ def to_markdown(report: dict[str, Any]) -> str:
     timing = report.get("timing")
     if timing:
         rows.append(("Fmax (MHz)", f"{timing['fmax_mhz']} (goal {timing['goal_mhz']:g})"))
+    pnr = report.get("nextpnr")
+    if pnr:
+        rows.append(
+            ("nextpnr", f"placer {pnr['placer']}, router {pnr['router']}, seed {pnr['seed']}")
+        )
     for bel, u in report.get("utilization", {}).items():
         rows.append((f"{bel} used", f"{u['used']} / {u['available']}"))
     lines = [f"# Synthesis of `{report['top']}` ({report['design']})", "", *_md_table(rows), ""]

@@ -38,11 +38,23 @@ def test_synth_config_defaults_resolve():
         ({"freq_mhz": "fast"}, "freq_mhz"),
         ({"io": "wide"}, "'wide'"),
         ({"seed": 0}, "seed"),
+        ({"router": "router3"}, "'router3'"),
+        ({"placer": "fast"}, "'fast'"),
     ],
 )
 def test_synth_config_rejects(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         SynthConfig(**kwargs)
+
+
+def test_nextpnr_command_carries_router_and_placer():
+    cmd = flow._nextpnr_cmd(SynthConfig(router="router1", placer="static", seed=7))
+    assert cmd[cmd.index("--router") + 1] == "router1"
+    assert cmd[cmd.index("--placer") + 1] == "static"
+    assert cmd[cmd.index("--seed") + 1] == "7"
+    default = flow._nextpnr_cmd(SynthConfig(target="ice40"))
+    assert default[default.index("--router") + 1] == "router2"
+    assert "--up5k" in default and "--pcf-allow-unconstrained" in default
 
 
 def test_cli_errors_name_the_value(tmp_path, capsys):

@@ -7,8 +7,8 @@ where the matrix entries are matter):
 * CCU: window read -> fetch stage -> current window + leading-non-zero pick -> broadcast
   register, which advances only when every activation queue has room;
 * per PE: activation queue (``fifo_depth``), pointer-read register, entry walker (one entry per
-  cycle, the next column's span taken while the last entry is issued), decode and accumulate
-  stages (an entry with ``v == 0`` leaves the accumulate stage empty);
+  cycle, the next column's span taken while the last entry is issued), decode, multiply and
+  accumulate stages (an entry with ``v == 0`` leaves the multiply and accumulate stages empty);
 * a layer's run ends in the first cycle in which the CCU is done and every PE is idle.
 
 Around the runs it adds the boundary passes of ``EIETop`` (``ceil(rows / N) + 1`` cycles,
@@ -72,7 +72,8 @@ def layer_run(
     w_end = [0] * n
     e_valid = [False] * n
     e_v = [0] * n
-    m_valid = [False] * n
+    d_valid = [False] * n
+    p_valid = [False] * n
     busy = np.zeros(n, dtype=np.int64)
     starved = np.zeros(n, dtype=np.int64)
     cycle = 0
@@ -93,7 +94,7 @@ def layer_run(
                 busy[k] += 1
             elif not q_valid:
                 starved[k] += 1
-            if q_valid or pr_valid[k] or w_active[k] or e_valid[k] or m_valid[k]:
+            if q_valid or pr_valid[k] or w_active[k] or e_valid[k] or d_valid[k] or p_valid[k]:
                 idle = False
         if ccu_done and idle:
             return cycle + 1, busy, starved
@@ -104,7 +105,8 @@ def layer_run(
             span_ready = not w_active[k] or last
             load = bool(q) and (not pr_valid[k] or span_ready)
             take_span = pr_valid[k] and span_ready and pr_lo[k] != pr_hi[k]
-            m_valid[k] = e_valid[k] and e_v[k] != 0
+            p_valid[k] = d_valid[k]
+            d_valid[k] = e_valid[k] and e_v[k] != 0
             e_valid[k] = w_active[k]
             if w_active[k]:
                 e_v[k] = int(vz[k][w_e[k]])

@@ -61,9 +61,10 @@ class PE(wiring.Component):
 
     Pipeline of a column ``(j, a_j)`` taken from the activation queue in cycle ``t``: pointers
     ``p_j, p_{j+1}`` valid in ``t+1`` (:class:`PointerUnit`), first entry issued in ``t+2``
-    (:class:`SpMatReader`), decoded in ``t+3`` and accumulated/written in ``t+4``
-    (:class:`ArithUnit`). While the queue is non-empty and columns have entries, one entry is
-    issued per cycle; a column without entries for this PE costs one bubble.
+    (:class:`SpMatReader`), decoded in ``t+3``, multiplied (destination register read) in
+    ``t+4`` and accumulated/written in ``t+5`` (:class:`ArithUnit`). While the queue is
+    non-empty and columns have entries, one entry is issued per cycle; a column without
+    entries for this PE costs one bubble.
 
     Between layers the top level drives the *boundary* pass: ``fin_we`` rewrites source
     register ``fin_addr`` with ``relu?(sat(act_bits, value))`` of the value read from it in the

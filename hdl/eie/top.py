@@ -28,8 +28,9 @@ __all__ = ["EIETop", "PE_MODULE", "RUN_FILL_CYCLES", "TOP_MODULE", "generate_ver
 
 #: Run-phase cycles beyond one per entry when no PE ever starves: window read (1), current
 #: window (1), broadcast register (1), queue (1), pointer read (1), span hand-over (1), then the
-#: last entry's decode (1) and accumulate (1) stages and the cycle that sees everything idle (1).
-RUN_FILL_CYCLES = 9
+#: last entry's decode (1), multiply (1) and accumulate (1) stages and the cycle that sees
+#: everything idle (1).
+RUN_FILL_CYCLES = 10
 TOP_MODULE = "eie_top"
 PE_MODULE = "eie_pe"
 

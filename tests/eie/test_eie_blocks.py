@@ -211,6 +211,39 @@ class ArithHarness(Elaboratable):
         return m
 
 
+def arith_entries(rng: np.random.Generator, depth: int):
+    """``[(act, v, z, first, gap)]`` with the decoded rows: columns of 1..5 entries whose first
+    row often repeats the row written 1 or 2 entries earlier (the read-after-write hazards),
+    with random idle cycles (``gap``) before some entries."""
+    entries, rows, history = [], [], [0, 0]
+    for _ in range(160):
+        k = int(rng.integers(1, 6))
+        u = rng.random()
+        if u < 0.35:
+            row = history[-1]  # same row as the previous entry
+        elif u < 0.6:
+            row = history[-2]  # same row as the entry before that
+        else:
+            row = int(rng.integers(0, 8))
+        row = min(row, 15)
+        act = int(rng.integers(-32768, 32768))
+        for i in range(k):
+            if i:
+                step = int(rng.integers(0, 4))
+                row += step + 1
+                if row >= depth:
+                    break
+                z = step
+            else:
+                z = row
+            v = int(rng.integers(0, 16)) if rng.random() < 0.9 else 0
+            gap = int(rng.integers(1, 3)) if rng.random() < 0.15 else 0
+            entries.append((act, v, z, int(i == 0), gap))
+            rows.append(row)
+            history.append(row)
+    return entries, rows
+
+
 @pytest.mark.parametrize("acc_bits", [24, 32])
 def test_arith_unit_accumulates_with_bypass_and_saturation(acc_bits):
     rng = np.random.default_rng(acc_bits)
@@ -219,34 +252,27 @@ def test_arith_unit_accumulates_with_bypass_and_saturation(acc_bits):
     cb = rng.integers(-32768, 32768, 16)
     cb[0] = 0
     bias = rng.integers(-(1 << 15), 1 << 15, depth)
-    # columns of (v, z) entries; the first row of a column often repeats the previous last row
-    entries, rows, last = [], [], 0
-    for _ in range(120):
-        k = int(rng.integers(1, 6))
-        row = last if last <= 15 and rng.random() < 0.5 else int(rng.integers(0, 8))
-        act = int(rng.integers(-32768, 32768))
-        for i in range(k):
-            if i:
-                gap = int(rng.integers(0, 4))
-                row += gap + 1
-                if row >= depth:
-                    break
-            else:
-                gap = row
-            v = int(rng.integers(0, 16)) if rng.random() < 0.9 else 0
-            entries.append((act, v, gap, int(i == 0)))
-            rows.append(row)
-        last = row if row < depth else depth - 1
-    entries = [e for e, r in zip(entries, rows, strict=True) if r < depth]
-    rows = [r for r in rows if r < depth]
+    entries, rows = arith_entries(rng, depth)
     cb[1], cb[2] = 32767, -32768
     for _ in range(300):  # drive rows 0 and 1 into saturation (24 bits), up and down
-        entries += [(32767, 1, 0, 1), (32767, 2, 0, 0)]
+        entries += [(32767, 1, 0, 1, 0), (32767, 2, 0, 0, 0)]
         rows += [0, 1]
     acc = bias.astype(np.int64).copy()
-    for (act, v, _, _), r in zip(entries, rows, strict=True):
+    for (act, v, *_), r in zip(entries, rows, strict=True):
         if v:
             acc[r] = mac(acc[r], act, cb[v], w_frac=w_frac, act_bits=16, acc_bits=acc_bits)
+    # issue cycle of every entry; the same row written 1 and 2 cycles before the read must occur
+    cycle, issued = 0, []
+    for e in entries:
+        cycle += e[4]
+        issued.append(cycle)
+        cycle += 1
+    writes = {(issued[i], rows[i]) for i in range(len(entries)) if entries[i][1]}
+    dist = {
+        d: sum((issued[i] - d, rows[i]) in writes for i in range(len(entries)) if entries[i][1])
+        for d in (1, 2)
+    }
+    assert dist[1] > 10 and dist[2] > 10, dist
 
     async def bench(ctx):
         for e in range(16):
@@ -258,7 +284,11 @@ def test_arith_unit_accumulates_with_bypass_and_saturation(acc_bits):
             await ctx.tick()
         ctx.set(h.init_we, 0)
         bypasses = 0
-        for act, v, z, first in entries:
+        for act, v, z, first, gap in entries:
+            ctx.set(h.alu.e_valid, 0)
+            for _ in range(gap):
+                bypasses += ctx.get(h.alu.bypass)
+                await ctx.tick()
             ctx.set(h.alu.e_valid, 1)
             ctx.set(h.alu.e_act, act)
             ctx.set(h.alu.e_v, v)
@@ -267,7 +297,7 @@ def test_arith_unit_accumulates_with_bypass_and_saturation(acc_bits):
             bypasses += ctx.get(h.alu.bypass)
             await ctx.tick()
         ctx.set(h.alu.e_valid, 0)
-        for _ in range(3):
+        for _ in range(4):
             await ctx.tick()
         ctx.set(h.rf.swap, 1)
         await ctx.tick()

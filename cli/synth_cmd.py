@@ -22,13 +22,26 @@ from typing import Any
 
 from .main import UserError
 
-__all__ = ["DEFAULT_SET", "add_arguments", "run"]
+__all__ = ["DEFAULT_SET", "ICE40_EIE", "ICE40_PNR_TIMEOUT_S", "add_arguments", "run"]
+
+# The iCE40 UP5K entry: one PE with the paper's per-PE memory sizes but one layer descriptor
+# (max_layers=1). The default EIEConfig's four per-layer codebooks (4 x 16 x 16-bit registers),
+# per-layer counters and cycle counters alone take ~1500 of the UP5K's 5280 logic cells, which
+# has no LUT RAM; at 97 % utilisation nextpnr's placer did not converge (docs/synth.md).
+ICE40_EIE: dict[str, Any] = {"n_pes": 1, "max_layers": 1}
+# The "if it fits" run is stopped after this many seconds of nextpnr (it takes ~1 minute).
+ICE40_PNR_TIMEOUT_S = 1800.0
 
 # (directory, design, config overrides, synthesis options): the set `make synth` runs.
 DEFAULT_SET: tuple[tuple[str, str, dict[str, Any], dict[str, Any]], ...] = (
     ("eie-n4-ecp5", "eie", {"n_pes": 4}, {"target": "ecp5", "device": "85k"}),
     ("diannao-tn8-ecp5", "diannao", {"tn": 8}, {"target": "ecp5", "device": "85k"}),
-    ("eie-n1-ice40", "eie", {"n_pes": 1}, {"target": "ice40", "device": "up5k"}),
+    (
+        "eie-n1-ice40",
+        "eie",
+        ICE40_EIE,
+        {"target": "ice40", "device": "up5k", "pnr_timeout_s": ICE40_PNR_TIMEOUT_S},
+    ),
 )
 
 
@@ -76,10 +89,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="nextpnr placer (default: heap)",
     )
     parser.add_argument(
+        "--pnr-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="stop nextpnr after S seconds (default: no limit; the default set's iCE40 run "
+        f"has {ICE40_PNR_TIMEOUT_S:g})",
+    )
+    parser.add_argument(
         "--default-set",
         action="store_true",
         help="run the documented default set: EIE N=4 and DianNao Tn=8 on ECP5-85F, "
-        "EIE N=1 on iCE40 UP5K",
+        "EIE N=1 (one layer descriptor) on iCE40 UP5K",
     )
     parser.add_argument("-o", "--output", type=Path, required=True, help="output directory")
 
@@ -97,64 +118,70 @@ def _overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def _progress(label: str):
+def _progress(label: str, t_start: float | None = None):
     t0 = time.monotonic()
 
     def say(msg: str) -> None:
-        print(f"[synth {label} {time.monotonic() - t0:6.1f}s] {msg}", file=sys.stderr, flush=True)
+        total = "" if t_start is None else f" total {(time.monotonic() - t_start) / 60:5.1f}m"
+        print(
+            f"[synth {label} {time.monotonic() - t0:6.1f}s{total}] {msg}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     return say
 
 
-def _one(
-    design: str,
-    cfg_path: Path | None,
-    overrides: dict[str, Any],
-    synth_opts: dict[str, Any],
-    out: Path,
-    label: str,
-) -> dict[str, Any]:
+def _prepare(design: str, cfg_path: Path | None, overrides: dict[str, Any], synth_opts: dict):
+    """Validate one run's synthesis options and core configuration (no tool runs yet)."""
     from accelgen.synth import designs
-    from accelgen.synth.flow import SynthConfig, run_synth
+    from accelgen.synth.flow import SynthConfig
 
-    synth_cfg = SynthConfig(**synth_opts)  # validates before anything runs
+    synth_cfg = SynthConfig(**synth_opts)
     try:
         cfg = designs.load_config(design, cfg_path, **overrides)
-        component, top, cfg = designs.build(design, cfg)
     except designs.MissingDesign as e:
         raise UserError(str(e)) from None
-    return run_synth(
-        component,
-        top,
-        synth_cfg,
-        out,
-        design=design,
-        design_config=cfg,
-        progress=_progress(label),
-    )
+    return cfg, synth_cfg
+
+
+def _build(design: str, cfg):
+    from accelgen.synth import designs
+
+    try:
+        return designs.build(design, cfg)
+    except designs.MissingDesign as e:
+        raise UserError(str(e)) from None
 
 
 def _summary_line(name: str, report: dict[str, Any] | None, error: str | None) -> str:
+    from accelgen.synth.report import critical_path_summary
+
     if report is None:
-        return f"| {name} | - | - | - | - | - | - | {error} |"
+        return f"| {name} | - | - | - | - | - | - | - | - | {error} |"
     r = report["resources"]
-    fmax = report.get("timing", {}).get("fmax_mhz", "-")
+    timing = report.get("timing", {})
+    fmax = timing.get("fmax_mhz", "-")
+    cp = timing.get("critical_path")
     checks = ", ".join(
         f"{k} {'ok' if c['ok'] else 'FAIL'}"
         for k, c in report["checks"].items()
         if c["ok"] is not None
     )
+    secs = report.get("tool_seconds", {})
+    tools = " + ".join(f"{k.removesuffix('_s')} {v / 60:.1f}" for k, v in secs.items())
     return (
         f"| {name} | {report['target']} {report['device']} | {r.get('lut', '-')} | "
-        f"{r.get('ff', '-')} | {r.get('bram', '-')} | {r.get('dsp', '-')} | {fmax} | {checks} |"
+        f"{r.get('ff', '-')} | {r.get('bram', '-')} | {r.get('dsp', '-')} | {fmax} | "
+        f"{critical_path_summary(cp) if cp else '-'} | {tools or '-'} | {checks} |"
     )
 
 
 def _default_set(args: argparse.Namespace) -> int:
-    from accelgen.synth.flow import SynthError
+    from accelgen.synth.flow import SynthError, run_synth
 
-    rows, results = [], {}
-    failed = False
+    t_start = time.monotonic()
+    plan = []
     for name, design, overrides, opts in DEFAULT_SET:
         opts = {
             **opts,
@@ -163,22 +190,43 @@ def _default_set(args: argparse.Namespace) -> int:
             "router": args.router,
             "placer": args.placer,
         }
+        if args.pnr_timeout is not None:
+            opts["pnr_timeout_s"] = args.pnr_timeout
+        # every run is validated and built before the first tool starts
+        plan.append((name, design, *_prepare(design, None, overrides, opts)))
+    rows, results = [], {}
+    failed = False
+    for i, (name, design, cfg, synth_cfg) in enumerate(plan, 1):
+        label = f"run {i}/{len(plan)} {name}"
+        say = _progress(label, t_start)
+        say(f"starting: {design} on {synth_cfg.target} {synth_cfg.device}")
+        component, top, cfg = _build(design, cfg)
         try:
-            report = _one(design, None, overrides, opts, args.output / name, name)
+            report = run_synth(
+                component,
+                top,
+                synth_cfg,
+                args.output / name,
+                design=design,
+                design_config=cfg,
+                progress=say,
+            )
             rows.append(_summary_line(name, report, None))
             results[name] = report
+            say(f"done: Fmax {report.get('timing', {}).get('fmax_mhz', '-')} MHz")
         except SynthError as e:
             # iCE40 is "if it fits": a failed placement is a result, not a crash
             first = str(e).splitlines()[0]
-            print(f"[synth {name}] failed: {e}", file=sys.stderr)
+            say(f"failed: {e}")
             rows.append(_summary_line(name, None, first))
             results[name] = {"error": str(e)}
-            failed = failed or opts["target"] != "ice40"
+            failed = failed or synth_cfg.target != "ice40"
     header = [
         "# Default synthesis set",
         "",
-        "| run | device | LUT | FF | BRAM | DSP | Fmax MHz | checks |",
-        "|---|---|---|---|---|---|---|---|",
+        "| run | device | LUT | FF | BRAM | DSP | Fmax MHz | critical path | tool minutes "
+        "| checks |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     (args.output / "summary.md").write_text("\n".join(header + rows) + "\n")
     (args.output / "summary.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -188,12 +236,12 @@ def _default_set(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from accelgen.synth.flow import SynthError
+    from accelgen.synth.flow import SynthError, run_synth
 
-    args.output.mkdir(parents=True, exist_ok=True)
     if args.default_set:
         if args.design or args.config or args.set:
             raise UserError("--default-set takes no DESIGN, --config or --set")
+        args.output.mkdir(parents=True, exist_ok=True)
         return _default_set(args)
     if args.design is None:
         raise UserError("name a DESIGN (eie, diannao, ...) or pass --default-set")
@@ -207,9 +255,20 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "router": args.router,
         "placer": args.placer,
+        "pnr_timeout_s": args.pnr_timeout or 0.0,
     }
+    component, top, cfg, synth_cfg = _prepare(args.design, args.config, _overrides(args.set), opts)
+    args.output.mkdir(parents=True, exist_ok=True)
     try:
-        _one(args.design, args.config, _overrides(args.set), opts, args.output, args.design)
+        run_synth(
+            component,
+            top,
+            synth_cfg,
+            args.output,
+            design=args.design,
+            design_config=cfg,
+            progress=_progress(args.design),
+        )
     except SynthError as e:
         print(f"accelgen: error: {e}", file=sys.stderr)
         return 1

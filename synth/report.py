@@ -18,8 +18,9 @@ short ``report.md``. Report keys:
     at least half a block RAM went to block RAM; ``fmax``: the clock met ``freq_mhz``. Each has
     ``ok`` (``None`` when not applicable) and a ``detail`` sentence.
 ``timing``
-    nextpnr's Fmax per clock and, when the goal is missed, the critical path: its start and end
-    cells, delay, logic levels and the nets it runs through (with their Verilog sources).
+    nextpnr's Fmax per clock and the critical path (whether or not the goal is met): its start
+    and end cells (and their RTL names), delay, logic levels, routing share, the RTL nets, and
+    the Verilog statements it runs through, each with its module and source line.
 ``utilization``
     nextpnr's used / available count of the main resources.
 ``nextpnr``
@@ -34,7 +35,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CELL_CLASSES", "build_report", "parse_memory_mapping", "write_report"]
+__all__ = [
+    "CELL_CLASSES",
+    "build_report",
+    "critical_path_markdown",
+    "critical_path_summary",
+    "parse_memory_mapping",
+    "to_markdown",
+    "write_report",
+]
 
 # target -> resource -> cell types counted in it.
 CELL_CLASSES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -89,6 +98,17 @@ SRAM_TRANSISTORS_PER_BIT = 6
 # Net names nextpnr/Yosys derive from technology cells; the RTL names are the informative ones.
 _TECH_NET = re.compile(r"_LUT4_|_CCU2C_|_TRELLIS_|\$CCU2|_PFUMX|_L6MUX|SB_CARRY|_SB_LUT4|\$abc\$")
 _MAP_LINE = re.compile(r"^mapping memory (\S+) via (\S+)", re.M)
+# Where the technology part of a mapped cell's name begins.
+_TECH_SUFFIX = re.compile(
+    r"_(?=TRELLIS_|LUT4_|CCU2C|PFUMX|L6MUX|MULT18X18D|ALU54B|DP16KD|PDPW16KD|SB_)|\$(?=CCU2|abc)"
+)
+_PY_SRC = re.compile(r"^(?P<file>.+\.py):(?P<line>\d+)$")
+_SRC = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+)\.\d+-\d+\.\d+$")
+_MODULE = re.compile(r"^\s*module\s+(\S+)\s*\(")
+MAX_STATEMENTS = 16
+# The repository root (the `accelgen` package's parent of hdl/, cli/, ...): Python sources on a
+# critical path are shown relative to it.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _int_param(v: Any) -> int:
@@ -144,31 +164,101 @@ def _count(cells: dict[str, int], types: tuple[str, ...], prefix: bool) -> int:
     return sum(cells.get(t, 0) for t in types)
 
 
-def _critical_path(path: dict) -> dict[str, Any]:
+def _rtl_name(cell: str | None) -> str | None:
+    """The RTL part of a technology cell's name (``core.pe1.arith.m_w_TRELLIS_FF_Q_11`` ->
+    ``core.pe1.arith.m_w``)."""
+    if cell is None:
+        return None
+    return _TECH_SUFFIX.split(cell, maxsplit=1)[0] or cell
+
+
+def _source_line(path: Path, line: int, cache: dict[Path, list[str] | None]) -> str | None:
+    if path not in cache:
+        cache[path] = path.read_text(errors="replace").splitlines() if path.is_file() else None
+    lines = cache[path]
+    if not lines or not 0 < line <= len(lines):
+        return None
+    return " ".join(lines[line - 1].split())[:160]
+
+
+def _statements(out: Path, sources: list[str]) -> list[dict[str, str]]:
+    """Resolve a path's ``src`` attributes to source statements.
+
+    ``/.../hdl/x.py:N`` (Amaranth's Python source attributes) become ``hdl/x.py:N`` with the
+    Python line; ``top.v:L.C-L.C`` (Yosys' Verilog locations) the Verilog statement and its
+    module. Yosys' techmap files and the Amaranth library are skipped.
+    """
+    cache: dict[Path, list[str] | None] = {}
+    found = []
+    for src in sources:
+        py = _PY_SRC.match(src)
+        if py is not None:
+            if "site-packages" in py["file"] or "/amaranth/" in py["file"]:
+                continue
+            path = Path(py["file"])
+            text = _source_line(path, int(py["line"]), cache)
+            if text is None:
+                continue
+            try:
+                name = path.resolve().relative_to(PROJECT_ROOT).as_posix()
+            except ValueError:
+                name = path.name
+            found.append({"source": f"{name}:{py['line']}", "module": name, "statement": text})
+            continue
+        m = _SRC.match(src)
+        if m is None or "/" in m["file"]:
+            continue  # Yosys' own techmap library files
+        path = out / m["file"]
+        i = int(m["line"])
+        text = _source_line(path, i, cache)
+        if text is None:
+            continue
+        lines = cache[path] or []
+        module = next((mm[1] for ln in reversed(lines[:i]) if (mm := _MODULE.match(ln))), "?")
+        found.append(
+            {"source": f"{m['file']}:{i}", "module": module.lstrip("\\"), "statement": text}
+        )
+    return found
+
+
+def _critical_path(path: dict, out: Path) -> dict[str, Any]:
     steps = path.get("path", [])
     nets: list[str] = []
+    sources: list[str] = []
     for s in steps:
         net = s.get("net")
         if net and net not in nets and not _TECH_NET.search(net):
             nets.append(net)
-    sources = sorted(
-        {src for s in steps for src in s.get("sources", []) if not src.startswith("/")}
-    )
+        for field in s.get("sources", []):
+            for src in field.split("|"):
+                if src not in sources:
+                    sources.append(src)
+    statements = _statements(out, sources)
     delay = sum(float(s.get("delay", 0.0)) for s in steps)
+    start = steps[0]["from"]["cell"] if steps else None
+    end = steps[-1]["to"]["cell"] if steps else None
+    modules: list[str] = []
+    for st in statements:
+        if st["module"] not in modules:
+            modules.append(st["module"])
     return {
         "from_clock": path.get("from"),
         "to_clock": path.get("to"),
-        "start": steps[0]["from"]["cell"] if steps else None,
-        "end": steps[-1]["to"]["cell"] if steps else None,
+        "start": start,
+        "end": end,
+        "start_rtl": _rtl_name(start),
+        "end_rtl": _rtl_name(end),
         "delay_ns": round(delay, 3),
         "logic_levels": sum(1 for s in steps if s.get("type") == "logic"),
         "routing_ns": round(sum(float(s["delay"]) for s in steps if s.get("type") == "routing"), 3),
         "nets": nets,
-        "sources": sources[:20],
+        "modules": modules,
+        "statements": statements[:MAX_STATEMENTS],
+        "sources": [st["source"] for st in statements][:20],
     }
 
 
-def _timing(pnr: dict, freq: float) -> dict[str, Any]:
+def _timing(pnr: dict, freq: float, out: Path) -> dict[str, Any]:
     fmax = {
         clk: {"achieved_mhz": round(float(v["achieved"]), 2), "constraint_mhz": v["constraint"]}
         for clk, v in pnr.get("fmax", {}).items()
@@ -182,7 +272,7 @@ def _timing(pnr: dict, freq: float) -> dict[str, Any]:
     ]
     if internal:
         worst_path = max(internal, key=lambda p: sum(float(s["delay"]) for s in p["path"]))
-        timing["critical_path"] = _critical_path(worst_path)
+        timing["critical_path"] = _critical_path(worst_path, out)
     return timing
 
 
@@ -267,10 +357,8 @@ def build_report(
     pnr_path = out / "pnr.json"
     if pnr_path.exists():
         pnr = json.loads(pnr_path.read_text())
-        timing = _timing(pnr, synth.freq_mhz)
+        timing = _timing(pnr, synth.freq_mhz, out)
         met = timing["fmax_mhz"] is not None and timing["fmax_mhz"] >= synth.freq_mhz
-        if met:
-            timing.pop("critical_path", None)
         report["timing"] = timing
         checks["fmax"] = {
             "ok": met,
@@ -338,18 +426,43 @@ def to_markdown(report: dict[str, Any]) -> str:
             )
     cp = (timing or {}).get("critical_path")
     if cp:
-        lines += [
-            "",
-            "## Critical path",
-            f"{cp['start']} -> {cp['end']}: {cp['delay_ns']} ns, {cp['logic_levels']} logic "
-            f"levels ({cp['routing_ns']} ns routing).",
-            "",
-            "Nets: " + ", ".join(f"`{n}`" for n in cp["nets"][:12]),
-        ]
-        if cp["sources"]:
-            lines.append("")
-            lines.append("Verilog sources: " + ", ".join(cp["sources"][:12]))
+        lines += ["", *critical_path_markdown(cp, timing)]
     return "\n".join(lines) + "\n"
+
+
+def critical_path_summary(cp: dict[str, Any]) -> str:
+    """One line: ``start -> end: delay, levels (routing)``, with RTL names."""
+    return (
+        f"`{cp['start_rtl']}` -> `{cp['end_rtl']}`: {cp['delay_ns']} ns, "
+        f"{cp['logic_levels']} logic levels ({cp['routing_ns']} ns routing)"
+    )
+
+
+def critical_path_markdown(cp: dict[str, Any], timing: dict[str, Any]) -> list[str]:
+    """The report's critical-path section: the path, whether it limits the goal, and the
+    Verilog statements it runs through (module and source line)."""
+    fmax, goal = timing.get("fmax_mhz"), timing.get("goal_mhz")
+    verdict = (
+        f"meets the {goal:g} MHz goal"
+        if fmax is not None and fmax >= goal
+        else f"limits the clock to {fmax} MHz (goal {goal:g} MHz: **missed**)"
+    )
+    lines = [
+        "## Critical path",
+        f"{critical_path_summary(cp)}; {verdict}.",
+        "",
+        f"Cells: `{cp['start']}` -> `{cp['end']}`.",
+    ]
+    if cp["modules"]:
+        lines += ["", "Through modules: " + " -> ".join(f"`{m}`" for m in cp["modules"]) + "."]
+    if cp["statements"]:
+        lines += ["", "| # | module | Verilog statement | source |", "|---|---|---|---|"]
+        for i, st in enumerate(cp["statements"], 1):
+            text = st["statement"].replace("|", "\\|")
+            lines.append(f"| {i} | `{st['module']}` | `{text}` | {st['source']} |")
+    if cp["nets"]:
+        lines += ["", "RTL nets: " + ", ".join(f"`{n}`" for n in cp["nets"][:12])]
+    return lines
 
 
 def write_report(out: Path, report: dict[str, Any]) -> None:

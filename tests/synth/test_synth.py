@@ -40,6 +40,7 @@ def test_synth_config_defaults_resolve():
         ({"seed": 0}, "seed"),
         ({"router": "router3"}, "'router3'"),
         ({"placer": "fast"}, "'fast'"),
+        ({"pnr_timeout_s": -1}, "pnr_timeout_s"),
     ],
 )
 def test_synth_config_rejects(kwargs, match):
@@ -225,6 +226,199 @@ def test_report_accepts_mapped_design(tmp_path):
         "core.small": "TRELLIS_DPR16X4",
     }
     assert "| DSP | 1 |" in report.to_markdown(r)
+
+
+def _step(kind, delay, frm, to, net=None, sources=()):
+    step = {"type": kind, "delay": delay, "from": {"cell": frm}, "to": {"cell": to}}
+    if net is not None:
+        step["net"] = net
+        step["sources"] = list(sources)
+    return step
+
+
+def test_report_names_critical_path_sources(tmp_path):
+    """The critical path is resolved to Python lines (emit_src) and Verilog statements."""
+    py = tmp_path / "arith.py"
+    py.write_text("a = 1\nm.d.comb += prod.eq(act * w)\nm.d.sync += acc.eq(acc + prod)\n")
+    (tmp_path / "x.v").write_text(
+        "module top(a);\nendmodule\nmodule \\top.pe0.arith (a, y);\n  assign y = a * b;\n"
+    )
+    pnr = {
+        "fmax": {"clk": {"achieved": 40.0, "constraint": 100}},
+        "critical_paths": [
+            {"from": "<async>", "to": "posedge clk", "path": [_step("logic", 9.0, "i", "o")]},
+            {
+                "from": "posedge clk",
+                "to": "posedge clk",
+                "path": [
+                    _step("clk-to-q", 0.5, "core.pe0.arith.m_w_TRELLIS_FF_Q_3", "x"),
+                    _step(
+                        "routing",
+                        2.0,
+                        "x",
+                        "core.pe0.arith.$36_MULT18X18D_P9",
+                        net="core.pe0.arith.m_w[3]",
+                        sources=[f"{py}:2|/share/lattice/cells_map_trellis.v:108.23-108.24"],
+                    ),
+                    _step("logic", 4.0, "core.pe0.arith.$36_MULT18X18D_P9", "y"),
+                    _step(
+                        "routing",
+                        1.5,
+                        "y",
+                        "core.pe0.acc_TRELLIS_FF_Q_7",
+                        net="core.pe0.arith.$36_CCU2C_S0",
+                        sources=["x.v:4.10-4.15", f"{py}:3", "/venv/amaranth/hdl/_ir.py:283"],
+                    ),
+                ],
+            },
+        ],
+        "utilization": {},
+    }
+    (tmp_path / "pnr.json").write_text(json.dumps(pnr))
+    r = _fake_run(tmp_path, {"LUT4": 5, "TRELLIS_FF": 4}, muls=[], mems=[])
+    cp = r["timing"]["critical_path"]
+    assert (cp["start_rtl"], cp["end_rtl"]) == ("core.pe0.arith.m_w", "core.pe0.acc")
+    assert cp["delay_ns"] == 8.0 and cp["logic_levels"] == 1 and cp["routing_ns"] == 3.5
+    assert cp["nets"] == ["core.pe0.arith.m_w[3]"]
+    assert [(st["source"], st["statement"]) for st in cp["statements"]] == [
+        ("arith.py:2", "m.d.comb += prod.eq(act * w)"),
+        ("x.v:4", "assign y = a * b;"),
+        ("arith.py:3", "m.d.sync += acc.eq(acc + prod)"),
+    ]
+    assert cp["statements"][1]["module"] == "top.pe0.arith"
+    assert r["checks"]["fmax"]["ok"] is False
+    assert r["nextpnr"] == {"placer": "heap", "router": "router2", "seed": 1, "freq_mhz": 100.0}
+    md = report.to_markdown(r)
+    assert "limits the clock to 40.0 MHz" in md and "`core.pe0.arith.m_w` -> `core.pe0.acc`" in md
+    assert "| 2 | `top.pe0.arith` | `assign y = a * b;` | x.v:4 |" in md
+    assert "placer heap, router router2" in md
+
+
+def test_report_keeps_critical_path_when_goal_met(tmp_path):
+    pnr = {
+        "fmax": {"clk": {"achieved": 150.0, "constraint": 100}},
+        "critical_paths": [
+            {
+                "from": "posedge clk",
+                "to": "posedge clk",
+                "path": [_step("logic", 3.0, "core.a_TRELLIS_FF_Q", "core.b_TRELLIS_FF_Q")],
+            }
+        ],
+    }
+    (tmp_path / "pnr.json").write_text(json.dumps(pnr))
+    r = _fake_run(tmp_path, {"LUT4": 5}, muls=[], mems=[])
+    assert r["checks"]["fmax"]["ok"] is True
+    assert r["timing"]["critical_path"]["start_rtl"] == "core.a"
+    assert "meets the 100 MHz goal" in report.to_markdown(r)
+
+
+# ------------------------------------------------------------------ tool runner
+def _fake_tool(tmp_path, body):
+    script = tmp_path / "tool.py"
+    script.write_text(body)
+    return [sys.executable, str(script)]
+
+
+def test_run_reports_phase_and_stops_at_timeout(tmp_path):
+    cmd = _fake_tool(
+        tmp_path,
+        "import time\n"
+        "with open('tool.log', 'w') as f:\n"
+        "    f.write('Info: Packing IOs..\\n')\n"
+        "    f.write('Info: Running simulated annealing placer for refinement.\\n')\n"
+        "    f.flush()\n"
+        "    time.sleep(30)\n",
+    )
+    said = []
+    with pytest.raises(flow.SynthTimeout, match="simulated annealing") as e:
+        flow._run(
+            cmd,
+            tmp_path,
+            tmp_path / "tool.log",
+            "nextpnr",
+            said.append,
+            timeout_s=2.0,
+            heartbeat_s=0.5,
+        )
+    assert "limit 2 s" in str(e.value)
+    assert any("nextpnr running" in m and "annealing" in m for m in said)
+
+
+def test_run_failure_names_the_error(tmp_path):
+    cmd = _fake_tool(
+        tmp_path,
+        "open('tool.log', 'w').write('Info: ok\\nERROR: Unable to place cell x\\n')\n"
+        "raise SystemExit(3)\n",
+    )
+    with pytest.raises(flow.SynthError, match="exit 3.*ERROR: Unable to place cell x"):
+        flow._run(cmd, tmp_path, tmp_path / "tool.log", "nextpnr", lambda m: None)
+    ok = _fake_tool(tmp_path, "pass\n")
+    assert flow._run(ok, tmp_path, tmp_path / "none.log", "yosys", lambda m: None) >= 0
+
+
+# ------------------------------------------------------------------ default set
+def test_default_set_validates_every_run_before_starting(tmp_path, capsys):
+    assert cli.main(["synth", "--default-set", "--freq", "0", "-o", str(tmp_path / "o")]) == 2
+    assert "freq_mhz" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "eie-n4-ecp5").exists()
+
+
+def test_default_set_progress_and_summary(tmp_path, capsys, monkeypatch):
+    from accelgen import synth_cmd
+
+    for _, design, _, _ in synth_cmd.DEFAULT_SET:
+        try:
+            designs.config_class(design)
+        except designs.MissingDesign as e:
+            pytest.skip(str(e))
+    seen = []
+
+    def fake_run_synth(component, top, cfg, out, *, design, design_config, progress):
+        component._MustUse__silence = True  # never elaborated here (Amaranth's unused warning)
+        seen.append((design, cfg.target, cfg.router, cfg.pnr_timeout_s, design_config))
+        progress("[2/4] yosys: ...")
+        if cfg.target == "ice40":
+            raise flow.SynthTimeout("nextpnr stopped after 1800 s (limit 1800 s)")
+        return {
+            "target": cfg.target,
+            "device": cfg.device,
+            "resources": {"lut": 10, "ff": 5, "bram": 1, "dsp": 2},
+            "checks": {"dsp": {"ok": True, "detail": ""}},
+            "tool_seconds": {"yosys_s": 60.0, "nextpnr_s": 120.0},
+            "timing": {
+                "fmax_mhz": 50.0,
+                "critical_path": {
+                    "start_rtl": "core.a",
+                    "end_rtl": "core.b",
+                    "delay_ns": 20.0,
+                    "logic_levels": 9,
+                    "routing_ns": 11.0,
+                },
+            },
+        }
+
+    monkeypatch.setattr(flow, "run_synth", fake_run_synth)
+    out = tmp_path / "o"
+    assert cli.main(["synth", "--default-set", "--router", "router1", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    for i, name in enumerate(("eie-n4-ecp5", "diannao-tn8-ecp5", "eie-n1-ice40"), 1):
+        assert f"run {i}/3 {name}" in err
+    assert [s[:4] for s in seen] == [
+        ("eie", "ecp5", "router1", 0.0),
+        ("diannao", "ecp5", "router1", 0.0),
+        ("eie", "ice40", "router1", synth_cmd.ICE40_PNR_TIMEOUT_S),
+    ]
+    assert seen[2][4].n_pes == 1 and seen[2][4].max_layers == synth_cmd.ICE40_EIE["max_layers"]
+    summary = (out / "summary.md").read_text()
+    assert "`core.a` -> `core.b`: 20.0 ns, 9 logic levels" in summary
+    assert "yosys 1.0 + nextpnr 2.0" in summary and "nextpnr stopped after 1800 s" in summary
+
+    def failing(component, *args, **kwargs):
+        component._MustUse__silence = True
+        raise flow.SynthError("nextpnr failed (exit 1): ERROR: no fit")
+
+    monkeypatch.setattr(flow, "run_synth", failing)
+    assert cli.main(["synth", "--default-set", "-o", str(out)]) == 1
 
 
 # ------------------------------------------------------------------ YoWASP smoke runs

@@ -62,7 +62,7 @@ verilog: setup
 	$(BIN)/accelgen generate diannao -o build/verilog/diannao
 
 synth: setup
-	$(BIN)/accelgen synth --default-set -o build/synth
+	$(BIN)/accelgen synth --default-set -o build/synth $(SYNTH_ARGS)
 
 formal: setup
 	$(BIN)/pytest -m formal $(PYTEST_ARGS)

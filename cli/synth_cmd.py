@@ -257,7 +257,8 @@ def run(args: argparse.Namespace) -> int:
         "placer": args.placer,
         "pnr_timeout_s": args.pnr_timeout or 0.0,
     }
-    component, top, cfg, synth_cfg = _prepare(args.design, args.config, _overrides(args.set), opts)
+    cfg, synth_cfg = _prepare(args.design, args.config, _overrides(args.set), opts)
+    component, top, cfg = _build(args.design, cfg)
     args.output.mkdir(parents=True, exist_ok=True)
     try:
         run_synth(

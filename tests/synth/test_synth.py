@@ -356,6 +356,31 @@ def test_run_failure_names_the_error(tmp_path):
     assert flow._run(ok, tmp_path, tmp_path / "none.log", "yosys", lambda m: None) >= 0
 
 
+def test_cli_single_run_passes_options(tmp_path, capsys, monkeypatch):
+    seen = {}
+
+    def fake_run_synth(component, top, cfg, out, *, design, design_config, progress):
+        component._MustUse__silence = True
+        seen.update(top=top, cfg=cfg, design=design, out=out)
+        (out / "report.md").write_text("# fake report\n")
+        return {}
+
+    monkeypatch.setattr(flow, "run_synth", fake_run_synth)
+    argv = ["synth", "mac", "--target", "ice40", "--router", "router1", "--placer", "static"]
+    assert cli.main([*argv, "--pnr-timeout", "60", "--no-pnr", "-o", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == "# fake report\n"
+    cfg = seen["cfg"]
+    assert (seen["top"], seen["design"], cfg.target, cfg.device) == ("mac", "mac", "ice40", "up5k")
+    assert (cfg.router, cfg.placer, cfg.pnr_timeout_s, cfg.place_route) == (
+        "router1",
+        "static",
+        60.0,
+        False,
+    )
+    assert cli.main(["synth", "mac", "--pnr-timeout", "-5", "-o", str(tmp_path)]) == 2
+    assert "pnr_timeout_s" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------ default set
 def test_default_set_validates_every_run_before_starting(tmp_path, capsys):
     assert cli.main(["synth", "--default-set", "--freq", "0", "-o", str(tmp_path / "o")]) == 2

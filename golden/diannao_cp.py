@@ -5,10 +5,14 @@ tile's writes, executes the CP program instruction by instruction with the arith
 :mod:`accelgen.golden.arith` and returns the NBout words the host reads, **and** the exact cycle
 counts the RTL's counters report (``docs/diannao.md``, "Latencies"):
 
-* a program of ``N`` NFU steps takes ``cycles = FETCH_CYCLES + N + DRAIN_CYCLES`` from the
-  ``start`` pulse to ``done``: one cycle to fetch the first instruction, one NFU step per cycle
-  (instructions issue back to back, the next one is prefetched), then the pipeline drains
-  (NFU-1, NFU-2, NFU-3, NBout write);
+* a program of ``N`` NFU steps takes ``cycles = FETCH_CYCLES + N + S + DRAIN_CYCLES`` from
+  the ``start`` pulse to ``done``: one cycle to fetch the first instruction, one NFU step per
+  cycle (instructions issue back to back, the next one is prefetched), then the pipeline
+  drains (buffer read, the 12 NFU stages, NBout write);
+* ``S`` is the read-after-write interlock: an output whose first step reads its NBout word
+  (``nbout_read``) waits while an earlier output of the same program still has a write of that
+  word in flight, i.e. until ``DRAIN_CYCLES + 1`` cycles after that output's last step issued.
+  The compiler's programs never revisit an NBout word, so for them ``S = 0``;
 * ``busy`` (NFU steps issued) is ``N``; ``stall`` (cycles without an issue) is the rest.
 
 The model reproduces the hardware's group order: every step adds, per output lane, the exact
@@ -38,7 +42,7 @@ __all__ = [
 ]
 
 FETCH_CYCLES = 1
-DRAIN_CYCLES = 4
+DRAIN_CYCLES = 13  # buffer read + NFU latency (hdl.diannao.top.PIPELINE_DRAIN, measured)
 
 
 @dataclass(frozen=True)
@@ -54,9 +58,25 @@ class ProgramStats:
 
 
 def program_cycles(program: list[Instruction]) -> ProgramStats:
-    """Exact cycle counts of ``program`` on the RTL (no data dependence)."""
-    steps = sum(i.steps for i in program)
-    return ProgramStats(FETCH_CYCLES + steps + DRAIN_CYCLES, steps)
+    """Exact cycle counts of ``program`` (up to its ``end``) on the RTL.
+
+    They depend on the loop sizes and on the NBout addresses (interlock stalls), not on data.
+    """
+    t = 0  # issue cycle of the next step, counted from the first issue
+    steps = 0
+    last_issue: dict[int, int] = {}  # NBout word -> issue cycle of the last step writing it
+    for ins in program:
+        red = ins.reduction
+        for k in range(ins.outputs):
+            addr = ins.nbout_addr + k
+            if ins.nbout_read and addr in last_issue:
+                t = max(t, last_issue[addr] + DRAIN_CYCLES + 1)
+            t += red
+            last_issue[addr] = t - 1
+        steps += ins.steps
+        if ins.end:
+            break
+    return ProgramStats(FETCH_CYCLES + t + DRAIN_CYCLES, steps)
 
 
 class DianNaoCPModel:

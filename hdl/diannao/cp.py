@@ -8,15 +8,22 @@ issue back to back.
 
 Timing (measured by the RTL counters and reproduced by :mod:`accelgen.golden.diannao_cp`):
 ``start`` (one cycle, while idle) -> 1 fetch cycle -> ``N`` issue cycles (``N`` = total NFU
-steps) -> ``drain`` cycles for the NFU pipeline and the NBout write -> ``done`` (one-cycle
-pulse) and idle. ``busy`` is high from the fetch cycle to the last drain cycle; ``cycles``
-counts those cycles, ``nfu_busy`` the issue cycles, ``stalls`` the others. The counters hold
-their values until the next ``start``.
+steps, plus interlock stalls) -> ``drain`` cycles for the NFU pipeline and the NBout write ->
+``done`` (one-cycle pulse) and idle. ``busy`` is high from the fetch cycle to the last drain
+cycle; ``cycles`` counts those cycles, ``nfu_busy`` the issue cycles, ``stalls`` the others. The
+counters hold their values until the next ``start``.
+
+Read-after-write interlock: an output's first step reads its NBout word (``nbout_read``) when
+it issues, but an earlier output's word is written ``drain`` cycles after that output's last
+step issued. If the word being read is still in flight (written by one of the last ``drain``
+issued steps), the CP stalls until the write has happened. The compiler's programs never
+revisit an NBout word within a program, so they never stall;
+:func:`accelgen.golden.diannao_cp.program_cycles` reproduces the stalls of any program.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -42,8 +49,8 @@ class ControlProcessor(wiring.Component):
     ----------
     config : DianNaoConfig
     drain : int
-        Cycles after the last issue until the last NBout write has happened (NFU latency + 1
-        for the buffer read).
+        Cycles from an issue to its NBout write (NFU latency + 1 for the buffer read): the
+        drain after the last issue, and the read-after-write interlock distance.
 
     Members
     -------
@@ -105,6 +112,11 @@ class ControlProcessor(wiring.Component):
         a_sb = Signal(c.sb_addr_bits)
         a_out = Signal(c.nbout_addr_bits)
         drain = Signal(range(self.drain + 1))
+        # NBout writes in flight: entry j = (output finished, address) of the step issued j + 1
+        # cycles ago; its write happens drain - 1 - j cycles from now
+        pend_v = [Signal(name=f"pend_v{j}") for j in range(self.drain)]
+        pend_a = [Signal(c.nbout_addr_bits, name=f"pend_a{j}") for j in range(self.drain)]
+        hazard = Signal()  # the step to issue reads an NBout word still in flight: stall
 
         def load(word):
             return [
@@ -162,7 +174,7 @@ class ControlProcessor(wiring.Component):
             with m.State("FETCH"):
                 m.d.sync += [*load(nxt), pc.eq(0)]
                 m.next = "RUN"
-            with m.State("RUN"):
+            with m.State("RUN"), m.If(~hazard):
                 with m.If(last):
                     m.d.sync += a_out.eq(a_out + 1)
                     with m.If(ir.sb_reuse):
@@ -218,10 +230,15 @@ class ControlProcessor(wiring.Component):
                     m.d.sync += self.done.eq(1)
                     m.next = "IDLE"
         running = fsm.ongoing("RUN")
+        in_flight = Cat(v & (a == a_out) for v, a in zip(pend_v, pend_a, strict=True)).any()
+        m.d.sync += [pend_v[0].eq(self.issue & last), pend_a[0].eq(a_out)]
+        m.d.sync += [pend_v[j].eq(pend_v[j - 1]) for j in range(1, self.drain)]
+        m.d.sync += [pend_a[j].eq(pend_a[j - 1]) for j in range(1, self.drain)]
         m.d.comb += [
+            hazard.eq(running & self.ctl.first & ir.nbout_read & in_flight),
             self.busy.eq(~fsm.ongoing("IDLE")),
-            self.issue.eq(running),
-            advance.eq(running & last & end_o0 & end_o1),
+            self.issue.eq(running & ~hazard),
+            advance.eq(self.issue & last & end_o0 & end_o1),
             rp.addr.eq(Mux(running, pc + 1 + advance, fsm.ongoing("FETCH"))),
         ]
         return m

@@ -1,13 +1,32 @@
 """The DianNao Neural Functional Unit: NFU-1 (multipliers), NFU-2 (adder trees, accumulate,
-pooling), NFU-3 (activation), as three registered pipeline stages (Chen et al., "DianNao").
+pooling), NFU-3 (activation) (Chen et al., "DianNao"), pipelined for FPGA clock rates.
 
 One NFU *step* consumes an NBin word (``tn`` inputs), an SB word (``tn x tn`` weights) and, on
 an output's first step, the NBout word of partial sums, all arriving together; the control
 word :func:`ctl_layout` travels with the data. Arithmetic is :mod:`accelgen.hdl.common.arith`
 (the rules of ``numerics.md``), bit-exact with :mod:`accelgen.golden.layers` at ``group = tn``.
 
-Latency of :class:`NFU`: **3 cycles** from a step's inputs to ``out_valid`` (NFU-1 register,
-NFU-2 accumulator, NFU-3 output register); one step per cycle, no stalls.
+Latency of :class:`NFU`: **12 cycles** from a step's inputs to ``out_valid``, one step per
+cycle, no stalls. Every stage holds at most one carry chain or multiplier plus a few LUT
+levels (the paper's three stages each hold a multiplier, an adder tree or a table look-up plus
+multiply-add, too long for one FPGA cycle):
+
+==========  =====  ============================================================================
+unit        stage  registered at the end of the stage
+==========  =====  ============================================================================
+NFU-1       1      the inputs (buffer read data: the RAMs' outputs go straight to registers)
+NFU-1       2      the exact products ``x[c] * w[r][c]`` (DSP multipliers)
+NFU-1       3      ``sat(act_bits, round_shift(product, w_frac))``
+NFU-2       4      the first half of the adder-tree levels (the exact partial sums)
+NFU-2       5      the tree sum (or the bypassed input for pooling)
+NFU-2       6      the accumulator (one saturating add, or a max, per lane)
+NFU-3       7      ``y = sat(act_bits, acc)`` and the average-pooling product ``acc * recip``
+NFU-3       8      ``y`` clamped to the PWL range; ReLU; the rounded, saturated average
+NFU-3       9      the PWL segment index
+NFU-3       10     ``slope[seg] * x`` and ``intercept[seg]``
+NFU-3       11     ``round_shift(slope * x, act_frac) + intercept``
+NFU-3       12     saturation and the output select (the NBout write word)
+==========  =====  ============================================================================
 """
 
 from __future__ import annotations
@@ -16,7 +35,7 @@ from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..common.arith import multiply_round, round_shift, sat, sat_add
+from ..common.arith import round_shift, sat, sat_add
 from .config import DianNaoConfig
 from .isa import AVG_RECIP_BITS, NFU2Op, NFU2Out, NFU3Op
 
@@ -42,26 +61,50 @@ def ctl_layout(config: DianNaoConfig) -> data.StructLayout:
     )
 
 
-def exact_sum(values):
-    """Balanced adder tree; every level one bit wider, so the sum is exact."""
+def _tree_levels(values, levels: int) -> list:
+    """``levels`` levels of a balanced pairwise adder tree; each level one bit wider (exact)."""
     level = list(values)
-    while len(level) > 1:
+    for _ in range(levels):
+        if len(level) == 1:
+            break
         level = [a + b for a, b in zip(level[0::2], level[1::2], strict=True)] + (
             [level[-1]] if len(level) % 2 else []
         )
-    return level[0]
+    return level
+
+
+def exact_sum(values):
+    """Balanced adder tree; every level one bit wider, so the sum is exact."""
+    level = list(values)
+    return _tree_levels(level, max(0, (len(level) - 1).bit_length()))[0]
 
 
 def _lanes(bits: int, n: int) -> data.ArrayLayout:
     return data.ArrayLayout(signed(bits), n)
 
 
-class NFU1(wiring.Component):
-    """NFU-1: ``tn x tn`` multipliers, each ``multiply_round`` (product rounded to ``act_bits``).
+class _Stages:
+    """Pipeline-register helper: ``reg(value)`` returns a register loaded with ``value``."""
 
-    Latency 1 cycle: ``prod[r][c] = sat(act_bits, round_shift(x[c] * w[r][c], w_frac))`` and
-    ``x_out = x`` (the bypass path used by pooling) are registered, with ``valid``/``ctl``.
+    def __init__(self, m: Module, prefix: str) -> None:
+        self.m = m
+        self.prefix = prefix
+
+    def reg(self, value, name: str, shape=None) -> Signal:
+        sig = Signal(value.shape() if shape is None else shape, name=f"{self.prefix}_{name}")
+        self.m.d.sync += sig.eq(value)
+        return sig
+
+
+class NFU1(wiring.Component):
+    """NFU-1: ``tn x tn`` multipliers, each ``sat(act_bits, round_shift(x[c] * w[r][c], w_frac))``.
+
+    Latency 3 cycles (:attr:`latency`): input registers, exact product, rounded and saturated
+    product ``prod[r][c]``. ``x_out = x`` (the bypass path used by pooling), ``psum_out``,
+    ``out_ctl`` and ``out_valid`` are delayed by the same 3 cycles.
     """
+
+    latency = 3
 
     def __init__(self, config: DianNaoConfig) -> None:
         self.config = config
@@ -84,31 +127,44 @@ class NFU1(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         c = self.config
-        for r in range(c.tn):
-            for i in range(c.tn):
-                p = multiply_round(self.x[i], self.w[r][i], w_frac=c.w_frac, act_bits=c.act_bits)
-                m.d.sync += self.prod[r][i].eq(p)
-        m.d.sync += [
-            self.out_valid.eq(self.valid),
-            self.out_ctl.eq(self.ctl),
-            self.x_out.eq(self.x),
-            self.psum_out.eq(self.psum),
+        t = c.tn
+        s = _Stages(m, "nfu1")
+        # stage 1: inputs
+        x1 = s.reg(self.x, "x1")
+        w1 = s.reg(self.w, "w1")
+        side = [(self.valid, self.out_valid), (self.ctl, self.out_ctl)]
+        side += [(self.x, self.x_out), (self.psum, self.psum_out)]
+        piped = [s.reg(v, f"d1_{i}") for i, (v, _) in enumerate(side)]
+        # stage 2: exact products
+        full = [
+            [s.reg(x1[i].as_signed() * w1[r][i].as_signed(), f"p{r}_{i}") for i in range(t)]
+            for r in range(t)
         ]
+        piped = [s.reg(v, f"d2_{i}") for i, v in enumerate(piped)]
+        # stage 3: round and saturate (multiply_round of numerics.md, split after the multiply)
+        for r in range(t):
+            for i in range(t):
+                m.d.sync += self.prod[r][i].eq(sat(round_shift(full[r][i], c.w_frac), c.act_bits))
+        m.d.sync += [out.eq(v) for v, (_, out) in zip(piped, side, strict=True)]
         return m
 
 
 class NFU2(wiring.Component):
     """NFU-2: ``tn`` exact adder trees and the accumulator (partial sums), or pooling lanes.
 
-    Latency 1 cycle (the accumulator register ``acc``). Per lane ``r`` and step:
+    Latency 3 cycles (:attr:`latency`): half of the tree levels, the rest of the tree, the
+    accumulator register ``acc``. Per lane ``r`` and step:
 
     * ``MAC``: ``acc = sat_add(base, sum_c prod[r][c])`` with ``base`` = ``acc`` or, on an
       output's first step, ``psum[r]`` (``nbout_read``) or 0;
     * ``SUM``: the same with ``x[r]`` instead of the tree (average pooling);
     * ``MAX``: ``acc = x[r]`` on the first step, else ``max(acc, x[r])`` (max pooling).
 
-    ``NFU1Op.BYPASS`` selects ``x`` in ``SUM``/``MAX``; ``MAC`` uses the products.
+    ``NFU1Op.BYPASS`` selects ``x`` in ``SUM``/``MAX``; ``MAC`` uses the products. ``psum`` and
+    ``x`` arrive with the step's products.
     """
+
+    latency = 3
 
     def __init__(self, config: DianNaoConfig) -> None:
         self.config = config
@@ -129,22 +185,40 @@ class NFU2(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         c = self.config
-        ctl = self.ctl
+        s = _Stages(m, "nfu2")
+        levels = max(0, (c.tn - 1).bit_length())
+        # stage 4: the first half of the tree levels
+        halves = [
+            [
+                s.reg(v, f"t{r}_{j}")
+                for j, v in enumerate(_tree_levels(self.prod[r], (levels + 1) // 2))
+            ]
+            for r in range(c.tn)
+        ]
+        valid4, ctl4, x4, psum4 = (
+            s.reg(v, n)
+            for v, n in ((self.valid, "v4"), (self.ctl, "c4"), (self.x, "x4"), (self.psum, "s4"))
+        )
+        # stage 5: the rest of the tree; the value to accumulate per lane
+        mac = ctl4.nfu2_op == NFU2Op.MAC
+        values = [s.reg(Mux(mac, exact_sum(halves[r]), x4[r]), f"val{r}") for r in range(c.tn)]
+        valid5, ctl5, x5, psum5 = (
+            s.reg(v, n) for v, n in ((valid4, "v5"), (ctl4, "c5"), (x4, "x5"), (psum4, "s5"))
+        )
+        # stage 6: the accumulator
         for r in range(c.tn):
-            tree = exact_sum(self.prod[r][i] for i in range(c.tn))
-            value = Mux(ctl.nfu2_op == NFU2Op.MAC, tree, self.x[r])
-            base = Mux(ctl.first, Mux(ctl.nbout_read, self.psum[r], 0), self.acc[r])
-            added = sat_add(base, value, acc_bits=c.acc_bits)
-            xr = self.x[r]
-            maxed = Mux(ctl.first | (xr > self.acc[r]), xr, self.acc[r])
-            with m.If(self.valid):
-                m.d.sync += self.acc[r].eq(Mux(ctl.nfu2_op == NFU2Op.MAX, maxed, added))
-        m.d.sync += [self.out_valid.eq(self.valid), self.out_ctl.eq(self.ctl)]
+            base = Mux(ctl5.first, Mux(ctl5.nbout_read, psum5[r], 0), self.acc[r])
+            added = sat_add(base, values[r], acc_bits=c.acc_bits)
+            xr = x5[r]
+            maxed = Mux(ctl5.first | (xr > self.acc[r]), xr, self.acc[r])
+            with m.If(valid5):
+                m.d.sync += self.acc[r].eq(Mux(ctl5.nfu2_op == NFU2Op.MAX, maxed, added))
+        m.d.sync += [self.out_valid.eq(valid5), self.out_ctl.eq(ctl5)]
         return m
 
 
 class NFU3(wiring.Component):
-    """NFU-3: output stage. Latency 1 cycle (registered ``out_*``), only for ``ctl.last`` steps.
+    """NFU-3: output stage. Latency 6 cycles (:attr:`latency`); outputs only ``ctl.last`` steps.
 
     ``PARTIAL`` outputs the raw accumulators (``acc_bits``); otherwise ``y = sat(act_bits, acc)``
     then ``NONE`` / ``RELU`` (``max(0, y)``) / ``PWL`` (the loaded table, as
@@ -153,8 +227,11 @@ class NFU3(wiring.Component):
 
     The PWL table is written through ``pwl_we``/``pwl_addr``/``pwl_data`` (addresses as
     :func:`accelgen.hdl.diannao.compiler.pwl_writes`: slopes, intercepts, ``x_min``,
-    ``seg_shift``); write it only while idle.
+    ``seg_shift``); write it only while idle (the upper end of the range is registered one
+    cycle after the write).
     """
+
+    latency = 6
 
     def __init__(self, config: DianNaoConfig) -> None:
         self.config = config
@@ -195,43 +272,67 @@ class NFU3(wiring.Component):
             with m.Else():
                 m.d.sync += seg_shift.eq(self.pwl_data[:shift_bits])
         x_hi = Signal(signed(c.act_bits + 8))
-        m.d.comb += x_hi.eq(x_min + (Const(s, unsigned(8)) << seg_shift) - 1)
+        m.d.sync += x_hi.eq(x_min + (Const(s, unsigned(8)) << seg_shift) - 1)
 
-        ctl = self.ctl
-        with m.If(self.valid & ctl.last):
-            m.d.sync += [self.out_valid.eq(1), self.out_addr.eq(ctl.addr)]
-        with m.Else():
-            m.d.sync += self.out_valid.eq(0)
+        st = _Stages(m, "nfu3")
+        ctl = [self.ctl]
+        valid = [self.valid]
+        for k in range(1, self.latency):
+            ctl.append(st.reg(ctl[-1], f"c{k}"))
+            valid.append(st.reg(valid[-1], f"v{k}"))
         for r in range(c.tn):
             acc = self.acc[r]
-            y = sat(acc, c.act_bits)
-            relu = Mux(y < 0, 0, y)
-            xc = Mux(y < x_min, x_min, Mux(y > x_hi, x_hi, y))
-            seg = ((xc - x_min) >> seg_shift)[:seg_bits]
-            pwl = sat(round_shift(slopes[seg] * xc, c.act_frac) + icepts[seg], c.act_bits)
-            avg = sat(round_shift(acc * ctl.avg_recip, 16), c.act_bits)
+            # stage 7: saturate; the average-pooling product
+            y1 = st.reg(sat(acc, c.act_bits), f"y{r}")
+            avgp = st.reg(acc * self.ctl.avg_recip, f"avgp{r}")
+            acc1 = st.reg(acc, f"acc1_{r}")
+            # stage 8: clamp to the table's range; ReLU; average
+            xc2 = st.reg(Mux(y1 < x_min, x_min, Mux(y1 > x_hi, x_hi, y1)), f"xc{r}")
+            relu2 = st.reg(Mux(y1 < 0, 0, y1), f"relu{r}")
+            avg2 = st.reg(sat(round_shift(avgp, 16), c.act_bits), f"avg{r}")
+            y2, acc2 = st.reg(y1, f"y2_{r}"), st.reg(acc1, f"acc2_{r}")
+            # stage 9: segment index
+            seg3 = st.reg(((xc2 - x_min) >> seg_shift)[:seg_bits], f"seg{r}")
+            xc3 = st.reg(xc2, f"xc3_{r}")
+            # stage 10: table look-up and multiply
+            prod4 = st.reg(slopes[seg3] * xc3, f"pm{r}")
+            icept4 = st.reg(icepts[seg3], f"ic{r}")
+            # stage 11: round, add the intercept
+            sum5 = st.reg(round_shift(prod4, c.act_frac) + icept4, f"ps{r}")
+            passed = [y2, relu2, avg2, acc2]
+            for k in (3, 4, 5):
+                passed = [st.reg(v, f"p{k}_{r}_{j}") for j, v in enumerate(passed)]
+            y5, relu5, avg5, acc5 = passed
+            # stage 12: saturate, select
+            pwl = sat(sum5, c.act_bits)
             final = Signal(signed(c.act_bits), name=f"final{r}")
-            with m.Switch(ctl.nfu3_op):
+            with m.Switch(ctl[5].nfu3_op):
                 with m.Case(NFU3Op.NONE):
-                    m.d.comb += final.eq(y)
+                    m.d.comb += final.eq(y5)
                 with m.Case(NFU3Op.RELU):
-                    m.d.comb += final.eq(relu)
+                    m.d.comb += final.eq(relu5)
                 with m.Case(NFU3Op.PWL):
                     m.d.comb += final.eq(pwl)
                 with m.Case(NFU3Op.AVG):
-                    m.d.comb += final.eq(avg)
-            with m.If(self.valid & ctl.last):
-                m.d.sync += self.out_data[r].eq(Mux(ctl.nfu2_out == NFU2Out.PARTIAL, acc, final))
+                    m.d.comb += final.eq(avg5)
+            m.d.sync += self.out_data[r].eq(Mux(ctl[5].nfu2_out == NFU2Out.PARTIAL, acc5, final))
+        m.d.sync += [
+            self.out_valid.eq(valid[5] & ctl[5].last),
+            self.out_addr.eq(ctl[5].addr),
+        ]
         return m
 
 
 class NFU(wiring.Component):
     """NFU-1 -> NFU-2 -> NFU-3. Inputs: one step (``valid``, ``ctl``, ``x``, ``w``, ``psum``);
-    outputs: NBout writes (``out_valid``, ``out_addr``, ``out_data``) 3 cycles later.
+    outputs: NBout writes (``out_valid``, ``out_addr``, ``out_data``) :attr:`latency` (12)
+    cycles later.
 
     ``nfu1_op`` is informational in the datapath (``BYPASS`` steps use NFU-2 ``SUM``/``MAX``,
     which read the bypassed inputs): the multipliers always run.
     """
+
+    latency = NFU1.latency + NFU2.latency + NFU3.latency
 
     def __init__(self, config: DianNaoConfig) -> None:
         self.config = config
@@ -252,8 +353,6 @@ class NFU(wiring.Component):
                 "out_data": Out(_lanes(config.acc_bits, t)),
             }
         )
-
-    latency = 3
 
     def elaborate(self, platform) -> Module:
         m = Module()

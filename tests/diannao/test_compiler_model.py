@@ -4,16 +4,26 @@ These run in pure Python (no RTL), so they sweep many seeded layers and configur
 RTL tests (test_rtl.py) then check that the RTL matches the CP model and the golden model.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 from diannao_cases import fc, regression_cases
 
 from accelgen.golden.arith import smax
-from accelgen.golden.diannao_cp import DRAIN_CYCLES, FETCH_CYCLES, DianNaoCPModel, run_layer
+from accelgen.golden.diannao_cp import (
+    DRAIN_CYCLES,
+    FETCH_CYCLES,
+    DianNaoCPModel,
+    program_cycles,
+    run_layer,
+)
 from accelgen.golden.netspec import ConvLayer, FCLayer, PoolLayer, run_dense
 from accelgen.hdl.diannao import api
 from accelgen.hdl.diannao.compiler import compile_layer, plan_layer
 from accelgen.hdl.diannao.config import DianNaoConfig
+from accelgen.hdl.diannao.isa import Instruction, NFU2Out
+from accelgen.hdl.diannao.top import PIPELINE_DRAIN
 
 CONFIGS = {
     "tn2-acc32-tiny": DianNaoConfig(
@@ -138,6 +148,33 @@ def test_cycle_model_counts_every_step():
     _, tiles = compile_layer(layers[0], x, config)
     assert [s.cycles for s, _ in stats] == [FETCH_CYCLES + t.steps + DRAIN_CYCLES for t in tiles]
     assert tiles[0].steps == 2 * 8 * 4  # batch x input words x output tiles
+
+
+def test_drain_is_the_rtl_pipeline_depth():
+    assert DRAIN_CYCLES == PIPELINE_DRAIN == 13
+
+
+def test_interlock_stalls_until_the_partial_sum_is_written():
+    """A step reading an NBout word whose write is still in flight waits for it (hand-computed
+    issue times; the RTL is checked against the same model in test_diannao_blocks)."""
+    part = NFU2Out.PARTIAL
+    a = Instruction(n_r0=3, n_o0=2, nbout_addr=0, nfu2_out=part)  # issues 0..5, addr 0 last at 2
+    b = Instruction(n_r0=1, nbout_addr=0, nbout_read=True, end=True)
+    # b would issue at 6; addr 0 is written at 2 + 13 = 15, so b reads it at 16: 10 stalls
+    assert program_cycles([a, b]).cycles == 1 + 7 + 10 + 13
+    assert program_cycles([a, b]).stall == 1 + 10 + 13
+    # without nbout_read, or for another word, no stall
+    for other in (dataclasses.replace(b, nbout_read=False), dataclasses.replace(b, nbout_addr=5)):
+        assert program_cycles([a, other]).cycles == 1 + 7 + 13
+    # exactly DRAIN_CYCLES steps between the write's last issue and the read: no stall; one
+    # step fewer: one stall
+    w = Instruction(n_r0=1, nbout_addr=4, nfu2_out=part)
+    r = Instruction(n_r0=1, nbout_addr=4, nbout_read=True, end=True)
+    for gap, stalls in ((13, 0), (12, 1), (1, 12)):
+        mid = Instruction(n_r0=gap, nbout_addr=5, nfu2_out=part)
+        assert program_cycles([w, mid, r]).cycles == 1 + gap + 2 + stalls + 13
+    # instructions after the end are not counted
+    assert program_cycles([a, b, a]) == program_cycles([a, b])
 
 
 def test_dense_classifier_utilization_model():

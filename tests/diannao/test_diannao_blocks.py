@@ -8,14 +8,16 @@ import pytest
 from amaranth.sim import Simulator
 
 from accelgen.golden.arith import avg_reciprocal, multiply, round_shift, sat, sat_add, smax, smin
+from accelgen.golden.diannao_cp import DianNaoCPModel
 from accelgen.golden.layers import default_pwl
 from accelgen.golden.pwl import evaluate
 from accelgen.hdl.diannao.buffers import Buffer
-from accelgen.hdl.diannao.compiler import pwl_writes
+from accelgen.hdl.diannao.compiler import Sel, pwl_writes
 from accelgen.hdl.diannao.config import DianNaoConfig
 from accelgen.hdl.diannao.cp import ControlProcessor
 from accelgen.hdl.diannao.isa import Instruction, NFU1Op, NFU2Op, NFU2Out, NFU3Op, encode
 from accelgen.hdl.diannao.nfu import NFU
+from accelgen.hdl.diannao.top import DianNaoTop
 
 
 def _run(dut, tb):
@@ -96,7 +98,7 @@ def test_nfu_steps_match_the_numerics(tn, acc_bits, act):
         for op, steps, psum, read, recip, addr in outputs:
             for k, (x, w) in enumerate(steps):
                 pending.append((op, k == 0, k == len(steps) - 1, x, w, psum, read, recip, addr))
-        for cycle in range(len(pending) + 4):
+        for cycle in range(len(pending) + NFU.latency + 1):
             if cycle < len(pending):
                 op, first, last, x, w, psum, read, recip, addr = pending[cycle]
                 ctx.set(dut.valid, 1)
@@ -248,3 +250,100 @@ def test_buffer_row_writes_and_read_latency():
         with pytest.raises(ValueError, match="granularity 5 must divide the width 32"):
             Buffer(depth=8, width=32, granularity=5)
         gc.collect()
+
+
+def test_top_interlock_rereads_partial_sums_still_in_the_pipeline():
+    """Hand-written program revisiting NBout words while their writes are in flight (0, 1 and
+    12 steps after the write's last issue, and 13: no wait): the RTL top reads the new values,
+    as the sequential ISA semantics of the CP model say, with the model's cycle counts."""
+    config = DianNaoConfig(tn=2, nbin_depth=16, sb_depth=32, nbout_depth=8, imem_depth=16)
+    num = config.numerics
+    rng = np.random.default_rng(8)
+    nbin = rng.integers(-3000, 3000, (16, 2))
+    sbw = rng.integers(-3000, 3000, (32, 2, 2))
+    nbout = rng.integers(-3000, 3000, (8, 2))
+    part, byp = NFU2Out.PARTIAL, NFU1Op.BYPASS
+    program = [
+        Instruction(n_r0=2, n_o0=3, s_o0=1, nbout_addr=0, nbout_read=True, nfu2_out=part),
+        # reads word 2 the cycle after its last step issued
+        Instruction(
+            nfu1_op=byp,
+            nfu2_op=NFU2Op.SUM,
+            nbin_addr=3,
+            nbout_addr=2,
+            nbout_read=True,
+            nfu2_out=part,
+        ),
+        Instruction(
+            n_r0=3,
+            n_o0=2,
+            s_o0=2,
+            nbin_addr=4,
+            sb_addr=2,
+            nbout_addr=0,
+            nbout_read=True,
+            nfu3_op=NFU3Op.RELU,
+        ),
+        Instruction(nbin_addr=8, sb_addr=5, nbout_addr=2, nbout_read=True),
+        Instruction(
+            nfu1_op=byp, nfu2_op=NFU2Op.MAX, n_r0=2, nbin_addr=9, nbout_addr=3, nbout_read=True
+        ),
+        Instruction(
+            nfu1_op=byp,
+            nfu2_op=NFU2Op.SUM,
+            nfu3_op=NFU3Op.AVG,
+            n_r0=4,
+            nbin_addr=10,
+            avg_recip=avg_reciprocal(4),
+            nbout_addr=4,
+        ),
+        Instruction(sb_addr=6, nbout_addr=5, nbout_read=True, nfu2_out=part),
+        Instruction(n_r0=12, sb_addr=7, nbout_addr=6, nfu2_out=part),  # 12 steps: 1 stall
+        Instruction(nbin_addr=1, sb_addr=19, nbout_addr=5, nbout_read=True),
+        Instruction(n_r0=13, sb_addr=0, nbout_addr=7, nfu2_out=part),  # 13 steps: no stall
+        Instruction(nbin_addr=2, sb_addr=20, nbout_addr=5, nbout_read=True, end=True),
+    ]
+    model = DianNaoCPModel(config)
+    model.nbin[:], model.sb[:], model.nbout[:] = nbin, sbw, nbout
+    want = model.run(program)
+    assert want.stall > 1 + 13  # the program does stall
+    dut = DianNaoTop(config)
+    got = {}
+
+    def word(lanes, bits):
+        return sum((int(v) & ((1 << bits) - 1)) << (j * bits) for j, v in enumerate(lanes))
+
+    async def tb(ctx):
+        writes = [(Sel.NBIN, a, word(v, num.act_bits)) for a, v in enumerate(nbin)]
+        writes += [
+            (Sel.SB, a * 2 + r, word(sbw[a, r], num.w_bits)) for a in range(32) for r in range(2)
+        ]
+        writes += [(Sel.NBOUT, a, word(v, num.acc_bits)) for a, v in enumerate(nbout)]
+        writes += [(Sel.IMEM, a, encode(ins, config)) for a, ins in enumerate(program)]
+        for sel, addr, data in writes:
+            ctx.set(dut.host_we, 1)
+            ctx.set(dut.host_sel, sel)
+            ctx.set(dut.host_addr, addr)
+            ctx.set(dut.host_wdata, data)
+            await ctx.tick()
+        ctx.set(dut.host_we, 0)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        for _ in range(500):
+            await ctx.tick()
+            if ctx.get(dut.done):
+                break
+        got["counters"] = (ctx.get(dut.cycles), ctx.get(dut.nfu_busy), ctx.get(dut.stalls))
+        words = []
+        for a in range(8):
+            ctx.set(dut.host_raddr, a)
+            await ctx.tick()
+            raw = ctx.get(dut.host_rdata)
+            lanes = [(raw >> (j * num.acc_bits)) & ((1 << num.acc_bits) - 1) for j in range(2)]
+            words.append([v - (1 << num.acc_bits) if v >> (num.acc_bits - 1) else v for v in lanes])
+        got["nbout"] = words
+
+    _run(dut, tb)
+    assert got["nbout"] == model.nbout.tolist()
+    assert got["counters"] == (want.cycles, want.busy, want.stall)

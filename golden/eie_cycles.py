@@ -27,7 +27,11 @@ from .arith import Numerics
 from .eie_format import EIEEncoding, encode
 from .netspec import EIELayer, run_eie
 
-__all__ = ["EIECycles", "layer_run", "predict"]
+__all__ = ["EIECycles", "SPAN_BUFFER_DEPTH", "layer_run", "predict"]
+
+#: Spans (non-empty columns) buffered between the pointer-read unit and the entry walker when
+#: ``skip_empty`` is on (``accelgen.hdl.eie.pe``).
+SPAN_BUFFER_DEPTH = 2
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,13 @@ def _ceil(a: int, b: int) -> int:
 
 
 def layer_run(
-    enc: EIEEncoding, nonzero: np.ndarray, *, fifo_depth: int
+    enc: EIEEncoding, nonzero: np.ndarray, *, fifo_depth: int, skip_empty: bool = False
 ) -> tuple[int, np.ndarray, np.ndarray]:
     """Cycles of one layer's run phase for the input non-zero pattern ``nonzero[cols]``.
 
+    ``skip_empty`` models ``EIEConfig.skip_empty`` (option (a)): the pointer-read register
+    drops a column without entries in the cycle its pointers are read and passes the others
+    into a ``SPAN_BUFFER_DEPTH``-deep span buffer, from which the walker takes its spans.
     Returns ``(cycles, busy[N], starved[N])`` exactly as the RTL counts them.
     """
     n, cols = enc.n_pes, enc.cols
@@ -67,6 +74,7 @@ def layer_run(
     pr_valid = [False] * n
     pr_lo = [0] * n
     pr_hi = [0] * n
+    spans = [deque() for _ in range(n)]
     w_active = [False] * n
     w_e = [0] * n
     w_end = [0] * n
@@ -94,32 +102,49 @@ def layer_run(
                 busy[k] += 1
             elif not q_valid:
                 starved[k] += 1
-            if q_valid or pr_valid[k] or w_active[k] or e_valid[k] or d_valid[k] or p_valid[k]:
+            stages = (pr_valid[k], spans[k], w_active[k], e_valid[k], d_valid[k], p_valid[k])
+            if q_valid or any(stages):
                 idle = False
         if ccu_done and idle:
             return cycle + 1, busy, starved
         # ---- registers, PEs
         for k in range(n):
             q = queues[k]
+            sb = spans[k]
             last = w_active[k] and w_e[k] + 1 == w_end[k]
             span_ready = not w_active[k] or last
-            load = bool(q) and (not pr_valid[k] or span_ready)
-            take_span = pr_valid[k] and span_ready and pr_lo[k] != pr_hi[k]
+            if skip_empty:
+                pr_empty = pr_valid[k] and pr_lo[k] == pr_hi[k]
+                sb_ready = len(sb) < SPAN_BUFFER_DEPTH
+                freed = pr_empty or sb_ready  # the pointer register is emptied or passed on
+                push_span = pr_valid[k] and not pr_empty and sb_ready
+                take_span = bool(sb) and span_ready
+                span = sb[0] if sb else (0, 0)
+            else:
+                freed = span_ready
+                push_span = False
+                take_span = pr_valid[k] and span_ready and pr_lo[k] != pr_hi[k]
+                span = (pr_lo[k], pr_hi[k])
+            load = bool(q) and (not pr_valid[k] or freed)
             p_valid[k] = d_valid[k]
             d_valid[k] = e_valid[k] and e_v[k] != 0
             e_valid[k] = w_active[k]
             if w_active[k]:
                 e_v[k] = int(vz[k][w_e[k]])
             if take_span:
-                w_active[k], w_e[k], w_end[k] = True, pr_lo[k], pr_hi[k]
+                w_active[k], (w_e[k], w_end[k]) = True, span
+                if skip_empty:
+                    sb.popleft()
             elif w_active[k]:
                 w_e[k] += 1
                 if last:
                     w_active[k] = False
+            if push_span:
+                sb.append((pr_lo[k], pr_hi[k]))
             if load:
                 j = q.popleft()
                 pr_valid[k], pr_lo[k], pr_hi[k] = True, int(ptr[k, j]), int(ptr[k, j + 1])
-            elif span_ready:
+            elif freed:
                 pr_valid[k] = False
             if push:
                 q.append(bc_col)
@@ -146,10 +171,12 @@ def predict(
     n_pes: int,
     fifo_depth: int,
     num: Numerics | None = None,
+    skip_empty: bool = False,
 ) -> EIECycles:
     """Predict the EIE core's counters for ``layers`` on every input of ``x`` ([in] or [b, in]).
 
-    ``num`` is needed to know which hidden activations are zero (default formats if omitted).
+    ``num`` is needed to know which hidden activations are zero (default formats if omitted);
+    ``skip_empty`` is ``EIEConfig.skip_empty`` (see :func:`layer_run`).
     """
     num = num or Numerics()
     xb = np.atleast_2d(np.asarray(x))
@@ -166,7 +193,7 @@ def predict(
         boundary = max(prev, _ceil(rows[li], n_pes)) + 1
         for i in range(b):
             run, busy[i, li], starved[i, li] = layer_run(
-                enc, acts[li][i] != 0, fifo_depth=fifo_depth
+                enc, acts[li][i] != 0, fifo_depth=fifo_depth, skip_empty=skip_empty
             )
             run_cycles[i, li] = run
             layer_cycles[i, li] = boundary + run

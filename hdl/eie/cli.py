@@ -20,6 +20,7 @@ _FLAGS = {
     "acc_bits": "acc_bits",
     "act_frac": "act_frac",
     "w_frac": "w_frac",
+    "skip_empty": "skip_empty",
 }
 _GENERATE_ONLY = {
     "regfile_depth": "regfile_depth",
@@ -43,6 +44,14 @@ def _add_config_arguments(p: argparse.ArgumentParser, fields: dict[str, str]) ->
         "max_layers": "layer descriptors",
     }
     for flag in fields:
+        if flag == "skip_empty":
+            p.add_argument(
+                "--skip-empty",
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help="option (a): PEs skip queued columns without entries (default: off)",
+            )
+            continue
         kw = {"choices": (24, 32)} if flag == "acc_bits" else {}
         p.add_argument(f"--{flag.replace('_', '-')}", type=int, help=helps[flag], **kw)
 

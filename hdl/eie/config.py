@@ -41,6 +41,11 @@ class EIEConfig(NumericsConfig):
         them, and all layers of a network are stored one after the other.
     max_layers : int
         Layer descriptors (and per-layer codebooks and bias tables), 1..64.
+    skip_empty : bool
+        Option (a) of issue 9, empty-column skipping: a PE drops a queued column without
+        entries in the pointer-read stage, and a 2-deep span buffer feeds the entry walker, so
+        non-empty columns issue back to back instead of costing a bubble per empty column.
+        Default False (the paper's scheme).
     """
 
     n_pes: int = 8
@@ -54,6 +59,7 @@ class EIEConfig(NumericsConfig):
     spmat_words: int = 512
     ptr_depth: int = 1024
     max_layers: int = 4
+    skip_empty: bool = False
 
     def __post_init__(self) -> None:
         self.validate_fields()

@@ -7,12 +7,14 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from accelgen.golden.eie_cycles import SPAN_BUFFER_DEPTH
+
 from ..common.arith import sat
 from .actrw import ActRW
 from .arith import ArithUnit
 from .config import LINE_BITS, EIEConfig
-from .pointer import PointerUnit
-from .queue import ActivationQueue, column_layout
+from .pointer import PointerUnit, span_layout
+from .queue import ActivationQueue, RegisterFIFO, column_layout
 from .spmat import SpMatReader
 
 __all__ = ["PE", "pe_signature"]
@@ -66,6 +68,12 @@ class PE(wiring.Component):
     non-empty and columns have entries, one entry is issued per cycle; a column without
     entries for this PE costs one bubble.
 
+    With ``config.skip_empty`` (option (a)) the pointer unit drops columns without entries and
+    passes the others through a :class:`~accelgen.hdl.eie.queue.RegisterFIFO` of
+    ``SPAN_BUFFER_DEPTH`` (2) spans to the walker, which takes its next span from there: the
+    first entry is issued in ``t+3`` (one more cycle of latency) and empty columns cost the
+    walker no cycle, as long as the queue holds enough columns.
+
     Between layers the top level drives the *boundary* pass: ``fin_we`` rewrites source
     register ``fin_addr`` with ``relu?(sat(act_bits, value))`` of the value read from it in the
     previous cycle (the finished output of the previous layer), ``init_we`` writes the
@@ -97,7 +105,11 @@ class PE(wiring.Component):
             depth=c.fifo_depth, col_bits=c.col_bits, act_bits=c.act_bits
         )
         m.submodules.pointer = ptr = PointerUnit(
-            depth=c.ptr_depth, ptr_bits=c.ptr_bits, col_bits=c.col_bits, act_bits=c.act_bits
+            depth=c.ptr_depth,
+            ptr_bits=c.ptr_bits,
+            col_bits=c.col_bits,
+            act_bits=c.act_bits,
+            skip_empty=c.skip_empty,
         )
         m.submodules.spmat = spm = SpMatReader(
             words=c.spmat_words, ptr_bits=c.ptr_bits, act_bits=c.act_bits
@@ -117,7 +129,16 @@ class PE(wiring.Component):
 
         wiring.connect(m, wiring.flipped(self.bc), queue.w)
         wiring.connect(m, queue.r, ptr.col_in)
-        wiring.connect(m, ptr.out, spm.span)
+        spans_held = Signal()
+        if c.skip_empty:
+            m.submodules.spans = spans = RegisterFIFO(
+                span_layout(c.ptr_bits, c.act_bits), depth=SPAN_BUFFER_DEPTH
+            )
+            wiring.connect(m, ptr.out, spans.w)
+            wiring.connect(m, spans.r, spm.span)
+            m.d.comb += spans_held.eq(spans.r.valid)
+        else:
+            wiring.connect(m, ptr.out, spm.span)
         m.d.comb += [
             ptr.ptr_base.eq(self.ptr_base),
             ptr.wr_addr.eq(self.h_addr),
@@ -169,7 +190,9 @@ class PE(wiring.Component):
         m.d.comb += [
             self.busy.eq(spm.issue),
             self.starved.eq(~spm.issue & ~queue.r.valid),
-            self.idle.eq(~queue.r.valid & ~ptr.busy & ~spm.issue & ~spm.e_valid & ~alu.busy),
+            self.idle.eq(
+                ~queue.r.valid & ~ptr.busy & ~spans_held & ~spm.issue & ~spm.e_valid & ~alu.busy
+            ),
         ]
         busy = Signal(32)
         starved = Signal(32)

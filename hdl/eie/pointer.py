@@ -28,12 +28,19 @@ class PointerUnit(wiring.Component):
     **Latency 1 cycle**: a word taken from ``col_in`` appears on ``out`` in the next cycle and
     stays there until ``out.ready``. Throughput one column per cycle.
 
+    With ``skip_empty`` (``EIEConfig.skip_empty``, option (a) of issue 9) a column without
+    entries in this PE (``p_j == p_{j+1}``) never appears on ``out``: it is dropped in the cycle
+    its pointers are read, and the next column is taken from ``col_in`` in the same cycle, so
+    empty columns pass at one per cycle without holding up the entry walker.
+
     Parameters
     ----------
     depth : int
         Pointer words per PE (``EIEConfig.ptr_depth``).
     ptr_bits, col_bits, act_bits : int
         Widths of a pointer, a column index and an activation.
+    skip_empty : bool
+        Drop columns without entries (see above). Default False.
 
     Members
     -------
@@ -46,11 +53,14 @@ class PointerUnit(wiring.Component):
     wr_addr, wr_data, wr_en : In
         Host write port (pointer-memory address, value).
     busy : Out(1)
-        A column is held on ``out``.
+        A column is held in the pointer register.
     """
 
-    def __init__(self, *, depth: int, ptr_bits: int, col_bits: int, act_bits: int) -> None:
+    def __init__(
+        self, *, depth: int, ptr_bits: int, col_bits: int, act_bits: int, skip_empty: bool = False
+    ) -> None:
         self.depth = depth
+        self.skip_empty = skip_empty
         self.bank_depth = (depth + 1) // 2
         super().__init__(
             {
@@ -84,15 +94,20 @@ class PointerUnit(wiring.Component):
         odd_first = Signal()  # p_j is in the odd bank
         addr = Signal(range(2 * self.depth + 1))
         load = Signal()
+        empty = Signal()  # the held column is dropped (skip_empty and p_j == p_{j+1})
+        freed = Signal()  # the pointer register is passed on or dropped this cycle
+        if self.skip_empty:
+            m.d.comb += empty.eq(valid & (self.out.payload.lo == self.out.payload.hi))
         m.d.comb += [
-            self.col_in.ready.eq(~valid | self.out.ready),
+            freed.eq(self.out.ready | empty),
+            self.col_in.ready.eq(~valid | freed),
             load.eq(self.col_in.valid & self.col_in.ready),
             addr.eq(self.ptr_base + self.col_in.payload.col),
             rd[0].addr.eq((addr + 1) >> 1),
             rd[1].addr.eq(addr >> 1),
             rd[0].en.eq(load),
             rd[1].en.eq(load),
-            self.out.valid.eq(valid),
+            self.out.valid.eq(valid & ~empty),
             self.out.payload.act.eq(act),
             self.out.payload.lo.eq(Mux(odd_first, rd[1].data, rd[0].data)),
             self.out.payload.hi.eq(Mux(odd_first, rd[0].data, rd[1].data)),
@@ -104,6 +119,6 @@ class PointerUnit(wiring.Component):
                 act.eq(self.col_in.payload.act),
                 odd_first.eq(addr[0]),
             ]
-        with m.Elif(self.out.ready):
+        with m.Elif(freed):
             m.d.sync += valid.eq(0)
         return m

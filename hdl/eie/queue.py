@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..common.config import require
 
-__all__ = ["ActivationQueue", "column_layout"]
+__all__ = ["ActivationQueue", "RegisterFIFO", "column_layout"]
 
 
 def column_layout(col_bits: int, act_bits: int) -> data.StructLayout:
@@ -16,35 +16,34 @@ def column_layout(col_bits: int, act_bits: int) -> data.StructLayout:
     return data.StructLayout({"col": col_bits, "act": signed(act_bits)})
 
 
-class ActivationQueue(wiring.Component):
-    """First-in first-out queue of ``depth`` broadcast activations, held in registers.
+class RegisterFIFO(wiring.Component):
+    """First-in first-out queue of ``depth`` words of ``layout``, held in registers.
 
     The head is visible on ``r`` (first-word fall-through). A word written at a rising edge is
     readable in the next cycle (**latency 1 cycle**). ``w.ready`` is low while the queue holds
-    ``depth`` words, even if the head is read in the same cycle (the CCU's broadcast therefore
-    stalls on a full queue, as in the paper).
+    ``depth`` words, even if the head is read in the same cycle, so ``w.ready`` never depends
+    on ``r.ready`` combinationally.
 
     Parameters
     ----------
+    layout : amaranth.lib.data.Layout
+        Payload layout.
     depth : int
         Number of entries, >= 1.
-    col_bits, act_bits : int
-        Widths of the column index and of the (signed) activation.
 
     Members
     -------
-    w : In(stream.Signature(column_layout))
-        Write side (from the CCU broadcast).
-    r : Out(stream.Signature(column_layout))
-        Read side (to the pointer-read unit).
+    w : In(stream.Signature(layout))
+        Write side.
+    r : Out(stream.Signature(layout))
+        Read side.
     level : Out(range(depth + 1))
         Number of words held.
     """
 
-    def __init__(self, *, depth: int, col_bits: int, act_bits: int) -> None:
+    def __init__(self, layout: data.Layout, *, depth: int) -> None:
         require(isinstance(depth, int) and depth >= 1, f"depth must be >= 1, got {depth!r}")
         self.depth = depth
-        layout = column_layout(col_bits, act_bits)
         super().__init__(
             {
                 "w": In(stream.Signature(layout)),
@@ -78,6 +77,24 @@ class ActivationQueue(wiring.Component):
         with m.Elif(pop & ~push):
             m.d.sync += self.level.eq(self.level - 1)
         return m
+
+
+class ActivationQueue(RegisterFIFO):
+    """The per-PE activation queue: a :class:`RegisterFIFO` of ``(col, act)`` broadcasts.
+
+    ``w.ready`` is low while the queue is full even if the head is read in the same cycle, so
+    the CCU's broadcast stalls on a full queue, as in the paper.
+
+    Parameters
+    ----------
+    depth : int
+        Number of entries, >= 1.
+    col_bits, act_bits : int
+        Widths of the column index and of the (signed) activation.
+    """
+
+    def __init__(self, *, depth: int, col_bits: int, act_bits: int) -> None:
+        super().__init__(column_layout(col_bits, act_bits), depth=depth)
 
 
 def _next(ptr: Signal, depth: int):

@@ -24,13 +24,22 @@ from .config import LINE_BITS, EIEConfig
 from .images import DESC_FIELD_BITS, MemoryMap, Region
 from .pe import PE, pe_signature
 
-__all__ = ["EIETop", "PE_MODULE", "RUN_FILL_CYCLES", "TOP_MODULE", "generate_verilog"]
+__all__ = [
+    "EIETop",
+    "PE_MODULE",
+    "RUN_FILL_CYCLES",
+    "RUN_FILL_CYCLES_SKIP_EMPTY",
+    "TOP_MODULE",
+    "generate_verilog",
+]
 
 #: Run-phase cycles beyond one per entry when no PE ever starves: window read (1), current
 #: window (1), broadcast register (1), queue (1), pointer read (1), span hand-over (1), then the
 #: last entry's decode (1), multiply (1) and accumulate (1) stages and the cycle that sees
 #: everything idle (1).
 RUN_FILL_CYCLES = 10
+#: The same with ``EIEConfig.skip_empty``: the span buffer adds one cycle.
+RUN_FILL_CYCLES_SKIP_EMPTY = RUN_FILL_CYCLES + 1
 TOP_MODULE = "eie_top"
 PE_MODULE = "eie_pe"
 

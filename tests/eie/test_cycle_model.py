@@ -8,7 +8,7 @@ from eie_cases import codebook, random_layer
 from accelgen.golden.eie_cycles import layer_run, predict
 from accelgen.golden.eie_format import encode
 from accelgen.golden.netspec import EIELayer
-from accelgen.hdl.eie.top import RUN_FILL_CYCLES
+from accelgen.hdl.eie.top import RUN_FILL_CYCLES, RUN_FILL_CYCLES_SKIP_EMPTY
 
 
 def test_dense_balanced_layer_runs_at_one_entry_per_cycle():
@@ -48,3 +48,36 @@ def test_empty_columns_cost_a_bubble_per_pe():
     # PE 1 walks every (empty) column through its pointer stage: it is never starved for
     # long, but PE 0 sets the pace of one entry per cycle
     assert res.run_cycles[0, 0] == cols + RUN_FILL_CYCLES
+
+
+def test_skip_empty_issues_columns_back_to_back():
+    """Two PEs with two entries in alternate columns: a bubble per empty column without
+    option (a) (3 cycles per column pair), one entry per cycle with it."""
+    n, cols = 2, 40
+    idx = np.zeros((4, cols), dtype=np.uint8)
+    idx[0::2, 0::2] = 3  # PE 0: two entries in every even column
+    idx[1::2, 1::2] = 5  # PE 1: two entries in every odd column
+    enc = encode(idx, n)
+    base = layer_run(enc, np.ones(cols), fifo_depth=4)
+    skip = layer_run(enc, np.ones(cols), fifo_depth=4, skip_empty=True)
+    assert base[0] == 3 * cols // 2 + RUN_FILL_CYCLES
+    # PE 1's first column is broadcast one cycle after PE 0's
+    assert skip[0] == cols + RUN_FILL_CYCLES_SKIP_EMPTY + 1
+    assert base[1].tolist() == skip[1].tolist() == [cols, cols]
+
+
+def test_skip_empty_costs_at_most_its_latency():
+    """On random layers option (a) never loses more than its one cycle of extra latency, and
+    never changes the work (busy cycles)."""
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        n = int(2 ** rng.integers(0, 4))
+        rows, cols = int(rng.integers(1, 60)), int(rng.integers(1, 80))
+        idx = (rng.random((rows, cols)) < rng.random()) * rng.integers(1, 16, (rows, cols))
+        enc = encode(idx.astype(np.uint8), n)
+        nz = rng.random(cols) < rng.random()
+        depth = int(rng.integers(1, 9))
+        base = layer_run(enc, nz, fifo_depth=depth)
+        skip = layer_run(enc, nz, fifo_depth=depth, skip_empty=True)
+        assert skip[0] <= base[0] + 1
+        assert skip[1].tolist() == base[1].tolist()

@@ -11,6 +11,7 @@ from amaranth.sim import Simulator
 from eie_cases import activations, random_layer
 
 from accelgen.golden.arith import mac
+from accelgen.golden.eie_cycles import predict
 from accelgen.golden.netspec import run_eie
 from accelgen.hdl.eie.actrw import ActRW
 from accelgen.hdl.eie.arith import ArithUnit
@@ -358,11 +359,16 @@ def test_ccu_broadcasts_nonzeros_in_column_order(n):
     run(dut, bench)
 
 
-def test_flat_top_runs_a_network_in_amaranth():
-    """The self-contained (no instances) EIETop, simulated in Amaranth, matches the golden model."""
-    config = EIEConfig(n_pes=2, fifo_depth=2, regfile_depth=8, spmat_words=16, ptr_depth=32)
+@pytest.mark.parametrize("skip_empty", [False, True])
+def test_flat_top_runs_a_network_in_amaranth(skip_empty):
+    """The self-contained (no instances) EIETop, simulated in Amaranth, matches the golden model
+    and the cycle model."""
+    config = EIEConfig(
+        n_pes=2, fifo_depth=2, regfile_depth=8, spmat_words=16, ptr_depth=32,
+        skip_empty=skip_empty,
+    )  # fmt: skip
     rng = np.random.default_rng(9)
-    layers = [random_layer(rng, 11, 7, 0.5, relu=True), random_layer(rng, 5, 11, 0.6)]
+    layers = [random_layer(rng, 11, 7, 0.3, relu=True), random_layer(rng, 5, 11, 0.4)]
     x = activations(rng, 1, 7, 0.8)[0]
     image = build_image(layers, config)
     dut = EIETop(config)
@@ -390,5 +396,14 @@ def test_flat_top_runs_a_network_in_amaranth():
             assert ctx.get(dut.rvalid)
             y.append(((ctx.get(dut.rdata) + 0x8000) & 0xFFFF) - 0x8000)
         assert y == run_eie(layers, x, num=config.numerics)[-1].tolist()
+        ctx.set(dut.raddr, 0)  # CTRL: total cycles of the run
+        ctx.set(dut.re, 1)
+        await ctx.tick()
+        ctx.set(dut.re, 0)
+        await ctx.tick()
+        model = predict(
+            layers, x, n_pes=2, fifo_depth=2, num=config.numerics, skip_empty=skip_empty
+        )
+        assert ctx.get(dut.rdata) == model.cycles[0]
 
     run(dut, bench)

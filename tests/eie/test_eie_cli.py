@@ -35,6 +35,28 @@ def test_generate_writes_verilog_config_and_report(tmp_path):
     assert report["max_rows"] == 16
 
 
+def test_generate_skip_empty_option(tmp_path):
+    """``--skip-empty`` lands in the resolved config and in the Verilog (the span buffer)."""
+    out = tmp_path / "gen"
+    assert main(["generate", "eie", *SMALL, "--skip-empty", "-o", str(out)]) == 0
+    config = EIEConfig.load(out / "config.json")
+    assert config.skip_empty is True
+    assert json.loads((out / "report.json").read_text())["config"]["skip_empty"] is True
+    assert "module \\eie_pe.spans" in (out / "eie.v").read_text()
+    base = tmp_path / "base"
+    assert main(["generate", "eie", *SMALL, "-o", str(base)]) == 0
+    assert EIEConfig.load(base / "config.json").skip_empty is False
+    assert "module \\eie_pe.spans" not in (base / "eie.v").read_text()
+
+
+def test_skip_empty_config_round_trip_and_validation(tmp_path):
+    config = EIEConfig(n_pes=4, skip_empty=True)
+    config.save(tmp_path / "c.json")
+    assert EIEConfig.load(tmp_path / "c.json") == config
+    with pytest.raises(TypeError, match="skip_empty"):
+        EIEConfig(skip_empty=1)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

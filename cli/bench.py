@@ -210,15 +210,30 @@ def _ratio(ours: float | None, theirs: float | None) -> float | None:
 
 
 # ---------------------------------------------------------------------------------- EIE
-#: The row placements compared: EIE's interleaving and option (b).
+#: The variants compared: EIE's scheme, option (b) (balanced rows), option (a) (empty-column
+#: skipping, ``EIEConfig.skip_empty``) and both.
 BASELINE, BALANCED = "baseline", "balanced rows (b)"
+SKIP, SKIP_BALANCED = "skip empty (a)", "(a) + (b)"
+EIE_VARIANTS = (BASELINE, BALANCED, SKIP, SKIP_BALANCED)
+#: Row placement and ``skip_empty`` of each variant.
+_PLACEMENT = {BASELINE: BASELINE, BALANCED: BALANCED, SKIP: BASELINE, SKIP_BALANCED: BALANCED}
+_SKIPS = (SKIP, SKIP_BALANCED)
 
 
-def _eie_predict(layer: EIELayer, x: np.ndarray, *, n_pes: int, fifo_depth: int):
+def _eie_predict(
+    layer: EIELayer, x: np.ndarray, *, n_pes: int, fifo_depth: int, skip_empty: bool = False
+):
     """The cycle model's prediction of every RTL counter for one layer and input vector."""
     from .golden.eie_cycles import predict
 
-    return predict([layer], np.atleast_2d(x), n_pes=n_pes, fifo_depth=fifo_depth, num=_NUM)
+    return predict(
+        [layer],
+        np.atleast_2d(x),
+        n_pes=n_pes,
+        fifo_depth=fifo_depth,
+        num=_NUM,
+        skip_empty=skip_empty,
+    )
 
 
 def _eie_run(ctx: BenchContext, name: str, variant: str, n_pes: int, depth: int) -> dict:
@@ -232,7 +247,10 @@ def _eie_run(ctx: BenchContext, name: str, variant: str, n_pes: int, depth: int)
 
     s = ctx.eie_layer(name)
     cycles, busy, starved = layer_run(
-        ctx.encoding(name, variant, n_pes), s.x != 0, fifo_depth=depth
+        ctx.encoding(name, _PLACEMENT[variant], n_pes),
+        s.x != 0,
+        fifo_depth=depth,
+        skip_empty=variant in _SKIPS,
     )
     ideal = balance.ideal_cycles(ctx.column_work(name, n_pes), s.x)
     return {
@@ -248,7 +266,7 @@ def _eie_run(ctx: BenchContext, name: str, variant: str, n_pes: int, depth: int)
 def _eie_table3(ctx: BenchContext, sec: Section) -> None:
     f = paper.EIE_FREQ_MHZ
     rows, options = [], []
-    runs = [(n, v) for n in ctx.eie_layer_names() for v in (BASELINE, BALANCED)]
+    runs = [(n, v) for n in ctx.eie_layer_names() for v in EIE_VARIANTS]
     for name, variant in _progress(runs, "EIE Table III (model)"):
         p, s = paper.eie_layer(name), ctx.eie_layer(name)
         m = _eie_run(ctx, name, variant, paper.EIE_PES, paper.EIE_FIFO_DEPTH)
@@ -306,14 +324,12 @@ def _eie_table3(ctx: BenchContext, sec: Section) -> None:
         "ideal work of EIE's own placement, so its 'max' efficiency exceeds 100 % when (b) "
         "finishes before EIE's placement's busiest PE could. Area cost of (b): none -- it "
         "changes only the encoding the host loads and the order in which the host reads the "
-        "outputs back. "
+        "outputs back. Option (a) (EIEConfig.skip_empty) drops a queued column without "
+        "entries for a PE in the pointer-read stage and feeds the walker from a 2-deep span "
+        "buffer, so empty columns cost that PE no cycle; its area cost is in the 'area' table. "
         "'meets_paper': mean-definition efficiency >= the paper's (issue 9's goals: every "
         "layer >= the paper, NT-We >= 75 %, Alex-8 >= 92 %).",
     ]
-    sec.skipped.append(
-        "option (a) empty-column skipping: not an EIEConfig / cycle-model option of the EIE core "
-        "yet, so not reported"
-    )
     for name, n in sorted(ctx.oversize):
         sec.notes.append(
             f"{name} at {n} PEs needs more entries in some PE than EIE's 16-bit column pointers "
@@ -326,7 +342,7 @@ def _eie_sweeps(ctx: BenchContext, sec: Section) -> None:
     pes = QUICK_PE_COUNTS if ctx.quick else PE_COUNTS
     published = {p.x: p.efficiency_pct for p in paper.EIE_FIFO_SENSITIVITY}
     rows = []
-    runs = [(d, v) for d in depths for v in (BASELINE, BALANCED)]
+    runs = [(d, v) for d in depths for v in EIE_VARIANTS]
     for depth, variant in _progress(runs, "EIE queue-depth sweep"):
         m = _eie_run(ctx, SWEEP_LAYER, variant, paper.EIE_PES, depth)
         rows.append(
@@ -356,9 +372,8 @@ def _eie_sweeps(ctx: BenchContext, sec: Section) -> None:
     sec.tables["pe_sweep"] = rows
     sec.notes.append(
         f"Sensitivity on {SWEEP_LAYER} (synthetic): load efficiency vs activation-queue depth "
-        "at 64 PEs "
-        "(EIE's placement and option (b)), and vs PE count at depth 8. The paper's points are "
-        "read off its plots (approximate)."
+        "at 64 PEs (EIE's scheme, options (a), (b) and both), and vs PE count at depth 8. The "
+        "paper's points are read off its plots (approximate)."
     )
     _plot_sweeps(ctx, sec)
 
@@ -378,7 +393,8 @@ def _eie_rtl(ctx: BenchContext, sec: Section) -> None:
     sec.tables["rtl"] = rows
     sec.notes.append(
         "RTL confirmation: the full-size synthetic Alex-8 on the generated 64-PE core in "
-        "Verilator, with EIE's interleaving and with option (b); the layer's cycles (boundary "
+        "Verilator, EIE's scheme and options (b), (a) and (a) + (b) (two builds: skip_empty "
+        "off / on, each running both row placements); the layer's cycles (boundary "
         "pass included) from the core's counters vs the cycle model, the per-PE busy/starved "
         "counters vs the model, and the outputs (un-permuted for (b)) vs the golden model."
     )
@@ -410,38 +426,47 @@ def _eie_rtl_rows(ctx: BenchContext) -> list[dict[str, Any]]:
     s = ctx.eie_layer("Alex-8")
     n, depth = paper.EIE_PES, paper.EIE_FIFO_DEPTH
     assign = ctx.assignment("Alex-8", n)
-    variants = {BASELINE: s.layer, BALANCED: assign.permute_rows(s.layer)}
-    config = _eie_fit_config(list(variants.values()), n_pes=n, fifo_depth=depth)
-    images = [build_image([layer], config) for layer in variants.values()]
-    print(f"accelgen bench: Alex-8 on the {n}-PE RTL in Verilator ...", file=sys.stderr)
-    t = time.perf_counter()
-    results = api.run_jobs(config, [api.Job(img, s.x[None]) for img in images])
-    wall = time.perf_counter() - t
-    ctx.save_artifacts("eie_alex8_rtl", config, api.verilog(config))
-    golden = run_eie([s.layer], s.x, num=config.numerics, n_pes=n)[0]
+    placed = {BASELINE: s.layer, BALANCED: assign.permute_rows(s.layer)}
+    base_config = _eie_fit_config(list(placed.values()), n_pes=n, fifo_depth=depth)
+    golden = run_eie([s.layer], s.x, num=base_config.numerics, n_pes=n)[0]
     rows = []
-    for (name, layer), res in zip(variants.items(), results, strict=True):
-        y = res.y[0] if name == BASELINE else assign.unpermute(res.y[0])
-        rtl = int(res.layer_cycles[0, 0])
-        model = _eie_predict(layer, s.x, n_pes=n, fifo_depth=depth)
-        rows.append(
-            {
-                "layer": "Alex-8",
-                "variant": name,
-                "n_pes": n,
-                "fifo_depth": depth,
-                "rtl_layer_cycles": rtl,
-                "model_layer_cycles": int(model.layer_cycles[0, 0]),
-                "difference": rtl - int(model.layer_cycles[0, 0]),
-                "busy_starved_match": bool(
-                    np.array_equal(res.pe_busy, model.pe_busy)
-                    and np.array_equal(res.pe_starved, model.pe_starved)
-                ),
-                "rtl_busy_total": int(res.pe_busy[0, 0].sum()),
-                "outputs_match_golden": bool(np.array_equal(y, golden)),
-                "wall_s_build_and_run": round(wall, 1),
-            }
+    # one build per skip_empty value, running both row placements
+    for skip, variants in ((False, (BASELINE, BALANCED)), (True, (SKIP, SKIP_BALANCED))):
+        config = base_config.replace(skip_empty=skip)
+        jobs = [api.Job(build_image([placed[_PLACEMENT[v]]], config), s.x[None]) for v in variants]
+        print(
+            f"accelgen bench: Alex-8 on the {n}-PE RTL (skip_empty={skip}) in Verilator ...",
+            file=sys.stderr,
         )
+        t = time.perf_counter()
+        results = api.run_jobs(config, jobs)
+        wall = time.perf_counter() - t
+        ctx.save_artifacts(f"eie_alex8_rtl{'_skip' if skip else ''}", config, api.verilog(config))
+        for name, res in zip(variants, results, strict=True):
+            balanced = _PLACEMENT[name] == BALANCED
+            y = assign.unpermute(res.y[0]) if balanced else res.y[0]
+            rtl = int(res.layer_cycles[0, 0])
+            model = _eie_predict(
+                placed[_PLACEMENT[name]], s.x, n_pes=n, fifo_depth=depth, skip_empty=skip
+            )
+            rows.append(
+                {
+                    "layer": "Alex-8",
+                    "variant": name,
+                    "n_pes": n,
+                    "fifo_depth": depth,
+                    "rtl_layer_cycles": rtl,
+                    "model_layer_cycles": int(model.layer_cycles[0, 0]),
+                    "difference": rtl - int(model.layer_cycles[0, 0]),
+                    "busy_starved_match": bool(
+                        np.array_equal(res.pe_busy, model.pe_busy)
+                        and np.array_equal(res.pe_starved, model.pe_starved)
+                    ),
+                    "rtl_busy_total": int(res.pe_busy[0, 0].sum()),
+                    "outputs_match_golden": bool(np.array_equal(y, golden)),
+                    "wall_s_build_and_run": round(wall, 1),
+                }
+            )
     return rows
 
 
@@ -452,8 +477,63 @@ def section_eie(ctx: BenchContext) -> Section:
     _plot_table3(ctx, sec)
     _eie_sweeps(ctx, sec)
     ctx.checkpoint(sec)
+    _eie_area(ctx, sec)
+    ctx.checkpoint(sec)
     _eie_rtl(ctx, sec)
     return sec
+
+
+#: Configuration whose synthesis gives the options' area cost (issue 8's default set: EIE N = 4
+#: on ECP5-85F).
+AREA_CONFIG = {"n_pes": 4}
+
+
+def _eie_area(ctx: BenchContext, sec: Section) -> None:
+    """Yosys-only (no place and route) resources of EIE N = 4 on ECP5 without / with (a)."""
+    if ctx.quick:
+        sec.skipped.append("area cost of option (a) (Yosys, ECP5): skipped by --quick")
+        return
+    try:
+        from .hdl.eie.config import EIEConfig
+        from .hdl.eie.top import TOP_MODULE, EIETop
+        from .synth.flow import SynthConfig, run_synth
+
+        rows = []
+        for skip in _progress((False, True), "EIE area (Yosys, ECP5)"):
+            config = EIEConfig(**AREA_CONFIG, skip_empty=skip)
+            out = ctx.out / "synth" / f"eie-n4-ecp5{'-skip' if skip else ''}"
+            report = run_synth(
+                EIETop(config),
+                TOP_MODULE,
+                SynthConfig(target="ecp5", place_route=False),
+                out,
+                design="eie",
+                design_config=config,
+            )
+            r = report["resources"]
+            rows.append(
+                {
+                    "variant": SKIP if skip else BASELINE,
+                    "n_pes": config.n_pes,
+                    "target": "ecp5 85k (Yosys only)",
+                    **{k: r[k] for k in ("lut", "ff", "carry", "lutram", "bram", "dsp")},
+                }
+            )
+    except Exception as e:  # no YoWASP, or a tool failure: the rest of the section stands
+        sec.skipped.append(f"area cost of option (a) (Yosys, ECP5): {_first_line(e)}")
+        return
+    base = dict(rows[0])
+    for row in rows:
+        for k in ("lut", "ff"):
+            row[f"{k}_added"] = row[k] - base[k]
+            row[f"{k}_added_pct"] = round(100.0 * (row[k] - base[k]) / base[k], 2)
+    sec.tables["area"] = rows
+    sec.notes.append(
+        "Area cost of the options ('area'): Yosys synth_ecp5 resources of the EIE core, N = 4, "
+        "default memories, without and with option (a) (skip_empty: an equality compare per "
+        "PE and a 2-entry span buffer). Option (b) is encoder-only: no area. The counts include "
+        "the flow's I/O register wrapper (the same for both)."
+    )
 
 
 # ---------------------------------------------------------------------------------- DianNao
@@ -826,9 +906,10 @@ def _plot_table3(ctx: BenchContext, sec: Section) -> None:
     fig, ax = plt.subplots(figsize=(8, 3.6))
     ax.bar(x - 0.2, [r["eff_mean_pct"] for r in rows], 0.4, label="accelgen (model, mean def.)")
     ax.bar(x + 0.2, [r["paper_eff_pct"] for r in rows], 0.4, label="EIE paper (Table IV)")
-    opt = [r for r in sec.tables.get("options", []) if r["option"] == "balanced rows (b)"]
-    if opt:
-        ax.plot(x - 0.2, [r["eff_mean_pct"] for r in opt], "k_", ms=14, label="with option (b)")
+    for variant, style in ((BALANCED, "k_"), (SKIP, "r_"), (SKIP_BALANCED, "g_")):
+        opt = [r for r in sec.tables.get("options", []) if r["option"] == variant]
+        if opt:
+            ax.plot(x - 0.2, [r["eff_mean_pct"] for r in opt], style, ms=14, label=variant)
     ax.set_xticks(x, [r["layer"] for r in rows], rotation=30)
     ax.set_ylabel("load efficiency (%)")
     ax.set_ylim(0, 105)

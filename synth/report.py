@@ -102,6 +102,8 @@ _MAP_LINE = re.compile(r"^mapping memory (\S+) via (\S+)", re.M)
 _TECH_SUFFIX = re.compile(
     r"_(?=TRELLIS_|LUT4_|CCU2C|PFUMX|L6MUX|MULT18X18D|ALU54B|DP16KD|PDPW16KD|SB_)|\$(?=CCU2|abc)"
 )
+# A flip-flop or pin of a mapped block RAM: ``core.pe1.actrw.rf_b.0.0_DIB4``.
+_MEM_PORT = re.compile(r"^(?P<mem>.+?)\.\d+\.\d+_(?P<port>(?:DI|DO|AD|WE|CE|OCE)[A-Z]?\d*)$")
 _PY_SRC = re.compile(r"^(?P<file>.+\.py):(?P<line>\d+)$")
 _SRC = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+)\.\d+-\d+\.\d+$")
 _MODULE = re.compile(r"^\s*module\s+(\S+)\s*\(")
@@ -169,7 +171,9 @@ def _rtl_name(cell: str | None) -> str | None:
     ``core.pe1.arith.m_w``)."""
     if cell is None:
         return None
-    return _TECH_SUFFIX.split(cell, maxsplit=1)[0] or cell
+    name = _TECH_SUFFIX.split(cell, maxsplit=1)[0] or cell
+    port = _MEM_PORT.match(name)
+    return f"{port['mem']} (block RAM port {port['port']})" if port else name
 
 
 def _source_line(path: Path, line: int, cache: dict[Path, list[str] | None]) -> str | None:

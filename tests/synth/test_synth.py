@@ -294,6 +294,16 @@ def test_report_names_critical_path_sources(tmp_path):
     assert "placer heap, router router2" in md
 
 
+def test_rtl_names_of_technology_cells():
+    assert report._rtl_name("core.pe1.arith.m_w_TRELLIS_FF_Q_11") == "core.pe1.arith.m_w"
+    assert (
+        report._rtl_name("core.pe1.actrw.rf_b.0.0_DIB4_TRELLIS_FF_Q")
+        == "core.pe1.actrw.rf_b (block RAM port DIB4)"
+    )
+    assert report._rtl_name("core.ccu.cur_SB_DFFESR_Q") == "core.ccu.cur"
+    assert report._rtl_name("core.x") == "core.x" and report._rtl_name(None) is None
+
+
 def test_report_keeps_critical_path_when_goal_met(tmp_path):
     pnr = {
         "fmax": {"clk": {"achieved": 150.0, "constraint": 100}},

@@ -103,7 +103,10 @@ _TECH_SUFFIX = re.compile(
     r"_(?=TRELLIS_|LUT4_|CCU2C|PFUMX|L6MUX|MULT18X18D|ALU54B|DP16KD|PDPW16KD|SB_)|\$(?=CCU2|abc)"
 )
 # A flip-flop or pin of a mapped block RAM: ``core.pe1.actrw.rf_b.0.0_DIB4``.
-_MEM_PORT = re.compile(r"^(?P<mem>.+?)\.\d+\.\d+_(?P<port>(?:DI|DO|AD|WE|CE|OCE)[A-Z]?\d*)$")
+_MEM_PORT = re.compile(
+    r"^(?P<mem>.+?)\.\d+\.\d+_"
+    r"(?P<port>(?:DI|DO|AD|WE|CE|OCE)[A-Z]?\d*|(?:[RW]DATA|[RW]ADDR|MASK)(?:_\d+)?)$"
+)
 _PY_SRC = re.compile(r"^(?P<file>.+\.py):(?P<line>\d+)$")
 _SRC = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+)\.\d+-\d+\.\d+$")
 _MODULE = re.compile(r"^\s*module\s+(\S+)\s*\(")
@@ -444,7 +447,7 @@ def critical_path_summary(cp: dict[str, Any]) -> str:
 
 def critical_path_markdown(cp: dict[str, Any], timing: dict[str, Any]) -> list[str]:
     """The report's critical-path section: the path, whether it limits the goal, and the
-    Verilog statements it runs through (module and source line)."""
+    statements it runs through (``hdl/*.py`` lines and Verilog statements with their module)."""
     fmax, goal = timing.get("fmax_mhz"), timing.get("goal_mhz")
     verdict = (
         f"meets the {goal:g} MHz goal"
@@ -460,7 +463,7 @@ def critical_path_markdown(cp: dict[str, Any], timing: dict[str, Any]) -> list[s
     if cp["modules"]:
         lines += ["", "Through modules: " + " -> ".join(f"`{m}`" for m in cp["modules"]) + "."]
     if cp["statements"]:
-        lines += ["", "| # | module | Verilog statement | source |", "|---|---|---|---|"]
+        lines += ["", "| # | module or file | statement | source |", "|---|---|---|---|"]
         for i, st in enumerate(cp["statements"], 1):
             text = st["statement"].replace("|", "\\|")
             lines.append(f"| {i} | `{st['module']}` | `{text}` | {st['source']} |")

@@ -301,6 +301,10 @@ def test_rtl_names_of_technology_cells():
         == "core.pe1.actrw.rf_b (block RAM port DIB4)"
     )
     assert report._rtl_name("core.ccu.cur_SB_DFFESR_Q") == "core.ccu.cur"
+    assert (
+        report._rtl_name("core.pe0.actrw.rf_a.0.0_WDATA_14_SB_DFF_Q_D_SB_LUT4_O_LC")
+        == "core.pe0.actrw.rf_a (block RAM port WDATA_14)"
+    )
     assert report._rtl_name("core.x") == "core.x" and report._rtl_name(None) is None
 
 

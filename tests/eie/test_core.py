@@ -224,9 +224,12 @@ def test_skip_empty_removes_the_empty_column_bubbles(simulator):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("simulator", runner.default_simulators())
-@pytest.mark.parametrize("n_pes", [16, 64])
-def test_large_builds(n_pes, simulator):
-    config = EIEConfig(n_pes=n_pes, fifo_depth=8, regfile_depth=16, spmat_words=256, ptr_depth=2048)
+@pytest.mark.parametrize(("n_pes", "skip_empty"), [(16, False), (64, False), (16, True)])
+def test_large_builds(n_pes, skip_empty, simulator):
+    config = EIEConfig(
+        n_pes=n_pes, fifo_depth=8, regfile_depth=16, spmat_words=256, ptr_depth=2048,
+        skip_empty=skip_empty,
+    )  # fmt: skip
     rng = np.random.default_rng(n_pes)
     layers = [
         random_layer(rng, n_pes * 16 - 3, 200, 0.1),
@@ -235,3 +238,8 @@ def test_large_builds(n_pes, simulator):
     x = activations(rng, 2, 200, 0.5)
     res = simulate(layers, x, config=config, simulator=simulator, progress=False)
     np.testing.assert_array_equal(res.y, run_eie(layers, x, num=config.numerics)[-1])
+    model = predict(
+        layers, x, n_pes=n_pes, fifo_depth=8, num=config.numerics, skip_empty=skip_empty
+    )
+    for field in ("cycles", "layer_cycles", "pe_busy", "pe_starved"):
+        np.testing.assert_array_equal(getattr(res, field), getattr(model, field), err_msg=field)

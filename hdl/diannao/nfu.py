@@ -287,7 +287,9 @@ class NFU3(wiring.Component):
             avgp = st.reg(acc * self.ctl.avg_recip, f"avgp{r}")
             acc1 = st.reg(acc, f"acc1_{r}")
             # stage 8: clamp to the table's range; ReLU; average
-            xc2 = st.reg(Mux(y1 < x_min, x_min, Mux(y1 > x_hi, x_hi, y1)), f"xc{r}")
+            # (the clamped value lies between two act_bits values: it fits act_bits)
+            xc = Mux(y1 < x_min, x_min, Mux(y1 > x_hi, x_hi, y1))
+            xc2 = st.reg(xc, f"xc{r}", signed(c.act_bits))
             relu2 = st.reg(Mux(y1 < 0, 0, y1), f"relu{r}")
             avg2 = st.reg(sat(round_shift(avgp, 16), c.act_bits), f"avg{r}")
             y2, acc2 = st.reg(y1, f"y2_{r}"), st.reg(acc1, f"acc2_{r}")

@@ -180,7 +180,7 @@ def tool_path(name: str) -> str:
 # Log lines that tell which phase a tool is in: nextpnr's placer / router progress lines and
 # Yosys' pass headers.
 _PHASE = re.compile(
-    r"^(?:Info: .*(?:[Pp]lacer|[Rr]out|iteration|iter |Packing|frequency|HeAP|SA placement).*"
+    r"^(?:Info: .*(?:[Pp]lacer|[Rr]out|iteration|iter[ =]|Packing|frequency|HeAP|SA placement).*"
     r"|\d+(?:\.\d+)*\. Executing .*)$",
     re.M,
 )

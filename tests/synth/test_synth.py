@@ -358,6 +358,24 @@ def test_run_reports_phase_and_stops_at_timeout(tmp_path):
     assert any("nextpnr running" in m and "annealing" in m for m in said)
 
 
+@pytest.mark.parametrize(
+    "log, phase",
+    [
+        ("", ""),
+        ("Info: Packing IOs..\nInfo: Checksum: 0x1\n", "Info: Packing IOs.."),
+        (
+            "Info: Setting up routing resources...\nInfo:     iter=3 wires=9 overused=2\n",
+            "Info: iter=3 wires=9 overused=2",
+        ),
+        ("11.46.15.5. Executing ABC9.\nABC: + strash\n", "11.46.15.5. Executing ABC9."),
+    ],
+)
+def test_phase_of_a_running_tool(tmp_path, log, phase):
+    (tmp_path / "t.log").write_text(log)
+    assert flow._phase(tmp_path / "t.log") == phase
+    assert flow._phase(tmp_path / "missing.log") == ""
+
+
 def test_run_failure_names_the_error(tmp_path):
     cmd = _fake_tool(
         tmp_path,

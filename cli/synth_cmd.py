@@ -22,7 +22,14 @@ from typing import Any
 
 from .main import UserError
 
-__all__ = ["DEFAULT_SET", "ICE40_EIE", "ICE40_PNR_TIMEOUT_S", "add_arguments", "run"]
+__all__ = [
+    "DEFAULT_SET",
+    "ECP5_PNR_TIMEOUT_S",
+    "ICE40_EIE",
+    "ICE40_PNR_TIMEOUT_S",
+    "add_arguments",
+    "run",
+]
 
 # The iCE40 UP5K entry: one PE with the paper's per-PE memory sizes but one layer descriptor
 # (max_layers=1). The default EIEConfig's four per-layer codebooks (4 x 16 x 16-bit registers),
@@ -31,11 +38,24 @@ __all__ = ["DEFAULT_SET", "ICE40_EIE", "ICE40_PNR_TIMEOUT_S", "add_arguments", "
 ICE40_EIE: dict[str, Any] = {"n_pes": 1, "max_layers": 1}
 # The "if it fits" run is stopped after this many seconds of nextpnr (it takes ~1 minute).
 ICE40_PNR_TIMEOUT_S = 1800.0
+# The ECP5 runs get a limit too, so that `make synth` always ends: nextpnr's router2 iterates
+# until no wire is overused, with no iteration limit (EIE N = 4 took 12 minutes in all).
+ECP5_PNR_TIMEOUT_S = 7200.0
 
 # (directory, design, config overrides, synthesis options): the set `make synth` runs.
 DEFAULT_SET: tuple[tuple[str, str, dict[str, Any], dict[str, Any]], ...] = (
-    ("eie-n4-ecp5", "eie", {"n_pes": 4}, {"target": "ecp5", "device": "85k"}),
-    ("diannao-tn8-ecp5", "diannao", {"tn": 8}, {"target": "ecp5", "device": "85k"}),
+    (
+        "eie-n4-ecp5",
+        "eie",
+        {"n_pes": 4},
+        {"target": "ecp5", "device": "85k", "pnr_timeout_s": ECP5_PNR_TIMEOUT_S},
+    ),
+    (
+        "diannao-tn8-ecp5",
+        "diannao",
+        {"tn": 8},
+        {"target": "ecp5", "device": "85k", "pnr_timeout_s": ECP5_PNR_TIMEOUT_S},
+    ),
     (
         "eie-n1-ice40",
         "eie",
@@ -93,8 +113,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="S",
-        help="stop nextpnr after S seconds (default: no limit; the default set's iCE40 run "
-        f"has {ICE40_PNR_TIMEOUT_S:g})",
+        help="stop nextpnr after S seconds (default: no limit; the default set uses "
+        f"{ECP5_PNR_TIMEOUT_S:g} for ECP5, {ICE40_PNR_TIMEOUT_S:g} for iCE40)",
     )
     parser.add_argument(
         "--default-set",

@@ -461,8 +461,8 @@ def test_default_set_progress_and_summary(tmp_path, capsys, monkeypatch):
     for i, name in enumerate(("eie-n4-ecp5", "diannao-tn8-ecp5", "eie-n1-ice40"), 1):
         assert f"run {i}/3 {name}" in err
     assert [s[:4] for s in seen] == [
-        ("eie", "ecp5", "router1", 0.0),
-        ("diannao", "ecp5", "router1", 0.0),
+        ("eie", "ecp5", "router1", synth_cmd.ECP5_PNR_TIMEOUT_S),
+        ("diannao", "ecp5", "router1", synth_cmd.ECP5_PNR_TIMEOUT_S),
         ("eie", "ice40", "router1", synth_cmd.ICE40_PNR_TIMEOUT_S),
     ]
     assert seen[2][4].n_pes == 1 and seen[2][4].max_layers == synth_cmd.ICE40_EIE["max_layers"]
@@ -476,6 +476,11 @@ def test_default_set_progress_and_summary(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(flow, "run_synth", failing)
     assert cli.main(["synth", "--default-set", "-o", str(out)]) == 1
+
+    seen.clear()
+    monkeypatch.setattr(flow, "run_synth", fake_run_synth)
+    cli.main(["synth", "--default-set", "--pnr-timeout", "99", "-o", str(out)])
+    assert [s[3] for s in seen] == [99.0, 99.0, 99.0]
 
 
 # ------------------------------------------------------------------ YoWASP smoke runs

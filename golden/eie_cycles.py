@@ -7,8 +7,9 @@ where the matrix entries are matter):
 * CCU: window read -> fetch stage -> current window + leading-non-zero pick -> broadcast
   register, which advances only when every activation queue has room;
 * per PE: activation queue (``fifo_depth``), pointer-read register, entry walker (one entry per
-  cycle, the next column's span taken while the last entry is issued), decode, multiply and
-  accumulate stages (an entry with ``v == 0`` leaves the multiply and accumulate stages empty);
+  cycle, the next column's span taken while the last entry is issued), line read, decode,
+  multiply and accumulate stages (an entry with ``v == 0`` leaves the multiply and accumulate
+  stages empty);
 * a layer's run ends in the first cycle in which the CCU is done and every PE is idle.
 
 Around the runs it adds the boundary passes of ``EIETop`` (``ceil(rows / N) + 1`` cycles,
@@ -78,6 +79,8 @@ def layer_run(
     w_active = [False] * n
     w_e = [0] * n
     w_end = [0] * n
+    r_valid = [False] * n
+    r_v = [0] * n
     e_valid = [False] * n
     e_v = [0] * n
     d_valid = [False] * n
@@ -102,8 +105,8 @@ def layer_run(
                 busy[k] += 1
             elif not q_valid:
                 starved[k] += 1
-            stages = (pr_valid[k], spans[k], w_active[k], e_valid[k], d_valid[k], p_valid[k])
-            if q_valid or any(stages):
+            stages = (pr_valid[k], spans[k], w_active[k], r_valid[k], e_valid[k], d_valid[k])
+            if q_valid or p_valid[k] or any(stages):
                 idle = False
         if ccu_done and idle:
             return cycle + 1, busy, starved
@@ -128,9 +131,10 @@ def layer_run(
             load = bool(q) and (not pr_valid[k] or freed)
             p_valid[k] = d_valid[k]
             d_valid[k] = e_valid[k] and e_v[k] != 0
-            e_valid[k] = w_active[k]
+            e_valid[k], e_v[k] = r_valid[k], r_v[k]
+            r_valid[k] = w_active[k]
             if w_active[k]:
-                e_v[k] = int(vz[k][w_e[k]])
+                r_v[k] = int(vz[k][w_e[k]])
             if take_span:
                 w_active[k], (w_e[k], w_end[k]) = True, span
                 if skip_empty:

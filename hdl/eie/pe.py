@@ -62,9 +62,10 @@ class PE(wiring.Component):
     """A processing element (EIE Fig. 4) with its memories and performance counters.
 
     Pipeline of a column ``(j, a_j)`` taken from the activation queue in cycle ``t``: pointers
-    ``p_j, p_{j+1}`` valid in ``t+1`` (:class:`PointerUnit`), first entry issued in ``t+2``
-    (:class:`SpMatReader`), decoded in ``t+3``, multiplied (destination register read) in
-    ``t+4`` and accumulated/written in ``t+5`` (:class:`ArithUnit`). While the queue is
+    ``p_j, p_{j+1}`` valid in ``t+1`` (:class:`PointerUnit`), first entry issued in ``t+2`` and
+    read from its line in ``t+3`` (:class:`SpMatReader`), decoded in ``t+4``, multiplied
+    (destination register read) in ``t+5`` and accumulated/written in ``t+6``
+    (:class:`ArithUnit`). While the queue is
     non-empty and columns have entries, one entry is issued per cycle; a column without
     entries for this PE costs one bubble.
 
@@ -191,7 +192,13 @@ class PE(wiring.Component):
             self.busy.eq(spm.issue),
             self.starved.eq(~spm.issue & ~queue.r.valid),
             self.idle.eq(
-                ~queue.r.valid & ~ptr.busy & ~spans_held & ~spm.issue & ~spm.e_valid & ~alu.busy
+                ~queue.r.valid
+                & ~ptr.busy
+                & ~spans_held
+                & ~spm.issue
+                & ~spm.reading
+                & ~spm.e_valid
+                & ~alu.busy
             ),
         ]
         busy = Signal(32)

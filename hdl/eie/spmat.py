@@ -27,7 +27,9 @@ class SpMatReader(wiring.Component):
 
     Timing: the walker takes a span in the cycle ``span.valid & span.ready``; it issues entry
     ``lo`` in the next cycle and one entry per cycle after that. An entry issued in cycle ``t``
-    appears on ``e_*`` in cycle ``t + 1`` (**latency 1 cycle**). ``span.ready`` is high while
+    is read from the line in ``t + 1`` (memory output, 8:1 slot select, registered: the wide
+    memory's outputs are far apart on an FPGA, so nothing else follows them in that cycle) and
+    appears on ``e_*`` in cycle ``t + 2`` (**latency 2 cycles**). ``span.ready`` is high while
     the walker is idle or issuing the last entry of its span, so consecutive columns follow each
     other without a bubble. An empty span (``lo == hi``) is consumed without issuing anything.
 
@@ -41,6 +43,8 @@ class SpMatReader(wiring.Component):
         The entry stream to the arithmetic unit; ``e_first`` marks the first entry of a column.
     issue : Out(1)
         An entry is issued this cycle (the PE is busy).
+    reading : Out(1)
+        An issued entry is being read from the line (it appears on ``e_*`` next cycle).
     line_reads : Out(1)
         A line is read from memory this cycle.
     wr_addr, wr_data, wr_en : In
@@ -59,6 +63,7 @@ class SpMatReader(wiring.Component):
                 "e_z": Out(4),
                 "e_first": Out(1),
                 "issue": Out(1),
+                "reading": Out(1),
                 "line_reads": Out(1),
                 "wr_addr": In(range(words)),
                 "wr_data": In(LINE_BITS),
@@ -119,12 +124,20 @@ class SpMatReader(wiring.Component):
             m.d.sync += [held.eq(line), held_valid.eq(1)]
 
         slot = Signal(slot_bits)
+        s_act = Signal.like(act)
+        s_first = Signal()
         m.d.sync += [
-            self.e_valid.eq(active),
+            self.reading.eq(active),
             slot.eq(e[:slot_bits]),
-            self.e_act.eq(act),
-            self.e_first.eq(first),
+            s_act.eq(act),
+            s_first.eq(first),
         ]
         entry = rd.data.word_select(slot, 8)
-        m.d.comb += [self.e_v.eq(entry[:4]), self.e_z.eq(entry[4:])]
+        m.d.sync += [
+            self.e_valid.eq(self.reading),
+            self.e_act.eq(s_act),
+            self.e_first.eq(s_first),
+            self.e_v.eq(entry[:4]),
+            self.e_z.eq(entry[4:]),
+        ]
         return m

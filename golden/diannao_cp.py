@@ -8,7 +8,7 @@ counts the RTL's counters report (``docs/diannao.md``, "Latencies"):
 * a program of ``N`` NFU steps takes ``cycles = FETCH_CYCLES + N + S + DRAIN_CYCLES`` from
   the ``start`` pulse to ``done``: one cycle to fetch the first instruction, one NFU step per
   cycle (instructions issue back to back, the next one is prefetched), then the pipeline
-  drains (buffer read, the 12 NFU stages, NBout write);
+  drains (buffer read, the 13 NFU stages, NBout write);
 * ``S`` is the read-after-write interlock: an output whose first step reads its NBout word
   (``nbout_read``) waits while an earlier output of the same program still has a write of that
   word in flight, i.e. until ``DRAIN_CYCLES + 1`` cycles after that output's last step issued.
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 FETCH_CYCLES = 1
-DRAIN_CYCLES = 13  # buffer read + NFU latency (hdl.diannao.top.PIPELINE_DRAIN, measured)
+DRAIN_CYCLES = 14  # buffer read + NFU latency (hdl.diannao.top.PIPELINE_DRAIN, measured)
 
 
 @dataclass(frozen=True)

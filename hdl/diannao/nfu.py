@@ -6,7 +6,7 @@ an output's first step, the NBout word of partial sums, all arriving together; t
 word :func:`ctl_layout` travels with the data. Arithmetic is :mod:`accelgen.hdl.common.arith`
 (the rules of ``numerics.md``), bit-exact with :mod:`accelgen.golden.layers` at ``group = tn``.
 
-Latency of :class:`NFU`: **12 cycles** from a step's inputs to ``out_valid``, one step per
+Latency of :class:`NFU`: **13 cycles** from a step's inputs to ``out_valid``, one step per
 cycle, no stalls. Every stage holds at most one carry chain or multiplier plus a few LUT
 levels (the paper's three stages each hold a multiplier, an adder tree or a table look-up plus
 multiply-add, too long for one FPGA cycle):
@@ -20,12 +20,13 @@ NFU-1       3      ``sat(act_bits, round_shift(product, w_frac))``
 NFU-2       4      the first half of the adder-tree levels (the exact partial sums)
 NFU-2       5      the tree sum (or the bypassed input for pooling)
 NFU-2       6      the accumulator (one saturating add, or a max, per lane)
-NFU-3       7      ``y = sat(act_bits, acc)`` and the average-pooling product ``acc * recip``
-NFU-3       8      ``y`` clamped to the PWL range; ReLU; the rounded, saturated average
-NFU-3       9      the PWL segment index
-NFU-3       10     ``slope[seg] * x`` and ``intercept[seg]``
-NFU-3       11     ``round_shift(slope * x, act_frac) + intercept``
-NFU-3       12     saturation and the output select (the NBout write word)
+NFU-3       7      ``y = sat(act_bits, acc)``; the two partial products of ``acc * avg_recip``
+NFU-3       8      ``y`` clamped to the PWL range; ReLU; the product ``acc * avg_recip``
+NFU-3       9      the PWL segment index; the rounded, saturated average
+NFU-3       10     ``slope[seg]``, ``intercept[seg]`` (table look-up)
+NFU-3       11     ``slope * x``
+NFU-3       12     ``round_shift(slope * x, act_frac) + intercept``
+NFU-3       13     saturation and the output select (the NBout write word)
 ==========  =====  ============================================================================
 """
 
@@ -42,6 +43,7 @@ from .isa import AVG_RECIP_BITS, NFU2Op, NFU2Out, NFU3Op
 __all__ = ["NFU", "NFU1", "NFU2", "NFU3", "PWL_COEF_BITS", "ctl_layout", "exact_sum"]
 
 PWL_COEF_BITS = 16
+AVG_SPLIT = 17  # low bits of the accumulator in the first average-pooling partial product
 
 
 def ctl_layout(config: DianNaoConfig) -> data.StructLayout:
@@ -218,7 +220,7 @@ class NFU2(wiring.Component):
 
 
 class NFU3(wiring.Component):
-    """NFU-3: output stage. Latency 6 cycles (:attr:`latency`); outputs only ``ctl.last`` steps.
+    """NFU-3: output stage. Latency 7 cycles (:attr:`latency`); outputs only ``ctl.last`` steps.
 
     ``PARTIAL`` outputs the raw accumulators (``acc_bits``); otherwise ``y = sat(act_bits, acc)``
     then ``NONE`` / ``RELU`` (``max(0, y)``) / ``PWL`` (the loaded table, as
@@ -231,7 +233,7 @@ class NFU3(wiring.Component):
     cycle after the write).
     """
 
-    latency = 6
+    latency = 7
 
     def __init__(self, config: DianNaoConfig) -> None:
         self.config = config
@@ -282,52 +284,65 @@ class NFU3(wiring.Component):
             valid.append(st.reg(valid[-1], f"v{k}"))
         for r in range(c.tn):
             acc = self.acc[r]
-            # stage 7: saturate; the average-pooling product
+            # stage 7: saturate; the average-pooling product as two partial products (acc =
+            # hi * 2**AVG_SPLIT + lo, each product fits one 18x18 DSP multiplier)
             y1 = st.reg(sat(acc, c.act_bits), f"y{r}")
-            avgp = st.reg(acc * self.ctl.avg_recip, f"avgp{r}")
+            recip = self.ctl.avg_recip
+            lo1 = st.reg(acc[:AVG_SPLIT] * recip, f"avglo{r}")
+            hi1 = st.reg(acc[AVG_SPLIT:].as_signed() * recip, f"avghi{r}")
             acc1 = st.reg(acc, f"acc1_{r}")
-            # stage 8: clamp to the table's range; ReLU; average
+            # stage 8: clamp to the table's range; ReLU; the average-pooling product
             # (the clamped value lies between two act_bits values: it fits act_bits)
             xc = Mux(y1 < x_min, x_min, Mux(y1 > x_hi, x_hi, y1))
             xc2 = st.reg(xc, f"xc{r}", signed(c.act_bits))
             relu2 = st.reg(Mux(y1 < 0, 0, y1), f"relu{r}")
-            avg2 = st.reg(sat(round_shift(avgp, 16), c.act_bits), f"avg{r}")
+            avgp2 = st.reg((hi1 << AVG_SPLIT) + lo1, f"avgp{r}")
             y2, acc2 = st.reg(y1, f"y2_{r}"), st.reg(acc1, f"acc2_{r}")
-            # stage 9: segment index
+            # stage 9: segment index; the rounded, saturated average
             seg3 = st.reg(((xc2 - x_min) >> seg_shift)[:seg_bits], f"seg{r}")
             xc3 = st.reg(xc2, f"xc3_{r}")
-            # stage 10: table look-up and multiply
-            prod4 = st.reg(slopes[seg3] * xc3, f"pm{r}")
+            avg3 = st.reg(sat(round_shift(avgp2, 16), c.act_bits), f"avg{r}")
+            # stage 10: table look-up
+            slope4 = st.reg(slopes[seg3], f"sl{r}")
             icept4 = st.reg(icepts[seg3], f"ic{r}")
-            # stage 11: round, add the intercept
-            sum5 = st.reg(round_shift(prod4, c.act_frac) + icept4, f"ps{r}")
-            passed = [y2, relu2, avg2, acc2]
-            for k in (3, 4, 5):
-                passed = [st.reg(v, f"p{k}_{r}_{j}") for j, v in enumerate(passed)]
-            y5, relu5, avg5, acc5 = passed
-            # stage 12: saturate, select
-            pwl = sat(sum5, c.act_bits)
+            xc4 = st.reg(xc3, f"xc4_{r}")
+            # stage 11: multiply
+            prod5 = st.reg(slope4 * xc4, f"pm{r}")
+            icept5 = st.reg(icept4, f"ic5_{r}")
+            # stage 12: round, add the intercept
+            sum6 = st.reg(round_shift(prod5, c.act_frac) + icept5, f"ps{r}")
+            y_, relu_, acc_ = y2, relu2, acc2
+            for k in (3, 4, 5, 6):
+                y_, relu_, acc_ = (
+                    st.reg(v, f"p{k}_{r}_{n}")
+                    for v, n in ((y_, "y"), (relu_, "relu"), (acc_, "acc"))
+                )
+            avg_ = avg3
+            for k in (4, 5, 6):
+                avg_ = st.reg(avg_, f"p{k}_{r}_avg")
+            # stage 13: saturate, select
+            pwl = sat(sum6, c.act_bits)
             final = Signal(signed(c.act_bits), name=f"final{r}")
-            with m.Switch(ctl[5].nfu3_op):
+            with m.Switch(ctl[6].nfu3_op):
                 with m.Case(NFU3Op.NONE):
-                    m.d.comb += final.eq(y5)
+                    m.d.comb += final.eq(y_)
                 with m.Case(NFU3Op.RELU):
-                    m.d.comb += final.eq(relu5)
+                    m.d.comb += final.eq(relu_)
                 with m.Case(NFU3Op.PWL):
                     m.d.comb += final.eq(pwl)
                 with m.Case(NFU3Op.AVG):
-                    m.d.comb += final.eq(avg5)
-            m.d.sync += self.out_data[r].eq(Mux(ctl[5].nfu2_out == NFU2Out.PARTIAL, acc5, final))
+                    m.d.comb += final.eq(avg_)
+            m.d.sync += self.out_data[r].eq(Mux(ctl[6].nfu2_out == NFU2Out.PARTIAL, acc_, final))
         m.d.sync += [
-            self.out_valid.eq(valid[5] & ctl[5].last),
-            self.out_addr.eq(ctl[5].addr),
+            self.out_valid.eq(valid[6] & ctl[6].last),
+            self.out_addr.eq(ctl[6].addr),
         ]
         return m
 
 
 class NFU(wiring.Component):
     """NFU-1 -> NFU-2 -> NFU-3. Inputs: one step (``valid``, ``ctl``, ``x``, ``w``, ``psum``);
-    outputs: NBout writes (``out_valid``, ``out_addr``, ``out_data``) :attr:`latency` (12)
+    outputs: NBout writes (``out_valid``, ``out_addr``, ``out_data``) :attr:`latency` (13)
     cycles later.
 
     ``nfu1_op`` is informational in the datapath (``BYPASS`` steps use NFU-2 ``SUM``/``MAX``,

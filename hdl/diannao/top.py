@@ -22,9 +22,9 @@ the last output has been written; ``host_raddr`` -> ``host_rdata`` reads NBout w
 one cycle while idle. ``cycles``, ``nfu_busy`` and ``stalls`` are the control processor's
 counters of the last run.
 
-Pipeline: issue (buffer read addresses) -> NFU-1 (3 stages) -> NFU-2 (3) -> NFU-3 (6) -> NBout
+Pipeline: issue (buffer read addresses) -> NFU-1 (3 stages) -> NFU-2 (3) -> NFU-3 (7) -> NBout
 write: an NFU step issued in cycle ``t`` writes its output in cycle ``t + PIPELINE_DRAIN``
-(``t + 13``); the control processor's read-after-write interlock covers that distance.
+(``t + 14``); the control processor's read-after-write interlock covers that distance.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ The pieces are importable: :class:`DemoConfig`, :func:`run_demo`, :func:`first_m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -71,6 +72,10 @@ class DemoConfig(Config):
         per run); more runs give a smoother bar at the cost of simulator start-ups.
     lstm : bool
         Also run a small LSTM on EIE (:mod:`accelgen.demo_lstm`) and report its cycles per step.
+    jobs : int
+        Simulator processes run at once (1..64, default 2). With more than one, the Verilator
+        or Icarus builds of both cores start in worker processes while the models train, and
+        the image pieces of both networks run in parallel; 1 runs everything in this process.
     """
 
     simulator: Literal["verilator", "icarus"] = "verilator"
@@ -82,6 +87,7 @@ class DemoConfig(Config):
     clock_mhz: float = 200.0
     chunks: int = 8
     lstm: bool = False
+    jobs: int = 2
 
     def __post_init__(self) -> None:
         self.validate_fields()
@@ -99,6 +105,7 @@ class DemoConfig(Config):
             f"clock_mhz must be a positive number, got {self.clock_mhz!r}",
         )
         require(1 <= self.chunks <= 1000, f"chunks must be in 1..1000, got {self.chunks!r}")
+        require(1 <= self.jobs <= 64, f"jobs must be in 1..64, got {self.jobs!r}")
         require(bool(self.out), "out must name a directory")
 
 
@@ -232,28 +239,87 @@ class CoreRun:
         )
 
 
-def _run_batches(
-    label: str,
-    simulate: Callable[[np.ndarray], CoreRun],
-    x: np.ndarray,
-    cfg: DemoConfig,
-    progress: bool,
-) -> CoreRun:
-    """Run ``x`` through ``simulate`` in ``cfg.chunks`` pieces behind a progress bar."""
+def _simulate(core: str, layers: list, xs: np.ndarray, core_cfg, cfg: DemoConfig) -> CoreRun:
+    """Run one batch of images through one core (in a worker process when ``cfg.jobs > 1``)."""
+    t0 = time.monotonic()
+    simulate = _simulate_eie if core == "eie" else _simulate_diannao
+    run = simulate(layers, xs, core_cfg, cfg)
+    run.wall_s = time.monotonic() - t0
+    return run
+
+
+def _prebuild(core: str, core_cfg, cfg: DemoConfig) -> None:
+    """Build (or find cached) a core's simulation model."""
+    from .sim.runner import build
+
+    text, top = _core_verilog(core, core_cfg)
+    build(text, toplevel=top, simulator=cfg.simulator, waves=cfg.waves)
+
+
+def _pieces(n: int, chunks: int) -> list[tuple[int, int]]:
+    size = max(1, math.ceil(n / chunks))
+    return [(a, min(a + size, n)) for a in range(0, n, size)]
+
+
+def _run_networks(
+    nets: Sequence[tuple[_Network, Any]], cfg: DemoConfig, pool, progress: bool
+) -> None:
+    """Run every network's images in ``cfg.chunks`` pieces, on ``pool`` when there is one.
+
+    The pieces of the networks are interleaved so that both cores' simulators run at once;
+    one progress bar per network advances as its pieces finish. Sets ``net.run``.
+    """
     from tqdm import tqdm
 
-    size = max(1, math.ceil(len(x) / cfg.chunks))
-    parts = []
-    with tqdm(
-        total=len(x), desc=f"    {label}", unit="img", disable=not progress, leave=True
-    ) as bar:
-        for start in range(0, len(x), size):
-            t0 = time.monotonic()
-            part = simulate(x[start : start + size])
-            part.wall_s = time.monotonic() - t0
-            parts.append(part)
-            bar.update(len(x[start : start + size]))
-    return CoreRun.concat(parts)
+    pieces = [_pieces(len(net.x), cfg.chunks) for net, _ in nets]
+    order = [
+        (k, a, b)
+        for i in range(max(len(p) for p in pieces))
+        for k, p in enumerate(pieces)
+        if i < len(p)
+        for a, b in [p[i]]
+    ]
+    bars = [
+        tqdm(
+            total=len(net.x),
+            desc=f"    {net.title}",
+            unit="img",
+            position=k,
+            disable=not progress,
+            leave=True,
+        )
+        for k, (net, _) in enumerate(nets)
+    ]
+    done: dict[tuple[int, int], CoreRun] = {}
+    try:
+        if pool is None:
+            for k, a, b in order:
+                net, core_cfg = nets[k]
+                done[k, a] = _simulate(net.core, net.layers, net.x[a:b], core_cfg, cfg)
+                bars[k].update(b - a)
+        else:
+            from concurrent.futures import as_completed
+
+            futures = {
+                pool.submit(
+                    _simulate,
+                    nets[k][0].core,
+                    nets[k][0].layers,
+                    nets[k][0].x[a:b],
+                    nets[k][1],
+                    cfg,
+                ): (k, a, b)
+                for k, a, b in order
+            }
+            for future in as_completed(futures):
+                k, a, b = futures[future]
+                done[k, a] = future.result()
+                bars[k].update(b - a)
+    finally:
+        for bar in bars:
+            bar.close()
+    for k, (net, _) in enumerate(nets):
+        net.run = CoreRun.concat([done[k, a] for a, _ in pieces[k]])
 
 
 @dataclass
@@ -302,6 +368,47 @@ def run_demo(cfg: DemoConfig, *, log: Log = print, progress: bool = True) -> Dem
     ValueError
         A bad option, or a model that does not fit the configured cores (before simulating).
     """
+    from .golden import train
+
+    # the one option that needs the data is checked before any worker starts
+    total = len(train.digits_split().y_test)
+    require(
+        cfg.images is None or cfg.images <= total,
+        f"images must be at most {total} (the test split), got {cfg.images}",
+    )
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if cfg.jobs > 1:
+            pool = stack.enter_context(_worker_pool(cfg.jobs))
+            # the simulator builds do not depend on the models: start them first
+            for core, core_cfg in (("eie", _eie_config(cfg)), ("diannao", _diannao_config(cfg))):
+                pool.submit(_prebuild, core, core_cfg, cfg)
+        return _run_demo(cfg, pool, log=log, progress=progress)
+
+
+@contextlib.contextmanager
+def _worker_pool(jobs: int):
+    """Worker processes for the simulations (the cocotb harness is not thread-safe).
+
+    On an error (a bad option found after the builds started, a failed simulation, Ctrl-C) the
+    workers are stopped at once instead of finishing their builds; an interrupted build leaves
+    no cache stamp and is redone by the next run.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    except BaseException:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _run_demo(cfg: DemoConfig, pool, *, log: Log, progress: bool) -> DemoResult:
     from .golden.compress import compression_report
     from .golden.energy import diannao_energy, eie_energy
     from .golden.netspec import run_dense, run_eie
@@ -355,11 +462,11 @@ def run_demo(cfg: DemoConfig, *, log: Log = print, progress: bool = True) -> Dem
         x_cnn,
         run_dense(models.cnn_layers, x_cnn, num=models.cnn_numerics, group=cfg.tn),
     )
-    mlp.run = _run_batches(
-        mlp.title, lambda xs: _simulate_eie(mlp.layers, xs, eie_cfg, cfg), x_mlp, cfg, progress
-    )
-    cnn.run = _run_batches(
-        cnn.title, lambda xs: _simulate_diannao(cnn.layers, xs, dn_cfg, cfg), x_cnn, cfg, progress
+    t0 = time.monotonic()
+    _run_networks([(mlp, eie_cfg), (cnn, dn_cfg)], cfg, pool, progress)
+    log(
+        f"      {n} images through both cores in {time.monotonic() - t0:.1f} s "
+        f"({cfg.jobs} simulator process{'es' if cfg.jobs > 1 else ''} at a time)"
     )
 
     log("[4/5] Compare every RTL output with the golden model, bit for bit")
@@ -488,6 +595,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="K",
         help=f"simulation runs per network (progress-bar steps, default {d.chunks})",
     )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=d.jobs,
+        metavar="J",
+        help=f"simulator processes at once (default {d.jobs}; 1 = no worker processes)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -503,6 +618,7 @@ def run(args: argparse.Namespace) -> int:
         clock_mhz=args.clock_mhz,
         chunks=args.chunks,
         lstm=args.lstm,
+        jobs=args.jobs,
     )
     try:
         report = run_demo(cfg).report

@@ -40,6 +40,7 @@ __all__ = [
     "SIMULATORS",
     "SimResult",
     "SimulationError",
+    "build",
     "build_dir_root",
     "default_simulators",
     "generate_verilog",
@@ -132,6 +133,20 @@ def _verilator_build_env() -> dict[str, str]:
     return env
 
 
+def _verilator_args() -> list[str]:
+    """Verilator options of every build.
+
+    cocotb's runner declares every signal public (``--public-flat-rw``), which keeps Verilator
+    from optimising the model and makes it several times slower; the testbenches here only touch
+    the top level's ports, so only depth 1 is made public. ``ACCELGEN_VERILATOR_PUBLIC=all``
+    restores full visibility (to probe internal signals from a testbench).
+    """
+    args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
+    if os.environ.get("ACCELGEN_VERILATOR_PUBLIC", "top").lower() != "all":
+        args += ["--no-public-flat-rw", "--public-depth", "1"]
+    return args
+
+
 @contextlib.contextmanager
 def _patched_environ(updates: Mapping[str, str]) -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in updates}
@@ -173,8 +188,9 @@ def _waves_requested(waves: bool | None) -> bool:
 def _ensure_build(verilog_text: str, toplevel: str, simulator: str, waves: bool) -> Path:
     from cocotb_tools.runner import get_runner
 
+    flags = " ".join(_verilator_args()[3:]) if simulator == "verilator" else ""
     key = hashlib.sha256(
-        f"{simulator}\0{int(waves)}\0{toplevel}\0{verilog_text}".encode()
+        f"{simulator}\0{int(waves)}\0{toplevel}\0{verilog_text}{flags}".encode()
     ).hexdigest()[:16]
     bdir = build_dir_root() / "sim" / simulator / f"{toplevel}-{key}"
     stamp = bdir / ".built"
@@ -187,7 +203,7 @@ def _ensure_build(verilog_text: str, toplevel: str, simulator: str, waves: bool)
         src = bdir / f"{toplevel}.v"
         src.write_text(verilog_text)
         env = _verilator_build_env() if simulator == "verilator" else {}
-        build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"] if simulator == "verilator" else []
+        build_args = _verilator_args() if simulator == "verilator" else []
         log = io.StringIO()
         with _patched_environ(env), contextlib.redirect_stdout(log):
             runner = get_runner(simulator)
@@ -208,6 +224,16 @@ def _ensure_build(verilog_text: str, toplevel: str, simulator: str, waves: bool)
                 ) from e
         stamp.write_text(key)
     return bdir
+
+
+def build(verilog_text: str, *, toplevel: str, simulator: str, waves: bool | None = None) -> Path:
+    """Build (or find in the cache) the simulation model of ``verilog_text``; return its folder.
+
+    :func:`run_cocotb` does the same on its first call; calling this ahead of time lets a caller
+    overlap the build with other work (the demo builds both cores while it trains its models).
+    """
+    check_simulator(simulator)
+    return _ensure_build(verilog_text, toplevel, simulator, _waves_requested(waves))
 
 
 def _tail(path: Path, lines: int = 40) -> str:

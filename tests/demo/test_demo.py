@@ -76,6 +76,7 @@ def test_config_validates_and_round_trips(tmp_path):
         ({"images": 0}, "images must be at least 1, got 0"),
         ({"clock_mhz": -1.0}, "clock_mhz must be a positive number, got -1.0"),
         ({"simulator": "modelsim"}, "simulator must be one of"),
+        ({"jobs": 0}, "jobs must be in 1..64, got 0"),
     ):
         with pytest.raises(ValueError, match=match):
             DemoConfig(**bad)
@@ -135,7 +136,9 @@ def golden_subset():
 
 @pytest.mark.parametrize("simulator", runner.default_simulators())
 def test_demo_on_rtl_is_bit_exact(simulator, tmp_path, golden_subset):
-    cfg = DemoConfig(simulator=simulator, images=20, out=str(tmp_path), chunks=1)
+    # two pieces per network over two worker processes: the pieces of both networks interleave
+    # and finish out of order, so the reassembled outputs check the bookkeeping too
+    cfg = DemoConfig(simulator=simulator, images=20, out=str(tmp_path), chunks=2, jobs=2)
     log: list[str] = []
     result = run_demo(cfg, log=log.append, progress=False)
     assert [line[:5] for line in log if line.startswith("[")] == [

@@ -7,7 +7,7 @@ so a rounding or saturation rule lives in exactly one place per side.
 
 from __future__ import annotations
 
-from amaranth.hdl import Mux
+from amaranth.hdl import Cat, Const, Mux
 
 __all__ = ["round_shift", "sat", "sat_add", "multiply_round", "smin", "smax"]
 
@@ -25,10 +25,24 @@ def sat(value, bits: int):
 
     The result has shape ``signed(bits)``. An unsigned ``value`` counts as non-negative: use
     ``value.as_signed()`` first to reinterpret raw bits as two's complement.
+
+    The range check looks at the bits above the result's sign bit (all equal to it: in range)
+    instead of comparing with the limits, so it adds no carry chain after the adder or
+    multiplier that usually feeds it.
     """
     v = value
-    clamped = Mux(v > smax(bits), smax(bits), Mux(v < smin(bits), smin(bits), v))
-    return clamped.as_signed()[:bits].as_signed() if len(clamped) > bits else clamped
+    n, is_signed = len(v), v.shape().signed
+    if is_signed and n <= bits:
+        return v
+    if not is_signed and n < bits:
+        return Cat(v, Const(0, 1)).as_signed()  # zero-extended by one bit: non-negative
+    low = v[:bits].as_signed()
+    if is_signed:
+        top = v[bits - 1 :]
+        fits = top.all() | ~top.any()
+        return Mux(fits, low, Mux(v[-1], smin(bits), smax(bits))).as_signed()[:bits].as_signed()
+    fits = ~v[bits - 1 :].any()
+    return Mux(fits, low, smax(bits)).as_signed()[:bits].as_signed()
 
 
 def round_shift(value, shift: int):

@@ -251,9 +251,14 @@ class EIETop(wiring.Component):
         m.d.sync += [wb_valid.eq(rd_issue), wb_addr.eq(bnd_cnt)]
 
         # ---------------------------------------------------------------- CCU and broadcast
+        # The current layer's input count, pointer base and codebook are registered: they are
+        # only used while running, and every boundary pass (at least two cycles) settles them
+        # after ``layer`` changes, so the selection by ``layer`` is off the run-time paths.
+        cur_cols = Signal(c.col_bits)
+        m.d.sync += cur_cols.eq(Array(desc_cols)[cur_idx])
         m.d.comb += [
             ccu.run.eq(in_run),
-            ccu.cols.eq(Array(desc_cols)[cur_idx]),
+            ccu.cols.eq(cur_cols),
             ccu.bc_ready.eq(all_ready),
         ]
         for k, pe in enumerate(pes):
@@ -313,11 +318,9 @@ class EIETop(wiring.Component):
         ptr_base = Signal(range(c.ptr_depth))
         relu_prev = Signal()
         codebook = [Signal(signed(c.w_bits), name=f"codebook{e}") for e in range(16)]
-        m.d.comb += [
-            ptr_base.eq(Array(desc_base)[cur_idx]),
-            relu_prev.eq(Array(desc_relu)[prev_idx]),
-        ]
-        m.d.comb += [codebook[e].eq(Array(cb[e] for cb in cbook)[cur_idx]) for e in range(16)]
+        m.d.sync += ptr_base.eq(Array(desc_base)[cur_idx])
+        m.d.comb += relu_prev.eq(Array(desc_relu)[prev_idx])
+        m.d.sync += [codebook[e].eq(Array(cb[e] for cb in cbook)[cur_idx]) for e in range(16)]
         for pe in pes:
             m.d.comb += [
                 pe.ptr_base.eq(ptr_base),

@@ -239,6 +239,8 @@ class ControlProcessor(wiring.Component):
             self.busy.eq(~fsm.ongoing("IDLE")),
             self.issue.eq(running & ~hazard),
             advance.eq(self.issue & last & end_o0 & end_o1),
-            rp.addr.eq(Mux(running, pc + 1 + advance, fsm.ongoing("FETCH"))),
+            # both prefetch addresses are computed from pc alone, so the late `advance` (it
+            # depends on the interlock) only drives a mux in front of the RAM address
+            rp.addr.eq(Mux(running, Mux(advance, pc + 2, pc + 1), fsm.ongoing("FETCH"))),
         ]
         return m

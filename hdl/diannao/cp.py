@@ -118,9 +118,20 @@ class ControlProcessor(wiring.Component):
         pend_a = [Signal(c.nbout_addr_bits, name=f"pend_a{j}") for j in range(self.drain)]
         hazard = Signal()  # the step to issue reads an NBout word still in flight: stall
 
+        # loop count - 1 of the current instruction, registered at load: the loop-end compares
+        # need no subtractor
+        last_r0, last_r1, last_r2, last_o0, last_o1 = (
+            Signal(c.count_bits, name=f"last_{n}") for n in ("r0", "r1", "r2", "o0", "o1")
+        )
+
         def load(word):
             return [
                 ir.eq(word),
+                last_r0.eq(word.n_r0 - 1),
+                last_r1.eq(word.n_r1 - 1),
+                last_r2.eq(word.n_r2 - 1),
+                last_o0.eq(word.n_o0 - 1),
+                last_o1.eq(word.n_o1 - 1),
                 cr0.eq(0),
                 cr1.eq(0),
                 cr2.eq(0),
@@ -135,11 +146,11 @@ class ControlProcessor(wiring.Component):
                 a_out.eq(word.nbout_addr),
             ]
 
-        end_r0 = cr0 == ir.n_r0 - 1
-        end_r1 = cr1 == ir.n_r1 - 1
-        end_r2 = cr2 == ir.n_r2 - 1
-        end_o0 = co0 == ir.n_o0 - 1
-        end_o1 = co1 == ir.n_o1 - 1
+        end_r0 = cr0 == last_r0
+        end_r1 = cr1 == last_r1
+        end_r2 = cr2 == last_r2
+        end_o0 = co0 == last_o0
+        end_o1 = co1 == last_o1
         last = end_r0 & end_r1 & end_r2
         advance = Signal()  # the current instruction issues its last step this cycle
 

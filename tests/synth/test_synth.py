@@ -456,13 +456,15 @@ def test_default_set_progress_and_summary(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(flow, "run_synth", fake_run_synth)
     out = tmp_path / "o"
-    assert cli.main(["synth", "--default-set", "--router", "router1", "-o", str(out)]) == 0
+    # -j 1: the runs stay in this process, where run_synth is patched
+    argv = ["synth", "--default-set", "-j", "1", "--router", "router1", "-o", str(out)]
+    assert cli.main(argv) == 0
     err = capsys.readouterr().err
     for i, name in enumerate(("eie-n4-ecp5", "diannao-tn8-ecp5", "eie-n1-ice40"), 1):
         assert f"run {i}/3 {name}" in err
     assert [s[:4] for s in seen] == [
         ("eie", "ecp5", "router1", synth_cmd.ECP5_PNR_TIMEOUT_S),
-        ("diannao", "ecp5", "router1", synth_cmd.ECP5_PNR_TIMEOUT_S),
+        ("diannao", "ecp5", "router1", synth_cmd.DIANNAO_PNR_TIMEOUT_S),
         ("eie", "ice40", "router1", synth_cmd.ICE40_PNR_TIMEOUT_S),
     ]
     assert seen[2][4].n_pes == 1 and seen[2][4].max_layers == synth_cmd.ICE40_EIE["max_layers"]
@@ -475,12 +477,36 @@ def test_default_set_progress_and_summary(tmp_path, capsys, monkeypatch):
         raise flow.SynthError("nextpnr failed (exit 1): ERROR: no fit")
 
     monkeypatch.setattr(flow, "run_synth", failing)
-    assert cli.main(["synth", "--default-set", "-o", str(out)]) == 1
+    assert cli.main(["synth", "--default-set", "-j", "1", "-o", str(out)]) == 1
 
     seen.clear()
     monkeypatch.setattr(flow, "run_synth", fake_run_synth)
-    cli.main(["synth", "--default-set", "--pnr-timeout", "99", "-o", str(out)])
+    cli.main(["synth", "--default-set", "-j", "1", "--pnr-timeout", "99", "-o", str(out)])
     assert [s[3] for s in seen] == [99.0, 99.0, 99.0]
+
+
+def test_unrouted_run_reports_the_placement_estimate(tmp_path):
+    from accelgen import synth_cmd
+
+    log = tmp_path / "nextpnr.log"
+    assert flow.placement_estimate(log) is None
+    log.write_text("Info: HeAP Placer Time: 411.25s\n")
+    assert flow.placement_estimate(log) is None  # stopped before placement ended
+    log.write_text(
+        "Info: SA placement time 347.26s\n\n"
+        "Info: Max frequency for clock '$glbnet$clk$TRELLIS_IO_IN': 52.54 MHz (FAIL at 100.00 MHz)"
+        "\nInfo: Running router2...\nInfo:     iter=19 wires=392699 overused=6226\n"
+    )
+    assert flow.placement_estimate(log) == 52.54
+    report = {
+        "target": "ecp5",
+        "device": "85k",
+        "resources": {"lut": 10, "ff": 5, "bram": 1, "dsp": 2},
+        "checks": {"fmax": {"ok": False, "detail": "not routed"}},
+        "timing": {"fmax_mhz": None, "routed": False, "placement_estimate_mhz": 52.54},
+    }
+    line = synth_cmd._summary_line("dn", report, None)
+    assert "not routed (placement estimate 52.54)" in line and "fmax FAIL" in line
 
 
 # ------------------------------------------------------------------ YoWASP smoke runs

@@ -432,7 +432,7 @@ def test_default_set_progress_and_summary(tmp_path, capsys, monkeypatch):
 
     def fake_run_synth(component, top, cfg, out, *, design, design_config, progress):
         component._MustUse__silence = True  # never elaborated here (Amaranth's unused warning)
-        seen.append((design, cfg.target, cfg.router, cfg.pnr_timeout_s, design_config))
+        seen.append((design, cfg.target, cfg.router, cfg.pnr_timeout_s, design_config, cfg.placer))
         progress("[2/4] yosys: ...")
         if cfg.target == "ice40":
             raise flow.SynthTimeout("nextpnr stopped after 1800 s (limit 1800 s)")
@@ -468,6 +468,7 @@ def test_default_set_progress_and_summary(tmp_path, capsys, monkeypatch):
         ("eie", "ice40", "router1", synth_cmd.ICE40_PNR_TIMEOUT_S),
     ]
     assert seen[2][4].n_pes == 1 and seen[2][4].max_layers == synth_cmd.ICE40_EIE["max_layers"]
+    assert [s[5] for s in seen] == ["heap", "static", "heap"]  # DianNao's own placer
     summary = (out / "summary.md").read_text()
     assert "`core.a` -> `core.b`: 20.0 ns, 9 logic levels" in summary
     assert "yosys 1.0 + nextpnr 2.0" in summary and "nextpnr stopped after 1800 s" in summary
@@ -481,8 +482,10 @@ def test_default_set_progress_and_summary(tmp_path, capsys, monkeypatch):
 
     seen.clear()
     monkeypatch.setattr(flow, "run_synth", fake_run_synth)
-    cli.main(["synth", "--default-set", "-j", "1", "--pnr-timeout", "99", "-o", str(out)])
+    argv = ["synth", "--default-set", "-j", "1", "--pnr-timeout", "99", "--placer", "sa"]
+    cli.main([*argv, "-o", str(out)])
     assert [s[3] for s in seen] == [99.0, 99.0, 99.0]
+    assert [s[5] for s in seen] == ["sa", "sa", "sa"]
 
 
 def test_unrouted_run_reports_the_placement_estimate(tmp_path):

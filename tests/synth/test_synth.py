@@ -468,7 +468,7 @@ def test_default_set_progress_and_summary(tmp_path, capsys, monkeypatch):
         ("eie", "ice40", "router1", synth_cmd.ICE40_PNR_TIMEOUT_S),
     ]
     assert seen[2][4].n_pes == 1 and seen[2][4].max_layers == synth_cmd.ICE40_EIE["max_layers"]
-    assert [s[5] for s in seen] == ["heap", "static", "heap"]  # DianNao's own placer
+    assert [s[5] for s in seen] == ["heap", "heap", "heap"]
     summary = (out / "summary.md").read_text()
     assert "`core.a` -> `core.b`: 20.0 ns, 9 logic levels" in summary
     assert "yosys 1.0 + nextpnr 2.0" in summary and "nextpnr stopped after 1800 s" in summary

@@ -188,9 +188,9 @@ def _waves_requested(waves: bool | None) -> bool:
 def _ensure_build(verilog_text: str, toplevel: str, simulator: str, waves: bool) -> Path:
     from cocotb_tools.runner import get_runner
 
-    flags = " ".join(_verilator_args()[3:]) if simulator == "verilator" else ""
+    build_args = _verilator_args() if simulator == "verilator" else []
     key = hashlib.sha256(
-        f"{simulator}\0{int(waves)}\0{toplevel}\0{verilog_text}{flags}".encode()
+        f"{simulator}\0{int(waves)}\0{' '.join(build_args)}\0{toplevel}\0{verilog_text}".encode()
     ).hexdigest()[:16]
     bdir = build_dir_root() / "sim" / simulator / f"{toplevel}-{key}"
     stamp = bdir / ".built"
@@ -203,7 +203,6 @@ def _ensure_build(verilog_text: str, toplevel: str, simulator: str, waves: bool)
         src = bdir / f"{toplevel}.v"
         src.write_text(verilog_text)
         env = _verilator_build_env() if simulator == "verilator" else {}
-        build_args = _verilator_args() if simulator == "verilator" else []
         log = io.StringIO()
         with _patched_environ(env), contextlib.redirect_stdout(log):
             runner = get_runner(simulator)

@@ -280,7 +280,7 @@ def _default_set(args: argparse.Namespace) -> int:
                 )
                 for name, design, cfg, synth_cfg in order
             ]
-            done = {f.result()[0]: f.result() for f in futures}
+            done = {outcome[0]: outcome for outcome in (f.result() for f in futures)}
         outcomes = [done[name] for name, *_rest in plan]
     rows, results = [], {}
     failed = False
@@ -322,9 +322,10 @@ def run(args: argparse.Namespace) -> int:
         "place_route": not args.no_pnr,
         "seed": args.seed,
         "router": args.router,
-        "placer": args.placer or "heap",
         "pnr_timeout_s": args.pnr_timeout or 0.0,
     }
+    if args.placer is not None:  # else SynthConfig's default
+        opts["placer"] = args.placer
     cfg, synth_cfg = _prepare(args.design, args.config, _overrides(args.set), opts)
     component, top, cfg = _build(args.design, cfg)
     args.output.mkdir(parents=True, exist_ok=True)

@@ -8,8 +8,8 @@ where the matrix entries are matter):
   register, which advances only when every activation queue has room;
 * per PE: activation queue (``fifo_depth``), pointer-read register, entry walker (one entry per
   cycle, the next column's span taken while the last entry is issued), line read, decode,
-  multiply and accumulate stages (an entry with ``v == 0`` leaves the multiply and accumulate
-  stages empty);
+  multiply, round and accumulate stages (an entry with ``v == 0`` leaves the stages after
+  decode empty);
 * a layer's run ends in the first cycle in which the CCU is done and every PE is idle.
 
 Around the runs it adds the boundary passes of ``EIETop`` (``ceil(rows / N) + 1`` cycles,
@@ -84,6 +84,7 @@ def layer_run(
     e_valid = [False] * n
     e_v = [0] * n
     d_valid = [False] * n
+    m_valid = [False] * n
     p_valid = [False] * n
     busy = np.zeros(n, dtype=np.int64)
     starved = np.zeros(n, dtype=np.int64)
@@ -106,7 +107,7 @@ def layer_run(
             elif not q_valid:
                 starved[k] += 1
             stages = (pr_valid[k], spans[k], w_active[k], r_valid[k], e_valid[k], d_valid[k])
-            if q_valid or p_valid[k] or any(stages):
+            if q_valid or m_valid[k] or p_valid[k] or any(stages):
                 idle = False
         if ccu_done and idle:
             return cycle + 1, busy, starved
@@ -129,7 +130,8 @@ def layer_run(
                 take_span = pr_valid[k] and span_ready and pr_lo[k] != pr_hi[k]
                 span = (pr_lo[k], pr_hi[k])
             load = bool(q) and (not pr_valid[k] or freed)
-            p_valid[k] = d_valid[k]
+            p_valid[k] = m_valid[k]
+            m_valid[k] = d_valid[k]
             d_valid[k] = e_valid[k] and e_v[k] != 0
             e_valid[k], e_v[k] = r_valid[k], r_v[k]
             r_valid[k] = w_active[k]

@@ -6,36 +6,46 @@ from amaranth.hdl import Array, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..common.arith import multiply_round, sat_add
+from ..common.arith import round_shift, sat, sat_add
 
 __all__ = ["ARITH_LATENCY", "ArithUnit"]
 
-#: Cycles from an entry on ``e_*`` to its register-file write (decode, multiply, accumulate).
-ARITH_LATENCY = 3
+#: Cycles from an entry on ``e_*`` to its register-file write (decode, multiply, round,
+#: accumulate).
+ARITH_LATENCY = 4
 
 
 class ArithUnit(wiring.Component):
     """Accumulates ``multiply(act, codebook[v])`` into the destination register of the entry's row.
 
-    Three stages (**latency 3 cycles** from ``e_*`` to the register-file write, one entry per
+    Four stages (**latency 4 cycles** from ``e_*`` to the register-file write, one entry per
     cycle):
 
     1. *decode*: ``row = z`` for the first entry of a column, else ``previous row + z + 1``
        (``eie_format``); ``w = codebook[v]``; both registered.
-    2. *multiply*: ``p = sat(act_bits, round(act * w >> w_frac))``
-       (:func:`~accelgen.hdl.common.arith.multiply_round`), registered; the destination
-       register ``row`` is read (synchronous read, data in stage 3).
-    3. *accumulate*: ``sum = sat(acc_bits, acc + p)``
+    2. *multiply*: the raw product ``act * w``, registered; the destination register ``row``
+       is read (synchronous read, data out of the register file in stage 3).
+    3. *round*: ``p = sat(act_bits, round(product >> w_frac))`` (the rounding and saturation of
+       :func:`~accelgen.hdl.common.arith.multiply_round`), registered together with the
+       register-file read data (or the bypassed sum, below) and the bypass select.
+    4. *accumulate*: ``sum = sat(acc_bits, acc + p)``
        (:func:`~accelgen.hdl.common.arith.sat_add`), written back to ``row``.
 
-    Read-after-write hazard: an entry reads its register in stage 2 while the entry ahead of it
-    writes in stage 3 in the same cycle; the read port is not transparent, so when both hit the
-    same row (the last entry of a column and the first of the next one can) the read is stale
-    and the **bypass** uses the sum written in the previous cycle instead. A write two or more
-    cycles before the read is already in the register file; there is no deeper hazard.
+    Read-after-write hazards: an entry's register is read at the end of stage 2 and the read
+    port is not transparent, so the writes of the two entries ahead of it (in stage 4 while it
+    is in stage 2 and in stage 3) are not in the data read. A write three or more cycles
+    earlier is. The **bypass** covers both distances:
 
-    Entries with ``v == 0`` (padding, ``codebook[0] == 0``) only advance the row; nothing is
-    written.
+    * *distance 2* (the entry two ahead wrote the row in the cycle of the read): in stage 3
+      the row is compared with the last written row, and the registered operand is that sum
+      (``last_sum``) instead of the register-file data;
+    * *distance 1* (the entry just ahead writes the row in this entry's stage 3): also
+      compared in stage 3, registered as a select; in stage 4 the operand is the sum written
+      in the previous cycle. Distance 1 wins over distance 2 (it is the newer value).
+
+    The recurrence of stage 4 is a 2:1 mux with a registered select in front of the saturating
+    add. Entries with ``v == 0`` (padding, ``codebook[0] == 0``) only advance the row; nothing
+    is written.
 
     Members
     -------
@@ -48,9 +58,9 @@ class ArithUnit(wiring.Component):
     wr_addr, wr_data, wr_en : Out
         Destination register-file write port.
     busy : Out(1)
-        The multiply or the accumulate stage holds an entry that writes.
-    bypass : Out(1)
-        The bypass is used this cycle.
+        A stage after decode holds an entry that writes.
+    bypass1, bypass2 : Out(1)
+        The accumulate stage uses the distance-1 / distance-2 bypass this cycle (at most one).
     """
 
     def __init__(
@@ -74,7 +84,8 @@ class ArithUnit(wiring.Component):
                 "wr_data": Out(signed(acc_bits)),
                 "wr_en": Out(1),
                 "busy": Out(1),
-                "bypass": Out(1),
+                "bypass1": Out(1),
+                "bypass2": Out(1),
             }
         )
 
@@ -97,30 +108,53 @@ class ArithUnit(wiring.Component):
             d_act.eq(self.e_act),
             d_w.eq(Array(self.codebook)[self.e_v]),
         ]
-        # stage 2: multiply, round, saturate; read the destination register
+        # stage 2: raw product; read the destination register
+        m_valid = Signal()
+        m_row = Signal(rf_bits)
+        m_prod = Signal(signed(len(d_act) + len(d_w)))
+        m.d.comb += [self.rd_addr.eq(d_row), self.rd_en.eq(d_valid)]
+        m.d.sync += [
+            m_valid.eq(d_valid),
+            m_row.eq(d_row),
+            m_prod.eq(d_act * d_w),
+        ]
+        # stage 3: round and saturate the product; register the accumulator operand (the read
+        # data, or the sum written in the cycle of the read) and the distance-1 select
         p_valid = Signal()
         p_row = Signal(rf_bits)
         p_prod = Signal(signed(self.act_bits))
-        m.d.comb += [self.rd_addr.eq(d_row), self.rd_en.eq(d_valid)]
-        m.d.sync += [
-            p_valid.eq(d_valid),
-            p_row.eq(d_row),
-            p_prod.eq(multiply_round(d_act, d_w, w_frac=self.w_frac, act_bits=self.act_bits)),
-        ]
-        # stage 3: accumulate, with the bypass for a row written in the cycle it was read
+        p_base = Signal(signed(self.acc_bits))
+        p_by1 = Signal()
+        p_by2 = Signal()
         last_valid = Signal()
         last_row = Signal(rf_bits)
         last_sum = Signal(signed(self.acc_bits))
+        hit1 = Signal()
+        hit2 = Signal()
+        m.d.comb += [
+            hit1.eq(m_valid & p_valid & (p_row == m_row)),
+            hit2.eq(m_valid & last_valid & (last_row == m_row)),
+        ]
+        m.d.sync += [
+            p_valid.eq(m_valid),
+            p_row.eq(m_row),
+            p_prod.eq(sat(round_shift(m_prod, self.w_frac), self.act_bits)),
+            p_base.eq(Mux(hit2, last_sum, self.rd_data)),
+            p_by1.eq(hit1),
+            p_by2.eq(hit2 & ~hit1),
+        ]
+        # stage 4: accumulate and write
         acc = Signal(signed(self.acc_bits))
         total = Signal(signed(self.acc_bits))
         m.d.comb += [
-            self.bypass.eq(p_valid & last_valid & (last_row == p_row)),
-            acc.eq(Mux(self.bypass, last_sum, self.rd_data)),
+            acc.eq(Mux(p_by1, last_sum, p_base)),
             total.eq(sat_add(acc, p_prod, acc_bits=self.acc_bits)),
             self.wr_addr.eq(p_row),
             self.wr_data.eq(total),
             self.wr_en.eq(p_valid),
-            self.busy.eq(d_valid | p_valid),
+            self.bypass1.eq(p_by1),
+            self.bypass2.eq(p_by2),
+            self.busy.eq(d_valid | m_valid | p_valid),
         ]
         m.d.sync += [last_valid.eq(p_valid), last_row.eq(p_row), last_sum.eq(total)]
         return m

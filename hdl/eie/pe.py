@@ -64,8 +64,8 @@ class PE(wiring.Component):
     Pipeline of a column ``(j, a_j)`` taken from the activation queue in cycle ``t``: pointers
     ``p_j, p_{j+1}`` valid in ``t+1`` (:class:`PointerUnit`), first entry issued in ``t+2`` and
     read from its line in ``t+3`` (:class:`SpMatReader`), decoded in ``t+4``, multiplied
-    (destination register read) in ``t+5`` and accumulated/written in ``t+6``
-    (:class:`ArithUnit`). While the queue is
+    (destination register read) in ``t+5``, rounded in ``t+6`` and accumulated/written in
+    ``t+7`` (:class:`ArithUnit`). While the queue is
     non-empty and columns have entries, one entry is issued per cycle; a column without
     entries for this PE costs one bubble.
 

@@ -274,6 +274,15 @@ def test_arith_unit_accumulates_with_bypass_and_saturation(acc_bits):
         for d in (1, 2)
     }
     assert dist[1] > 10 and dist[2] > 10, dist
+    # bypasses the unit must take: the register file's read misses the writes of the two
+    # entries issued 1 and 2 cycles earlier; the newer one (distance 1) wins when both hit
+    d1 = [(issued[i] - 1, rows[i]) in writes for i in range(len(entries))]
+    d2 = [(issued[i] - 2, rows[i]) in writes for i in range(len(entries))]
+    want = {
+        1: sum(bool(e[1]) and a for e, a in zip(entries, d1, strict=True)),
+        2: sum(bool(e[1]) and b and not a for e, a, b in zip(entries, d1, d2, strict=True)),
+    }
+    assert want[2] < dist[2]  # some entries hit both distances (distance 1 must win there)
 
     async def bench(ctx):
         for e in range(16):
@@ -284,22 +293,28 @@ def test_arith_unit_accumulates_with_bypass_and_saturation(acc_bits):
             ctx.set(h.init_data, int(bias[r]))
             await ctx.tick()
         ctx.set(h.init_we, 0)
-        bypasses = 0
+        bypasses = {1: 0, 2: 0}
+
+        async def tick():
+            b1, b2 = ctx.get(h.alu.bypass1), ctx.get(h.alu.bypass2)
+            assert not (b1 and b2)
+            bypasses[1] += b1
+            bypasses[2] += b2
+            await ctx.tick()
+
         for act, v, z, first, gap in entries:
             ctx.set(h.alu.e_valid, 0)
             for _ in range(gap):
-                bypasses += ctx.get(h.alu.bypass)
-                await ctx.tick()
+                await tick()
             ctx.set(h.alu.e_valid, 1)
             ctx.set(h.alu.e_act, act)
             ctx.set(h.alu.e_v, v)
             ctx.set(h.alu.e_z, z)
             ctx.set(h.alu.e_first, first)
-            bypasses += ctx.get(h.alu.bypass)
-            await ctx.tick()
+            await tick()
         ctx.set(h.alu.e_valid, 0)
-        for _ in range(4):
-            await ctx.tick()
+        for _ in range(6):
+            await tick()
         ctx.set(h.rf.swap, 1)
         await ctx.tick()
         ctx.set(h.rf.swap, 0)
@@ -310,7 +325,7 @@ def test_arith_unit_accumulates_with_bypass_and_saturation(acc_bits):
             await ctx.tick()
             got.append(ctx.get(h.rf.src_data))
         assert got == acc.tolist()
-        assert bypasses > 10  # the bypass path was exercised
+        assert bypasses == want, (bypasses, want)  # both distances were bypassed, as needed
 
     run(h, bench)
     lim = 1 << (acc_bits - 1)

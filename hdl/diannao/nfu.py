@@ -32,8 +32,9 @@ NFU-3       13     saturation and the output select (the NBout write word)
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..common.arith import round_shift, sat, sat_add
@@ -230,7 +231,9 @@ class NFU3(wiring.Component):
     The PWL table is written through ``pwl_we``/``pwl_addr``/``pwl_data`` (addresses as
     :func:`accelgen.hdl.diannao.compiler.pwl_writes`: slopes, intercepts, ``x_min``,
     ``seg_shift``); write it only while idle (the upper end of the range is registered one
-    cycle after the write).
+    cycle after the write). Each lane holds its own copy of the slopes and intercepts (two
+    ``pwl_segments``-entry memories with a combinational read, LUT RAM on ECP5); a write goes
+    to every copy. The tables keep their contents across a reset.
     """
 
     latency = 7
@@ -259,20 +262,33 @@ class NFU3(wiring.Component):
         s = c.pwl_segments
         seg_bits = max(1, (s - 1).bit_length())
         shift_bits = max(1, c.act_bits.bit_length())
-        slopes = Array(Signal(signed(PWL_COEF_BITS), name=f"slope{i}") for i in range(s))
-        icepts = Array(Signal(signed(PWL_COEF_BITS), name=f"icept{i}") for i in range(s))
+        # The slope and intercept tables: one copy per lane, each a small memory with a
+        # combinational read (LUT RAM on FPGAs). One shared register table read by all lanes
+        # through 16:1 multiplexers made nextpnr's router fail to converge at Tn = 8 (the lanes'
+        # multiplexers all crowd around the shared registers); per-lane copies keep every
+        # look-up local. Every copy is written by the same table writes.
+        coef = self.pwl_data[:PWL_COEF_BITS].as_signed()
+        entry = self.pwl_addr[:seg_bits]
+        tables = []
+        for r in range(c.tn):
+            lane = []
+            for kind, lo in (("slope", 0), ("icept", s)):
+                mem = Memory(shape=signed(PWL_COEF_BITS), depth=s, init=[])
+                m.submodules[f"{kind}{r}"] = mem
+                wr = mem.write_port()
+                m.d.comb += [
+                    wr.addr.eq(entry),
+                    wr.data.eq(coef),
+                    wr.en.eq(self.pwl_we & (self.pwl_addr >= lo) & (self.pwl_addr < lo + s)),
+                ]
+                lane.append(mem.read_port(domain="comb"))
+            tables.append(lane)
         x_min = Signal(signed(c.act_bits))
         seg_shift = Signal(unsigned(shift_bits))
-        with m.If(self.pwl_we):
-            coef = self.pwl_data[:PWL_COEF_BITS].as_signed()
-            with m.If(self.pwl_addr < s):
-                m.d.sync += slopes[self.pwl_addr[:seg_bits]].eq(coef)
-            with m.Elif(self.pwl_addr < 2 * s):
-                m.d.sync += icepts[self.pwl_addr[:seg_bits]].eq(coef)
-            with m.Elif(self.pwl_addr == 2 * s):
-                m.d.sync += x_min.eq(self.pwl_data[: c.act_bits].as_signed())
-            with m.Else():
-                m.d.sync += seg_shift.eq(self.pwl_data[:shift_bits])
+        with m.If(self.pwl_we & (self.pwl_addr == 2 * s)):
+            m.d.sync += x_min.eq(self.pwl_data[: c.act_bits].as_signed())
+        with m.Elif(self.pwl_we & (self.pwl_addr > 2 * s)):
+            m.d.sync += seg_shift.eq(self.pwl_data[:shift_bits])
         x_hi = Signal(signed(c.act_bits + 8))
         m.d.sync += x_hi.eq(x_min + (Const(s, unsigned(8)) << seg_shift) - 1)
 
@@ -303,8 +319,10 @@ class NFU3(wiring.Component):
             xc3 = st.reg(xc2, f"xc3_{r}")
             avg3 = st.reg(sat(round_shift(avgp2, 16), c.act_bits), f"avg{r}")
             # stage 10: table look-up
-            slope4 = st.reg(slopes[seg3], f"sl{r}")
-            icept4 = st.reg(icepts[seg3], f"ic{r}")
+            slope_rd, icept_rd = tables[r]
+            m.d.comb += [slope_rd.addr.eq(seg3), icept_rd.addr.eq(seg3)]
+            slope4 = st.reg(slope_rd.data, f"sl{r}")
+            icept4 = st.reg(icept_rd.data, f"ic{r}")
             xc4 = st.reg(xc3, f"xc4_{r}")
             # stage 11: multiply
             prod5 = st.reg(slope4 * xc4, f"pm{r}")

@@ -24,7 +24,6 @@ from .main import UserError
 
 __all__ = [
     "DEFAULT_SET",
-    "DIANNAO_PNR_TIMEOUT_S",
     "ECP5_PNR_TIMEOUT_S",
     "ICE40_EIE",
     "ICE40_PNR_TIMEOUT_S",
@@ -40,13 +39,9 @@ ICE40_EIE: dict[str, Any] = {"n_pes": 1, "max_layers": 1}
 # The "if it fits" run is stopped after this many seconds of nextpnr (it takes ~1 minute).
 ICE40_PNR_TIMEOUT_S = 1800.0
 # The ECP5 runs get a limit too, so that `make synth` always ends: nextpnr's router2 iterates
-# until no wire is overused, with no iteration limit (EIE N = 4 took 12 minutes in all).
+# until no wire is overused, with no iteration limit (EIE N = 4 and DianNao Tn = 8 each took
+# 7-15 minutes of nextpnr in all).
 ECP5_PNR_TIMEOUT_S = 7200.0
-# DianNao Tn = 8: placement takes a few minutes, but router2 does not converge on it (thousands of
-# wires stay overused; after the static placer a few hundred, still not converging in 20 minutes:
-# docs/synth.md); the run is stopped after this many seconds of nextpnr and reports the
-# post-placement estimate.
-DIANNAO_PNR_TIMEOUT_S = 1200.0
 
 # (directory, design, config overrides, synthesis options): the set `make synth` runs.
 DEFAULT_SET: tuple[tuple[str, str, dict[str, Any], dict[str, Any]], ...] = (
@@ -60,7 +55,7 @@ DEFAULT_SET: tuple[tuple[str, str, dict[str, Any], dict[str, Any]], ...] = (
         "diannao-tn8-ecp5",
         "diannao",
         {"tn": 8},
-        {"target": "ecp5", "device": "85k", "pnr_timeout_s": DIANNAO_PNR_TIMEOUT_S},
+        {"target": "ecp5", "device": "85k", "pnr_timeout_s": ECP5_PNR_TIMEOUT_S},
     ),
     (
         "eie-n1-ice40",

@@ -94,7 +94,13 @@ class _Stages:
         self.prefix = prefix
 
     def reg(self, value, name: str, shape=None) -> Signal:
-        sig = Signal(value.shape() if shape is None else shape, name=f"{self.prefix}_{name}")
+        # src_loc_at=1: the register's source location is the caller's line (synthesis reports
+        # name the statement that feeds it, not this helper)
+        sig = Signal(
+            value.shape() if shape is None else shape,
+            name=f"{self.prefix}_{name}",
+            src_loc_at=1,
+        )
         self.m.d.sync += sig.eq(value)
         return sig
 
@@ -137,7 +143,8 @@ class NFU1(wiring.Component):
         w1 = s.reg(self.w, "w1")
         side = [(self.valid, self.out_valid), (self.ctl, self.out_ctl)]
         side += [(self.x, self.x_out), (self.psum, self.psum_out)]
-        piped = [s.reg(v, f"d1_{i}") for i, (v, _) in enumerate(side)]
+        # x_out's first register is x1 itself (a second copy would be merged by synthesis)
+        piped = [x1 if v is self.x else s.reg(v, f"d1_{i}") for i, (v, _) in enumerate(side)]
         # stage 2: exact products
         full = [
             [s.reg(x1[i].as_signed() * w1[r][i].as_signed(), f"p{r}_{i}") for i in range(t)]

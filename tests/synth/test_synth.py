@@ -464,7 +464,7 @@ def test_default_set_progress_and_summary(tmp_path, capsys, monkeypatch):
         assert f"run {i}/3 {name}" in err
     assert [s[:4] for s in seen] == [
         ("eie", "ecp5", "router1", synth_cmd.ECP5_PNR_TIMEOUT_S),
-        ("diannao", "ecp5", "router1", synth_cmd.DIANNAO_PNR_TIMEOUT_S),
+        ("diannao", "ecp5", "router1", synth_cmd.ECP5_PNR_TIMEOUT_S),
         ("eie", "ice40", "router1", synth_cmd.ICE40_PNR_TIMEOUT_S),
     ]
     assert seen[2][4].n_pes == 1 and seen[2][4].max_layers == synth_cmd.ICE40_EIE["max_layers"]

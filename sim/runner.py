@@ -122,7 +122,7 @@ def _verilator_build_env() -> dict[str, str]:
     ``$ACCELGEN_VERILATOR_OPT`` (default ``-O0``): it halves the compile time of the cores, and
     the test runs are short enough that cocotb, not the model, sets their pace.
     """
-    opt = os.environ.get("ACCELGEN_VERILATOR_OPT", "-O0")
+    opt = _verilator_opt()
     makeflags = os.environ.get("MAKEFLAGS", "")
     for flag in ("CFG_CXXFLAGS_PCH_I=-include", f"OPT_FAST={opt}", f"OPT_SLOW={opt}"):
         if flag.split("=")[0] not in makeflags:
@@ -131,6 +131,11 @@ def _verilator_build_env() -> dict[str, str]:
     if shutil.which("ccache") and "OBJCACHE" not in os.environ:
         env["OBJCACHE"] = "ccache"  # every model recompiles the same Verilator runtime files
     return env
+
+
+def _verilator_opt() -> str:
+    """The C++ optimisation level of Verilator models (``$ACCELGEN_VERILATOR_OPT``, default -O0)."""
+    return os.environ.get("ACCELGEN_VERILATOR_OPT", "-O0")
 
 
 def _verilator_args() -> list[str]:
@@ -185,13 +190,21 @@ def _waves_requested(waves: bool | None) -> bool:
     return os.environ.get("ACCELGEN_WAVES", "0").lower() in ("1", "true", "yes", "on")
 
 
+def _build_key(
+    verilog_text: str, toplevel: str, simulator: str, waves: bool, build_args: list[str]
+) -> str:
+    """The build-cache key: everything that changes the model (the C++ optimisation level too:
+    a model built at -O0 is not reused by a run that asked for -O2)."""
+    opt = _verilator_opt() if simulator == "verilator" else ""
+    fields = (simulator, str(int(waves)), " ".join(build_args), opt, toplevel, verilog_text)
+    return hashlib.sha256("\0".join(fields).encode()).hexdigest()[:16]
+
+
 def _ensure_build(verilog_text: str, toplevel: str, simulator: str, waves: bool) -> Path:
     from cocotb_tools.runner import get_runner
 
     build_args = _verilator_args() if simulator == "verilator" else []
-    key = hashlib.sha256(
-        f"{simulator}\0{int(waves)}\0{' '.join(build_args)}\0{toplevel}\0{verilog_text}".encode()
-    ).hexdigest()[:16]
+    key = _build_key(verilog_text, toplevel, simulator, waves, build_args)
     bdir = build_dir_root() / "sim" / simulator / f"{toplevel}-{key}"
     stamp = bdir / ".built"
     with _locked(bdir.parent / f".{bdir.name}.lock"):

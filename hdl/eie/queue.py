@@ -60,8 +60,9 @@ class RegisterFIFO(wiring.Component):
         wr = Signal(range(self.depth))
         push = self.w.valid & self.w.ready
         pop = self.r.valid & self.r.ready
+        full = Signal()  # level == depth, registered (w.ready feeds the CCU's broadcast stall)
         m.d.comb += [
-            self.w.ready.eq(self.level != self.depth),
+            self.w.ready.eq(~full),
             self.r.valid.eq(self.level != 0),
             self.r.payload.eq(store[rd]),
         ]
@@ -73,9 +74,9 @@ class RegisterFIFO(wiring.Component):
         with m.If(pop):
             m.d.sync += rd.eq(_next(rd, self.depth))
         with m.If(push & ~pop):
-            m.d.sync += self.level.eq(self.level + 1)
+            m.d.sync += [self.level.eq(self.level + 1), full.eq(self.level == self.depth - 1)]
         with m.Elif(pop & ~push):
-            m.d.sync += self.level.eq(self.level - 1)
+            m.d.sync += [self.level.eq(self.level - 1), full.eq(0)]
         return m
 
 

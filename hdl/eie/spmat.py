@@ -82,6 +82,7 @@ class SpMatReader(wiring.Component):
         slot_bits = (ENTRIES_PER_LINE - 1).bit_length()
         active = Signal()
         e = Signal(ptr_bits)
+        e1 = Signal(ptr_bits)  # e + 1, kept in a register: ``last`` is a compare only
         end = Signal(ptr_bits)
         act = Signal.like(self.e_act)
         first = Signal()
@@ -89,22 +90,23 @@ class SpMatReader(wiring.Component):
         take = Signal()
         m.d.comb += [
             self.issue.eq(active),
-            last.eq(active & (e + 1 == end)),
+            last.eq(active & (e1 == end)),
             self.span.ready.eq(~active | last),
-            take.eq(
-                self.span.valid & self.span.ready & (self.span.payload.lo != self.span.payload.hi)
-            ),
+            take.eq(self.span.valid & self.span.ready),
         ]
+        # every span offered is taken (an empty one leaves the walker inactive), so only
+        # ``active`` waits for the pointer compare, not the enables of the span registers
         with m.If(take):
             m.d.sync += [
-                active.eq(1),
+                active.eq(self.span.payload.lo != self.span.payload.hi),
                 e.eq(self.span.payload.lo),
+                e1.eq(self.span.payload.lo + 1),
                 end.eq(self.span.payload.hi),
                 act.eq(self.span.payload.act),
                 first.eq(1),
             ]
         with m.Elif(active):
-            m.d.sync += [e.eq(e + 1), first.eq(0)]
+            m.d.sync += [e.eq(e1), e1.eq(e1 + 1), first.eq(0)]
             with m.If(last):
                 m.d.sync += active.eq(0)
 

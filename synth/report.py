@@ -228,15 +228,38 @@ def _statements(out: Path, sources: list[str]) -> list[dict[str, str]]:
     return found
 
 
+def _cell_sources(out: Path, cells: set[str]) -> dict[str, str]:
+    """The ``src`` attributes of the named cells in the netlist nextpnr read (``synth.json``).
+
+    nextpnr's report gives sources for nets only; the logic cells on a path (a DSP multiplier,
+    a LUT) carry the Python line of the operator they implement.
+    """
+    try:
+        netlist = json.loads((out / "synth.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    found: dict[str, str] = {}
+    for module in netlist.get("modules", {}).values():
+        for name, cell in module.get("cells", {}).items():
+            if name in cells and "src" in cell.get("attributes", {}):
+                found[name] = cell["attributes"]["src"]
+    return found
+
+
 def _critical_path(path: dict, out: Path) -> dict[str, Any]:
     steps = path.get("path", [])
     nets: list[str] = []
     sources: list[str] = []
+    logic = {s["from"]["cell"] for s in steps if s.get("type") == "logic" and "from" in s}
+    cell_src = _cell_sources(out, logic) if logic else {}
     for s in steps:
         net = s.get("net")
         if net and net not in nets and not _TECH_NET.search(net):
             nets.append(net)
-        for field in s.get("sources", []):
+        fields = list(s.get("sources", []))
+        if s.get("type") == "logic" and s.get("from", {}).get("cell") in cell_src:
+            fields.append(cell_src[s["from"]["cell"]])
+        for field in fields:
             for src in field.split("|"):
                 if src not in sources:
                     sources.append(src)

@@ -239,7 +239,16 @@ def _step(kind, delay, frm, to, net=None, sources=()):
 def test_report_names_critical_path_sources(tmp_path):
     """The critical path is resolved to Python lines (emit_src) and Verilog statements."""
     py = tmp_path / "arith.py"
-    py.write_text("a = 1\nm.d.comb += prod.eq(act * w)\nm.d.sync += acc.eq(acc + prod)\n")
+    py.write_text(
+        "a = 1\nm.d.comb += prod.eq(act * w)\nm.d.sync += acc.eq(acc + prod)\nq = act * w2\n"
+    )
+    # the netlist nextpnr read: the logic cell on the path carries the operator's Python line
+    mul = "core.pe0.arith.$36_MULT18X18D_P9"
+    cells = {
+        mul: {"attributes": {"src": f"{py}:4|/share/mul2dsp.v:255.6-259.5"}},
+        "core.other": {"attributes": {"src": f"{py}:1"}},
+    }
+    (tmp_path / "synth.json").write_text(json.dumps({"modules": {"synth_top": {"cells": cells}}}))
     (tmp_path / "x.v").write_text(
         "module top(a);\nendmodule\nmodule \\top.pe0.arith (a, y);\n  assign y = a * b;\n"
     )
@@ -282,15 +291,16 @@ def test_report_names_critical_path_sources(tmp_path):
     assert cp["nets"] == ["core.pe0.arith.m_w[3]"]
     assert [(st["source"], st["statement"]) for st in cp["statements"]] == [
         ("arith.py:2", "m.d.comb += prod.eq(act * w)"),
+        ("arith.py:4", "q = act * w2"),
         ("x.v:4", "assign y = a * b;"),
         ("arith.py:3", "m.d.sync += acc.eq(acc + prod)"),
     ]
-    assert cp["statements"][1]["module"] == "top.pe0.arith"
+    assert cp["statements"][2]["module"] == "top.pe0.arith"
     assert r["checks"]["fmax"]["ok"] is False
     assert r["nextpnr"] == {"placer": "heap", "router": "router2", "seed": 1, "freq_mhz": 100.0}
     md = report.to_markdown(r)
     assert "limits the clock to 40.0 MHz" in md and "`core.pe0.arith.m_w` -> `core.pe0.acc`" in md
-    assert "| 2 | `top.pe0.arith` | `assign y = a * b;` | x.v:4 |" in md
+    assert "| 3 | `top.pe0.arith` | `assign y = a * b;` | x.v:4 |" in md
     assert "placer heap, router router2" in md
 
 

@@ -12,8 +12,8 @@ where the matrix entries are matter):
   decode empty);
 * a layer's run ends in the first cycle in which the CCU is done and every PE is idle.
 
-Around the runs it adds the boundary passes of ``EIETop`` (``ceil(rows / N) + 1`` cycles,
-see ``docs/eie.md``). The results have the shapes of :class:`accelgen.hdl.eie.api.EIEResult`.
+Around the runs it adds the boundary passes of ``EIETop`` (``ceil(rows / N) +
+BOUNDARY_EXTRA_CYCLES`` cycles, see ``docs/eie.md``). The results have the shapes of :class:`accelgen.hdl.eie.api.EIEResult`.
 """
 
 from __future__ import annotations
@@ -28,11 +28,15 @@ from .arith import Numerics
 from .eie_format import EIEEncoding, encode
 from .netspec import EIELayer, run_eie
 
-__all__ = ["EIECycles", "SPAN_BUFFER_DEPTH", "layer_run", "predict"]
+__all__ = ["BOUNDARY_EXTRA_CYCLES", "EIECycles", "SPAN_BUFFER_DEPTH", "layer_run", "predict"]
 
 #: Spans (non-empty columns) buffered between the pointer-read unit and the entry walker when
 #: ``skip_empty`` is on (``accelgen.hdl.eie.pe``).
 SPAN_BUFFER_DEPTH = 2
+
+#: A boundary pass over ``R`` register addresses takes ``R + BOUNDARY_EXTRA_CYCLES`` cycles: one
+#: address read per cycle, its (registered) data finished and written two cycles later.
+BOUNDARY_EXTRA_CYCLES = 2
 
 
 @dataclass(frozen=True)
@@ -196,12 +200,12 @@ def predict(
     rows = [layer.shape[0] for layer in layers]
     for li, enc in enumerate(encs):
         prev = _ceil(rows[li - 1], n_pes) if li else 0
-        boundary = max(prev, _ceil(rows[li], n_pes)) + 1
+        boundary = max(prev, _ceil(rows[li], n_pes)) + BOUNDARY_EXTRA_CYCLES
         for i in range(b):
             run, busy[i, li], starved[i, li] = layer_run(
                 enc, acts[li][i] != 0, fifo_depth=fifo_depth, skip_empty=skip_empty
             )
             run_cycles[i, li] = run
             layer_cycles[i, li] = boundary + run
-    cycles = layer_cycles.sum(axis=1) + _ceil(rows[-1], n_pes) + 1
+    cycles = layer_cycles.sum(axis=1) + _ceil(rows[-1], n_pes) + BOUNDARY_EXTRA_CYCLES
     return EIECycles(cycles, layer_cycles, busy, starved, run_cycles)

@@ -76,10 +76,11 @@ class PE(wiring.Component):
     walker no cycle, as long as the queue holds enough columns.
 
     Between layers the top level drives the *boundary* pass: ``fin_we`` rewrites source
-    register ``fin_addr`` with ``relu?(sat(act_bits, value))`` of the value read from it in the
-    previous cycle (the finished output of the previous layer), ``init_we`` writes the
-    destination register ``init_addr`` with the bias read from the bias memory in the previous
-    cycle (``bias_addr``/``bias_en``).
+    register ``fin_addr`` with ``relu?(sat(act_bits, value))`` of the value read from it two
+    cycles earlier (the finished output of the previous layer), ``init_we`` writes the
+    destination register ``init_addr`` with the bias read from the bias memory two cycles
+    earlier (``bias_addr``/``bias_en``). Both read data are registered first (the block-RAM
+    outputs are slow; the finishing logic and the write multiplexers follow the register).
 
     Counters (32 bit, cleared by ``cnt_clear``, counting while ``run``): *busy* = cycles issuing
     an entry; *starved* = cycles not issuing with an empty activation queue. ``cnt_store`` saves
@@ -164,7 +165,9 @@ class PE(wiring.Component):
 
         # source file: shared reads; writes from the host or the output finishing
         finished = Signal(signed(c.act_bits))
-        clamped = sat(rf.src_data, c.act_bits)
+        src_q = Signal(signed(c.acc_bits))
+        m.d.sync += src_q.eq(rf.src_data)
+        clamped = sat(src_q, c.act_bits)
         m.d.comb += [
             rf.src_addr.eq(self.src_addr),
             rf.src_en.eq(self.src_en),
@@ -176,6 +179,8 @@ class PE(wiring.Component):
         ]
         # destination file: bias initialisation or accumulation
         b_rd, b_wr = bias.read_port(), bias.write_port()
+        bias_q = Signal(signed(c.act_bits))
+        m.d.sync += bias_q.eq(b_rd.data)
         m.d.comb += [
             b_wr.addr.eq(self.h_addr),
             b_wr.data.eq(self.h_data),
@@ -184,7 +189,7 @@ class PE(wiring.Component):
             b_rd.en.eq(self.bias_en),
             rf.dst_we.eq(self.init_we | alu.wr_en),
             rf.dst_waddr.eq(Mux(self.init_we, self.init_addr, alu.wr_addr)),
-            rf.dst_wdata.eq(Mux(self.init_we, b_rd.data, alu.wr_data)),
+            rf.dst_wdata.eq(Mux(self.init_we, bias_q, alu.wr_data)),
         ]
 
         # status and counters

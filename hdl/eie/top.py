@@ -61,10 +61,11 @@ class EIETop(wiring.Component):
 
     Run schedule, layer ``l`` of ``L`` (all cycles counted by the counters):
 
-    * *boundary pass* ``B(l)``, ``R + 1`` cycles with ``R = max(ceil(rows[l-1]/N) if l > 0,
+    * *boundary pass* ``B(l)``, ``R + 2`` cycles with ``R = max(ceil(rows[l-1]/N) if l > 0,
       ceil(rows[l]/N) if l < L)``: the source registers are finished in place
       (``relu?(sat(act_bits, acc))`` of layer ``l-1``) while the destination registers are
-      loaded with layer ``l``'s bias;
+      loaded with layer ``l``'s bias (one address read per cycle, written two cycles later:
+      the read data is registered before the finishing logic);
     * *run* ``R(l)``: the CCU broadcasts the non-zero inputs, the PEs accumulate; it ends in
       the first cycle in which the CCU is done and every PE is idle; the register files swap.
 
@@ -216,6 +217,7 @@ class EIETop(wiring.Component):
             all_ready.eq(Cat(pe.bc.ready for pe in pes).all()),
         ]
         in_bnd = Signal()
+        in_bnd_rd = Signal()  # the boundary pass's read phase (not its last cycle)
         in_run = Signal()
         with m.FSM(name="seq"):
             with m.State("IDLE"):
@@ -223,15 +225,19 @@ class EIETop(wiring.Component):
                     m.d.sync += [layer.eq(0), self.done.eq(0), total.eq(0), lcnt.eq(0)]
                     m.next = "BOUNDARY"
             with m.State("BOUNDARY"):
-                m.d.comb += [self.busy.eq(1), in_bnd.eq(1)]
+                m.d.comb += [self.busy.eq(1), in_bnd.eq(1), in_bnd_rd.eq(1)]
                 m.d.sync += [total.eq(total + 1), lcnt.eq(lcnt + 1), bnd_cnt.eq(bnd_cnt + 1)]
                 with m.If(bnd_cnt == bound):
                     m.d.sync += bnd_cnt.eq(0)
-                    with m.If(has_cur):
-                        m.next = "RUN"
-                    with m.Else():
-                        m.d.sync += self.done.eq(1)
-                        m.next = "IDLE"
+                    m.next = "BOUNDARY_END"
+            with m.State("BOUNDARY_END"):  # the last address's write
+                m.d.comb += [self.busy.eq(1), in_bnd.eq(1)]
+                m.d.sync += [total.eq(total + 1), lcnt.eq(lcnt + 1)]
+                with m.If(has_cur):
+                    m.next = "RUN"
+                with m.Else():
+                    m.d.sync += self.done.eq(1)
+                    m.next = "IDLE"
             with m.State("RUN"):
                 m.d.comb += [
                     self.busy.eq(1),
@@ -247,12 +253,24 @@ class EIETop(wiring.Component):
                     m.next = "BOUNDARY"
 
         rd_issue = Signal()
-        m.d.comb += rd_issue.eq(in_bnd & (bnd_cnt < bound))
-        m.d.sync += [wb_valid.eq(rd_issue), wb_addr.eq(bnd_cnt)]
+        # boundary pipeline: address read in cycle k (``rd_issue``), its data registered in the
+        # PEs in k + 1 (``wb_*``: the write enables are decided), finished / bias written in
+        # k + 2 (``wr_*``)
+        wr_fin = Signal()
+        wr_init = Signal()
+        wr_addr = Signal(c.rf_bits)
+        m.d.comb += rd_issue.eq(in_bnd_rd & (bnd_cnt < bound))
+        m.d.sync += [
+            wb_valid.eq(rd_issue),
+            wb_addr.eq(bnd_cnt),
+            wr_fin.eq(wb_valid & has_prev & (wb_addr < prev_local)),
+            wr_init.eq(wb_valid & has_cur & (wb_addr < cur_local)),
+            wr_addr.eq(wb_addr),
+        ]
 
         # ---------------------------------------------------------------- CCU and broadcast
         # The current layer's input count, pointer base and codebook are registered: they are
-        # only used while running, and every boundary pass (at least two cycles) settles them
+        # only used while running, and every boundary pass (at least three cycles) settles them
         # after ``layer`` changes, so the selection by ``layer`` is off the run-time paths.
         cur_cols = Signal(c.col_bits)
         m.d.sync += cur_cols.eq(Array(desc_cols)[cur_idx])
@@ -319,7 +337,7 @@ class EIETop(wiring.Component):
         relu_prev = Signal()
         codebook = [Signal(signed(c.w_bits), name=f"codebook{e}") for e in range(16)]
         m.d.sync += ptr_base.eq(Array(desc_base)[cur_idx])
-        m.d.comb += relu_prev.eq(Array(desc_relu)[prev_idx])
+        m.d.sync += relu_prev.eq(Array(desc_relu)[prev_idx])  # settled before the first write
         m.d.sync += [codebook[e].eq(Array(cb[e] for cb in cbook)[cur_idx]) for e in range(16)]
         for pe in pes:
             m.d.comb += [
@@ -327,11 +345,11 @@ class EIETop(wiring.Component):
                 pe.flush.eq(in_bnd),
                 pe.src_addr.eq(src_addr),
                 pe.src_en.eq(src_en),
-                pe.fin_we.eq(in_bnd & wb_valid & has_prev & (wb_addr < prev_local)),
-                pe.fin_addr.eq(wb_addr),
+                pe.fin_we.eq(in_bnd & wr_fin),
+                pe.fin_addr.eq(wr_addr),
                 pe.relu_prev.eq(relu_prev),
-                pe.init_we.eq(in_bnd & wb_valid & has_cur & (wb_addr < cur_local)),
-                pe.init_addr.eq(wb_addr),
+                pe.init_we.eq(in_bnd & wr_init),
+                pe.init_addr.eq(wr_addr),
                 pe.bias_addr.eq(Cat(bnd_cnt[: c.rf_bits], cur_idx[: c.layer_bits])),
                 pe.bias_en.eq(rd_issue & has_cur),
                 pe.swap.eq(finish),

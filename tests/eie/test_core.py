@@ -148,7 +148,7 @@ def test_random_layers_match_golden(name, simulator):
             ).all()
             a = run_eie(layers[: li + 1], x, num=config.numerics)[-1]
             a = np.atleast_2d(a)
-        final = -(-layers[-1].shape[0] // config.n_pes) + 1
+        final = -(-layers[-1].shape[0] // config.n_pes) + 2  # the last boundary pass, R + 2
         np.testing.assert_array_equal(res.cycles, res.layer_cycles.sum(axis=1) + final)
         # the cycle model (issue 9) predicts every counter exactly
         model = predict(
@@ -189,8 +189,9 @@ def test_balanced_layer_cycles(simulator):
     x = rng.integers(1, 3000, (1, cols)).astype(np.int16)
     res = simulate(layers, x, config=config, simulator=simulator, progress=False)
     np.testing.assert_array_equal(res.y, run_eie(layers, x, num=config.numerics)[-1])
-    boundary = local + 1
+    boundary = local + 2  # documented: R + 2 cycles (read, registered, written)
     assert res.layer_cycles[0, 0] == boundary + cols * k + RUN_FILL_CYCLES
+    assert res.cycles[0] == res.layer_cycles[0, 0] + boundary  # + the last finishing pass
     assert (res.pe_busy[0, 0] == cols * k).all()
     model = predict(layers, x, n_pes=n, fifo_depth=config.fifo_depth, num=config.numerics)
     assert model.run_cycles[0, 0] == cols * k + RUN_FILL_CYCLES

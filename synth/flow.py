@@ -40,6 +40,7 @@ from typing import Any, Literal
 from amaranth.back import verilog as amaranth_verilog
 
 from accelgen.hdl.common.config import Config, require
+from accelgen.hdl.common.replica import REPLICA_ATTR
 from accelgen.sim.runner import generate_verilog
 
 from .report import build_report, write_report
@@ -261,6 +262,9 @@ def _yosys_script(cfg: SynthConfig, top: str) -> str:
         "write_json -selected inventory.json",
         "select -clear",
         "design -load rtl",
+        # register replicas (hdl/common/replica.py): their flip-flops are kept apart
+        "proc",
+        f"setattr -set keep 1 a:{REPLICA_ATTR} %ci1 c:* %i",
     ]
     if cfg.target == "ecp5":
         lines += [

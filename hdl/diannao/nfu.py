@@ -38,6 +38,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..common.arith import round_shift, sat, sat_add
+from ..common.replica import replica
 from .config import DianNaoConfig
 from .isa import AVG_RECIP_BITS, NFU2Op, NFU2Out, NFU3Op
 
@@ -145,9 +146,13 @@ class NFU1(wiring.Component):
         side += [(self.x, self.x_out), (self.psum, self.psum_out)]
         # x_out's first register is x1 itself (a second copy would be merged by synthesis)
         piped = [x1 if v is self.x else s.reg(v, f"d1_{i}") for i, (v, _) in enumerate(side)]
+        # x also goes to every multiplier row, one register copy per row (replica: a single
+        # register fanning out to tn DSP blocks spread over the device was the critical path)
+        xr = [[replica(signed(c.act_bits), f"nfu1_x1r{r}_{i}") for i in range(t)] for r in range(t)]
+        m.d.sync += [xr[r][i].eq(self.x[i]) for r in range(t) for i in range(t)]
         # stage 2: exact products
         full = [
-            [s.reg(x1[i].as_signed() * w1[r][i].as_signed(), f"p{r}_{i}") for i in range(t)]
+            [s.reg(xr[r][i] * w1[r][i].as_signed(), f"p{r}_{i}") for i in range(t)]
             for r in range(t)
         ]
         piped = [s.reg(v, f"d2_{i}") for i, v in enumerate(piped)]
@@ -277,6 +282,10 @@ class NFU3(wiring.Component):
         coef = self.pwl_data[:PWL_COEF_BITS].as_signed()
         entry = self.pwl_addr[:seg_bits]
         tables = []
+
+        def in_range(addr, lo, hi):  # lo <= addr < hi, without a constant compare at lo = 0
+            return (addr < hi) if lo == 0 else ((addr >= lo) & (addr < hi))
+
         for r in range(c.tn):
             lane = []
             for kind, lo in (("slope", 0), ("icept", s)):
@@ -286,7 +295,7 @@ class NFU3(wiring.Component):
                 m.d.comb += [
                     wr.addr.eq(entry),
                     wr.data.eq(coef),
-                    wr.en.eq(self.pwl_we & (self.pwl_addr >= lo) & (self.pwl_addr < lo + s)),
+                    wr.en.eq(self.pwl_we & in_range(self.pwl_addr, lo, lo + s)),
                 ]
                 lane.append(mem.read_port(domain="comb"))
             tables.append(lane)

@@ -217,23 +217,14 @@ def _run(
     """
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    while True:
-        elapsed = time.monotonic() - t0
-        wait = heartbeat_s if not timeout_s else max(0.1, min(heartbeat_s, timeout_s - elapsed))
-        try:
-            stdout, stderr = proc.communicate(timeout=wait)
-            break
-        except subprocess.TimeoutExpired:
-            elapsed = time.monotonic() - t0
-            phase = _phase(log) or "starting"
-            if timeout_s and elapsed >= timeout_s:
-                proc.kill()
-                proc.communicate()
-                raise SynthTimeout(
-                    f"{step} stopped after {elapsed:.0f} s (limit {timeout_s:g} s), last phase: "
-                    f"{phase}\nin {cwd}"
-                ) from None
-            say(f"      {step} running for {elapsed / 60:.1f} min: {phase}")
+    try:
+        stdout, stderr = _wait(proc, t0, log, step, say, timeout_s, heartbeat_s, cwd)
+    except BaseException:
+        # an interrupt (Ctrl-C, a stopped worker) or a time limit: the tool must not outlive us
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        raise
     if proc.returncode != 0:
         text = log.read_text(errors="replace") if log.exists() else ""
         lines = (text + stdout + stderr).splitlines()
@@ -243,6 +234,24 @@ def _run(
             f"{step} failed (exit {proc.returncode}): {error or 'see the log'}\nin {cwd}:\n{tail}"
         )
     return time.monotonic() - t0
+
+
+def _wait(proc, t0, log, step, say, timeout_s, heartbeat_s, cwd) -> tuple[str, str]:
+    """Wait for ``proc``, with a progress line every ``heartbeat_s`` and the time limit."""
+    while True:
+        elapsed = time.monotonic() - t0
+        wait = heartbeat_s if not timeout_s else max(0.1, min(heartbeat_s, timeout_s - elapsed))
+        try:
+            return proc.communicate(timeout=wait)
+        except subprocess.TimeoutExpired:
+            elapsed = time.monotonic() - t0
+            phase = _phase(log) or "starting"
+            if timeout_s and elapsed >= timeout_s:
+                raise SynthTimeout(
+                    f"{step} stopped after {elapsed:.0f} s (limit {timeout_s:g} s), last phase: "
+                    f"{phase}\nin {cwd}"
+                ) from None
+            say(f"      {step} running for {elapsed / 60:.1f} min: {phase}")
 
 
 def _yosys_script(cfg: SynthConfig, top: str) -> str:

@@ -1,6 +1,7 @@
 """Synthesis flow: config validation, I/O wrapper, report checks, and YoWASP smoke runs."""
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -582,3 +583,20 @@ def test_core_synthesizes_on_ecp5(tmp_path, name):
         pytest.skip(str(e))
     r = flow.run_synth(comp, top, SynthConfig(), tmp_path, design=name, design_config=cfg)
     assert r["fits"] and r["checks"]["dsp"]["ok"] and r["checks"]["bram"]["ok"]
+
+
+def test_interrupted_run_stops_its_tool(tmp_path):
+    """An interrupt while a tool runs (Ctrl-C, a stopped worker) kills the tool too."""
+    cmd = _fake_tool(
+        tmp_path,
+        "import os, time\nopen('pid', 'w').write(str(os.getpid()))\ntime.sleep(60)\n",
+    )
+
+    def interrupt(message):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        flow._run(cmd, tmp_path, tmp_path / "t.log", "nextpnr", interrupt, heartbeat_s=3.0)
+    pid = int((tmp_path / "pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)

@@ -55,9 +55,10 @@ class EIETop(wiring.Component):
     * read port ``raddr``/``re`` -> ``rdata``/``rvalid``: ``rvalid`` pulses with ``rdata``
       **2 cycles** after ``re``; one read per cycle may be in flight. Output (ACT) reads only
       while idle;
-    * ``start`` (a one-cycle pulse while idle) runs every layer on the input held in the source
-      register files; ``busy`` is high until the run ends, then ``done`` rises and stays high
-      until the next ``start``.
+    * ``start`` (a one-cycle pulse while idle, at least one cycle after the last host write:
+      the first boundary pass's length is registered from the descriptors) runs every layer
+      on the input held in the source register files; ``busy`` is high until the run ends,
+      then ``done`` rises and stays high until the next ``start``.
 
     Run schedule, layer ``l`` of ``L`` (all cycles counted by the counters):
 
@@ -148,7 +149,9 @@ class EIETop(wiring.Component):
 
         n_layers = Signal(range(c.max_layers + 1))
         desc_cols = [Signal(c.col_bits, name=f"desc{i}_cols") for i in range(c.max_layers)]
-        desc_rows = [Signal(c.col_bits, name=f"desc{i}_rows") for i in range(c.max_layers)]
+        # ceil(rows / N): the register addresses of the layer's outputs in each PE (computed
+        # when the descriptor is written, off the sequencer's paths)
+        desc_local = [Signal(c.col_bits, name=f"desc{i}_local") for i in range(c.max_layers)]
         desc_base = [Signal(range(c.ptr_depth), name=f"desc{i}_base") for i in range(c.max_layers)]
         desc_relu = [Signal(name=f"desc{i}_relu") for i in range(c.max_layers)]
         cbook = [
@@ -165,7 +168,7 @@ class EIETop(wiring.Component):
                         with m.If(off == i):
                             m.d.sync += [
                                 desc_cols[i].eq(self.wdata[:f]),
-                                desc_rows[i].eq(self.wdata[f : 2 * f]),
+                                desc_local[i].eq((self.wdata[f : 2 * f] + (n - 1)) >> c.pe_bits),
                                 desc_base[i].eq(self.wdata[2 * f : 3 * f]),
                                 desc_relu[i].eq(self.wdata[63]),
                             ]
@@ -199,9 +202,24 @@ class EIETop(wiring.Component):
             has_cur.eq(layer < n_layers),
             prev_idx.eq(layer - 1),
             cur_idx.eq(layer),
-            prev_local.eq(Mux(has_prev, (Array(desc_rows)[prev_idx] + (n - 1)) >> c.pe_bits, 0)),
-            cur_local.eq(Mux(has_cur, (Array(desc_rows)[cur_idx] + (n - 1)) >> c.pe_bits, 0)),
-            bound.eq(Mux(prev_local > cur_local, prev_local, cur_local)),
+        ]
+        # registered: the write-back stage of a boundary pass (its second cycle on) uses them
+        m.d.sync += [
+            prev_local.eq(Mux(has_prev, Array(desc_local)[prev_idx], 0)),
+            cur_local.eq(Mux(has_cur, Array(desc_local)[cur_idx], 0)),
+        ]
+        # the length of the next boundary pass, registered before it starts: its layer is 0
+        # after ``start`` (from IDLE) or ``layer + 1`` (from RUN); held during the pass
+        nb_layer = Signal(range(c.max_layers + 1))
+        nb_prev_idx = Signal(range(c.max_layers))
+        nb_cur_idx = Signal(range(c.max_layers))
+        nb_prev = Signal(c.col_bits)
+        nb_cur = Signal(c.col_bits)
+        m.d.comb += [
+            nb_prev_idx.eq(nb_layer - 1),
+            nb_cur_idx.eq(nb_layer),
+            nb_prev.eq(Mux(nb_layer != 0, Array(desc_local)[nb_prev_idx], 0)),
+            nb_cur.eq(Mux(nb_layer < n_layers, Array(desc_local)[nb_cur_idx], 0)),
         ]
         bnd_cnt = Signal(c.col_bits)
         wb_valid = Signal()
@@ -219,6 +237,9 @@ class EIETop(wiring.Component):
         in_bnd = Signal()
         in_bnd_rd = Signal()  # the boundary pass's read phase (not its last cycle)
         in_run = Signal()
+        m.d.comb += nb_layer.eq(Mux(in_run, layer + 1, 0))
+        with m.If(~in_bnd):
+            m.d.sync += bound.eq(Mux(nb_prev > nb_cur, nb_prev, nb_cur))
         with m.FSM(name="seq"):
             with m.State("IDLE"):
                 with m.If(self.start):

@@ -176,7 +176,8 @@ class NFU2(wiring.Component):
     * ``MAX``: ``acc = x[r]`` on the first step, else ``max(acc, x[r])`` (max pooling).
 
     ``NFU1Op.BYPASS`` selects ``x`` in ``SUM``/``MAX``; ``MAC`` uses the products. ``psum`` and
-    ``x`` arrive with the step's products.
+    ``x`` arrive with the step's products. ``out_recip[r]`` is ``out_ctl.avg_recip``, one register
+    copy per lane (NFU-3's per-lane average multipliers read their own copy).
     """
 
     latency = 3
@@ -193,6 +194,7 @@ class NFU2(wiring.Component):
                 "psum": In(_lanes(config.acc_bits, t)),
                 "out_valid": Out(1),
                 "out_ctl": Out(ctl_layout(config)),
+                "out_recip": Out(data.ArrayLayout(unsigned(AVG_RECIP_BITS), t)),
                 "acc": Out(_lanes(config.acc_bits, t)),
             }
         )
@@ -229,6 +231,10 @@ class NFU2(wiring.Component):
             with m.If(valid5):
                 m.d.sync += self.acc[r].eq(Mux(ctl5.nfu2_op == NFU2Op.MAX, maxed, added))
         m.d.sync += [self.out_valid.eq(valid5), self.out_ctl.eq(ctl5)]
+        for r in range(c.tn):
+            copy = replica(unsigned(AVG_RECIP_BITS), f"nfu2_recip{r}")
+            m.d.sync += copy.eq(ctl5.avg_recip)
+            m.d.comb += self.out_recip[r].eq(copy)
         return m
 
 
@@ -238,7 +244,9 @@ class NFU3(wiring.Component):
     ``PARTIAL`` outputs the raw accumulators (``acc_bits``); otherwise ``y = sat(act_bits, acc)``
     then ``NONE`` / ``RELU`` (``max(0, y)``) / ``PWL`` (the loaded table, as
     :func:`accelgen.golden.pwl.evaluate`), or ``AVG``: ``sat(act_bits, (acc * avg_recip + 2**15)
-    >> 16)``. Results are sign-extended to ``acc_bits`` lanes (the NBout word format).
+    >> 16)``, with ``avg_recip`` taken from ``recip[r]`` (the same value as ``ctl.avg_recip``, one
+    copy per lane from NFU-2). Results are sign-extended to ``acc_bits`` lanes (the NBout word
+    format).
 
     The PWL table is written through ``pwl_we``/``pwl_addr``/``pwl_data`` (addresses as
     :func:`accelgen.hdl.diannao.compiler.pwl_writes`: slopes, intercepts, ``x_min``,
@@ -258,6 +266,7 @@ class NFU3(wiring.Component):
             {
                 "valid": In(1),
                 "ctl": In(ctl_layout(config)),
+                "recip": In(data.ArrayLayout(unsigned(AVG_RECIP_BITS), t)),
                 "acc": In(_lanes(config.acc_bits, t)),
                 "pwl_we": In(1),
                 "pwl_addr": In(max(1, (2 * s + 1).bit_length())),
@@ -319,7 +328,7 @@ class NFU3(wiring.Component):
             # stage 7: saturate; the average-pooling product as two partial products (acc =
             # hi * 2**AVG_SPLIT + lo, each product fits one 18x18 DSP multiplier)
             y1 = st.reg(sat(acc, c.act_bits), f"y{r}")
-            recip = self.ctl.avg_recip
+            recip = self.recip[r]  # = ctl.avg_recip, this lane's copy
             lo1 = st.reg(acc[:AVG_SPLIT] * recip, f"avglo{r}")
             hi1 = st.reg(acc[AVG_SPLIT:].as_signed() * recip, f"avghi{r}")
             acc1 = st.reg(acc, f"acc1_{r}")
@@ -424,6 +433,7 @@ class NFU(wiring.Component):
             n2.psum.eq(n1.psum_out),
             n3.valid.eq(n2.out_valid),
             n3.ctl.eq(n2.out_ctl),
+            n3.recip.eq(n2.out_recip),
             n3.acc.eq(n2.acc),
             n3.pwl_we.eq(self.pwl_we),
             n3.pwl_addr.eq(self.pwl_addr),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -31,10 +31,14 @@ class ActRW(wiring.Component):
         Destination write port (bias initialisation, accumulate).
     swap : In(1)
         Exchange the roles.
+    src_wtag : In(1); src_tag : Out(1)
+        Only with ``tag=True``: one more bit stored with every source write (a destination
+        write stores 0) and read with ``src_data``.
     """
 
-    def __init__(self, *, depth: int, acc_bits: int) -> None:
+    def __init__(self, *, depth: int, acc_bits: int, tag: bool = False) -> None:
         self.depth = depth
+        self.tag = tag
         port = {
             "addr": In(range(depth)),
             "en": In(1),
@@ -44,13 +48,19 @@ class ActRW(wiring.Component):
             "we": In(1),
         }
         members = {f"{role}_{k}": v for role in ("src", "dst") for k, v in port.items()}
+        if tag:
+            members.update({"src_wtag": In(1), "src_tag": Out(1)})
         super().__init__({**members, "swap": In(1)})
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        acc = signed(len(self.src_data))
-        m.submodules.rf_a = a = Memory(shape=acc, depth=self.depth, init=[])
-        m.submodules.rf_b = b = Memory(shape=acc, depth=self.depth, init=[])
+        acc = len(self.src_data)
+        shape = acc + 1 if self.tag else signed(acc)
+        m.submodules.rf_a = a = Memory(shape=shape, depth=self.depth, init=[])
+        m.submodules.rf_b = b = Memory(shape=shape, depth=self.depth, init=[])
+        src_wdata, dst_wdata = self.src_wdata, self.dst_wdata
+        if self.tag:
+            src_wdata, dst_wdata = Cat(src_wdata, self.src_wtag), Cat(dst_wdata, 0)
         sel = Signal()  # 0: a is the source file, 1: b is
         m.d.sync += sel.eq(sel ^ self.swap)
         for mem, mine in ((a, 0), (b, 1)):
@@ -60,11 +70,14 @@ class ActRW(wiring.Component):
                 rd.addr.eq(Mux(is_src, self.src_addr, self.dst_addr)),
                 rd.en.eq(Mux(is_src, self.src_en, self.dst_en)),
                 wr.addr.eq(Mux(is_src, self.src_waddr, self.dst_waddr)),
-                wr.data.eq(Mux(is_src, self.src_wdata, self.dst_wdata)),
+                wr.data.eq(Mux(is_src, src_wdata, dst_wdata)),
                 wr.en.eq(Mux(is_src, self.src_we, self.dst_we)),
             ]
+            value = rd.data[:acc].as_signed() if self.tag else rd.data
             with m.If(is_src):
-                m.d.comb += self.src_data.eq(rd.data)
+                m.d.comb += self.src_data.eq(value)
+                if self.tag:
+                    m.d.comb += self.src_tag.eq(rd.data[acc])
             with m.Else():
-                m.d.comb += self.dst_data.eq(rd.data)
+                m.d.comb += self.dst_data.eq(value)
         return m

@@ -88,6 +88,9 @@ class CCU(wiring.Component):
         Window read (same address in every PE).
     src_data : In(signed(act_bits)).array(N)
         The PEs' source-register outputs.
+    src_nz : In(1).array(N)
+        ``src_data[k] != 0``, stored with the activation in the source register file (a
+        compare after the register file's read would lengthen the fetch path).
     bc_valid, bc_col, bc_act : Out; bc_ready : In
         The broadcast.
     done : Out(1)
@@ -102,6 +105,7 @@ class CCU(wiring.Component):
                 "src_addr": Out(c.rf_bits),
                 "src_en": Out(1),
                 "src_data": In(signed(c.act_bits)).array(c.n_pes),
+                "src_nz": In(1).array(c.n_pes),
                 "bc_valid": Out(1),
                 "bc_col": Out(c.col_bits),
                 "bc_act": Out(signed(c.act_bits)),
@@ -148,7 +152,7 @@ class CCU(wiring.Component):
         ]
         for k in range(n):
             col = Cat(Const(k, c.pe_bits), f_w) if n > 1 else f_w
-            m.d.comb += f_mask[k].eq((self.src_data[k] != 0) & (col < self.cols))
+            m.d.comb += f_mask[k].eq(self.src_nz[k] & (col < self.cols))
 
         with m.If(~self.run):
             m.d.sync += [next_w.eq(0), f_valid.eq(0), cur_mask.eq(0), self.bc_valid.eq(0)]

@@ -31,6 +31,7 @@ def pe_signature(c: EIEConfig) -> wiring.Signature:
             "src_addr": In(c.rf_bits),
             "src_en": In(1),
             "src_data": Out(signed(c.acc_bits)),
+            "src_nz": Out(1),
             "h_addr": In(max(c.ptr_addr_bits, c.line_addr_bits, c.rf_bits + c.layer_bits)),
             "h_data": In(LINE_BITS),
             "we_ptr": In(1),
@@ -123,7 +124,7 @@ class PE(wiring.Component):
             w_frac=c.w_frac,
             acc_bits=c.acc_bits,
         )
-        m.submodules.actrw = rf = ActRW(depth=c.regfile_depth, acc_bits=c.acc_bits)
+        m.submodules.actrw = rf = ActRW(depth=c.regfile_depth, acc_bits=c.acc_bits, tag=True)
         m.submodules.bias = bias = Memory(
             shape=signed(c.act_bits), depth=c.max_layers << c.rf_bits, init=[]
         )
@@ -172,10 +173,14 @@ class PE(wiring.Component):
             rf.src_addr.eq(self.src_addr),
             rf.src_en.eq(self.src_en),
             self.src_data.eq(rf.src_data),
+            self.src_nz.eq(rf.src_tag),
             finished.eq(Mux(self.relu_prev & (clamped < 0), 0, clamped)),
             rf.src_we.eq(self.fin_we | self.we_act),
             rf.src_waddr.eq(Mux(self.fin_we, self.fin_addr, self.h_addr)),
             rf.src_wdata.eq(Mux(self.fin_we, finished, self.h_data[: c.act_bits].as_signed())),
+            # stored with each activation: the CCU's non-zero test needs no compare after the
+            # (slow) block-RAM read
+            rf.src_wtag.eq(Mux(self.fin_we, finished != 0, self.h_data[: c.act_bits] != 0)),
         ]
         # destination file: bias initialisation or accumulation
         b_rd, b_wr = bias.read_port(), bias.write_port()

@@ -303,6 +303,7 @@ class EIETop(wiring.Component):
         for k, pe in enumerate(pes):
             m.d.comb += [
                 ccu.src_data[k].eq(pe.src_data[: c.act_bits].as_signed()),
+                ccu.src_nz[k].eq(pe.src_nz),
                 pe.bc.valid.eq(ccu.bc_valid & all_ready),
                 pe.bc.payload.col.eq(ccu.bc_col),
                 pe.bc.payload.act.eq(ccu.bc_act),

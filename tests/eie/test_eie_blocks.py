@@ -364,6 +364,7 @@ def test_ccu_broadcasts_nonzeros_in_column_order(n):
                 if en:
                     for k in range(n):
                         ctx.set(dut.src_data[k], int(x[addr * n + k]))
+                        ctx.set(dut.src_nz[k], int(x[addr * n + k] != 0))
             want = [(j, int(x[j])) for j in range(cols) if x[j]]
             assert got == want
             if p_ready == 1.0 and want:

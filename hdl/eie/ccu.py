@@ -83,7 +83,8 @@ class CCU(wiring.Component):
     -------
     run : In(1)
     cols : In(col_bits)
-        Number of inputs of the current layer.
+        Number of inputs of the current layer; settled at least one cycle before ``run`` rises
+        (the window count ``ceil(cols / N)`` is registered).
     src_addr, src_en : Out
         Window read (same address in every PE).
     src_data : In(signed(act_bits)).array(N)
@@ -136,7 +137,6 @@ class CCU(wiring.Component):
         take_f = Signal()
         issue = Signal()
         m.d.comb += [
-            windows.eq((self.cols + (n - 1)) >> c.pe_bits),
             lnzd.mask.eq(cur_mask),
             fire.eq(self.run & lnzd.any & (~self.bc_valid | self.bc_ready)),
             rest.eq(cur_mask & ~Mux(fire, Const(1, n) << lnzd.index, 0)),
@@ -154,6 +154,7 @@ class CCU(wiring.Component):
             col = Cat(Const(k, c.pe_bits), f_w) if n > 1 else f_w
             m.d.comb += f_mask[k].eq(self.src_nz[k] & (col < self.cols))
 
+        m.d.sync += windows.eq((self.cols + (n - 1)) >> c.pe_bits)
         with m.If(~self.run):
             m.d.sync += [next_w.eq(0), f_valid.eq(0), cur_mask.eq(0), self.bc_valid.eq(0)]
         with m.Else():

@@ -350,6 +350,7 @@ def test_ccu_broadcasts_nonzeros_in_column_order(n):
             x = (vals * (rng.random(len(vals)) < dens)).astype(int)
             x[::5] *= -1
             ctx.set(dut.cols, cols)
+            await ctx.tick()  # cols settles a cycle before run
             ctx.set(dut.run, 1)
             got, fire_cycles, cycle = [], [], 0
             while not ctx.get(dut.done) and cycle < 2000:

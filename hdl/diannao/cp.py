@@ -94,13 +94,18 @@ class ControlProcessor(wiring.Component):
         layout = instruction_layout(c)
         m.submodules.imem = imem = Memory(shape=instruction_bits(c), depth=c.imem_depth, init=[])
         wp = imem.write_port()
+        # two read ports: the instruction after pc and the one after that are both fetched, and
+        # the late `advance` (it depends on the NBout interlock) picks one at the RAM's output
+        # instead of driving the RAM's address (synthesis duplicates the small RAM)
         rp = imem.read_port()
+        rp2 = imem.read_port()
         m.d.comb += [
             wp.addr.eq(self.imem_addr),
             wp.data.eq(self.imem_data),
             wp.en.eq(self.imem_we & ~self.busy),
         ]
-        nxt = data.View(layout, rp.data)
+        pick2 = Signal()  # the prefetch in flight is the instruction after next (rp2)
+        nxt = data.View(layout, Mux(pick2, rp2.data, rp.data))
         ir = Signal(layout)
         pc = Signal(c.imem_addr_bits + 1)
         cr0, cr1, cr2, co0, co1 = (
@@ -250,8 +255,10 @@ class ControlProcessor(wiring.Component):
             self.busy.eq(~fsm.ongoing("IDLE")),
             self.issue.eq(running & ~hazard),
             advance.eq(self.issue & last & end_o0 & end_o1),
-            # both prefetch addresses are computed from pc alone, so the late `advance` (it
-            # depends on the interlock) only drives a mux in front of the RAM address
-            rp.addr.eq(Mux(running, Mux(advance, pc + 2, pc + 1), fsm.ongoing("FETCH"))),
+            # both prefetch addresses are computed from pc alone; `advance` is registered and
+            # selects between the two read data (the instruction at pc + 1 + advance)
+            rp.addr.eq(Mux(running, pc + 1, fsm.ongoing("FETCH"))),
+            rp2.addr.eq(pc + 2),
         ]
+        m.d.sync += pick2.eq(running & advance)
         return m

@@ -32,6 +32,7 @@ def pe_signature(c: EIEConfig) -> wiring.Signature:
             "src_en": In(1),
             "src_data": Out(signed(c.acc_bits)),
             "src_nz": Out(1),
+            "src_q": Out(signed(c.acc_bits)),
             "h_addr": In(max(c.ptr_addr_bits, c.line_addr_bits, c.rf_bits + c.layer_bits)),
             "h_data": In(LINE_BITS),
             "we_ptr": In(1),
@@ -166,7 +167,7 @@ class PE(wiring.Component):
 
         # source file: shared reads; writes from the host or the output finishing
         finished = Signal(signed(c.act_bits))
-        src_q = Signal(signed(c.acc_bits))
+        src_q = self.src_q  # the source read data, registered (finishing, host reads)
         m.d.sync += src_q.eq(rf.src_data)
         clamped = sat(src_q, c.act_bits)
         m.d.comb += [

@@ -53,7 +53,8 @@ class EIETop(wiring.Component):
     * write port ``addr``/``wdata``/``we``: one 64-bit word per cycle, any time the core is
       idle (``busy`` low);
     * read port ``raddr``/``re`` -> ``rdata``/``rvalid``: ``rvalid`` pulses with ``rdata``
-      **2 cycles** after ``re``; one read per cycle may be in flight. Output (ACT) reads only
+      **3 cycles** after ``re`` (the register-file read data is registered in the PE before
+      the PE and region selection); one read per cycle may be issued. Output (ACT) reads only
       while idle;
     * ``start`` (a one-cycle pulse while idle, at least one cycle after the last host write:
       the first boundary pass's length is registered from the descriptors) runs every layer
@@ -338,21 +339,34 @@ class EIETop(wiring.Component):
             r_layer.eq(roff[: c.layer_bits]),
             r_flag.eq(roff[c.pe_bits + c.layer_bits]),
         ]
-        value = Signal(64)
-        with m.Switch(r_region):
-            with m.Case(Region.CTRL):
-                m.d.comb += value.eq(total)
-            with m.Case(Region.ACT):
-                m.d.comb += value.eq(Array(pe.src_data for pe in pes)[r_pe].as_signed())
-            with m.Case(Region.STATS):
-                m.d.comb += value.eq(
+        # second stage: the PEs register their source read data (``src_q``); the counter
+        # values are selected and registered here
+        r2_pending = Signal()
+        r2_region = Signal(len(rregion))
+        r2_pe = Signal(max(1, c.pe_bits))
+        r2_stat = Signal(64)
+        m.d.sync += [
+            r2_pending.eq(r_pending),
+            r2_region.eq(r_region),
+            r2_pe.eq(r_pe),
+            r2_stat.eq(
+                Mux(
+                    r_region == Region.CTRL,
+                    total,
                     Mux(
                         r_flag,
                         Array(layer_cycles)[r_layer],
                         Array(pe.stats_data for pe in pes)[r_pe],
-                    )
+                    ),
                 )
-        m.d.sync += [self.rvalid.eq(r_pending), self.rdata.eq(value)]
+            ),
+        ]
+        value = Signal(64)
+        with m.If(r2_region == Region.ACT):
+            m.d.comb += value.eq(Array(pe.src_q for pe in pes)[r2_pe].as_signed())
+        with m.Elif((r2_region == Region.CTRL) | (r2_region == Region.STATS)):
+            m.d.comb += value.eq(r2_stat)
+        m.d.sync += [self.rvalid.eq(r2_pending), self.rdata.eq(value)]
 
         # ---------------------------------------------------------------- per-PE controls
         ptr_base = Signal(range(c.ptr_depth))

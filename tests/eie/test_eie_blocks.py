@@ -410,6 +410,8 @@ def test_flat_top_runs_a_network_in_amaranth(skip_empty):
             await ctx.tick()
             ctx.set(dut.re, 0)
             await ctx.tick()
+            assert not ctx.get(dut.rvalid)
+            await ctx.tick()  # documented read latency: 3 cycles
             assert ctx.get(dut.rvalid)
             y.append(((ctx.get(dut.rdata) + 0x8000) & 0xFFFF) - 0x8000)
         assert y == run_eie(layers, x, num=config.numerics)[-1].tolist()
@@ -417,6 +419,7 @@ def test_flat_top_runs_a_network_in_amaranth(skip_empty):
         ctx.set(dut.re, 1)
         await ctx.tick()
         ctx.set(dut.re, 0)
+        await ctx.tick()
         await ctx.tick()
         model = predict(
             layers, x, n_pes=2, fifo_depth=2, num=config.numerics, skip_empty=skip_empty

@@ -105,13 +105,16 @@ class PE(wiring.Component):
     def elaborate(self, platform) -> Module:
         c = self.config
         m = Module()
+        # the queue holds the column's pointer address ptr_base + col (added as it is pushed:
+        # the add is then not between the queue's head and the pointer memories' address)
+        addr_bits = (2 * c.ptr_depth).bit_length()
         m.submodules.queue = queue = ActivationQueue(
-            depth=c.fifo_depth, col_bits=c.col_bits, act_bits=c.act_bits
+            depth=c.fifo_depth, col_bits=addr_bits, act_bits=c.act_bits
         )
         m.submodules.pointer = ptr = PointerUnit(
             depth=c.ptr_depth,
             ptr_bits=c.ptr_bits,
-            col_bits=c.col_bits,
+            col_bits=addr_bits,
             act_bits=c.act_bits,
             skip_empty=c.skip_empty,
         )
@@ -131,7 +134,12 @@ class PE(wiring.Component):
         )
         m.submodules.counters = cnt = Memory(shape=64, depth=c.max_layers, init=[])
 
-        wiring.connect(m, wiring.flipped(self.bc), queue.w)
+        m.d.comb += [
+            queue.w.valid.eq(self.bc.valid),
+            self.bc.ready.eq(queue.w.ready),
+            queue.w.payload.col.eq(self.ptr_base + self.bc.payload.col),
+            queue.w.payload.act.eq(self.bc.payload.act),
+        ]
         wiring.connect(m, queue.r, ptr.col_in)
         spans_held = Signal()
         if c.skip_empty:
@@ -144,7 +152,7 @@ class PE(wiring.Component):
         else:
             wiring.connect(m, ptr.out, spm.span)
         m.d.comb += [
-            ptr.ptr_base.eq(self.ptr_base),
+            ptr.ptr_base.eq(0),  # already added
             ptr.wr_addr.eq(self.h_addr),
             ptr.wr_data.eq(self.h_data),
             ptr.wr_en.eq(self.we_ptr),

@@ -129,6 +129,17 @@ class CCU(wiring.Component):
         cur_mask = Signal(n)
         cur_w = Signal(c.rf_bits)
         cur_vals = [Signal(signed(c.act_bits), name=f"cur_val{k}") for k in range(n)]
+        # The source files are read every cycle while running (address ``next_w``), so the
+        # read enable does not wait for the issue decision; the fetched window's data is on
+        # ``src_*`` in the cycle after its issue (``f_fresh``) and held in ``f_vals``/``f_nz``
+        # after that.
+        f_fresh = Signal()
+        f_vals = [Signal(signed(c.act_bits), name=f"f_val{k}") for k in range(n)]
+        f_nz = Signal(n)
+        vals_now = [Mux(f_fresh, self.src_data[k], f_vals[k]) for k in range(n)]
+        nz_now = Mux(f_fresh, Cat(*self.src_nz), f_nz)
+        m.d.sync += [f_vals[k].eq(vals_now[k]) for k in range(n)]
+        m.d.sync += f_nz.eq(nz_now)
 
         fire = Signal()
         rest = Signal(n)
@@ -147,24 +158,26 @@ class CCU(wiring.Component):
             take_f.eq(f_valid & cur_free),
             issue.eq(self.run & (~f_valid | take_f) & (next_w < windows)),
             self.src_addr.eq(next_w),
-            self.src_en.eq(issue),
+            self.src_en.eq(self.run),
             self.done.eq((next_w == windows) & ~f_valid & (cur_mask == 0) & ~self.bc_valid),
         ]
         for k in range(n):
             col = Cat(Const(k, c.pe_bits), f_w) if n > 1 else f_w
-            m.d.comb += f_mask[k].eq(self.src_nz[k] & (col < self.cols))
+            m.d.comb += f_mask[k].eq(nz_now[k] & (col < self.cols))
 
         m.d.sync += windows.eq((self.cols + (n - 1)) >> c.pe_bits)
         with m.If(~self.run):
             m.d.sync += [next_w.eq(0), f_valid.eq(0), cur_mask.eq(0), self.bc_valid.eq(0)]
+            m.d.sync += f_fresh.eq(0)
         with m.Else():
+            m.d.sync += f_fresh.eq(issue)
             with m.If(issue):
                 m.d.sync += [next_w.eq(next_w + 1), f_valid.eq(1), f_w.eq(next_w)]
             with m.Elif(take_f):
                 m.d.sync += f_valid.eq(0)
             with m.If(take_f):
                 m.d.sync += [cur_mask.eq(f_mask), cur_w.eq(f_w)]
-                m.d.sync += [cur_vals[k].eq(self.src_data[k]) for k in range(n)]
+                m.d.sync += [cur_vals[k].eq(vals_now[k]) for k in range(n)]
             with m.Else():
                 m.d.sync += cur_mask.eq(rest)
             with m.If(fire):

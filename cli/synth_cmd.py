@@ -43,13 +43,23 @@ ICE40_PNR_TIMEOUT_S = 1800.0
 # 7-15 minutes of nextpnr in all).
 ECP5_PNR_TIMEOUT_S = 7200.0
 
+# EIE N = 4 is routed with router1: on the pipelined EIE (session 3) router2 stalled at a few
+# hundred overused wires for some placements (seed 1 and 2 of the final RTL, 13-14 minutes
+# without converging); router1 rips up arc by arc and finishes (docs/synth.md).
+EIE_ECP5_ROUTER = "router1"
+
 # (directory, design, config overrides, synthesis options): the set `make synth` runs.
 DEFAULT_SET: tuple[tuple[str, str, dict[str, Any], dict[str, Any]], ...] = (
     (
         "eie-n4-ecp5",
         "eie",
         {"n_pes": 4},
-        {"target": "ecp5", "device": "85k", "pnr_timeout_s": ECP5_PNR_TIMEOUT_S},
+        {
+            "target": "ecp5",
+            "device": "85k",
+            "pnr_timeout_s": ECP5_PNR_TIMEOUT_S,
+            "router": EIE_ECP5_ROUTER,
+        },
     ),
     (
         "diannao-tn8-ecp5",
@@ -100,8 +110,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--router",
         choices=("router2", "router1"),
-        default="router2",
-        help="nextpnr router (default: router2, much faster than router1 on the cores)",
+        default=None,
+        help="nextpnr router (default: router2, much faster than router1 on the cores; in the "
+        "default set, each run's own choice)",
     )
     parser.add_argument(
         "--placer",
@@ -239,8 +250,9 @@ def _default_set(args: argparse.Namespace) -> int:
             **opts,
             "freq_mhz": args.freq,
             "seed": args.seed,
-            "router": args.router,
         }
+        if args.router is not None:
+            opts["router"] = args.router
         if args.placer is not None:
             opts["placer"] = args.placer
         if args.pnr_timeout is not None:
@@ -316,9 +328,10 @@ def run(args: argparse.Namespace) -> int:
         "io": args.io,
         "place_route": not args.no_pnr,
         "seed": args.seed,
-        "router": args.router,
         "pnr_timeout_s": args.pnr_timeout or 0.0,
     }
+    if args.router is not None:  # else SynthConfig's default
+        opts["router"] = args.router
     if args.placer is not None:  # else SynthConfig's default
         opts["placer"] = args.placer
     cfg, synth_cfg = _prepare(args.design, args.config, _overrides(args.set), opts)

@@ -497,6 +497,8 @@ def test_default_set_progress_and_summary(tmp_path, capsys, monkeypatch):
     cli.main([*argv, "-o", str(out)])
     assert [s[3] for s in seen] == [99.0, 99.0, 99.0]
     assert [s[5] for s in seen] == ["sa", "sa", "sa"]
+    # without --router every run keeps its own: EIE N = 4 router1, the others router2
+    assert [s[2] for s in seen] == [synth_cmd.EIE_ECP5_ROUTER, "router2", "router2"]
 
 
 def test_unrouted_run_reports_the_placement_estimate(tmp_path):

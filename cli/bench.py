@@ -312,7 +312,7 @@ def _eie_table3(ctx: BenchContext, sec: Section) -> None:
         "Table III at 64 PEs, queue depth 8, from the cycle model (accelgen.golden.eie_cycles, "
         "which predicts the RTL's counters exactly); times at 800 MHz. 'cycles' is the layer's "
         "run phase (first broadcast to last accumulate; the boundary pass that loads biases and "
-        "writes back outputs, ceil(rows/N) + 1 cycles, is excluded). Efficiency 'max' = busiest "
+        "writes back outputs, ceil(rows/N) + 2 cycles, is excluded). Efficiency 'max' = busiest "
         "PE's work / cycles; 'mean' = (total work / N) / cycles (work = stored entries, padding "
         "included, of the columns with a non-zero activation). Theoretical time = total work / "
         "N at 800 MHz. Ratios are ours / paper.",

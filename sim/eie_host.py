@@ -54,7 +54,7 @@ class EIEHost:
         dut.we.value = 0
 
     async def read(self, addrs) -> list[int]:
-        """Read ``addrs`` back to back (pipelined: ``rvalid`` two cycles after ``re``)."""
+        """Read ``addrs`` back to back (pipelined: ``rvalid`` three cycles after ``re``)."""
         dut = self.dut
         out: list[int] = []
         addrs = [int(a) for a in addrs]

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import re
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,18 @@ def _source_line(path: Path, line: int, cache: dict[Path, list[str] | None]) -> 
     return " ".join(lines[line - 1].split())[:160]
 
 
+_STDLIB = tuple(str(Path(sysconfig.get_paths()[k]).resolve()) for k in ("stdlib", "platstdlib"))
+
+
+def _in_stdlib(file: str) -> bool:
+    """Whether a Python source path lies in the interpreter's standard library."""
+    try:
+        resolved = str(Path(file).resolve())
+    except OSError:
+        return False
+    return resolved.startswith(_STDLIB)
+
+
 def _statements(out: Path, sources: list[str]) -> list[dict[str, str]]:
     """Resolve a path's ``src`` attributes to source statements.
 
@@ -202,6 +215,8 @@ def _statements(out: Path, sources: list[str]) -> list[dict[str, str]]:
         if py is not None:
             if "site-packages" in py["file"] or "/amaranth/" in py["file"]:
                 continue
+            if _in_stdlib(py["file"]):
+                continue  # e.g. contextlib.py, from the `with m.If(...)` machinery
             path = Path(py["file"])
             text = _source_line(path, int(py["line"]), cache)
             if text is None:

@@ -1,5 +1,6 @@
 """Synthesis flow: config validation, I/O wrapper, report checks, and YoWASP smoke runs."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -277,7 +278,12 @@ def test_report_names_critical_path_sources(tmp_path):
                         "y",
                         "core.pe0.acc_TRELLIS_FF_Q_7",
                         net="core.pe0.arith.$36_CCU2C_S0",
-                        sources=["x.v:4.10-4.15", f"{py}:3", "/venv/amaranth/hdl/_ir.py:283"],
+                        sources=[
+                            "x.v:4.10-4.15",
+                            f"{py}:3",
+                            "/venv/amaranth/hdl/_ir.py:283",
+                            f"{contextlib.__file__}:144",
+                        ],
                     ),
                 ],
             },

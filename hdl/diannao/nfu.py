@@ -140,14 +140,13 @@ class NFU1(wiring.Component):
         t = c.tn
         s = _Stages(m, "nfu1")
         # stage 1: inputs
-        x1 = s.reg(self.x, "x1")
         w1 = s.reg(self.w, "w1")
         side = [(self.valid, self.out_valid), (self.ctl, self.out_ctl)]
         side += [(self.x, self.x_out), (self.psum, self.psum_out)]
-        # x_out's first register is x1 itself (a second copy would be merged by synthesis)
-        piped = [x1 if v is self.x else s.reg(v, f"d1_{i}") for i, (v, _) in enumerate(side)]
-        # x also goes to every multiplier row, one register copy per row (replica: a single
-        # register fanning out to tn DSP blocks spread over the device was the critical path)
+        piped = [s.reg(v, f"d1_{i}") for i, (v, _) in enumerate(side)]
+        # x goes to every multiplier row through its own register copy per row (replicas: a
+        # single register fanning out to tn DSP blocks spread over the device was the critical
+        # path)
         xr = [[replica(signed(c.act_bits), f"nfu1_x1r{r}_{i}") for i in range(t)] for r in range(t)]
         m.d.sync += [xr[r][i].eq(self.x[i]) for r in range(t) for i in range(t)]
         # stage 2: exact products

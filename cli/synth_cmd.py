@@ -259,36 +259,25 @@ def _default_set(args: argparse.Namespace) -> int:
             opts["pnr_timeout_s"] = args.pnr_timeout
         # every run is validated and built before the first tool starts
         plan.append((name, design, *_prepare(design, None, overrides, opts)))
-    labels = {name: f"run {i}/{len(plan)} {name}" for i, (name, *_rest) in enumerate(plan, 1)}
+    # _run_one's arguments per run, in the documented order
+    runs = [
+        (name, design, cfg, synth_cfg, args.output / name, f"run {i}/{len(plan)} {name}", t_start)
+        for i, (name, design, cfg, synth_cfg) in enumerate(plan, 1)
+    ]
     jobs = max(1, min(args.jobs, len(plan)))
     if jobs == 1:
-        outcomes = [
-            _run_one(name, design, cfg, synth_cfg, args.output / name, labels[name], t_start)
-            for name, design, cfg, synth_cfg in plan
-        ]
+        outcomes = [_run_one(*run) for run in runs]
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         # the longest run first, so that the short ones fill the other worker meanwhile
-        order = sorted(plan, key=lambda p: p[3].target != "ecp5" or p[1] != "diannao")
+        order = sorted(runs, key=lambda r: r[3].target != "ecp5" or r[1] != "diannao")
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            futures = [
-                pool.submit(
-                    _run_one,
-                    name,
-                    design,
-                    cfg,
-                    synth_cfg,
-                    args.output / name,
-                    labels[name],
-                    t_start,
-                )
-                for name, design, cfg, synth_cfg in order
-            ]
+            futures = [pool.submit(_run_one, *run) for run in order]
             done = {outcome[0]: outcome for outcome in (f.result() for f in futures)}
-        outcomes = [done[name] for name, *_rest in plan]
+        outcomes = [done[run[0]] for run in runs]
     rows, results = [], {}
     failed = False
     for name, report, error, target in outcomes:

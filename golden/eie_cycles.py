@@ -13,7 +13,8 @@ where the matrix entries are matter):
 * a layer's run ends in the first cycle in which the CCU is done and every PE is idle.
 
 Around the runs it adds the boundary passes of ``EIETop`` (``ceil(rows / N) +
-BOUNDARY_EXTRA_CYCLES`` cycles, see ``docs/eie.md``). The results have the shapes of :class:`accelgen.hdl.eie.api.EIEResult`.
+BOUNDARY_EXTRA_CYCLES`` cycles, see ``docs/eie.md``). The results have the shapes of
+:class:`accelgen.hdl.eie.api.EIEResult`.
 """
 
 from __future__ import annotations

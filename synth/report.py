@@ -192,8 +192,12 @@ def _source_line(path: Path, line: int, cache: dict[Path, list[str] | None]) -> 
 _STDLIB = tuple(str(Path(sysconfig.get_paths()[k]).resolve()) for k in ("stdlib", "platstdlib"))
 
 
-def _in_stdlib(file: str) -> bool:
-    """Whether a Python source path lies in the interpreter's standard library."""
+def _library_source(file: str) -> bool:
+    """Whether a Python source path is library code, not the design's: installed packages,
+    Amaranth, the interpreter's standard library (``contextlib.py``, from the
+    ``with m.If(...)`` machinery)."""
+    if "site-packages" in file or "/amaranth/" in file:
+        return True
     try:
         resolved = str(Path(file).resolve())
     except OSError:
@@ -213,10 +217,8 @@ def _statements(out: Path, sources: list[str]) -> list[dict[str, str]]:
     for src in sources:
         py = _PY_SRC.match(src)
         if py is not None:
-            if "site-packages" in py["file"] or "/amaranth/" in py["file"]:
+            if _library_source(py["file"]):
                 continue
-            if _in_stdlib(py["file"]):
-                continue  # e.g. contextlib.py, from the `with m.If(...)` machinery
             path = Path(py["file"])
             text = _source_line(path, int(py["line"]), cache)
             if text is None:

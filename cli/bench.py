@@ -402,7 +402,7 @@ def _eie_rtl(ctx: BenchContext, sec: Section) -> None:
 
 def _eie_fit_config(layers: list[EIELayer], *, n_pes: int, fifo_depth: int):
     """The smallest EIE configuration (memories rounded up) that holds every one of ``layers``."""
-    from .hdl.eie.config import EIEConfig
+    from .spec.eie import EIEConfig
 
     rows = max(layer.shape[0] for layer in layers)
     cols = max(layer.shape[1] for layer in layers)
@@ -494,8 +494,8 @@ def _eie_area(ctx: BenchContext, sec: Section) -> None:
         sec.skipped.append("area cost of option (a) (Yosys, ECP5): skipped by --quick")
         return
     try:
-        from .hdl.eie.config import EIEConfig
         from .hdl.eie.top import TOP_MODULE, EIETop
+        from .spec.eie import EIEConfig
         from .synth.flow import SynthConfig, run_synth
 
         rows = []
@@ -539,7 +539,7 @@ def _eie_area(ctx: BenchContext, sec: Section) -> None:
 # ---------------------------------------------------------------------------------- DianNao
 def _diannao_config(tn: int):
     """The Table 2 configuration: ``tn`` wide, buffers deep enough for a K-row input band."""
-    from .hdl.diannao.config import DianNaoConfig
+    from .spec.diannao import DianNaoConfig
 
     return DianNaoConfig(tn=tn, nbin_depth=8192, nbout_depth=8192, sb_depth=8192, imem_depth=4096)
 
@@ -658,7 +658,7 @@ DIANNAO_RTL_LAYERS = {
 def _diannao_rtl_rows(ctx: BenchContext) -> list[dict[str, Any]]:
     from .golden.netspec import run_dense
     from .hdl.diannao import api
-    from .hdl.diannao.config import DianNaoConfig
+    from .spec.diannao import DianNaoConfig
 
     config = DianNaoConfig(tn=paper.DIANNAO_TN)
     cases = []
@@ -714,7 +714,7 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 def _speed_eie(ctx: BenchContext, simulator: str) -> dict[str, Any]:
     from .hdl.eie import api
-    from .hdl.eie.config import EIEConfig
+    from .spec.eie import EIEConfig
 
     config = EIEConfig(n_pes=8, fifo_depth=8)
     s = synthetic.synthetic_eie(512, 512, 0.1, 0.5, seed=ctx.seed, batch=32, num=ctx.num)
@@ -731,7 +731,7 @@ def _speed_eie(ctx: BenchContext, simulator: str) -> dict[str, Any]:
 
 def _speed_diannao(ctx: BenchContext, simulator: str) -> dict[str, Any]:
     from .hdl.diannao import api
-    from .hdl.diannao.config import DianNaoConfig
+    from .spec.diannao import DianNaoConfig
 
     config = DianNaoConfig(tn=8, nbin_depth=256, nbout_depth=256, sb_depth=256)
     layer, x = synthetic.synthetic_dense(

@@ -98,7 +98,7 @@ def compress_model(
 ) -> dict:
     """Compress ``model`` into ``out`` (files in the module docstring); returns the summary.
 
-    ``eie_config`` (an :class:`~accelgen.hdl.eie.config.EIEConfig`) adds the memory images.
+    ``eie_config`` (an :class:`~accelgen.spec.eie.EIEConfig`) adds the memory images.
     """
     if isinstance(n_pes, bool) or not isinstance(n_pes, int) or not 1 <= n_pes <= 4096:
         raise ValueError(f"--pes must be an integer in 1..4096, got {n_pes!r}")
@@ -152,7 +152,7 @@ def _resolve(args: argparse.Namespace):
         w_frac = 12 if args.w_frac is None else args.w_frac
         act_frac = 8 if args.act_frac is None else args.act_frac
         return n_pes, Numerics(w_frac=w_frac, act_frac=act_frac, acc_bits=32), None
-    from .hdl.eie.config import EIEConfig
+    from .spec.eie import EIEConfig
 
     cfg = EIEConfig.load(args.eie_config)
     num = cfg.numerics

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .hdl.common.config import Config, require
+from .spec.config import Config, require
 
 __all__ = [
     "DemoConfig",
@@ -679,14 +679,14 @@ def _load_models(cfg: DemoConfig) -> _Models:
 
 def _eie_config(cfg: DemoConfig) -> Any:
     """The EIE core of the demo: the default configuration with ``cfg.pes`` PEs."""
-    from .hdl.eie.config import EIEConfig
+    from .spec.eie import EIEConfig
 
     return EIEConfig(n_pes=cfg.pes)
 
 
 def _diannao_config(cfg: DemoConfig) -> Any:
     """The DianNao core of the demo: the default configuration with ``cfg.tn``."""
-    from .hdl.diannao.config import DianNaoConfig
+    from .spec.diannao import DianNaoConfig
 
     return DianNaoConfig(tn=cfg.tn)
 

@@ -27,8 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hdl.diannao.compiler import HostTile, assemble, compile_layer
-from ..hdl.diannao.config import DianNaoConfig
-from ..hdl.diannao.isa import Instruction, NFU1Op, NFU2Op, NFU2Out, NFU3Op
+from ..spec.diannao import DianNaoConfig, Instruction, NFU1Op, NFU2Op, NFU2Out, NFU3Op
 from .arith import multiply, round_shift, sat, sat_add
 from .pwl import PWLTable, evaluate
 

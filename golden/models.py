@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..hdl.common.config import Config, require
+from ..spec.config import Config, require
 from . import compress, train
 from .arith import Numerics, quantize
 from .compress import CompressionReport, compression_report, prune, share_weights

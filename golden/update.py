@@ -30,7 +30,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..hdl.common.config import Config, require
+from ..spec.config import Config, require
 from .arith import Numerics, check_fixed, round_shift, sat
 
 __all__ = ["LFSR", "LFSRConfig", "weight_update"]

@@ -55,7 +55,7 @@ class DesignSpec:
     module, cls : str
         Dotted module and class name of the Amaranth component.
     config_module, config_cls : str or None
-        Module and class of its :class:`~accelgen.hdl.common.config.Config` (cores only); the
+        Module and class of its :class:`~accelgen.spec.config.Config` (cores only); the
         component is then built as ``cls(config)``.
     args : tuple
         Positional constructor arguments for blocks without a config.
@@ -104,7 +104,7 @@ CORES: dict[str, DesignSpec] = {
         top="eie_top",
         module="accelgen.hdl.eie.top",
         cls="EIETop",
-        config_module="accelgen.hdl.eie.config",
+        config_module="accelgen.spec.eie",
         config_cls="EIEConfig",
     ),
     "diannao": DesignSpec(
@@ -112,7 +112,7 @@ CORES: dict[str, DesignSpec] = {
         top="diannao_top",
         module="accelgen.hdl.diannao.top",
         cls="DianNaoTop",
-        config_module="accelgen.hdl.diannao.config",
+        config_module="accelgen.spec.diannao",
         config_cls="DianNaoConfig",
     ),
 }

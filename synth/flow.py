@@ -39,9 +39,9 @@ from typing import Any, Literal
 
 from amaranth.back import verilog as amaranth_verilog
 
-from accelgen.hdl.common.config import Config, require
 from accelgen.hdl.common.replica import REPLICA_ATTR
 from accelgen.sim.runner import generate_verilog
+from accelgen.spec.config import Config, require
 
 from .report import build_report, write_report
 from .wrap import IORegisterWrapper, verilog_ports

@@ -159,8 +159,8 @@ def _queue(depth: int = 3) -> Harness:
 
 
 def _eie_stall() -> Harness:
-    from accelgen.hdl.eie.config import EIEConfig
     from accelgen.hdl.eie.top import EIETop
+    from accelgen.spec.eie import EIEConfig
 
     cfg = EIEConfig(
         n_pes=2, fifo_depth=2, regfile_depth=4, spmat_words=4, ptr_depth=8, max_layers=1
@@ -263,8 +263,8 @@ def _pointer(depth: int = 7) -> Harness:
 
 
 def _spmat(words: int = 2) -> Harness:
-    from accelgen.hdl.eie.config import ENTRIES_PER_LINE
     from accelgen.hdl.eie.spmat import SpMatReader
+    from accelgen.spec.eie import ENTRIES_PER_LINE
 
     m, ports = Module(), []
     m.submodules.sp = sp = SpMatReader(words=words, ptr_bits=5, act_bits=1)
@@ -318,9 +318,8 @@ def _instruction_ok(ins, cfg, mul):
 
 
 def _diannao_cp() -> Harness:
-    from accelgen.hdl.diannao.config import DianNaoConfig
     from accelgen.hdl.diannao.cp import ControlProcessor, instruction_layout
-    from accelgen.hdl.diannao.isa import NFU1Op
+    from accelgen.spec.diannao import DianNaoConfig, NFU1Op
 
     cfg = DianNaoConfig(tn=2, nbin_depth=6, nbout_depth=5, sb_depth=7, imem_depth=2)
     m, ports = Module(), []

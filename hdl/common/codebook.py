@@ -8,8 +8,9 @@ from amaranth.hdl import Array, Const, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from accelgen.spec.config import require
+
 from .arith import smax, smin
-from .config import require
 
 __all__ = ["CODEBOOK_SIZE", "INDEX_BITS", "CodebookDecoder"]
 

@@ -6,8 +6,9 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from accelgen.spec.config import require
+
 from .arith import multiply_round, sat, sat_add
-from .config import require
 
 __all__ = ["ACC_BITS_CHOICES", "MAC"]
 

@@ -8,9 +8,9 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for, exact_log2
 
 from accelgen.golden.pwl import PWL_COEF_BITS, PWLTable
+from accelgen.spec.config import is_pow2, require
 
 from .arith import round_shift, sat
-from .config import is_pow2, require
 
 __all__ = ["PWLUnit"]
 

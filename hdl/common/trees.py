@@ -7,7 +7,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import exact_log2
 
-from .config import is_pow2, require
+from accelgen.spec.config import is_pow2, require
 
 __all__ = ["AdderTree", "MaxTree"]
 

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accelgen.spec.diannao import DianNaoConfig
+
 from ...golden.arith import check_fixed
 from ...golden.diannao_cp import DianNaoCPModel, run_layer
 from ...golden.netspec import ConvLayer, DenseLayer, FCLayer, PoolLayer
 from ...golden.npzformat import dense_shapes
 from .compiler import LayerPlan, layer_input, plan_layer
-from .config import DianNaoConfig
 from .top import DianNaoTop
 
 __all__ = [

@@ -11,8 +11,8 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..common.config import require
-from .config import DianNaoConfig
+from accelgen.spec.config import require
+from accelgen.spec.diannao import DianNaoConfig
 
 __all__ = ["Buffer", "nbin", "nbout", "sb"]
 

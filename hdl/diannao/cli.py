@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import DianNaoConfig
+from accelgen.spec.diannao import DianNaoConfig
 
 __all__ = ["add_generate_arguments", "add_sim_arguments", "run_generate", "run_sim"]
 
@@ -62,7 +62,8 @@ def add_generate_arguments(p: argparse.ArgumentParser) -> None:
 
 def report(config: DianNaoConfig) -> dict:
     """Derived sizes of a configuration (the ``report.json`` of ``accelgen generate``)."""
-    from .isa import field_widths, instruction_bits
+    from accelgen.spec.diannao import field_widths, instruction_bits
+
     from .top import PIPELINE_DRAIN
 
     return {

@@ -39,12 +39,12 @@ from enum import IntEnum
 
 import numpy as np
 
+from accelgen.spec.diannao import DianNaoConfig, Instruction, NFU1Op, NFU2Op, NFU2Out, NFU3Op
+
 from ...golden.arith import avg_reciprocal, check_fixed
 from ...golden.layers import conv_output_size, default_pwl
 from ...golden.netspec import ConvLayer, DenseLayer, FCLayer, PoolLayer
 from ...golden.pwl import PWLTable, fit
-from .config import DianNaoConfig
-from .isa import Instruction, NFU1Op, NFU2Op, NFU2Out, NFU3Op
 
 __all__ = [
     "HostTile",

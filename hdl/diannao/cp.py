@@ -1,6 +1,6 @@
 """DianNao control processor: instruction memory + sequencer (Chen et al., "DianNao", Sec. 5).
 
-The sequencer walks each instruction's loop nest (:mod:`accelgen.hdl.diannao.isa`) and issues
+The sequencer walks each instruction's loop nest (:mod:`accelgen.spec.diannao`) and issues
 one NFU step per cycle: the NBin, SB and NBout read addresses plus the control word
 (:func:`accelgen.hdl.diannao.nfu.ctl_layout`). Address arithmetic is incremental (adders, no
 multipliers). The next instruction is prefetched while the current one runs, so instructions
@@ -28,8 +28,8 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .config import DianNaoConfig
-from .isa import field_widths, instruction_bits
+from accelgen.spec.diannao import DianNaoConfig, field_widths, instruction_bits
+
 from .nfu import ctl_layout
 
 __all__ = ["ControlProcessor", "COUNTER_BITS", "instruction_layout"]

@@ -37,10 +37,10 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from accelgen.spec.diannao import AVG_RECIP_BITS, DianNaoConfig, NFU2Op, NFU2Out, NFU3Op
+
 from ..common.arith import round_shift, sat, sat_add
 from ..common.replica import replica
-from .config import DianNaoConfig
-from .isa import AVG_RECIP_BITS, NFU2Op, NFU2Out, NFU3Op
 
 __all__ = ["NFU", "NFU1", "NFU2", "NFU3", "PWL_COEF_BITS", "ctl_layout", "exact_sum"]
 

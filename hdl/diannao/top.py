@@ -11,7 +11,7 @@ sel     target    address / data
 0       NBin      word address; ``tn`` activations, lane ``i`` at bits ``[i*act_bits, ...)``
 1       SB        ``word * tn + row``; one row = the ``tn`` weights of output lane ``row``
 2       NBout     word address; ``tn`` accumulators (``acc_bits`` lanes): bias / partial sums
-3       IMEM      instruction address; an encoded :class:`~accelgen.hdl.diannao.isa.Instruction`
+3       IMEM      instruction address; an encoded :class:`~accelgen.spec.diannao.Instruction`
 4       PWL       ``i`` slope, ``S+i`` intercept, ``2S`` x_min, ``2S+1`` seg_shift
 ======  ========  =======================================================================
 
@@ -33,11 +33,11 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from accelgen.spec.diannao import DianNaoConfig, instruction_bits
+
 from .buffers import nbin, nbout, sb
 from .compiler import Sel
-from .config import DianNaoConfig
 from .cp import COUNTER_BITS, ControlProcessor
-from .isa import instruction_bits
 from .nfu import NFU, ctl_layout
 
 __all__ = ["DianNaoTop", "PIPELINE_DRAIN"]

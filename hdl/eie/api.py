@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from accelgen.golden.netspec import EIELayer
+from accelgen.spec.eie import EIEConfig
 
-from .config import EIEConfig
 from .images import EIEImage, MemoryMap, build_image, check_fits
 from .top import TOP_MODULE, generate_verilog
 

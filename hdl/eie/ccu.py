@@ -13,7 +13,7 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .config import EIEConfig
+from accelgen.spec.eie import EIEConfig
 
 __all__ = ["CCU", "LNZD", "lnzd_tree"]
 

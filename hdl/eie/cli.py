@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import EIEConfig
+from accelgen.spec.eie import EIEConfig
 
 __all__ = ["add_generate_arguments", "add_sim_arguments", "run_generate", "run_sim"]
 

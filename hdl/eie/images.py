@@ -38,8 +38,7 @@ import numpy as np
 
 from accelgen.golden.eie_format import EIEEncoding, encode
 from accelgen.golden.netspec import EIELayer, check_eie_chain
-
-from .config import ENTRIES_PER_LINE, EIEConfig
+from accelgen.spec.eie import ENTRIES_PER_LINE, EIEConfig
 
 __all__ = [
     "DESC_FIELD_BITS",

@@ -8,11 +8,11 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from accelgen.golden.eie_cycles import SPAN_BUFFER_DEPTH
+from accelgen.spec.eie import LINE_BITS, EIEConfig
 
 from ..common.arith import sat
 from .actrw import ActRW
 from .arith import ArithUnit
-from .config import LINE_BITS, EIEConfig
 from .pointer import PointerUnit, span_layout
 from .queue import ActivationQueue, RegisterFIFO, column_layout
 from .spmat import SpMatReader

@@ -6,7 +6,7 @@ from amaranth.hdl import Array, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..common.config import require
+from accelgen.spec.config import require
 
 __all__ = ["ActivationQueue", "RegisterFIFO", "column_layout"]
 

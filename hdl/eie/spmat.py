@@ -12,7 +12,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .config import ENTRIES_PER_LINE, LINE_BITS
+from accelgen.spec.eie import ENTRIES_PER_LINE, LINE_BITS
+
 from .pointer import span_layout
 
 __all__ = ["SpMatReader"]

@@ -19,8 +19,9 @@ from amaranth.hdl import (
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from accelgen.spec.eie import LINE_BITS, EIEConfig
+
 from .ccu import CCU
-from .config import LINE_BITS, EIEConfig
 from .images import DESC_FIELD_BITS, MemoryMap, Region
 from .pe import PE, pe_signature
 

@@ -142,8 +142,8 @@ def test_missing_and_malformed_files(tmp_path, capsys, monkeypatch):
 
 
 def test_eie_memory_images(model, tmp_path):
-    from accelgen.hdl.eie.config import EIEConfig
     from accelgen.hdl.eie.images import unpack_lines
+    from accelgen.spec.eie import EIEConfig
 
     cfg = EIEConfig(n_pes=4, regfile_depth=16, max_layers=4)
     cfg.save(tmp_path / "eie.json")
@@ -167,7 +167,7 @@ def test_eie_memory_images(model, tmp_path):
 
 
 def test_eie_config_errors(model, tmp_path, capsys, monkeypatch):
-    from accelgen.hdl.eie.config import EIEConfig
+    from accelgen.spec.eie import EIEConfig
 
     monkeypatch.delenv("ACCELGEN_DEBUG", raising=False)
     EIEConfig(n_pes=2, regfile_depth=8).save(tmp_path / "small.json")

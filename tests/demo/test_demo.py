@@ -120,8 +120,8 @@ def golden_subset():
     """The demo's first 20 test images and the golden outputs, computed here independently."""
     from accelgen.golden import models
     from accelgen.golden.netspec import run_dense, run_eie
-    from accelgen.hdl.diannao.config import DianNaoConfig
-    from accelgen.hdl.eie.config import EIEConfig
+    from accelgen.spec.diannao import DianNaoConfig
+    from accelgen.spec.eie import EIEConfig
 
     n = 20
     mlp = models.digits_mlp(num=EIEConfig(n_pes=8).numerics)

@@ -8,8 +8,8 @@ from accelgen.demo_lstm import lstm_elementwise, lstm_task, run_lstm
 from accelgen.golden.eie_format import encode
 from accelgen.golden.layers import eie_layer
 from accelgen.golden.lstm import lstm_cell
-from accelgen.hdl.eie.config import EIEConfig
 from accelgen.sim import runner
+from accelgen.spec.eie import EIEConfig
 
 NUM = EIEConfig().numerics
 

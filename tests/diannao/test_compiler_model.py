@@ -21,9 +21,8 @@ from accelgen.golden.diannao_cp import (
 from accelgen.golden.netspec import ConvLayer, FCLayer, PoolLayer, run_dense
 from accelgen.hdl.diannao import api
 from accelgen.hdl.diannao.compiler import compile_layer, plan_layer
-from accelgen.hdl.diannao.config import DianNaoConfig
-from accelgen.hdl.diannao.isa import Instruction, NFU2Out
 from accelgen.hdl.diannao.top import PIPELINE_DRAIN
+from accelgen.spec.diannao import DianNaoConfig, Instruction, NFU2Out
 
 CONFIGS = {
     "tn2-acc32-tiny": DianNaoConfig(

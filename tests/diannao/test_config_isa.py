@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from accelgen.golden.arith import Numerics
-from accelgen.hdl.diannao.config import DianNaoConfig
-from accelgen.hdl.diannao.isa import (
+from accelgen.spec.diannao import (
     FIELDS,
+    DianNaoConfig,
     Instruction,
     NFU1Op,
     NFU2Op,

@@ -13,11 +13,18 @@ from accelgen.golden.layers import default_pwl
 from accelgen.golden.pwl import evaluate
 from accelgen.hdl.diannao.buffers import Buffer
 from accelgen.hdl.diannao.compiler import Sel, pwl_writes
-from accelgen.hdl.diannao.config import DianNaoConfig
 from accelgen.hdl.diannao.cp import ControlProcessor
-from accelgen.hdl.diannao.isa import Instruction, NFU1Op, NFU2Op, NFU2Out, NFU3Op, encode
 from accelgen.hdl.diannao.nfu import NFU
 from accelgen.hdl.diannao.top import DianNaoTop
+from accelgen.spec.diannao import (
+    DianNaoConfig,
+    Instruction,
+    NFU1Op,
+    NFU2Op,
+    NFU2Out,
+    NFU3Op,
+    encode,
+)
 
 
 def _run(dut, tb):

@@ -7,9 +7,9 @@ import pytest
 
 from accelgen.golden.netspec import FCLayer, PoolLayer, run_dense
 from accelgen.golden.npzformat import save_diannao_npz
-from accelgen.hdl.diannao.config import DianNaoConfig
 from accelgen.main import main
 from accelgen.sim.runner import default_simulators
+from accelgen.spec.diannao import DianNaoConfig
 
 
 def test_generate_writes_verilog_config_and_report(tmp_path, capsys):

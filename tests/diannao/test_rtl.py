@@ -11,8 +11,8 @@ from diannao_cases import fc, regression_cases
 
 from accelgen.golden.netspec import run_dense
 from accelgen.hdl.diannao import api
-from accelgen.hdl.diannao.config import DianNaoConfig
 from accelgen.sim.runner import default_simulators
+from accelgen.spec.diannao import DianNaoConfig
 
 SIMS = default_simulators()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from accelgen.golden.netspec import EIELayer
-from accelgen.hdl.eie.config import EIEConfig
+from accelgen.spec.eie import EIEConfig
 
 
 def codebook(rng: np.random.Generator, scale: int = 4096) -> np.ndarray:

@@ -21,10 +21,10 @@ from accelgen.golden.eie_cycles import predict
 from accelgen.golden.eie_format import encode
 from accelgen.golden.netspec import EIELayer, run_eie
 from accelgen.hdl.eie.api import Job, run_jobs, simulate
-from accelgen.hdl.eie.config import EIEConfig
 from accelgen.hdl.eie.images import build_image
 from accelgen.hdl.eie.top import RUN_FILL_CYCLES
 from accelgen.sim import runner
+from accelgen.spec.eie import EIEConfig
 
 CONFIGS = {
     "n1": EIEConfig(

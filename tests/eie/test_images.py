@@ -10,7 +10,6 @@ from eie_cases import PAPER_PE0, paper_layer, random_layer
 
 from accelgen.golden.eie_format import decode
 from accelgen.golden.netspec import EIELayer
-from accelgen.hdl.eie.config import EIEConfig
 from accelgen.hdl.eie.images import (
     MemoryMap,
     Region,
@@ -20,6 +19,7 @@ from accelgen.hdl.eie.images import (
     pack_lines,
     unpack_lines,
 )
+from accelgen.spec.eie import EIEConfig
 
 # eie.md: the paper's PE0 encoding
 PAPER_Z = [0, 1, 0, 1, 0, 2, 0, 0, 0, 2, 0, 2, 0]

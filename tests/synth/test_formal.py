@@ -77,9 +77,9 @@ def test_false_property_is_caught(tmp_path):
 @pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_probe_reaches_internal_blocks():
     try:
-        from accelgen.hdl.eie.config import EIEConfig
         from accelgen.hdl.eie.queue import ActivationQueue
         from accelgen.hdl.eie.top import EIETop
+        from accelgen.spec.eie import EIEConfig
     except ModuleNotFoundError as e:
         pytest.skip(f"module {e.name} is missing")
     top = EIETop(EIEConfig(n_pes=2, fifo_depth=2))

@@ -15,6 +15,8 @@ import typing
 from pathlib import Path
 from typing import Any, Self
 
+from .numerics import Numerics
+
 __all__ = ["Config", "NumericsConfig", "require", "is_pow2"]
 
 
@@ -123,9 +125,7 @@ class NumericsConfig(Config):
 
     @property
     def numerics(self):
-        """The datapath formats as a golden-model :class:`~accelgen.golden.arith.Numerics`."""
-        from accelgen.golden.arith import Numerics
-
+        """The datapath formats as a golden-model :class:`~accelgen.spec.numerics.Numerics`."""
         return Numerics(
             act_bits=self.act_bits,
             act_frac=self.act_frac,

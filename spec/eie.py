@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..common.config import NumericsConfig, is_pow2, require
+from .config import NumericsConfig, is_pow2, require
 
 __all__ = ["EIEConfig", "ENTRIES_PER_LINE", "LINE_BITS"]
 

@@ -420,8 +420,8 @@ def _eie_fit_config(layers: list[EIELayer], *, n_pes: int, fifo_depth: int):
 
 def _eie_rtl_rows(ctx: BenchContext) -> list[dict[str, Any]]:
     from .golden.netspec import run_eie
-    from .hdl.eie import api
-    from .hdl.eie.images import build_image
+    from .host.eie import build_image
+    from .sim import eie as api
 
     s = ctx.eie_layer("Alex-8")
     n, depth = paper.EIE_PES, paper.EIE_FIFO_DEPTH
@@ -559,7 +559,7 @@ def _diannao_layer(p: paper.DianNaoPaperLayer, seed: int):
 def _diannao_model(layer, x: np.ndarray, config) -> tuple[int, int, int]:
     """``(cycles, NFU busy cycles, useful ops)`` of one layer from the compiler + CP model."""
     from .golden.diannao_cp import program_cycles
-    from .hdl.diannao.compiler import compile_layer
+    from .host.diannao import compile_layer
 
     plan, tiles = compile_layer(layer, x[None], config)
     stats = [program_cycles(t.program) for t in tiles]
@@ -657,7 +657,7 @@ DIANNAO_RTL_LAYERS = {
 
 def _diannao_rtl_rows(ctx: BenchContext) -> list[dict[str, Any]]:
     from .golden.netspec import run_dense
-    from .hdl.diannao import api
+    from .sim import diannao as api
     from .spec.diannao import DianNaoConfig
 
     config = DianNaoConfig(tn=paper.DIANNAO_TN)
@@ -713,7 +713,7 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def _speed_eie(ctx: BenchContext, simulator: str) -> dict[str, Any]:
-    from .hdl.eie import api
+    from .sim import eie as api
     from .spec.eie import EIEConfig
 
     config = EIEConfig(n_pes=8, fifo_depth=8)
@@ -730,7 +730,7 @@ def _speed_eie(ctx: BenchContext, simulator: str) -> dict[str, Any]:
 
 
 def _speed_diannao(ctx: BenchContext, simulator: str) -> dict[str, Any]:
-    from .hdl.diannao import api
+    from .sim import diannao as api
     from .spec.diannao import DianNaoConfig
 
     config = DianNaoConfig(tn=8, nbin_depth=256, nbout_depth=256, sb_depth=256)

@@ -25,7 +25,7 @@ Written to ``OUTDIR``:
     The resolved options and number formats.
 ``images.npz``, ``eie_config.json`` (only with ``--eie-config CFG.json``)
     The memory images the EIE core loads for this network
-    (:func:`accelgen.hdl.eie.images.build_image`, format documented there): ``addr`` and
+    (:func:`accelgen.host.eie.build_image`, format documented there): ``addr`` and
     ``data`` uint64, every host write in order; ``ptr`` ``[N, words]`` absolute pointer words;
     ``lines_pe{k}`` uint64 sparse-matrix lines of PE ``k``. The EIE configuration fixes the PE
     count and the number formats (``--pes``, ``--w-frac``, ``--act-frac`` must agree or be left
@@ -134,7 +134,7 @@ def compress_model(
         "numerics": num.to_json(),
     }
     if eie_config is not None:
-        from .hdl.eie.images import build_image
+        from .host.eie import build_image
 
         image = build_image(layers, eie_config)
         addr, data = image.writes()

@@ -692,8 +692,8 @@ def _diannao_config(cfg: DemoConfig) -> Any:
 
 
 def _check_fit(models: _Models, eie_cfg, dn_cfg) -> None:
-    from .hdl.diannao import api as diannao_api
-    from .hdl.eie import api as eie_api
+    from .sim import diannao as diannao_api
+    from .sim import eie as eie_api
 
     eie_api.check_fits(models.mlp_layers, eie_cfg)
     diannao_api.check_mappable(models.cnn_layers, models.x_cnn.shape, dn_cfg)
@@ -702,11 +702,11 @@ def _check_fit(models: _Models, eie_cfg, dn_cfg) -> None:
 def _core_verilog(core: str, config) -> tuple[str, str]:
     """``(Verilog text, top module)`` of a core, exactly what its API simulates."""
     if core == "eie":
-        from .hdl.eie import api
         from .hdl.eie.top import TOP_MODULE
+        from .sim import eie as api
 
         return api.verilog(config), TOP_MODULE
-    from .hdl.diannao import api
+    from .sim import diannao as api
 
     return api.verilog(config), api.TOPLEVEL
 
@@ -731,7 +731,7 @@ def _write_core(directory: Path, core: str, config) -> dict[str, str]:
 
 
 def _simulate_eie(layers, x: np.ndarray, eie_cfg, cfg: DemoConfig) -> CoreRun:
-    from .hdl.eie import api
+    from .sim import eie as api
 
     res = api.simulate(
         layers,
@@ -754,7 +754,7 @@ def _simulate_eie(layers, x: np.ndarray, eie_cfg, cfg: DemoConfig) -> CoreRun:
 
 
 def _simulate_diannao(layers, x: np.ndarray, dn_cfg, cfg: DemoConfig) -> CoreRun:
-    from .hdl.diannao import api
+    from .sim import diannao as api
 
     res = api.simulate(
         layers,

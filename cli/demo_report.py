@@ -36,7 +36,7 @@ def _layer_name(layer: Any) -> str:
 
 
 def _synth_roots() -> list[Path]:
-    from .sim.runner import build_dir_root
+    from .hdl.verilog import build_dir_root
 
     return [build_dir_root() / "synth"]
 

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..hdl.diannao.compiler import HostTile, assemble, compile_layer
-from ..spec.diannao import DianNaoConfig, Instruction, NFU1Op, NFU2Op, NFU2Out, NFU3Op
+from ..spec.diannao import DianNaoConfig, HostTile, Instruction, NFU1Op, NFU2Op, NFU2Out, NFU3Op
 from .arith import multiply, round_shift, sat, sat_add
 from .pwl import PWLTable, evaluate
 
@@ -37,7 +36,6 @@ __all__ = [
     "DianNaoCPModel",
     "ProgramStats",
     "program_cycles",
-    "run_layer",
 ]
 
 FETCH_CYCLES = 1
@@ -172,17 +170,3 @@ class DianNaoCPModel:
             elif ins.nfu3_op == NFU3Op.PWL:
                 y = evaluate(self.pwl(), y)
         self.nbout[out_addr] = y
-
-
-def run_layer(model: DianNaoCPModel, layer, x: np.ndarray) -> tuple[np.ndarray, list[ProgramStats]]:
-    """Compile ``layer`` for the batched input ``x``, run every tile on ``model``.
-
-    Returns the batched output and the counters of every tile's program.
-    """
-    plan, tiles = compile_layer(layer, x, model.config)
-    reads, stats = [], []
-    for tile in tiles:
-        words, st = model.run_tile(tile)
-        reads.append(words)
-        stats.append((st, tile.samples))
-    return assemble(plan, tiles, reads), stats

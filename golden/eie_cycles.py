@@ -14,7 +14,7 @@ where the matrix entries are matter):
 
 Around the runs it adds the boundary passes of ``EIETop`` (``ceil(rows / N) +
 BOUNDARY_EXTRA_CYCLES`` cycles, see ``docs/eie.md``). The results have the shapes of
-:class:`accelgen.hdl.eie.api.EIEResult`.
+:class:`accelgen.sim.eie.EIEResult`.
 """
 
 from __future__ import annotations
@@ -25,15 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..spec.eie import SPAN_BUFFER_DEPTH
 from .arith import Numerics
 from .eie_format import EIEEncoding, encode
 from .netspec import EIELayer, run_eie
 
-__all__ = ["BOUNDARY_EXTRA_CYCLES", "EIECycles", "SPAN_BUFFER_DEPTH", "layer_run", "predict"]
-
-#: Spans (non-empty columns) buffered between the pointer-read unit and the entry walker when
-#: ``skip_empty`` is on (``accelgen.hdl.eie.pe``).
-SPAN_BUFFER_DEPTH = 2
+__all__ = ["BOUNDARY_EXTRA_CYCLES", "EIECycles", "layer_run", "predict"]
 
 #: A boundary pass over ``R`` register addresses takes ``R + BOUNDARY_EXTRA_CYCLES`` cycles: one
 #: address read per cycle, its (registered) data finished and written two cycles later.

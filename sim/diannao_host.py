@@ -17,8 +17,8 @@ import numpy as np
 from cocotb.triggers import FallingEdge, First, ReadOnly, RisingEdge, Timer
 
 from ..golden.netspec import ConvLayer, DenseLayer, FCLayer, PoolLayer
-from ..hdl.diannao.compiler import HostTile, Sel, assemble, compile_layer, layer_input
-from ..spec.diannao import DianNaoConfig, encode
+from ..host.diannao import HostTile, assemble, compile_layer, layer_input
+from ..spec.diannao import DianNaoConfig, Sel, encode
 from .tb import CLOCK_PERIOD_NS, load_io, save_outputs, start
 
 __all__ = ["DianNaoHost", "pack_cases", "run_network", "unpack_cases"]

@@ -1,10 +1,10 @@
 """cocotb host driver of the EIE core (``eie_top``): load networks, run inputs, read results.
 
 Run through :func:`accelgen.sim.runner.run_cocotb` (``test_module="accelgen.sim.eie_host"``);
-:func:`accelgen.hdl.eie.api.run_jobs` prepares the inputs. For every job ``i``:
+:func:`accelgen.sim.eie.run_jobs` prepares the inputs. For every job ``i``:
 
 * inputs ``j{i}_waddr``/``j{i}_wdata`` (uint64): the writes that load the network
-  (:meth:`accelgen.hdl.eie.images.EIEImage.writes`), ``j{i}_x`` int[batch, in];
+  (:meth:`accelgen.host.eie.EIEImage.writes`), ``j{i}_x`` int[batch, in];
 * params ``jobs[i]``: ``layers``, ``out`` (outputs of the last layer), ``timeout`` (cycles per
   input); top-level params ``n_pes``, ``act_bits``, ``map`` (the memory-map constants),
   ``gap`` (probability of an idle cycle between host writes, 0 for back to back) and ``seed``.

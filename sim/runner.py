@@ -36,14 +36,14 @@ from pathlib import Path
 
 import numpy as np
 
+from accelgen.hdl.verilog import build_dir_root, convert
+
 __all__ = [
     "SIMULATORS",
     "SimResult",
     "SimulationError",
     "build",
-    "build_dir_root",
     "default_simulators",
-    "generate_verilog",
     "run_cocotb",
     "verilator_bin_dir",
     "verilator_env",
@@ -66,11 +66,6 @@ class SimResult:
     build_dir: Path
     verilog: Path
     meta: dict = field(default_factory=dict)
-
-
-def build_dir_root() -> Path:
-    """Root of all build products: ``$ACCELGEN_BUILD_DIR`` or ``./build``."""
-    return Path(os.environ.get("ACCELGEN_BUILD_DIR", "build")).resolve()
 
 
 def default_simulators() -> tuple[str, ...]:
@@ -175,13 +170,6 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def generate_verilog(component, name: str) -> str:
-    """Convert an Amaranth ``wiring.Component`` to Verilog text with top module ``name``."""
-    from amaranth.back import verilog
-
-    return verilog.convert(component, name=name, emit_src=False)
 
 
 def _waves_requested(waves: bool | None) -> bool:
@@ -290,7 +278,7 @@ def run_cocotb(
 
     check_simulator(simulator)
     waves = _waves_requested(waves)
-    verilog_text = design if isinstance(design, str) else generate_verilog(design, toplevel)
+    verilog_text = design if isinstance(design, str) else convert(design, toplevel)
     bdir = _ensure_build(verilog_text, toplevel, simulator, waves)
 
     runs = build_dir_root() / "sim" / "runs"

@@ -37,19 +37,22 @@ word, least significant first; widths depend on the :class:`DianNaoConfig`.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 from .config import NumericsConfig, is_pow2, require
 
 __all__ = [
     "DianNaoConfig",
     "FIELDS",
+    "HostTile",
     "Instruction",
     "NFU1Op",
     "NFU2Op",
     "NFU2Out",
     "NFU3Op",
+    "Sel",
     "decode",
     "encode",
     "field_widths",
@@ -404,3 +407,43 @@ def decode(word: int, config: DianNaoConfig) -> Instruction:
         values[name] = bool(v) if types[name] in ("bool", bool) else v
         shift += width
     return Instruction(**values)
+
+
+class Sel(IntEnum):
+    """Host write targets (``host_sel``)."""
+
+    NBIN = 0
+    SB = 1
+    NBOUT = 2
+    IMEM = 3
+    PWL = 4
+
+
+@dataclass
+class HostTile:
+    """One load / run / drain round of the host (the arrays are NumPy integer arrays).
+
+    ``nbin_addr``/``nbin_data[n, T]``, ``sb_addr``/``sb_data[n, T]`` (host SB address = word * T
+    + row, one row of ``T`` weights per write), ``nbout_addr``/``nbout_data[n, T]`` (bias or
+    zeros at ``acc_bits``) are written first, then ``pwl`` (address, value) pairs and the
+    ``program``. After the run the host reads the NBout words ``read_addr``; lane ``j`` of read
+    ``i`` is output element ``scatter[i, j]`` of the layer's flattened output (-1: padding).
+    ``samples`` is the range ``[first, last)`` of batch samples the tile works on.
+    """
+
+    program: list[Instruction]
+    nbin_addr: Any
+    nbin_data: Any
+    sb_addr: Any
+    sb_data: Any
+    nbout_addr: Any
+    nbout_data: Any
+    read_addr: Any
+    scatter: Any
+    samples: tuple[int, int] = (0, 1)
+    pwl: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def steps(self) -> int:
+        """NFU cycles the program issues."""
+        return sum(i.steps for i in self.program)

@@ -40,7 +40,7 @@ from typing import Any, Literal
 from amaranth.back import verilog as amaranth_verilog
 
 from accelgen.hdl.common.replica import REPLICA_ATTR
-from accelgen.sim.runner import generate_verilog
+from accelgen.hdl.verilog import convert
 from accelgen.spec.config import Config, require
 
 from .report import build_report, write_report
@@ -400,7 +400,7 @@ def run_synth(
     if mode == "auto":
         mode = "parallel" if cfg.target == "generic" or data_bits + 2 <= cfg.pins else "serial"
     wrapper = IORegisterWrapper(top, ports, mode=mode)
-    (out / f"{WRAPPER_TOP}.v").write_text(generate_verilog(wrapper, WRAPPER_TOP))
+    (out / f"{WRAPPER_TOP}.v").write_text(convert(wrapper, WRAPPER_TOP))
     resolved = {
         "design": design or top,
         "top": top,

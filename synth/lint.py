@@ -15,7 +15,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from accelgen.sim.runner import generate_verilog, verilator_env
+from accelgen.hdl.verilog import convert
+from accelgen.sim.runner import verilator_env
 
 __all__ = [
     "WAIVERS",
@@ -151,5 +152,5 @@ def lint_component(component, top: str, out_dir: str | Path) -> list[LintResult]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{top}.v"
-    path.write_text(generate_verilog(component, top))
+    path.write_text(convert(component, top))
     return [lint_verilator(path, top), lint_icarus(path, top)]

@@ -85,7 +85,7 @@ def report(config: DianNaoConfig) -> dict:
 
 def run_generate(args: argparse.Namespace) -> int:
     """Write ``diannao.v``, the resolved ``config.json`` and ``report.json`` into ``-o DIR``."""
-    from .api import verilog
+    from .top import verilog
 
     config = _config(args, [f.name for f in dataclasses.fields(DianNaoConfig)])
     print(f"generating diannao_top (Tn = {config.tn}) ...", file=sys.stderr, flush=True)
@@ -112,8 +112,10 @@ def add_sim_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_sim(args: argparse.Namespace) -> int:
     """Run a LAYER.npz on the RTL; write ``y``, the cycle counters and utilization to OUT.npz."""
+    from accelgen.golden.netspec import FCLayer
+    from accelgen.sim.diannao import simulate
+
     from ...golden.npzformat import load_diannao_npz
-    from .api import FCLayer, simulate
 
     config = _config(args, _SIM_FLAGS)
     layers, x = load_diannao_npz(args.layer)

@@ -248,7 +248,7 @@ class NFU3(wiring.Component):
     format).
 
     The PWL table is written through ``pwl_we``/``pwl_addr``/``pwl_data`` (addresses as
-    :func:`accelgen.hdl.diannao.compiler.pwl_writes`: slopes, intercepts, ``x_min``,
+    :func:`accelgen.host.diannao.pwl_writes`: slopes, intercepts, ``x_min``,
     ``seg_shift``); write it only while idle (the upper end of the range is registered one
     cycle after the write). Each lane holds its own copy of the slopes and intercepts (two
     ``pwl_segments``-entry memories with a combinational read, LUT RAM on ECP5); a write goes

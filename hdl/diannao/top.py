@@ -3,7 +3,7 @@
 Host interface (memory-mapped, one write per cycle; see ``docs/diannao.md``)
 ---------------------------------------------------------------------------
 ``host_we``/``host_sel``/``host_addr``/``host_wdata`` write one word into the target selected by
-``host_sel`` (:class:`~accelgen.hdl.diannao.compiler.Sel`):
+``host_sel`` (:class:`~accelgen.host.diannao.Sel`):
 
 ======  ========  =======================================================================
 sel     target    address / data
@@ -33,15 +33,16 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from accelgen.spec.diannao import DianNaoConfig, instruction_bits
+from accelgen.spec.diannao import DianNaoConfig, Sel, instruction_bits
 
+from ..verilog import cached, convert
 from .buffers import nbin, nbout, sb
-from .compiler import Sel
 from .cp import COUNTER_BITS, ControlProcessor
 from .nfu import NFU, ctl_layout
 
-__all__ = ["DianNaoTop", "PIPELINE_DRAIN"]
+__all__ = ["DianNaoTop", "PIPELINE_DRAIN", "TOP_MODULE", "generate_verilog", "verilog"]
 
+TOP_MODULE = "diannao_top"
 PIPELINE_DRAIN = NFU.latency + 1  # buffer read + NFU stages
 
 
@@ -145,3 +146,14 @@ class DianNaoTop(wiring.Component):
             b_out.w_en.eq(nfu_w | (idle_we & (sel == Sel.NBOUT))),
         ]
         return m
+
+
+def generate_verilog(config: DianNaoConfig) -> str:
+    """Verilog of the whole core, top module ``diannao_top``."""
+    return convert(DianNaoTop(config), TOP_MODULE)
+
+
+def verilog(config: DianNaoConfig) -> str:
+    """:func:`generate_verilog`, cached on disk per configuration
+    (:func:`accelgen.hdl.verilog.cached`)."""
+    return cached(TOP_MODULE, config, generate_verilog)

@@ -71,7 +71,8 @@ def add_generate_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_generate(args: argparse.Namespace) -> int:
     """Write ``eie.v``, the resolved ``config.json`` and ``report.json`` into ``-o DIR``."""
-    from .images import MemoryMap
+    from accelgen.spec.eie import MemoryMap
+
     from .top import PE_MODULE, TOP_MODULE, generate_verilog
 
     config = _config(args, {**_FLAGS, **_GENERATE_ONLY})
@@ -104,8 +105,7 @@ def add_sim_arguments(p: argparse.ArgumentParser) -> None:
 def run_sim(args: argparse.Namespace) -> int:
     """Run a LAYER.npz on the RTL and write ``y`` and the cycle counters to OUT.npz."""
     from accelgen.golden.npzformat import load_eie_npz
-
-    from .api import check_fits, check_input, simulate
+    from accelgen.sim.eie import check_fits, check_input, simulate
 
     config = _config(args, _FLAGS)
     layers, x = load_eie_npz(args.layer)

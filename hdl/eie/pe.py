@@ -7,8 +7,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from accelgen.golden.eie_cycles import SPAN_BUFFER_DEPTH
-from accelgen.spec.eie import LINE_BITS, EIEConfig
+from accelgen.spec.eie import LINE_BITS, SPAN_BUFFER_DEPTH, EIEConfig
 
 from ..common.arith import sat
 from .actrw import ActRW

@@ -19,10 +19,10 @@ from amaranth.hdl import (
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from accelgen.spec.eie import LINE_BITS, EIEConfig
+from accelgen.spec.eie import DESC_FIELD_BITS, LINE_BITS, EIEConfig, MemoryMap, Region
 
+from ..verilog import cached, convert
 from .ccu import CCU
-from .images import DESC_FIELD_BITS, MemoryMap, Region
 from .pe import PE, pe_signature
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "RUN_FILL_CYCLES_SKIP_EMPTY",
     "TOP_MODULE",
     "generate_verilog",
+    "verilog",
 ]
 
 #: Run-phase cycles beyond one per entry when no PE ever starves: window read (1), current
@@ -49,7 +50,7 @@ class EIETop(wiring.Component):
     """The EIE core; its Verilog top module is ``eie_top``.
 
     Host interface (all synchronous to ``clk``; the memory map is in
-    :mod:`accelgen.hdl.eie.images`):
+    :mod:`accelgen.host.eie`):
 
     * write port ``addr``/``wdata``/``we``: one 64-bit word per cycle, any time the core is
       idle (``busy`` low);
@@ -406,11 +407,15 @@ def generate_verilog(config: EIEConfig) -> str:
     The PE is converted once, so generation time grows slowly with N (a few seconds at
     N = 64) instead of converting N identical copies.
     """
-    from amaranth.back import verilog
-
-    pe = verilog.convert(PE(config), name=PE_MODULE, emit_src=False)
-    top = verilog.convert(EIETop(config, pe_module=PE_MODULE), name=TOP_MODULE, emit_src=False)
+    pe = convert(PE(config), PE_MODULE)
+    top = convert(EIETop(config, pe_module=PE_MODULE), TOP_MODULE)
     return time_zero_fix(top + "\n" + pe)
+
+
+def verilog(config: EIEConfig) -> str:
+    """:func:`generate_verilog`, cached on disk per configuration
+    (:func:`accelgen.hdl.verilog.cached`)."""
+    return cached(TOP_MODULE, config, generate_verilog)
 
 
 _TRIGGER = re.compile(r"reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;")

@@ -142,7 +142,7 @@ def test_missing_and_malformed_files(tmp_path, capsys, monkeypatch):
 
 
 def test_eie_memory_images(model, tmp_path):
-    from accelgen.hdl.eie.images import unpack_lines
+    from accelgen.host.eie import unpack_lines
     from accelgen.spec.eie import EIEConfig
 
     cfg = EIEConfig(n_pes=4, regfile_depth=16, max_layers=4)

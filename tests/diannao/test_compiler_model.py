@@ -16,12 +16,11 @@ from accelgen.golden.diannao_cp import (
     FETCH_CYCLES,
     DianNaoCPModel,
     program_cycles,
-    run_layer,
 )
 from accelgen.golden.netspec import ConvLayer, FCLayer, PoolLayer, run_dense
-from accelgen.hdl.diannao import api
-from accelgen.hdl.diannao.compiler import compile_layer, plan_layer
 from accelgen.hdl.diannao.top import PIPELINE_DRAIN
+from accelgen.host.diannao import compile_layer, plan_layer, run_layer
+from accelgen.sim import diannao as api
 from accelgen.spec.diannao import DianNaoConfig, Instruction, NFU2Out
 
 CONFIGS = {

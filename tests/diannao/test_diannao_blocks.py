@@ -12,10 +12,10 @@ from accelgen.golden.diannao_cp import DianNaoCPModel
 from accelgen.golden.layers import default_pwl
 from accelgen.golden.pwl import evaluate
 from accelgen.hdl.diannao.buffers import Buffer
-from accelgen.hdl.diannao.compiler import Sel, pwl_writes
 from accelgen.hdl.diannao.cp import ControlProcessor
 from accelgen.hdl.diannao.nfu import NFU
 from accelgen.hdl.diannao.top import DianNaoTop
+from accelgen.host.diannao import pwl_writes
 from accelgen.spec.diannao import (
     DianNaoConfig,
     Instruction,
@@ -23,6 +23,7 @@ from accelgen.spec.diannao import (
     NFU2Op,
     NFU2Out,
     NFU3Op,
+    Sel,
     encode,
 )
 

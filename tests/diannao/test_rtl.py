@@ -10,7 +10,7 @@ import pytest
 from diannao_cases import fc, regression_cases
 
 from accelgen.golden.netspec import run_dense
-from accelgen.hdl.diannao import api
+from accelgen.sim import diannao as api
 from accelgen.sim.runner import default_simulators
 from accelgen.spec.diannao import DianNaoConfig
 

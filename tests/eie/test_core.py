@@ -20,10 +20,10 @@ from eie_cases import (
 from accelgen.golden.eie_cycles import predict
 from accelgen.golden.eie_format import encode
 from accelgen.golden.netspec import EIELayer, run_eie
-from accelgen.hdl.eie.api import Job, run_jobs, simulate
-from accelgen.hdl.eie.images import build_image
 from accelgen.hdl.eie.top import RUN_FILL_CYCLES
+from accelgen.host.eie import build_image
 from accelgen.sim import runner
+from accelgen.sim.eie import Job, run_jobs, simulate
 from accelgen.spec.eie import EIEConfig
 
 CONFIGS = {

@@ -16,11 +16,11 @@ from accelgen.golden.netspec import run_eie
 from accelgen.hdl.eie.actrw import ActRW
 from accelgen.hdl.eie.arith import ArithUnit
 from accelgen.hdl.eie.ccu import CCU, LNZD
-from accelgen.hdl.eie.images import build_image, pack_lines
 from accelgen.hdl.eie.pointer import PointerUnit
 from accelgen.hdl.eie.queue import ActivationQueue
 from accelgen.hdl.eie.spmat import SpMatReader
 from accelgen.hdl.eie.top import EIETop
+from accelgen.host.eie import build_image, pack_lines
 from accelgen.spec.eie import EIEConfig
 
 

@@ -10,8 +10,8 @@ from eie_cases import activations, random_layer
 
 from accelgen.golden.netspec import run_eie
 from accelgen.golden.npzformat import save_eie_npz
-from accelgen.hdl.eie import api
 from accelgen.main import main
+from accelgen.sim import eie as api
 from accelgen.spec.eie import EIEConfig
 
 SMALL = ["--pes", "2", "--regfile-depth", "8", "--spmat-words", "16", "--ptr-depth", "32"]

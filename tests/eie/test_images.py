@@ -10,16 +10,8 @@ from eie_cases import PAPER_PE0, paper_layer, random_layer
 
 from accelgen.golden.eie_format import decode
 from accelgen.golden.netspec import EIELayer
-from accelgen.hdl.eie.images import (
-    MemoryMap,
-    Region,
-    build_image,
-    check_fits,
-    pack_descriptor,
-    pack_lines,
-    unpack_lines,
-)
-from accelgen.spec.eie import EIEConfig
+from accelgen.host.eie import build_image, check_fits, pack_lines, unpack_lines
+from accelgen.spec.eie import EIEConfig, MemoryMap, Region, pack_descriptor
 
 # eie.md: the paper's PE0 encoding
 PAPER_Z = [0, 1, 0, 1, 0, 2, 0, 0, 0, 2, 0, 2, 0]

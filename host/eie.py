@@ -1,142 +1,28 @@
-"""Memory images of an EIE network and the core's memory map (one format, documented here).
+"""Memory images of an EIE network: what the host writes through the core's port.
 
-The host loads a network into :class:`~accelgen.hdl.eie.top.EIETop` through a 64-bit write
-port. An address is ``region << offset_bits | offset`` (:class:`MemoryMap`):
-
-======== == ========================================= =======================================
-region   id offset                                    data
-======== == ========================================= =======================================
-CTRL     0  0                                         write: number of layers; read: total
-                                                      cycles of the last run
-DESC     1  layer                                     descriptor (:func:`pack_descriptor`)
-CODEBOOK 2  ``layer << 4 | i``                        codebook entry ``i`` (signed ``w_bits``)
-PTR      3  ``pe << ptr_addr_bits | a``               pointer word ``a`` of PE ``pe``
-SPMAT    4  ``pe << line_addr_bits | line``           64-bit sparse-matrix line
-BIAS     5  ``pe << (layer_bits + rf_bits) |``        bias of local row ``r`` (signed
-            ``layer << rf_bits | r``                  ``act_bits``, 0 where there is none)
-ACT      6  ``j``                                     input element ``j`` (write) / output
-                                                      element ``j`` (read), signed
-STATS    7  ``pe << layer_bits | layer``              read: ``busy | starved << 32`` of the
-            ``1 << (pe_bits + layer_bits) | layer``   PE in that layer / the layer's cycles
-======== == ========================================= =======================================
-
-Layout of a network: layer ``l``'s pointers start at pointer address ``ptr_base[l] =
-sum(cols[k] + 1 for k < l)`` (the same in every PE); its entries follow the previous layer's in
-each PE's sparse-matrix memory, and the pointers are absolute entry addresses. A line holds
-entries ``8 * line .. 8 * line + 7``: entry ``k`` in bits ``8k .. 8k+7``, ``v`` in the low and
-``z`` in the high nibble. Element ``j`` of an input/output vector lives in PE ``j % N`` at
-register ``j // N``.
+The address layout (regions, descriptor and line formats) is :class:`accelgen.spec.eie.MemoryMap`;
+this module fills it for a network (:func:`build_image`) after checking that it fits the
+configured memories (:func:`check_fits`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 
 import numpy as np
 
 from accelgen.golden.eie_format import EIEEncoding, encode
 from accelgen.golden.netspec import EIELayer, check_eie_chain
-from accelgen.spec.eie import ENTRIES_PER_LINE, EIEConfig
+from accelgen.spec.eie import ENTRIES_PER_LINE, EIEConfig, MemoryMap, pack_descriptor
 
 __all__ = [
-    "DESC_FIELD_BITS",
     "EIEImage",
-    "MemoryMap",
-    "Region",
     "build_image",
     "check_fits",
-    "pack_descriptor",
     "pack_lines",
     "unpack_lines",
 ]
-
-DESC_FIELD_BITS = 21
-REGION_BITS = 3
-
-
-class Region(IntEnum):
-    CTRL = 0
-    DESC = 1
-    CODEBOOK = 2
-    PTR = 3
-    SPMAT = 4
-    BIAS = 5
-    ACT = 6
-    STATS = 7
-
-
-class MemoryMap:
-    """Address arithmetic of the host port for one :class:`EIEConfig`."""
-
-    def __init__(self, config: EIEConfig) -> None:
-        c = self.config = config
-        self.pe_bits = c.pe_bits
-        self.offset_bits = max(
-            1,
-            c.layer_bits + 4,
-            c.pe_bits + c.ptr_addr_bits,
-            c.pe_bits + c.line_addr_bits,
-            c.pe_bits + c.layer_bits + c.rf_bits,
-            c.pe_bits + c.rf_bits,
-            c.pe_bits + c.layer_bits + 1,
-        )
-        self.addr_bits = self.offset_bits + REGION_BITS
-
-    def addr(self, region: Region, offset: int) -> int:
-        return (int(region) << self.offset_bits) | int(offset)
-
-    def ctrl(self) -> int:
-        return self.addr(Region.CTRL, 0)
-
-    def desc(self, layer: int) -> int:
-        return self.addr(Region.DESC, layer)
-
-    def codebook(self, layer: int, i: int) -> int:
-        return self.addr(Region.CODEBOOK, (layer << 4) | i)
-
-    def ptr(self, pe: int, a: int) -> int:
-        return self.addr(Region.PTR, (pe << self.config.ptr_addr_bits) | a)
-
-    def spmat(self, pe: int, line: int) -> int:
-        return self.addr(Region.SPMAT, (pe << self.config.line_addr_bits) | line)
-
-    def bias(self, pe: int, layer: int, r: int) -> int:
-        c = self.config
-        return self.addr(Region.BIAS, (((pe << c.layer_bits) | layer) << c.rf_bits) | r)
-
-    def act(self, j: int) -> int:
-        return self.addr(Region.ACT, j)
-
-    def stats_pe(self, pe: int, layer: int) -> int:
-        return self.addr(Region.STATS, (pe << self.config.layer_bits) | layer)
-
-    def stats_layer(self, layer: int) -> int:
-        c = self.config
-        return self.addr(Region.STATS, (1 << (c.pe_bits + c.layer_bits)) | layer)
-
-    def total(self) -> int:
-        return self.ctrl()
-
-    def to_json(self) -> dict[str, int]:
-        """The constants the cocotb host driver needs (:mod:`accelgen.sim.eie_host`)."""
-        c = self.config
-        return {
-            "ctrl": self.addr(Region.CTRL, 0),
-            "act": self.addr(Region.ACT, 0),
-            "stats": self.addr(Region.STATS, 0),
-            "layer_bits": c.layer_bits,
-            "layer_flag": 1 << (c.pe_bits + c.layer_bits),
-            "addr_bits": self.addr_bits,
-            "offset_bits": self.offset_bits,
-        }
-
-
-def pack_descriptor(cols: int, rows: int, ptr_base: int, relu: bool) -> int:
-    """Descriptor word: ``cols`` bits 0-20, ``rows`` 21-41, ``ptr_base`` 42-58, ``relu`` bit 63."""
-    f = DESC_FIELD_BITS
-    return cols | (rows << f) | (ptr_base << (2 * f)) | (int(bool(relu)) << 63)
 
 
 def pack_lines(v: np.ndarray, z: np.ndarray) -> np.ndarray:

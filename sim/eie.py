@@ -1,6 +1,6 @@
 """Python API of the EIE core: run compressed FC networks on the generated RTL.
 
->>> from accelgen.hdl.eie.api import EIEConfig, EIELayer, simulate
+>>> from accelgen.sim.eie import EIEConfig, EIELayer, simulate
 >>> res = simulate([layer0, layer1], x, config=EIEConfig(n_pes=8))   # doctest: +SKIP
 >>> res.y, res.cycles, res.layer_cycles, res.pe_busy, res.pe_starved  # doctest: +SKIP
 
@@ -11,21 +11,15 @@ next layer). All cycle counts come from the RTL's counters (``EIETop``).
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from accelgen.golden.netspec import EIELayer
-from accelgen.spec.eie import EIEConfig
-
-from .images import EIEImage, MemoryMap, build_image, check_fits
-from .top import TOP_MODULE, generate_verilog
+from accelgen.hdl.eie.top import TOP_MODULE, verilog
+from accelgen.host.eie import EIEImage, build_image, check_fits
+from accelgen.spec.eie import EIEConfig, MemoryMap
 
 __all__ = [
     "EIEConfig",
@@ -72,33 +66,6 @@ class Job:
 
     image: EIEImage
     x: np.ndarray
-
-
-@lru_cache(maxsize=8)
-def verilog(config: EIEConfig) -> str:
-    """The core's Verilog, cached in memory and under ``build/eie/`` per configuration.
-
-    The disk cache key covers the configuration, the Amaranth version and the source of the
-    generator (``hdl/eie`` and ``hdl/common``), so an edited generator never reuses stale text.
-    """
-    import amaranth
-
-    from accelgen.sim.runner import build_dir_root
-
-    h = hashlib.sha256(json.dumps(config.to_json(), sort_keys=True).encode())
-    h.update(amaranth.__version__.encode())
-    hdl = Path(__file__).resolve().parent.parent
-    for src in sorted([*hdl.glob("eie/*.py"), *hdl.glob("common/*.py")]):
-        h.update(src.read_bytes())
-    path = build_dir_root() / "eie" / f"eie-{h.hexdigest()[:16]}.v"
-    if path.exists():
-        return path.read_text()
-    text = generate_verilog(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return text
 
 
 def check_input(x, layers: Sequence[EIELayer], config: EIEConfig) -> np.ndarray:

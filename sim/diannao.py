@@ -13,20 +13,18 @@ The golden network is :func:`accelgen.golden.netspec.run_dense` with ``group = t
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from accelgen.golden.arith import check_fixed
+from accelgen.golden.diannao_cp import DianNaoCPModel
+from accelgen.golden.netspec import ConvLayer, DenseLayer, FCLayer, PoolLayer
+from accelgen.golden.npzformat import dense_shapes
+from accelgen.hdl.diannao.top import TOP_MODULE, verilog
+from accelgen.host.diannao import LayerPlan, layer_input, plan_layer, run_layer
 from accelgen.spec.diannao import DianNaoConfig
-
-from ...golden.arith import check_fixed
-from ...golden.diannao_cp import DianNaoCPModel, run_layer
-from ...golden.netspec import ConvLayer, DenseLayer, FCLayer, PoolLayer
-from ...golden.npzformat import dense_shapes
-from .compiler import LayerPlan, layer_input, plan_layer
-from .top import DianNaoTop
 
 __all__ = [
     "ConvLayer",
@@ -39,8 +37,6 @@ __all__ = [
     "simulate_cases",
     "verilog",
 ]
-
-TOPLEVEL = "diannao_top"
 
 
 @dataclass
@@ -107,7 +103,7 @@ def check_mappable(
 ) -> list[LayerPlan]:
     """Check that ``layers`` run on ``config`` for an input of ``input_shape`` (batched).
 
-    Returns each layer's :class:`~accelgen.hdl.diannao.compiler.LayerPlan`; raises
+    Returns each layer's :class:`~accelgen.host.diannao.LayerPlan`; raises
     ``ValueError`` naming the layer and the limit otherwise.
     """
     if not isinstance(config, DianNaoConfig):
@@ -133,14 +129,6 @@ def check_mappable(
         except ValueError as e:
             raise ValueError(f"layer {i} ({layer.kind}) cannot be mapped: {e}") from None
     return plans
-
-
-@functools.lru_cache(maxsize=8)
-def verilog(config: DianNaoConfig) -> str:
-    """The Verilog of ``diannao_top`` for ``config`` (cached per process)."""
-    from ...sim.runner import generate_verilog
-
-    return generate_verilog(DianNaoTop(config), TOPLEVEL)
 
 
 def _result(
@@ -211,8 +199,8 @@ def simulate_cases(
 
     Every case is checked first (:func:`check_mappable`); the RTL is built once per config.
     """
-    from ...sim.diannao_host import pack_cases
-    from ...sim.runner import check_simulator, run_cocotb
+    from accelgen.sim.diannao_host import pack_cases
+    from accelgen.sim.runner import check_simulator, run_cocotb
 
     check_simulator(simulator)
     batched, plans = [], []
@@ -227,7 +215,7 @@ def simulate_cases(
     inputs, params = pack_cases(batched, config)
     res = run_cocotb(
         verilog(config),
-        toplevel=TOPLEVEL,
+        toplevel=TOP_MODULE,
         test_module="accelgen.sim.diannao_host",
         simulator=simulator,
         inputs=inputs,
@@ -276,7 +264,7 @@ def simulate(
     """
     from tqdm import tqdm
 
-    from ...sim.runner import check_simulator
+    from accelgen.sim.runner import check_simulator
 
     check_simulator(simulator)
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:

@@ -34,39 +34,35 @@ With ``double_buffer`` the tiles alternate between the two halves of NBin and SB
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from enum import IntEnum
+from dataclasses import dataclass
 
 import numpy as np
 
-from accelgen.spec.diannao import DianNaoConfig, Instruction, NFU1Op, NFU2Op, NFU2Out, NFU3Op
-
-from ...golden.arith import avg_reciprocal, check_fixed
-from ...golden.layers import conv_output_size, default_pwl
-from ...golden.netspec import ConvLayer, DenseLayer, FCLayer, PoolLayer
-from ...golden.pwl import PWLTable, fit
+from accelgen.golden.arith import avg_reciprocal, check_fixed
+from accelgen.golden.diannao_cp import DianNaoCPModel, ProgramStats
+from accelgen.golden.layers import conv_output_size, default_pwl
+from accelgen.golden.netspec import ConvLayer, DenseLayer, FCLayer, PoolLayer
+from accelgen.golden.pwl import PWLTable, fit
+from accelgen.spec.diannao import (
+    DianNaoConfig,
+    HostTile,
+    Instruction,
+    NFU1Op,
+    NFU2Op,
+    NFU2Out,
+    NFU3Op,
+)
 
 __all__ = [
-    "HostTile",
     "LayerPlan",
-    "Sel",
     "assemble",
     "compile_layer",
     "layer_input",
     "plan_layer",
     "pwl_table",
     "pwl_writes",
+    "run_layer",
 ]
-
-
-class Sel(IntEnum):
-    """Host write targets (``host_sel``)."""
-
-    NBIN = 0
-    SB = 1
-    NBOUT = 2
-    IMEM = 3
-    PWL = 4
 
 
 _ACT_OP = {"none": NFU3Op.NONE, "relu": NFU3Op.RELU, "sigmoid": NFU3Op.PWL, "tanh": NFU3Op.PWL}
@@ -97,36 +93,6 @@ def pwl_writes(table: PWLTable) -> list[tuple[int, int]]:
     out += [(s + i, int(b)) for i, b in enumerate(table.intercepts)]
     out += [(2 * s, int(table.x_min)), (2 * s + 1, int(table.seg_shift))]
     return out
-
-
-@dataclass
-class HostTile:
-    """One load / run / drain round of the host.
-
-    ``nbin_addr``/``nbin_data[n, T]``, ``sb_addr``/``sb_data[n, T]`` (host SB address = word * T
-    + row, one row of ``T`` weights per write), ``nbout_addr``/``nbout_data[n, T]`` (bias or
-    zeros at ``acc_bits``) are written first, then ``pwl`` (address, value) pairs and the
-    ``program``. After the run the host reads the NBout words ``read_addr``; lane ``j`` of read
-    ``i`` is output element ``scatter[i, j]`` of the layer's flattened output (-1: padding).
-    ``samples`` is the range ``[first, last)`` of batch samples the tile works on.
-    """
-
-    program: list[Instruction]
-    nbin_addr: np.ndarray
-    nbin_data: np.ndarray
-    sb_addr: np.ndarray
-    sb_data: np.ndarray
-    nbout_addr: np.ndarray
-    nbout_data: np.ndarray
-    read_addr: np.ndarray
-    scatter: np.ndarray
-    samples: tuple[int, int] = (0, 1)
-    pwl: list[tuple[int, int]] = field(default_factory=list)
-
-    @property
-    def steps(self) -> int:
-        """NFU cycles the program issues."""
-        return sum(i.steps for i in self.program)
 
 
 @dataclass(frozen=True)
@@ -517,3 +483,17 @@ def layer_input(layer: DenseLayer, a: np.ndarray) -> np.ndarray:
     if isinstance(layer, FCLayer):
         return a.reshape(a.shape[0], -1)
     return a
+
+
+def run_layer(model: DianNaoCPModel, layer, x: np.ndarray) -> tuple[np.ndarray, list[ProgramStats]]:
+    """Compile ``layer`` for the batched input ``x``, run every tile on ``model``.
+
+    Returns the batched output and the counters of every tile's program.
+    """
+    plan, tiles = compile_layer(layer, x, model.config)
+    reads, stats = [], []
+    for tile in tiles:
+        words, st = model.run_tile(tile)
+        reads.append(words)
+        stats.append((st, tile.samples))
+    return assemble(plan, tiles, reads), stats

@@ -701,14 +701,10 @@ def _check_fit(models: _Models, eie_cfg, dn_cfg) -> None:
 
 def _core_verilog(core: str, config) -> tuple[str, str]:
     """``(Verilog text, top module)`` of a core, exactly what its API simulates."""
-    if core == "eie":
-        from .hdl.eie.top import TOP_MODULE
-        from .sim import eie as api
+    from . import cores
 
-        return api.verilog(config), TOP_MODULE
-    from .sim import diannao as api
-
-    return api.verilog(config), api.TOPLEVEL
+    entry = cores.get(core)
+    return entry.verilog(config), entry.verilog_name
 
 
 def _write_core(directory: Path, core: str, config) -> dict[str, str]:

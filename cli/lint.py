@@ -6,8 +6,7 @@ Examples::
     accelgen lint eie --small -o build/lint  # the EIE core in its small test configuration
 
 Exit status 1 when any top has an unwaived warning or an error; the waivers are listed in
-``accelgen.synth.lint.WAIVERS`` (and ``docs/synth.md``). Cores that do not exist in this
-checkout yet are reported and skipped.
+``accelgen.synth.lint.WAIVERS`` (and ``docs/synth.md``).
 """
 
 from __future__ import annotations
@@ -21,14 +20,14 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from accelgen.synth.designs import DESIGNS
+    from .cores import designs
 
     parser.add_argument(
         "designs",
         nargs="*",
-        choices=[[], *DESIGNS],
+        choices=[[], *designs.names()],
         metavar="DESIGN",
-        help=f"tops to lint (default: all of {', '.join(DESIGNS)})",
+        help=f"tops to lint (default: all of {', '.join(designs.names())})",
     )
     parser.add_argument(
         "--small", action="store_true", help="lint the cores in their small test configuration"
@@ -39,22 +38,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from accelgen.synth import designs, lint
+    from accelgen.synth import lint
 
-    names = args.designs or list(designs.DESIGNS)
+    from . import cores
+    from .cores import designs
+
+    names = args.designs or designs.names()
     failed = 0
     for name in names:
         t0 = time.monotonic()
         print(f"[lint] {name}: generating Verilog", file=sys.stderr, flush=True)
-        try:
-            cfg = None
-            if name in designs.CORES:
-                small = designs.SMALL_CONFIGS[name] if args.small else {}
-                cfg = designs.load_config(name, **small)
-            component, top, _ = designs.build(name, cfg)
-        except designs.MissingDesign as e:
-            print(f"[lint] {name}: skipped: {e}")
-            continue
+        cfg = None
+        if designs.is_core(name):
+            small = cores.get(name).small_config if args.small else {}
+            cfg = designs.load_config(name, **small)
+        component, top, _ = designs.build(name, cfg)
         for r in lint.lint_component(component, top, args.output / name):
             print(f"{r.summary()} ({time.monotonic() - t0:.1f} s)")
             for issue in r.issues[:20]:

@@ -1,9 +1,48 @@
-"""``accelgen sim {eie,diannao} LAYER.npz -o OUT.npz``: run layers on the generated RTL."""
+"""``accelgen sim CORE LAYER.npz -o OUT.npz``: run a layer or a network on a core's generated
+RTL; every check runs before the simulator starts. ``OUT.npz`` holds ``y`` and the core's
+measured counters (:attr:`accelgen.cores.Core.result_arrays`)."""
 
-from .cores import add_core_subcommands, run
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from . import cores
 
 __all__ = ["add_arguments", "run"]
 
 
-def add_arguments(parser) -> None:
-    add_core_subcommands(parser, "sim")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="core", metavar="CORE", required=True)
+    for core in cores.all_cores():
+        p = sub.add_parser(core.name, help=core.description, description=f"sim: {core.description}")
+        p.add_argument("layer", type=Path, help="LAYER.npz (one layer, or l0_, l1_, ... prefixes)")
+        p.add_argument("-o", "--output", type=Path, required=True, help="OUT.npz")
+        core.add_config_arguments(p)
+        p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
+        p.add_argument("--waves", action="store_true", help="dump waveforms (slow)")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        p.set_defaults(_core=core)
+
+
+def run(args: argparse.Namespace) -> int:
+    core: cores.Core = args._core
+    config = core.config_from_args(args)
+    layers, x = core.load_network(args.layer)
+    core.check(layers, x, config)
+    res = core.simulate(
+        layers,
+        x,
+        config=config,
+        simulator=args.simulator,
+        waves=args.waves,
+        progress=not args.no_progress,
+    )
+    arrays = core.result_arrays(res)
+    if core.single_input(layers, x):
+        arrays["y"] = arrays["y"][0]
+    np.savez(args.output, **arrays)
+    print(f"wrote {args.output}: {core.summary(res, config)}")
+    return 0

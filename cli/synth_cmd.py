@@ -77,15 +77,16 @@ DEFAULT_SET: tuple[tuple[str, str, dict[str, Any], dict[str, Any]], ...] = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from accelgen.synth.designs import DESIGNS
     from accelgen.synth.flow import TARGETS
+
+    from .cores import designs
 
     parser.add_argument(
         "design",
         nargs="?",
-        choices=list(DESIGNS),
+        choices=designs.names(),
         metavar="DESIGN",
-        help=f"what to synthesize: {', '.join(DESIGNS)}",
+        help=f"what to synthesize: {', '.join(designs.names())}",
     )
     parser.add_argument("--config", type=Path, help="core configuration (JSON)")
     parser.add_argument(
@@ -175,24 +176,18 @@ def _progress(label: str, t_start: float | None = None):
 
 def _prepare(design: str, cfg_path: Path | None, overrides: dict[str, Any], synth_opts: dict):
     """Validate one run's synthesis options and core configuration (no tool runs yet)."""
-    from accelgen.synth import designs
     from accelgen.synth.flow import SynthConfig
 
+    from .cores import designs
+
     synth_cfg = SynthConfig(**synth_opts)
-    try:
-        cfg = designs.load_config(design, cfg_path, **overrides)
-    except designs.MissingDesign as e:
-        raise UserError(str(e)) from None
-    return cfg, synth_cfg
+    return designs.load_config(design, cfg_path, **overrides), synth_cfg
 
 
 def _build(design: str, cfg):
-    from accelgen.synth import designs
+    from .cores import designs
 
-    try:
-        return designs.build(design, cfg)
-    except designs.MissingDesign as e:
-        raise UserError(str(e)) from None
+    return designs.build(design, cfg)
 
 
 def _summary_line(name: str, report: dict[str, Any] | None, error: str | None) -> str:

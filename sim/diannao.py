@@ -27,6 +27,7 @@ from accelgen.host.diannao import LayerPlan, layer_input, plan_layer, run_layer
 from accelgen.spec.diannao import DianNaoConfig
 
 __all__ = [
+    "check",
     "ConvLayer",
     "DianNaoResult",
     "FCLayer",
@@ -129,6 +130,19 @@ def check_mappable(
         except ValueError as e:
             raise ValueError(f"layer {i} ({layer.kind}) cannot be mapped: {e}") from None
     return plans
+
+
+def check(
+    layers: Sequence[DenseLayer], x, config: DianNaoConfig
+) -> tuple[np.ndarray, list[LayerPlan]]:
+    """Every check :func:`simulate` makes before a simulator starts: ``x`` (batched, integer,
+    within ``act_bits``) and each layer against ``config`` (:func:`check_mappable`).
+
+    Returns the batched input and the layer plans.
+    """
+    xb = _batched(layers, x)
+    check_fixed(xb, config.act_bits, "x")
+    return xb, check_mappable(layers, xb.shape, config)
 
 
 def _result(
@@ -269,9 +283,7 @@ def simulate(
     check_simulator(simulator)
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
-    xb = _batched(layers, x)
-    check_fixed(xb, config.act_bits, "x")
-    plans = check_mappable(layers, xb.shape, config)
+    xb, plans = check(layers, x, config)
     outputs: list[list[np.ndarray]] = [[] for _ in layers]
     stats: list[list[np.ndarray]] = [[] for _ in layers]
     starts = range(0, xb.shape[0], chunk)

@@ -9,6 +9,7 @@ rejected with a message that names them.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import types
 import typing
@@ -17,7 +18,7 @@ from typing import Any, Self
 
 from .numerics import Numerics
 
-__all__ = ["Config", "NumericsConfig", "require", "is_pow2"]
+__all__ = ["Config", "NumericsConfig", "field_docs", "is_pow2", "require"]
 
 
 def require(condition: bool, message: str) -> None:
@@ -133,3 +134,39 @@ class NumericsConfig(Config):
             w_frac=self.w_frac,
             acc_bits=self.acc_bits,
         )
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """The first sentence of each field's entry in the "Parameters" section of ``cls``'s
+    NumPy-style docstring (``name[, name ...] : type`` then indented text), keyed by field.
+
+    The config docstrings are the one description of every field; the command line derives its
+    ``--help`` from them.
+    """
+    doc = inspect.getdoc(cls) or ""
+    lines = doc.splitlines()
+    try:
+        start = lines.index("Parameters") + 2
+    except ValueError:
+        return {}
+    out: dict[str, str] = {}
+    names: list[str] = []
+    text: list[str] = []
+
+    def flush() -> None:
+        if names:
+            sentence = " ".join(text).split(". ")[0].rstrip(".").replace("``", "")
+            for n in names:
+                out[n] = sentence
+        text.clear()
+
+    for line in lines[start:]:
+        if line and not line.startswith(" "):
+            if " : " not in line:
+                break  # the next section
+            flush()
+            names = [n.strip() for n in line.split(" : ")[0].split(",")]
+        elif line.strip():
+            text.append(line.strip())
+    flush()
+    return out

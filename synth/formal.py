@@ -52,7 +52,6 @@ from typing import Any, Literal
 from amaranth.hdl import Assert, Assume, Cover, Module, Mux, ResetSignal, Signal
 from amaranth.lib import data
 
-from .designs import MissingDesign
 from .flow import ToolMissing, tool_path
 
 __all__ = [
@@ -67,6 +66,15 @@ __all__ = [
 ]
 
 Mode = Literal["bmc", "prove", "cover"]
+
+
+class MissingDesign(RuntimeError):
+    """A harness's block does not exist in this checkout."""
+
+    def __init__(self, design: str, module: str) -> None:
+        self.design = design
+        self.module = module
+        super().__init__(f"design {design!r} is not available: module {module} is missing")
 
 
 def probe(root, *path: str):
@@ -373,7 +381,7 @@ HARNESSES: dict[str, HarnessSpec] = {
 
 
 def make_harness(name: str) -> Harness:
-    """Build harness ``name``; :class:`~accelgen.synth.designs.MissingDesign` if its block is
+    """Build harness ``name``; :class:`MissingDesign` if its block is
     not in this checkout yet."""
     spec = HARNESSES[name]
     try:

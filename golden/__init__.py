@@ -1,1 +1,1 @@
-"""NumPy golden model: the bit-exact reference for every RTL block (see ``numerics.md``)."""
+"""NumPy golden model: the bit-exact reference for every RTL block (see ``docs/numerics.md``)."""

@@ -1,6 +1,6 @@
 """Bit-exact fixed-point arithmetic: the contract between the golden model and the RTL.
 
-Every function here implements one rule of ``numerics.md`` on NumPy integer arrays (``int64``
+Every function here implements one rule of ``docs/numerics.md`` on NumPy integer arrays (``int64``
 internally, so no intermediate overflows). The HDL side (:mod:`accelgen.hdl.common.arith`)
 implements the same rules in Amaranth; every other module calls one of the two.
 
@@ -111,7 +111,7 @@ def accumulate(products, *, acc_bits: int, init: int = 0) -> np.ndarray:
     """Run a saturating accumulator over ``products`` in order; return its value after each.
 
     ``acc = init`` (sign-extended bias or 0), then ``acc = sat(acc_bits, acc + p)`` for every
-    ``p`` (``numerics.md``, "Accumulate": saturation at every step, in the hardware's order).
+    ``p`` (``docs/numerics.md``, "Accumulate": saturation at every step, in the hardware's order).
     """
     ps = as_int(products)
     if ps.ndim != 1:

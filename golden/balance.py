@@ -24,12 +24,12 @@ and its rows with its own assignment; only the last layer's outputs are un-permu
 in physical order instead of logical order. Its result is unchanged whenever no accumulator
 saturates part-way through a sum, which :func:`order_independent` checks (a sufficient condition:
 ``|bias| + sum |products| <= max accumulator`` for every row); with saturation the order of the
-saturating adds matters (``numerics.md``) and the permuted chain equals the golden model of the
+saturating adds matters (``docs/numerics.md``) and the permuted chain equals the golden model of the
 permuted network, not of the original one.
 
 Ideal load efficiency
 ---------------------
-``design/eie.md`` asks for two definitions, both reported: with ``w_k`` the work of PE ``k``
+``docs/papers.md`` asks for two definitions, both reported: with ``w_k`` the work of PE ``k``
 (stored entries, padding included, of the columns whose activation is non-zero) and ``T`` the
 actual cycles, ``max_k w_k / T`` ("max" definition) and ``(sum_k w_k / N) / T`` ("mean"
 definition). :func:`ideal_cycles` gives both numerators.
@@ -95,7 +95,7 @@ def pe_work(colwork: np.ndarray, x) -> np.ndarray:
 
 
 def ideal_cycles(colwork: np.ndarray, x) -> dict[str, np.ndarray | float]:
-    """The two ideal times of ``design/eie.md`` for input ``x`` (per vector for a batch).
+    """The two ideal times of ``docs/papers.md`` for input ``x`` (per vector for a batch).
 
     Returns
     -------

@@ -2,7 +2,7 @@
 
 The per-operation energies are the 45 nm figures of Horowitz, "Computing's Energy Problem (and
 what we can do about it)", ISSCC 2014 (cited as "Horowitz ISSCC 2014, 45 nm"; the table is
-reproduced in ``design/energy.md``). Entries the table does not have are *derived* and labelled
+reproduced in ``docs/papers.md``). Entries the table does not have are *derived* and labelled
 as such wherever they are reported:
 
 * a 16-bit integer multiply costs ~0.8 pJ (multiplier energy grows roughly with the square of the

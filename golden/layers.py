@@ -3,7 +3,7 @@
 All functions take integer arrays (activations ``act_bits`` wide with ``act_frac`` fractional
 bits, weights ``w_bits`` wide with ``w_frac``) and a :class:`~accelgen.golden.arith.Numerics`.
 
-Accumulation order (``numerics.md``)
+Accumulation order (``docs/numerics.md``)
 ------------------------------------
 Every output starts from its bias (sign-extended, activation scale) or 0. Products are rounded to
 activation scale one by one (:func:`~accelgen.golden.arith.multiply`). The reduction runs over

@@ -8,7 +8,7 @@ fixed-point matrix (:func:`~accelgen.golden.layers.fc`, ``group`` as for DianNao
 
 Gate layout: the ``4H`` outputs are the gates ``i, f, g, o`` in that order (``H`` each)::
 
-    z = W [x, h] + b                        # fixed point, numerics.md accumulation
+    z = W [x, h] + b                        # fixed point, docs/numerics.md accumulation
     i = sigmoid(z_i)  f = sigmoid(z_f)  g = tanh(z_g)  o = sigmoid(z_o)   # PWL tables
     c' = sat(act_bits, mul(f, c) + mul(i, g))
     h' = mul(o, tanh(c'))                   # tanh by the same PWL table

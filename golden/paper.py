@@ -1,6 +1,6 @@
 """The papers' published numbers, as data, for the benchmarks to print beside our measurements.
 
-Sources (transcribed in ``design/eie.md`` and ``design/diannao.md``):
+Sources (transcribed in ``docs/papers.md``):
 
 * EIE: Han et al., "EIE: Efficient Inference Engine on Compressed Deep Neural Network",
   ISCA 2016 (arXiv 1602.01528). Table III (benchmark layers: size, weight density, activation

@@ -1,4 +1,5 @@
-"""Weight update ``w += alpha * g * a`` with stochastic rounding driven by an LFSR (numerics.md).
+"""Weight update ``w += alpha * g * a`` with stochastic rounding driven by an LFSR
+(``docs/numerics.md``).
 
 Formats: weights ``w[out, in]`` (``w_bits``/``w_frac``), activations ``a[in]`` and error terms
 ``g[out]`` in the activation format (``act_frac``), learning rate ``alpha`` an unsigned integer
@@ -6,7 +7,7 @@ with ``alpha_frac`` fractional bits. The exact update of weight ``(i, j)`` is th
 ``p = alpha * g[i] * a[j]`` with ``F = alpha_frac + 2 * act_frac`` fractional bits; it is brought to
 the weight's scale by dropping ``s = F - w_frac`` bits:
 
-* ``nearest``: ``(p + 2**(s-1)) >> s`` (round half up, as everywhere in numerics.md). An update
+* ``nearest``: ``(p + 2**(s-1)) >> s`` (round half up, as everywhere in docs/numerics.md). An update
   smaller than half a weight LSB is lost, every time.
 * ``stochastic``: ``(p >> s) + (low > r)`` where ``low = p mod 2**s`` are the dropped bits and
   ``r`` is the low ``s`` bits of the next LFSR state. Rounding up happens with probability

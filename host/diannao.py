@@ -17,7 +17,7 @@ Buffer layouts (``T = tn``; lanes beyond a layer's channel count are zero)
   ``[output tile][row][column]``; pool ``[channel tile][row][column]``. Before a tile's first
   input chunk the host writes the bias (sign-extended) there when the layer has one.
 
-Group order (``numerics.md``; :mod:`accelgen.golden.layers` follows it)
+Group order (``docs/numerics.md``; :mod:`accelgen.golden.layers` follows it)
 -----------------------------------------------------------------------
 Every NFU cycle adds one group of ``T`` products per output lane (an exact adder tree) into the
 accumulator with one saturating add. FC: groups are consecutive runs of ``T`` inputs, in

@@ -3,8 +3,8 @@
 
 :class:`DianNaoConfig` is the one immutable description of a generated core: the NFU width
 ``tn`` (``tn`` outputs x ``tn`` inputs per cycle), the depths of the three buffers in Tn-wide
-words, the fixed-point formats (``numerics.md``), the PWL table size and the instruction memory.
-It validates itself at construction and round-trips to JSON
+words, the fixed-point formats (``docs/numerics.md``), the PWL table size and the instruction
+memory. It validates itself at construction and round-trips to JSON
 (:class:`~accelgen.spec.config.Config`).
 
 The control-processor instruction
@@ -79,7 +79,7 @@ class DianNaoConfig(NumericsConfig):
         ``tn`` accumulators (``acc_bits`` each, partial sums), an SB word ``tn x tn`` weights.
         The paper's buffers are 64 words deep each at ``tn = 16`` (2 KB, 2 KB, 32 KB).
     act_bits, act_frac, w_bits, w_frac, acc_bits : int
-        Fixed-point formats (``numerics.md``); ``acc_bits`` is 24 or 32.
+        Fixed-point formats (``docs/numerics.md``); ``acc_bits`` is 24 or 32.
     pwl_segments : int
         Segments of the NFU-3 piecewise-linear table (power of two, 1..64; paper 16).
     imem_depth : int

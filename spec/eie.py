@@ -74,7 +74,7 @@ class EIEConfig(NumericsConfig):
     fifo_depth : int
         Depth of each PE's activation queue, 1..64 (paper: 8).
     act_bits, act_frac, w_bits, w_frac, acc_bits : int
-        Fixed-point formats (``numerics.md``); ``acc_bits`` is 24 or 32. Codebook entries are
+        Fixed-point formats (``docs/numerics.md``); ``acc_bits`` is 24 or 32. Codebook entries are
         ``w_bits`` wide, at most 16 (the paper's 16-bit shared weights).
     regfile_depth : int
         Entries of each PE's source and destination register files, 1..4096 (paper: 64).
@@ -87,7 +87,7 @@ class EIEConfig(NumericsConfig):
     max_layers : int
         Layer descriptors (and per-layer codebooks and bias tables), 1..64.
     skip_empty : bool
-        Option (a) of issue 9, empty-column skipping: a PE drops a queued column without
+        Option (a), empty-column skipping: a PE drops a queued column without
         entries in the pointer-read stage, and a 2-deep span buffer feeds the entry walker, so
         non-empty columns issue back to back instead of costing a bubble per empty column.
         Default False (the paper's scheme).

@@ -13,7 +13,7 @@ __all__ = ["Numerics"]
 
 @dataclass(frozen=True, kw_only=True)
 class Numerics:
-    """The fixed-point formats of one datapath (defaults from ``numerics.md``)."""
+    """The fixed-point formats of one datapath (defaults from ``docs/numerics.md``)."""
 
     act_bits: int = 16
     act_frac: int = 8

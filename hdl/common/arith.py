@@ -1,6 +1,6 @@
 """Fixed-point arithmetic as Amaranth expressions: the HDL twin of :mod:`accelgen.golden.arith`.
 
-Each function returns a combinational expression implementing one rule of ``numerics.md``; the
+Each function returns a combinational expression implementing one rule of ``docs/numerics.md``; the
 components in this package (and both cores) build their datapaths from these and nothing else,
 so a rounding or saturation rule lives in exactly one place per side.
 """

@@ -23,7 +23,7 @@ class CodebookDecoder(wiring.Component):
 
     The codebook is held in registers and can be rewritten at run time through the write port.
     Entry 0 is the pruned/padding weight and is hard-wired to 0: writes to address 0 are ignored,
-    so an index of 0 always decodes to 0 (``numerics.md``). The golden model is
+    so an index of 0 always decodes to 0 (``docs/numerics.md``). The golden model is
     :func:`accelgen.golden.arith.codebook_decode`.
 
     Latency: **1 cycle**. ``weight``/``out_valid`` show the decode of the ``index``/``in_valid``

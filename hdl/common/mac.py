@@ -17,7 +17,7 @@ ACC_BITS_CHOICES = (24, 32)
 
 class MAC(wiring.Component):
     """Multiply-accumulate: ``acc = sat(acc_bits, acc + multiply(a, w))``, bit-exact with
-    :func:`accelgen.golden.arith.mac` (``numerics.md``, "Multiply" and "Accumulate").
+    :func:`accelgen.golden.arith.mac` (``docs/numerics.md``, "Multiply" and "Accumulate").
 
     Pipeline (latency **2 cycles** for every input, control and data alike):
 

@@ -17,7 +17,7 @@ __all__ = ["PWLUnit"]
 
 class PWLUnit(wiring.Component):
     """``y = sat(act_bits, ((a_i * xc + 2**(act_frac-1)) >> act_frac) + b_i)``, bit-exact with
-    :func:`accelgen.golden.pwl.evaluate` (``numerics.md``, "Piecewise-linear activation").
+    :func:`accelgen.golden.pwl.evaluate` (``docs/numerics.md``, "Piecewise-linear activation").
 
     ``xc`` is ``x`` clamped into ``[x_min, x_max - 1]`` with ``x_max = x_min +
     (segments << seg_shift)``; the segment is ``i = (xc - x_min) >> seg_shift``. The whole table

@@ -74,7 +74,7 @@ class _ReductionTree(wiring.Component):
 
 
 class AdderTree(_ReductionTree):
-    """Exact sum of ``tn`` signed inputs (``numerics.md``: the NFU-2 tree never overflows).
+    """Exact sum of ``tn`` signed inputs (``docs/numerics.md``: the NFU-2 tree never overflows).
 
     Each level is one bit wider than the one below, so ``result`` has ``act_bits + log2(tn)``
     bits and equals :func:`accelgen.golden.arith.adder_tree` of the inputs.

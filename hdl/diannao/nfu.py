@@ -4,7 +4,7 @@ pooling), NFU-3 (activation) (Chen et al., "DianNao"), pipelined for FPGA clock 
 One NFU *step* consumes an NBin word (``tn`` inputs), an SB word (``tn x tn`` weights) and, on
 an output's first step, the NBout word of partial sums, all arriving together; the control
 word :func:`ctl_layout` travels with the data. Arithmetic is :mod:`accelgen.hdl.common.arith`
-(the rules of ``numerics.md``), bit-exact with :mod:`accelgen.golden.layers` at ``group = tn``.
+(the rules of ``docs/numerics.md``), bit-exact with :mod:`accelgen.golden.layers` at ``group = tn``.
 
 Latency of :class:`NFU`: **13 cycles** from a step's inputs to ``out_valid``, one step per
 cycle, no stalls. Every stage holds at most one carry chain or multiplier plus a few LUT
@@ -155,7 +155,7 @@ class NFU1(wiring.Component):
             for r in range(t)
         ]
         piped = [s.reg(v, f"d2_{i}") for i, v in enumerate(piped)]
-        # stage 3: round and saturate (multiply_round of numerics.md, split after the multiply)
+        # stage 3: round and saturate (multiply_round of docs/numerics.md, split after the multiply)
         for r in range(t):
             for i in range(t):
                 m.d.sync += self.prod[r][i].eq(sat(round_shift(full[r][i], c.w_frac), c.act_bits))

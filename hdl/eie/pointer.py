@@ -28,7 +28,7 @@ class PointerUnit(wiring.Component):
     **Latency 1 cycle**: a word taken from ``col_in`` appears on ``out`` in the next cycle and
     stays there until ``out.ready``. Throughput one column per cycle.
 
-    With ``skip_empty`` (``EIEConfig.skip_empty``, option (a) of issue 9) a column without
+    With ``skip_empty`` (``EIEConfig.skip_empty``, option (a)) a column without
     entries in this PE (``p_j == p_{j+1}``) never appears on ``out``: it is dropped in the cycle
     its pointers are read, and the next column is taken from ``col_in`` in the same cycle, so
     empty columns pass at one per cycle without holding up the entry walker.

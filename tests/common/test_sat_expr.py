@@ -1,4 +1,4 @@
-"""``hdl.common.arith.sat``: the sign-bit range check equals the clamp rule of numerics.md.
+"""``hdl.common.arith.sat``: the sign-bit range check equals the clamp rule of docs/numerics.md.
 
 Exhaustive over every input value of small signed and unsigned shapes (Amaranth's simulator),
 including the shapes narrower than, equal to and wider than the result.

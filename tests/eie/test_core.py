@@ -150,7 +150,7 @@ def test_random_layers_match_golden(name, simulator):
             a = np.atleast_2d(a)
         final = -(-layers[-1].shape[0] // config.n_pes) + 2  # the last boundary pass, R + 2
         np.testing.assert_array_equal(res.cycles, res.layer_cycles.sum(axis=1) + final)
-        # the cycle model (issue 9) predicts every counter exactly
+        # the cycle model predicts every counter exactly
         model = predict(
             layers,
             x,

@@ -1,7 +1,7 @@
 """golden.arith against independent references written with Python integers and Fractions.
 
-The references spell each rule of ``numerics.md`` out the long way (comparisons instead of clip,
-exact rationals and floor instead of shifts), so they share no code with the implementation.
+The references spell each rule of ``docs/numerics.md`` out the long way (comparisons instead of
+clip, exact rationals and floor instead of shifts), so they share no code with the implementation.
 """
 
 import math

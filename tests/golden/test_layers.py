@@ -1,4 +1,4 @@
-"""Fixed-point layers against plain nested-loop references written here from numerics.md.
+"""Fixed-point layers against plain nested-loop references written here from docs/numerics.md.
 
 The references use Python integers and spell out every rule (multiply with round half up,
 saturating accumulation per group, output saturation, average-pooling reciprocal) instead of

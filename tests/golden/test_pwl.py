@@ -10,7 +10,7 @@ from accelgen.golden.pwl import DEFAULT_RANGES, FUNCTIONS, PWLTable, evaluate, f
 
 
 def ref_evaluate(table: PWLTable, x: int) -> int:
-    """numerics.md spelled out: clamp, find the segment by division, exact rational rounding."""
+    """docs/numerics.md spelled out: clamp, segment by division, exact rational rounding."""
     x_max = table.x_min + table.segments * 2**table.seg_shift
     xc = min(max(x, table.x_min), x_max - 1)
     seg = (xc - table.x_min) // 2**table.seg_shift

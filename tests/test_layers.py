@@ -33,6 +33,7 @@ LAYERS = (
     "accelgen.host",
     "accelgen.hdl",
     "accelgen.golden",
+    "accelgen.data",
     "accelgen.spec",
 )
 # Inside each of these packages the EIE and DianNao parts never import each other.
@@ -43,6 +44,7 @@ FORBIDDEN_EXTERNAL = {
     "accelgen.golden": ("amaranth", "cocotb", "cocotb_tools"),
     "accelgen.hdl": ("cocotb", "cocotb_tools"),
     "accelgen.host": ("amaranth", "cocotb", "cocotb_tools"),
+    "accelgen.data": ("amaranth", "cocotb", "cocotb_tools"),
 }
 
 

@@ -42,10 +42,13 @@ __all__ = [
     "DigitsData",
     "DigitsMLP",
     "MLPParams",
+    "cached_arrays",
+    "compressed_mlp",
     "cache_dir",
     "digits_cnn",
     "digits_data",
     "digits_mlp",
+    "train_compressed_mlp",
 ]
 
 DEFAULT_NUMERICS = Numerics(act_bits=16, act_frac=8, w_bits=16, w_frac=12, acc_bits=24)
@@ -73,6 +76,7 @@ class MLPParams(Config):
     prune_lr: float = 5e-4
     share_epochs: int = 20
     share_lr: float = 1e-4
+    batch: int = 32
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(self.hidden))
@@ -95,6 +99,7 @@ class MLPParams(Config):
             require(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)!r}")
         for name in ("lr", "prune_lr", "share_lr"):
             require(getattr(self, name) > 0, f"{name} must be > 0, got {getattr(self, name)!r}")
+        require(self.batch >= 1, f"batch must be >= 1, got {self.batch!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,7 +137,7 @@ def _cache_key(kind: str, params: Config) -> str:
     return h.hexdigest()[:16]
 
 
-def _cached(kind: str, params: Config, build) -> dict[str, np.ndarray]:
+def cached_arrays(kind: str, params: Config, build) -> dict[str, np.ndarray]:
     path = cache_dir() / f"{kind}-{_cache_key(kind, params)}.npz"
     if path.is_file():
         try:
@@ -258,15 +263,22 @@ class DigitsMLP:
         return np.asarray(run_eie(self.layers, x, num=self.numerics, n_pes=n_pes)[-1]).argmax(-1)
 
 
-def _train_mlp(p: MLPParams) -> dict[str, np.ndarray]:
-    d = train.digits_split()
-    sizes = [64, *p.hidden, 10]
+def train_compressed_mlp(p: MLPParams, d: train.DigitsSplit, name: str) -> dict[str, np.ndarray]:
+    """Train, prune, retrain, share and fine-tune an MLP on ``d`` (Deep Compression)."""
+    sizes = [d.x_train.shape[1], *p.hidden, 10]
     total = p.epochs + p.prune_epochs + p.share_epochs
-    bar, tick = _progress("digits MLP", total)
+    bar, tick = _progress(name, total)
     with bar:
         dense = train.init_mlp(sizes, np.random.default_rng(p.seed))
         dense = train.train_mlp(
-            d, dense, epochs=p.epochs, lr=p.lr, decay=p.decay, seed=p.seed, progress=tick
+            d,
+            dense,
+            epochs=p.epochs,
+            lr=p.lr,
+            decay=p.decay,
+            seed=p.seed,
+            batch=p.batch,
+            progress=tick,
         )
         masks = [prune(w, dd) for (w, _), dd in zip(dense, p.densities, strict=True)]
         pruned = train.train_mlp(
@@ -276,6 +288,7 @@ def _train_mlp(p: MLPParams) -> dict[str, np.ndarray]:
             lr=p.prune_lr,
             decay=p.decay,
             seed=p.seed + 1,
+            batch=p.batch,
             masks=masks,
             progress=tick,
         )
@@ -288,6 +301,7 @@ def _train_mlp(p: MLPParams) -> dict[str, np.ndarray]:
             epochs=p.share_epochs,
             lr=p.share_lr,
             seed=p.seed + 2,
+            batch=p.batch,
         )
         bar.update(p.share_epochs)
     out: dict[str, np.ndarray] = {}
@@ -314,7 +328,17 @@ def digits_mlp(
         PE count assumed by the storage report (column pointers are per PE).
     """
     p = params or MLPParams()
-    arrays = _cached("digits_mlp", p, lambda: _train_mlp(p))
+    arrays = cached_arrays(
+        "digits_mlp", p, lambda: train_compressed_mlp(p, train.digits_split(), "digits MLP")
+    )
+    return compressed_mlp(arrays, p, digits_data(num), num=num, n_pes=n_pes)
+
+
+def compressed_mlp(
+    arrays: dict[str, np.ndarray], p: MLPParams, data: DigitsData, *, num: Numerics, n_pes: int
+) -> DigitsMLP:
+    """The fixed-point EIE layers and every accuracy on ``data`` of a trained, compressed MLP
+    (``arrays`` as :func:`train_compressed_mlp` returns them)."""
     n_layers = len(p.hidden) + 1
     dense = [(arrays[f"w{i}"], arrays[f"b{i}"]) for i in range(n_layers)]
     layers, shared = [], []
@@ -333,7 +357,6 @@ def digits_mlp(
         )
         layers.append(cl.layer)
         shared.append((cl.float_weights(), arrays[f"sb{i}"]))
-    data = digits_data(num)
     with train.single_thread_blas():
         float_acc = _accuracy(train.mlp_forward(dense, data.x_float)[0], data.y)
         shared_acc = _accuracy(train.mlp_forward(shared, data.x_float)[0], data.y)
@@ -415,7 +438,7 @@ def digits_cnn(
     if isinstance(tn, bool) or not isinstance(tn, int) or tn < 1:
         raise ValueError(f"tn must be a positive integer, got {tn!r}")
     p = params or CNNParams()
-    arrays = _cached("digits_cnn", p, lambda: _train_cnn(p))
+    arrays = cached_arrays("digits_cnn", p, lambda: _train_cnn(p))
     fp = [(arrays[f"w{i}"], arrays[f"b{i}"]) for i in range(3)]
     (w1, b1), (w2, b2), (w3, b3) = _q_params(fp, num)
     layers: list[DenseLayer] = [

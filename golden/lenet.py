@@ -53,6 +53,7 @@ LENET300_PARAMS = MLPParams(
     share_epochs=3,
     share_lr=1e-4,
     batch=64,
+    lr_decay=0.85,
 )
 
 

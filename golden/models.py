@@ -77,6 +77,7 @@ class MLPParams(Config):
     share_epochs: int = 20
     share_lr: float = 1e-4
     batch: int = 32
+    lr_decay: float = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(self.hidden))
@@ -100,6 +101,7 @@ class MLPParams(Config):
         for name in ("lr", "prune_lr", "share_lr"):
             require(getattr(self, name) > 0, f"{name} must be > 0, got {getattr(self, name)!r}")
         require(self.batch >= 1, f"batch must be >= 1, got {self.batch!r}")
+        require(0 < self.lr_decay <= 1, f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -278,6 +280,7 @@ def train_compressed_mlp(p: MLPParams, d: train.DigitsSplit, name: str) -> dict[
             decay=p.decay,
             seed=p.seed,
             batch=p.batch,
+            lr_decay=p.lr_decay,
             progress=tick,
         )
         masks = [prune(w, dd) for (w, _), dd in zip(dense, p.densities, strict=True)]
@@ -289,6 +292,7 @@ def train_compressed_mlp(p: MLPParams, d: train.DigitsSplit, name: str) -> dict[
             decay=p.decay,
             seed=p.seed + 1,
             batch=p.batch,
+            lr_decay=p.lr_decay,
             masks=masks,
             progress=tick,
         )
@@ -302,6 +306,7 @@ def train_compressed_mlp(p: MLPParams, d: train.DigitsSplit, name: str) -> dict[
             lr=p.share_lr,
             seed=p.seed + 2,
             batch=p.batch,
+            lr_decay=p.lr_decay,
         )
         bar.update(p.share_epochs)
     out: dict[str, np.ndarray] = {}

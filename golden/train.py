@@ -175,8 +175,10 @@ def train_mlp(
     seed: int = 0,
     masks: Sequence[np.ndarray] | None = None,
     progress: Callable[[int], None] | None = None,
+    lr_decay: float = 1.0,
 ) -> Params:
-    """Train (a copy of) ``params``; with ``masks`` only the masked-in weights change."""
+    """Train (a copy of) ``params``; with ``masks`` only the masked-in weights change. The
+    learning rate is multiplied by ``lr_decay`` after every epoch."""
     params = [(w.copy(), b.copy()) for w, b in params]
     if masks is not None:
         for (w, _), m in zip(params, masks, strict=True):
@@ -190,6 +192,7 @@ def train_mlp(
             if masks is not None:
                 grads = [(gw * m, gb) for (gw, gb), m in zip(grads, masks, strict=True)]
             opt.step([a for wb in grads for a in wb])
+        opt.lr *= lr_decay
         if progress:
             progress(e)
     return params
@@ -219,6 +222,7 @@ def train_centroids(
     lr: float,
     batch: int = 32,
     seed: int = 0,
+    lr_decay: float = 1.0,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Fine-tune the shared centroids (and biases) of a weight-shared MLP; indices stay fixed.
 
@@ -232,6 +236,7 @@ def train_centroids(
     for batches in _epochs(len(data.y_train), epochs, batch, rng):
         for sel in batches:
             opt.step(_centroid_grads(cs, idx, bs, data.x_train[sel], data.y_train[sel]))
+        opt.lr *= lr_decay
     return cs, bs
 
 

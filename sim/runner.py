@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from accelgen.hdl.verilog import build_dir_root, convert
+from accelgen.spec.textio import json_default
 
 __all__ = [
     "SIMULATORS",
@@ -285,7 +286,7 @@ def run_cocotb(
     runs.mkdir(parents=True, exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix=f"{toplevel}-{simulator}-", dir=runs))
     np.savez(run_dir / "inputs.npz", **{k: np.asarray(v) for k, v in (inputs or {}).items()})
-    (run_dir / "params.json").write_text(json.dumps(dict(params or {}), default=_json_default))
+    (run_dir / "params.json").write_text(json.dumps(dict(params or {}), default=json_default))
 
     env = {IO_ENV: str(run_dir), "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")}
     if simulator == "verilator":
@@ -342,13 +343,3 @@ def run_cocotb(
     if not (keep or waves):
         shutil.rmtree(run_dir, ignore_errors=True)
     return result
-
-
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if hasattr(o, "to_json"):
-        return o.to_json()
-    raise TypeError(f"cannot pass {type(o).__name__} to a testbench as JSON")

@@ -36,6 +36,8 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
+from accelgen.spec.textio import md_table
+
 __all__ = [
     "CELL_CLASSES",
     "build_report",
@@ -448,12 +450,6 @@ def build_report(
     return report
 
 
-def _md_table(rows: list[tuple[str, str]]) -> list[str]:
-    lines = ["| quantity | value |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in rows]
-    return lines
-
-
 def to_markdown(report: dict[str, Any]) -> str:
     """A short markdown summary of a report."""
     r = report["resources"]
@@ -484,7 +480,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         )
     for bel, u in report.get("utilization", {}).items():
         rows.append((f"{bel} used", f"{u['used']} / {u['available']}"))
-    lines = [f"# Synthesis of `{report['top']}` ({report['design']})", "", *_md_table(rows), ""]
+    table = md_table([{"quantity": k, "value": v} for k, v in rows])
+    lines = [f"# Synthesis of `{report['top']}` ({report['design']})", "", *table, ""]
     lines.append("## Checks")
     for name, c in report["checks"].items():
         mark = {True: "pass", False: "**FAIL**", None: "n/a"}[c["ok"]]

@@ -10,16 +10,18 @@ import numpy as np
 import pytest
 
 from accelgen import bench, main
+from accelgen.bench import context as bench_context
+from accelgen.bench import eie as bench_eie
 from accelgen.golden import balance, paper
 
 
 def test_quick_bench(tmp_path, monkeypatch):
     # the smallest subset that still fills every table: one EIE layer, one sweep point each
-    monkeypatch.setattr(bench, "EIE_QUICK_LAYERS", ("NT-We",))
-    monkeypatch.setattr(bench, "SWEEP_LAYER", "NT-We")
-    monkeypatch.setattr(bench, "QUICK_FIFO_DEPTHS", (8,))
-    monkeypatch.setattr(bench, "QUICK_PE_COUNTS", (64,))
-    monkeypatch.setattr(bench, "DIANNAO_QUICK_LAYERS", ("POOL3", "CLASS1", "CLASS3"))
+    monkeypatch.setattr(bench_context, "EIE_QUICK_LAYERS", ("NT-We",))
+    monkeypatch.setattr(bench_eie, "SWEEP_LAYER", "NT-We")
+    monkeypatch.setattr(bench_eie, "QUICK_FIFO_DEPTHS", (8,))
+    monkeypatch.setattr(bench_eie, "QUICK_PE_COUNTS", (64,))
+    monkeypatch.setattr(bench_context, "DIANNAO_QUICK_LAYERS", ("POOL3", "CLASS1", "CLASS3"))
     assert main.main(["bench", "--quick", "-o", str(tmp_path)]) == 0
     quick = tmp_path, json.loads((tmp_path / "bench.json").read_text())
     for check in (
@@ -60,7 +62,7 @@ def check_csv_per_table(quick):
 
 def check_diannao_arithmetic(quick):
     rows = {r["layer"]: r for r in quick[1]["sections"]["diannao"]["tables"]["table2"]}
-    assert set(rows) == set(bench.DIANNAO_QUICK_LAYERS)
+    assert set(rows) == set(bench_context.DIANNAO_QUICK_LAYERS)
     for name, r in rows.items():
         p = paper.diannao_layer(name)
         assert r["cycles"] >= r["nfu_busy_cycles"] > 0
@@ -78,7 +80,7 @@ def check_eie_section(quick):
     sec = quick[1]["sections"]["eie"]
     tables = sec["tables"]
     rows = tables["table3"]
-    assert [r["layer"] for r in rows] == list(bench.EIE_QUICK_LAYERS)
+    assert [r["layer"] for r in rows] == list(bench_context.EIE_QUICK_LAYERS)
     ctx = bench.BenchContext(out=quick[0], quick=True, seed=1)
     for r in rows:
         s = ctx.eie_layer(r["layer"])
@@ -97,19 +99,19 @@ def check_eie_section(quick):
     if "options" in tables:
         opts = tables["options"]
         assert {(o["layer"], o["option"]) for o in opts} == {
-            (r["layer"], v) for r in rows for v in bench.EIE_VARIANTS
+            (r["layer"], v) for r in rows for v in bench_eie.EIE_VARIANTS
         }
         for o in opts:
             base = next(b for b in opts if b["layer"] == o["layer"] and b["option"] == "baseline")
             assert o["gain_pct"] == pytest.approx(
                 100 * (base["cycles"] / o["cycles"] - 1), abs=0.01
             )
-        assert [r["fifo_depth"] for r in tables["fifo_sweep"]] == [8] * len(bench.EIE_VARIANTS)
+        assert [r["fifo_depth"] for r in tables["fifo_sweep"]] == [8] * len(bench_eie.EIE_VARIANTS)
         # option (a) never changes the work, and on NT-We (~1 entry per column per PE, a third
         # of the columns empty in each PE) it removes most of the empty-column bubbles
         eff = {o["option"]: o for o in opts}
-        assert eff[bench.SKIP]["cycles"] < 0.9 * eff[bench.BASELINE]["cycles"]
-        assert eff[bench.SKIP_BALANCED]["cycles"] < eff[bench.BALANCED]["cycles"]
+        assert eff[bench_eie.SKIP]["cycles"] < 0.9 * eff[bench_eie.BASELINE]["cycles"]
+        assert eff[bench_eie.SKIP_BALANCED]["cycles"] < eff[bench_eie.BALANCED]["cycles"]
         assert [r["n_pes"] for r in tables["pe_sweep"]] == [64]
 
 

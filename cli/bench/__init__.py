@@ -1,0 +1,127 @@
+"""``accelgen bench``: the paper-reproduction benchmarks (``make bench``).
+
+Writes ``OUT/`` (default ``build/bench``):
+
+* ``bench.json``: every table, note and the run's parameters, machine and date;
+* ``<section>_<table>.csv``: one CSV per table;
+* ``*.png``: plots (matplotlib, Agg backend), the papers' points beside ours;
+* ``benchmarks.md``: the human-readable report (``docs/benchmarks.md`` holds a committed copy);
+* ``configs/*.json`` and ``verilog/*.v``: the resolved configuration and the Verilog of every
+  RTL run.
+
+Sections (``--only`` picks one):
+
+``eie``
+    The nine Table III layers of Han et al., ISCA 2016 as seeded synthetic matrices
+    (:mod:`accelgen.golden.synthetic`) at 64 PEs, queue depth 8, from the cycle model
+    (:mod:`accelgen.golden.eie_cycles`): cycles, load efficiency (both definitions of
+    ``design/eie.md``), theoretical and actual time at 800 MHz, the paper's numbers beside them
+    and the ratios; the "beyond the paper" options' gains on every layer; sensitivity to the
+    queue depth and the PE count on Alex-8; RTL confirmation of Alex-8 at 64 PEs in Verilator.
+``diannao``
+    The ten Table 2 layers of Chen et al., ASPLOS 2014 through the layer compiler and the
+    control-processor cycle model at ``Tn = 16``: cycles, NFU utilization and GOP/s at 0.98 GHz
+    against the 452 GOP/s peak; RTL confirmation on reduced-size CONV, POOL and CLASS layers.
+``speed``
+    Simulated cycles per second on Verilator and Icarus (EIE ``N = 8``, DianNao ``Tn = 8``)
+    and the Verilator build times.
+``energy``
+    Energy per inference from access counts (:mod:`accelgen.golden.energy`, Horowitz
+    ISSCC 2014, 45 nm): each Table III layer compressed on EIE vs the same layer dense on
+    DianNao; the Table 2 layers on DianNao.
+
+``--quick`` runs a subset in about a minute (fewer layers and sweep points, no RTL runs).
+A section whose core module is not available is reported as skipped, with the reason.
+``--only SECTION`` re-runs one section and keeps the other sections of an earlier run in the
+same folder (same ``--quick`` and ``--seed``), so the report can be completed section by
+section; each section notes when it ran.
+
+The package: :mod:`.context` (:class:`Section`, :class:`BenchContext`), one module per section
+(:mod:`.eie`, :mod:`.diannao`, :mod:`.speed`, :mod:`.energy`: each a ``section_<name>(ctx) ->
+Section`` and the sizing of its runs), :mod:`.plots` and :mod:`.writers` (JSON, CSV, Markdown).
+A new section is a module with its section function plus one entry in :data:`SECTIONS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ..golden import synthetic
+from .context import BenchContext, Section
+from .diannao import section_diannao
+from .eie import section_eie
+from .energy import section_energy
+from .speed import section_speed
+from .writers import machine_info, previous_sections, write_report
+
+__all__ = ["SECTIONS", "BenchContext", "Section", "add_arguments", "run", "write_report"]
+
+#: The sections in report order: name (``--only NAME``) -> ``section(ctx) -> Section``.
+SECTIONS: dict[str, Callable[[BenchContext], Section]] = {
+    "eie": section_eie,
+    "diannao": section_diannao,
+    "speed": section_speed,
+    "energy": section_energy,
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-o", "--output", default="build/bench", help="output folder (default build/bench)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a ~1-minute subset (no RTL runs, fewer layers)"
+    )
+    parser.add_argument("--only", choices=tuple(SECTIONS), help="run one section only")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic layers")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = BenchContext(out=out, quick=args.quick, seed=args.seed)
+    names = (args.only,) if args.only else tuple(SECTIONS)
+    t0 = time.perf_counter()
+    sections: dict[str, Section] = {}
+
+    def report(partial: Section | None = None) -> None:
+        # re-read the folder each time: another `--only` run may have finished meanwhile
+        previous = (
+            previous_sections(out, quick=args.quick, seed=args.seed, names=SECTIONS)
+            if args.only
+            else {}
+        )
+        done = {**previous, **sections, **({partial.name: partial} if partial else {})}
+        merged = [done[n] for n in SECTIONS if n in done]
+        meta = {
+            "machine": machine_info(),
+            "quick": bool(args.quick),
+            "only": args.only,
+            "seed": args.seed,
+            "sections": [s.name for s in merged],
+            "updated_sections": list(names),
+            "synthetic": synthetic.DESCRIPTION,
+            "wall_s": round(time.perf_counter() - t0, 1),
+        }
+        (out / "bench_config.json").write_text(json.dumps(meta, indent=2) + "\n")
+        write_report(out, meta, merged)
+
+    ctx.checkpoint = report
+    for name in names:
+        print(f"accelgen bench: {name} ...", file=sys.stderr, flush=True)
+        t = time.perf_counter()
+        sec = SECTIONS[name](ctx)
+        sec.notes.append(
+            f"Section run {machine_info()['date']}, wall time {time.perf_counter() - t:.1f} s."
+        )
+        sections[name] = sec
+        report()
+    print(f"accelgen bench: wrote {out / 'benchmarks.md'}", file=sys.stderr)
+    return 0

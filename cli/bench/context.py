@@ -24,6 +24,7 @@ __all__ = [
     "BenchContext",
     "Section",
     "first_line",
+    "guarded",
     "pct",
     "progress",
     "ratio",
@@ -160,6 +161,22 @@ def progress(iterable: Iterable, desc: str, total: int | None = None):
 def first_line(e: BaseException) -> str:
     lines = str(e).strip().splitlines()
     return f"{type(e).__name__}: {lines[0] if lines else ''}"
+
+
+def guarded(
+    sec: Section, fn: Callable[[], Any], *, expected: type[Exception], skip: str, failed: str
+) -> Any | None:
+    """``fn()``, or ``None`` with a note in ``sec.skipped``: ``"<skip> (<error>)"`` for an
+    ``expected`` error (a core or tool not available, a layer that does not fit), ``"FAILED:
+    <failed>: <error>"`` for any other, so that a failed RTL run does not lose the results
+    before it."""
+    try:
+        return fn()
+    except expected as e:
+        sec.skipped.append(f"{skip} ({e})")
+    except Exception as e:
+        sec.skipped.append(f"FAILED: {failed}: {first_line(e)}")
+    return None
 
 
 def pct(v: float | None) -> float | None:

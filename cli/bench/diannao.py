@@ -12,7 +12,7 @@ import numpy as np
 from .. import cores
 from ..golden import paper, synthetic
 from . import plots
-from .context import BenchContext, Section, first_line, pct, progress, ratio
+from .context import BenchContext, Section, guarded, pct, progress, ratio
 
 __all__ = ["DIANNAO_RTL_LAYERS", "diannao_layer", "section_diannao"]
 
@@ -108,13 +108,14 @@ def _diannao_rtl(ctx: BenchContext, sec: Section) -> None:
     if ctx.quick:
         sec.skipped.append("RTL confirmation on reduced CONV/POOL/CLASS layers: skipped by --quick")
         return
-    try:
-        rows = _diannao_rtl_rows(ctx)
-    except ModuleNotFoundError as e:
-        sec.skipped.append(f"RTL confirmation: the DianNao core is not available ({e})")
-        return
-    except Exception as e:  # a failed RTL run must not lose the results before it
-        sec.skipped.append(f"FAILED: DianNao RTL confirmation: {first_line(e)}")
+    rows = guarded(
+        sec,
+        lambda: _diannao_rtl_rows(ctx),
+        expected=ModuleNotFoundError,
+        skip="RTL confirmation: the DianNao core is not available",
+        failed="DianNao RTL confirmation",
+    )
+    if rows is None:
         return
     sec.tables["rtl"] = rows
     sec.notes.append(

@@ -15,7 +15,7 @@ from .. import cores
 from ..golden import balance, paper, synthetic
 from ..golden.netspec import EIELayer
 from . import plots
-from .context import NUM, BenchContext, Section, first_line, pct, progress, ratio
+from .context import NUM, BenchContext, Section, first_line, guarded, pct, progress, ratio
 
 __all__ = [
     "BALANCED",
@@ -207,13 +207,14 @@ def _eie_rtl(ctx: BenchContext, sec: Section) -> None:
     if ctx.quick:
         sec.skipped.append("RTL confirmation of Alex-8 at 64 PEs: skipped by --quick")
         return
-    try:
-        rows = _eie_rtl_rows(ctx)
-    except ValueError as e:  # the layer does not fit any allowed configuration
-        sec.skipped.append(f"RTL confirmation of Alex-8 at 64 PEs: the RTL cannot hold it ({e})")
-        return
-    except Exception as e:  # a failed RTL run must not lose the hours of results before it
-        sec.skipped.append(f"FAILED: RTL confirmation of Alex-8 at 64 PEs: {first_line(e)}")
+    rows = guarded(
+        sec,
+        lambda: _eie_rtl_rows(ctx),
+        expected=ValueError,  # the layer does not fit any allowed configuration
+        skip="RTL confirmation of Alex-8 at 64 PEs: the RTL cannot hold it",
+        failed="RTL confirmation of Alex-8 at 64 PEs",
+    )
+    if rows is None:
         return
     sec.tables["rtl"] = rows
     sec.notes.append(

@@ -16,12 +16,38 @@ __all__ = ["ENERGY_INFERENCES", "section_energy"]
 ENERGY_INFERENCES = 1000
 
 
+#: Table unit -> (pJ per unit, decimals).
+_UNITS = {"nj": (1e3, 1), "uj": (1e6, 2)}
+
+
+def _breakdown(e, prefix: str, unit: str) -> dict[str, float]:
+    """Total, compute, SRAM and DRAM energy of an estimate as table columns
+    ``<prefix><part>_<unit>``."""
+    scale, digits = _UNITS[unit]
+    parts = {**e.by_category(), "total": e.total_pj}
+    return {
+        f"{prefix}{k}_{unit}": round(parts[k] / scale, digits)
+        for k in ("total", "compute", "sram", "dram")
+    }
+
+
 def section_energy(ctx: BenchContext) -> Section:
     from ..golden import energy
 
     sec = Section("energy", "Energy per inference (Horowitz ISSCC 2014, 45 nm)")
+
+    def on_diannao(layer, input_shape: tuple[int, ...]):
+        """The energy of ``layer`` at the paper's Tn = 16 with its 32 KB SB."""
+        return energy.diannao_energy(
+            [layer],
+            input_shape,
+            num=ctx.num,
+            tn=paper.DIANNAO_TN,
+            sb_bytes=32 * 1024,
+            n_inferences=ENERGY_INFERENCES,
+        )
+
     rows = []
-    sb_bytes = 32 * 1024  # the paper's 32 KB SB
     for name in progress(ctx.eie_layer_names(), "energy EIE vs DianNao"):
         s = ctx.eie_layer(name)
         try:
@@ -36,54 +62,23 @@ def section_energy(ctx: BenchContext) -> Section:
             sec.skipped.append(f"{name} on EIE: {err}")
             continue
         dense = FCLayer(w=s.layer.codebook[s.layer.index])
-        d = energy.diannao_energy(
-            [dense],
-            (s.layer.shape[1],),
-            num=ctx.num,
-            tn=paper.DIANNAO_TN,
-            sb_bytes=sb_bytes,
-            n_inferences=ENERGY_INFERENCES,
-        )
-        ec, dc = e.by_category(), d.by_category()
+        d = on_diannao(dense, (s.layer.shape[1],))
         rows.append(
             {
                 "layer": name,
-                "eie_total_nj": round(e.total_pj / 1e3, 1),
-                "eie_compute_nj": round(ec["compute"] / 1e3, 1),
-                "eie_sram_nj": round(ec["sram"] / 1e3, 1),
-                "eie_dram_nj": round(ec["dram"] / 1e3, 1),
-                "diannao_total_nj": round(d.total_pj / 1e3, 1),
-                "diannao_compute_nj": round(dc["compute"] / 1e3, 1),
-                "diannao_sram_nj": round(dc["sram"] / 1e3, 1),
-                "diannao_dram_nj": round(dc["dram"] / 1e3, 1),
+                **_breakdown(e, "eie_", "nj"),
+                **_breakdown(d, "diannao_", "nj"),
                 "dense_dram_baseline_nj": round(e.dense_dram_baseline_pj / 1e3, 1),
                 "diannao_over_eie": ratio(d.total_pj, e.total_pj),
             }
         )
     sec.tables["eie_vs_diannao"] = rows
     rows = []
-    names = ctx.diannao_layer_names()
-    for i, name in enumerate(progress(names, "energy DianNao Table 2")):
+    for i, name in enumerate(progress(ctx.diannao_layer_names(), "energy DianNao Table 2")):
         p = paper.diannao_layer(name)
         layer, x = diannao_layer(p, ctx.seed + i)
-        d = energy.diannao_energy(
-            [layer],
-            x.shape,
-            num=ctx.num,
-            tn=paper.DIANNAO_TN,
-            sb_bytes=sb_bytes,
-            n_inferences=ENERGY_INFERENCES,
-        )
-        dc = d.by_category()
-        rows.append(
-            {
-                "layer": name,
-                "total_uj": round(d.total_pj / 1e6, 2),
-                "compute_uj": round(dc["compute"] / 1e6, 2),
-                "sram_uj": round(dc["sram"] / 1e6, 2),
-                "dram_uj": round(dc["dram"] / 1e6, 2),
-            }
-        )
+        d = on_diannao(layer, x.shape)
+        rows.append({"layer": name, **_breakdown(d, "", "uj")})
     sec.tables["diannao_table2"] = rows
     sec.notes += [
         "Estimates from counted operations and accesses (accelgen.golden.energy) with the 45 nm "

@@ -31,20 +31,31 @@ def _save(ctx: BenchContext, sec: Section, fig, name: str) -> None:
     sec.plots.append(name)
 
 
+def _layer_bars(rows: list[dict], left: tuple[str, str], right: tuple[str, str]):
+    """A figure with two bars per row (``left`` / ``right`` = ``(column, label)``), the rows'
+    layers as ticks; returns ``(figure, axes, bar positions)``."""
+    plt = _pyplot()
+    x = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    for dx, (column, label) in ((-0.2, left), (0.2, right)):
+        ax.bar(x + dx, [r[column] for r in rows], 0.4, label=label)
+    ax.set_xticks(x, [r["layer"] for r in rows], rotation=30)
+    return fig, ax, x
+
+
 def plot_table3(ctx: BenchContext, sec: Section, options: Sequence[tuple[str, str]]) -> None:
     """Load efficiency per Table III layer, ours beside the paper's; ``options`` =
     ``(option name, marker style)`` of the "options" table rows drawn over the bars."""
-    plt = _pyplot()
     rows = sec.tables["table3"]
-    x = np.arange(len(rows))
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    ax.bar(x - 0.2, [r["eff_mean_pct"] for r in rows], 0.4, label="accelgen (model, mean def.)")
-    ax.bar(x + 0.2, [r["paper_eff_pct"] for r in rows], 0.4, label="EIE paper (Table IV)")
+    fig, ax, x = _layer_bars(
+        rows,
+        ("eff_mean_pct", "accelgen (model, mean def.)"),
+        ("paper_eff_pct", "EIE paper (Table IV)"),
+    )
     for variant, style in options:
         opt = [r for r in sec.tables.get("options", []) if r["option"] == variant]
         if opt:
             ax.plot(x - 0.2, [r["eff_mean_pct"] for r in opt], style, ms=14, label=variant)
-    ax.set_xticks(x, [r["layer"] for r in rows], rotation=30)
     ax.set_ylabel("load efficiency (%)")
     ax.set_ylim(0, 105)
     ax.legend(fontsize=8, loc="lower left")
@@ -96,14 +107,12 @@ def plot_diannao(ctx: BenchContext, sec: Section) -> None:
 
 def plot_energy(ctx: BenchContext, sec: Section) -> None:
     """Energy per inference of each Table III layer, EIE (compressed) vs DianNao (dense)."""
-    plt = _pyplot()
-    rows = sec.tables["eie_vs_diannao"]
-    x = np.arange(len(rows))
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    ax.bar(x - 0.2, [r["eie_total_nj"] for r in rows], 0.4, label="EIE (compressed)")
-    ax.bar(x + 0.2, [r["diannao_total_nj"] for r in rows], 0.4, label="DianNao (dense)")
+    fig, ax, _ = _layer_bars(
+        sec.tables["eie_vs_diannao"],
+        ("eie_total_nj", "EIE (compressed)"),
+        ("diannao_total_nj", "DianNao (dense)"),
+    )
     ax.set_yscale("log")
-    ax.set_xticks(x, [r["layer"] for r in rows], rotation=30)
     ax.set_ylabel("energy per inference (nJ)")
     ax.legend(fontsize=8)
     _save(ctx, sec, fig, "energy_eie_vs_diannao.png")

@@ -4,6 +4,7 @@ DianNao ``Tn = 8``) and the Verilator build times."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import time
@@ -13,7 +14,7 @@ from typing import Any
 
 from .. import cores
 from ..golden import synthetic
-from .context import BenchContext, Section, first_line, progress
+from .context import BenchContext, Section, guarded, progress
 
 __all__ = ["section_speed"]
 
@@ -86,14 +87,15 @@ def section_speed(ctx: BenchContext) -> Section:
     ]
     rows = []
     for core, sim, fn in progress(runs, "simulation speed"):
-        try:
-            with _fresh_build_root(ctx.out / "speed-build"):
-                m = fn(ctx, sim)
-        except ModuleNotFoundError as e:
-            sec.skipped.append(f"{core} on {sim}: the core is not available ({e})")
-            continue
-        except Exception as e:  # a failed RTL run must not lose the results before it
-            sec.skipped.append(f"FAILED: {core} on {sim}: {first_line(e)}")
+        with _fresh_build_root(ctx.out / "speed-build"):
+            m = guarded(
+                sec,
+                functools.partial(fn, ctx, sim),
+                expected=ModuleNotFoundError,
+                skip=f"{core} on {sim}: the core is not available",
+                failed=f"{core} on {sim}",
+            )
+        if m is None:
             continue
         rows.append(
             {

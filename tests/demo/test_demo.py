@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from accelgen.demo import DemoConfig, Mismatch, first_mismatch, run_demo
-from accelgen.demo_report import find_fmax
+from accelgen.demo.report import find_fmax
 from accelgen.main import main
 from accelgen.sim import runner
 
@@ -196,11 +196,11 @@ def test_cli_exits_1_naming_the_mismatch(tmp_path, monkeypatch, capsys):
 
 
 def test_localise_reruns_layers_to_find_the_first_wrong_one():
-    from accelgen.demo import _localise, _Network
+    from accelgen.demo.running import Network, localise
 
     g = golden_layers()
     x = np.zeros((5, 3), dtype=np.int64)
-    net = _Network("k", "net", "eie", [None] * 3, x, g)
+    net = Network("k", "net", "eie", [None] * 3, x, g)
     last_only = first_mismatch("net", [None, None, g[2] + 1], g)
     assert not last_only.located
 
@@ -213,6 +213,6 @@ def test_localise_reruns_layers_to_find_the_first_wrong_one():
             y[0, 3, 2, 2] += 9
         return y
 
-    m = _localise(net, last_only, rtl_layer)
+    m = localise(net, last_only, rtl_layer)
     assert (m.image, m.layer, m.neuron, m.located) == (0, 1, (3, 2, 2), True)
     assert m.rtl == m.golden + 9

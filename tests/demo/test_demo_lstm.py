@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from accelgen.demo import DemoConfig, run_demo
-from accelgen.demo_lstm import lstm_elementwise, lstm_task, run_lstm
+from accelgen.demo.lstm import lstm_elementwise, lstm_task, run_lstm
 from accelgen.golden.eie_format import encode
 from accelgen.golden.layers import eie_layer
 from accelgen.golden.lstm import lstm_cell

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .compare import first_mismatch
+
 __all__ = ["LSTMTask", "lstm_elementwise", "lstm_task", "run_lstm"]
 
 
@@ -78,8 +80,6 @@ def run_lstm(task: LSTMTask, simulate_gates, *, num, n_pes: int, log) -> dict:
     from accelgen.golden.eie_format import encode
     from accelgen.golden.layers import eie_layer
     from accelgen.golden.lstm import lstm_cell
-
-    from .demo import first_mismatch
 
     seqs, steps, _ = task.x.shape
     h = np.zeros((seqs, task.hidden), dtype=np.int64)

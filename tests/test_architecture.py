@@ -185,14 +185,10 @@ def test_every_layer_is_a_package(laid_out):
         assert layer in modules, f"{layer} is not in the package (pyproject.toml package-dir)"
 
 
-# Left to remove while the demo is split by concern (issue 14): the two demo modules' cycle.
-KNOWN = {"import cycle: accelgen.demo -> accelgen.demo_lstm"}
-
-
 def test_imports_go_down_only(laid_out):
     modules, edges = import_graph(laid_out)
     assert len([m for m in modules if m.startswith("accelgen.")]) > 60
-    assert [v for v in violations(modules, edges) if v not in KNOWN] == []
+    assert violations(modules, edges) == []
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ Sections (``--only`` picks one):
     The nine Table III layers of Han et al., ISCA 2016 as seeded synthetic matrices
     (:mod:`accelgen.golden.synthetic`) at 64 PEs, queue depth 8, from the cycle model
     (:mod:`accelgen.golden.eie_cycles`): cycles, load efficiency (both definitions of
-    ``design/eie.md``), theoretical and actual time at 800 MHz, the paper's numbers beside them
+    ``docs/papers.md``), theoretical and actual time at 800 MHz, the paper's numbers beside them
     and the ratios; the "beyond the paper" options' gains on every layer; sensitivity to the
     queue depth and the PE count on Alex-8; RTL confirmation of Alex-8 at 64 PEs in Verilator.
 ``diannao``

@@ -152,7 +152,7 @@ def _eie_table3(ctx: BenchContext, sec: Section) -> None:
         "outputs back. Option (a) (EIEConfig.skip_empty) drops a queued column without "
         "entries for a PE in the pointer-read stage and feeds the walker from a 2-deep span "
         "buffer, so empty columns cost that PE no cycle; its area cost is in the 'area' table. "
-        "'meets_paper': mean-definition efficiency >= the paper's (issue 9's goals: every "
+        "'meets_paper': mean-definition efficiency >= the paper's (the goals: every "
         "layer >= the paper, NT-We >= 75 %, Alex-8 >= 92 %).",
     ]
     for name, n in sorted(ctx.oversize):
@@ -311,8 +311,8 @@ def section_eie(ctx: BenchContext) -> Section:
     return sec
 
 
-#: Configuration whose synthesis gives the options' area cost (issue 8's default set: EIE N = 4
-#: on ECP5-85F).
+#: Configuration whose synthesis gives the options' area cost (EIE N = 4 on ECP5-85F, as in the
+#: synthesis default set of ``docs/synth.md``).
 AREA_CONFIG = {"n_pes": 4}
 
 

@@ -89,7 +89,7 @@ def _mean(a) -> float:
 
 
 def _eie_efficiency(run) -> dict:
-    """Load efficiency from the per-PE busy counters (``eie.md``: both definitions)."""
+    """Load efficiency from the per-PE busy counters (``docs/papers.md``: both definitions)."""
     busy = run.stats["pe_busy"].astype(np.float64)  # [images, layers, N]
     starved = run.stats["pe_starved"].astype(np.float64)
     actual = run.layer_cycles.astype(np.float64)  # [images, layers]

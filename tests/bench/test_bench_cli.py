@@ -120,7 +120,7 @@ def check_energy_section(quick):
     for r in rows:
         parts = r["eie_compute_nj"] + r["eie_sram_nj"] + r["eie_dram_nj"]
         assert parts == pytest.approx(r["eie_total_nj"], abs=0.2)
-        # the point of energy.md: compressed on-chip weights beat dense weights from DRAM
+        # docs/papers.md (energy): compressed on-chip weights beat dense weights from DRAM
         assert r["diannao_over_eie"] > 10
 
 

@@ -174,7 +174,7 @@ def test_demo_on_rtl_is_bit_exact(simulator, tmp_path, golden_subset):
     assert mlp["weight_density"] < 0.15 and mlp["compression_ratio"] > 8
     assert 0 < mlp["eie_load_efficiency"]["mean_pe"] <= mlp["eie_load_efficiency"]["max_pe"] <= 1
     assert 0 < cnn["nfu_utilization"]["mean"] <= 1
-    # keeping the weights on chip beats fetching them from DRAM (energy.md's point)
+    # keeping the weights on chip beats fetching them from DRAM (docs/papers.md, energy)
     assert mlp["energy"]["total_pj"] < mlp["energy"]["dense_dram_baseline_pj"]
     md = (tmp_path / "report.md").read_text()
     for text in ("RTL accuracy", "EIE load efficiency", "NFU utilization", "Horowitz ISSCC 2014"):

@@ -35,7 +35,8 @@ from amaranth.lib.wiring import In, Out
 
 from accelgen.spec.diannao import DianNaoConfig, Sel, instruction_bits
 
-from ..verilog import cached, convert
+from .. import macros
+from ..verilog import cached
 from .buffers import nbin, nbout, sb
 from .cp import COUNTER_BITS, ControlProcessor
 from .nfu import NFU, ctl_layout
@@ -148,12 +149,20 @@ class DianNaoTop(wiring.Component):
         return m
 
 
-def generate_verilog(config: DianNaoConfig) -> str:
-    """Verilog of the whole core, top module ``diannao_top``."""
-    return convert(DianNaoTop(config), TOP_MODULE)
+def generate_verilog(config: DianNaoConfig, *, memories: str = "flops") -> str:
+    """Verilog of the whole core, top module ``diannao_top``. ``memories="macros"``: a RAM
+    macro per memory, the macros' behavioural models appended (``hdl/macros.py``)."""
+    text, uses = macros.convert(DianNaoTop(config), TOP_MODULE, memories=memories)
+    return text + ("\n" + macros.models(uses) if uses else "")
 
 
-def verilog(config: DianNaoConfig) -> str:
-    """:func:`generate_verilog`, cached on disk per configuration
+def verilog(config: DianNaoConfig, memories: str = "flops") -> str:
+    """:func:`generate_verilog`, cached on disk per configuration and memory mode
     (:func:`accelgen.hdl.verilog.cached`)."""
-    return cached(TOP_MODULE, config, generate_verilog)
+    if memories == "flops":
+        return cached(TOP_MODULE, config, generate_verilog)
+    return cached(f"{TOP_MODULE}-{memories}", config, _generate_macros)
+
+
+def _generate_macros(config: DianNaoConfig) -> str:
+    return generate_verilog(config, memories="macros")

@@ -21,7 +21,8 @@ from amaranth.lib.wiring import In, Out
 
 from accelgen.spec.eie import DESC_FIELD_BITS, LINE_BITS, EIEConfig, MemoryMap, Region
 
-from ..verilog import cached, convert
+from .. import macros
+from ..verilog import cached
 from .ccu import CCU
 from .pe import PE, pe_signature
 
@@ -401,21 +402,33 @@ class EIETop(wiring.Component):
         return m
 
 
-def generate_verilog(config: EIEConfig) -> str:
+def generate_verilog(config: EIEConfig, *, memories: str = "flops") -> str:
     """Verilog of the whole core: module ``eie_top`` instantiating N copies of ``eie_pe``.
 
     The PE is converted once, so generation time grows slowly with N (a few seconds at
-    N = 64) instead of converting N identical copies.
+    N = 64) instead of converting N identical copies. ``memories="macros"`` instantiates a
+    RAM macro per memory and appends the macros' behavioural models (``hdl/macros.py``).
     """
-    pe = convert(PE(config), PE_MODULE)
-    top = convert(EIETop(config, pe_module=PE_MODULE), TOP_MODULE)
-    return time_zero_fix(top + "\n" + pe)
+    pe, pe_macros = macros.convert(PE(config), PE_MODULE, memories=memories)
+    top, top_macros = macros.convert(
+        EIETop(config, pe_module=PE_MODULE), TOP_MODULE, memories=memories
+    )
+    text = top + "\n" + pe
+    if memories == "macros":
+        text += "\n" + macros.models(pe_macros + top_macros)
+    return time_zero_fix(text)
 
 
-def verilog(config: EIEConfig) -> str:
-    """:func:`generate_verilog`, cached on disk per configuration
+def verilog(config: EIEConfig, memories: str = "flops") -> str:
+    """:func:`generate_verilog`, cached on disk per configuration and memory mode
     (:func:`accelgen.hdl.verilog.cached`)."""
-    return cached(TOP_MODULE, config, generate_verilog)
+    if memories == "flops":
+        return cached(TOP_MODULE, config, generate_verilog)
+    return cached(f"{TOP_MODULE}-{memories}", config, _generate_macros)
+
+
+def _generate_macros(config: EIEConfig) -> str:
+    return generate_verilog(config, memories="macros")
 
 
 _TRIGGER = re.compile(r"reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;")

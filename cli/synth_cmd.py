@@ -27,6 +27,7 @@ __all__ = [
     "ECP5_PNR_TIMEOUT_S",
     "ICE40_EIE",
     "ICE40_PNR_TIMEOUT_S",
+    "SINGLE_RUN_PNR_TIMEOUT_S",
     "add_arguments",
     "run",
 ]
@@ -74,6 +75,24 @@ DEFAULT_SET: tuple[tuple[str, str, dict[str, Any], dict[str, Any]], ...] = (
         {"target": "ice40", "device": "up5k", "pnr_timeout_s": ICE40_PNR_TIMEOUT_S},
     ),
 )
+
+
+# A single run (`accelgen synth eie --target ecp5 -o DIR`) stops nextpnr after this many seconds
+# unless --pnr-timeout says otherwise (0: no limit), then reports nextpnr's post-placement
+# estimate: a new user gets a result within the hour instead of a router that may not converge.
+SINGLE_RUN_PNR_TIMEOUT_S = 1800.0
+
+
+def single_run_defaults(design: str, target: str) -> dict[str, Any]:
+    """nextpnr options a single run of ``design`` on ``target`` takes unless given: the
+    router / placer the default set uses for that core and target (EIE on ECP5: router1) and
+    :data:`SINGLE_RUN_PNR_TIMEOUT_S`."""
+    opts: dict[str, Any] = {"pnr_timeout_s": SINGLE_RUN_PNR_TIMEOUT_S}
+    for _, d, _, run_opts in DEFAULT_SET:
+        if d == design and run_opts.get("target") == target:
+            opts.update({k: run_opts[k] for k in ("router", "placer") if k in run_opts})
+            break
+    return opts
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -140,8 +159,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--router",
         choices=("router2", "router1"),
         default=None,
-        help="nextpnr router (default: router2, much faster than router1 on the cores; in the "
-        "default set, each run's own choice)",
+        help="nextpnr router (default: the one the default set uses for the core and target: "
+        "router1 for EIE on ECP5, router2 otherwise)",
     )
     parser.add_argument(
         "--placer",
@@ -154,7 +173,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="S",
-        help="stop nextpnr after S seconds (default: no limit; the default set uses "
+        help=f"stop nextpnr after S seconds and report the post-placement estimate (0: no "
+        f"limit; default {SINGLE_RUN_PNR_TIMEOUT_S:g} for a single run; the default set uses "
         f"{ECP5_PNR_TIMEOUT_S:g} for ECP5, {ICE40_PNR_TIMEOUT_S:g} for iCE40)",
     )
     parser.add_argument(
@@ -333,6 +353,7 @@ def run(args: argparse.Namespace) -> int:
     if args.design is None:
         raise UserError("name a DESIGN (eie, diannao, ...) or pass --default-set")
     opts = {
+        **single_run_defaults(args.design, args.target),
         "target": args.target,
         "device": args.device,
         "package": args.package,
@@ -340,21 +361,23 @@ def run(args: argparse.Namespace) -> int:
         "io": args.io,
         "place_route": not args.no_pnr,
         "seed": args.seed,
-        "pnr_timeout_s": args.pnr_timeout or 0.0,
         "liberty": args.liberty,
         "clock_ns": args.clock_ns,
         "memories": args.memories or "",
         "process_nm": args.process_nm,
     }
-    if args.router is not None:  # else SynthConfig's default
+    if args.pnr_timeout is not None:
+        opts["pnr_timeout_s"] = args.pnr_timeout
+    if args.router is not None:  # else the default set's choice or SynthConfig's default
         opts["router"] = args.router
-    if args.placer is not None:  # else SynthConfig's default
+    if args.placer is not None:
         opts["placer"] = args.placer
+    if args.target == "asic":
+        opts.pop("pnr_timeout_s")
     cfg, synth_cfg = _prepare(args.design, args.config, _overrides(args.set), opts)
     component, top, cfg = _build(args.design, cfg)
-    args.output.mkdir(parents=True, exist_ok=True)
     try:
-        run_synth(
+        report = run_synth(
             component,
             top,
             synth_cfg,
@@ -367,4 +390,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"accelgen: error: {e}", file=sys.stderr)
         return 1
     print((args.output / "report.md").read_text(), end="")
+    timing = (report or {}).get("timing") or {}
+    if timing.get("routed", True) is False:
+        print(
+            f"accelgen: nextpnr did not finish routing within {synth_cfg.pnr_timeout_s:g} s "
+            f"(--pnr-timeout); the Fmax above is its post-placement estimate "
+            f"({timing['placement_estimate_mhz']} MHz), not a routed result",
+            file=sys.stderr,
+        )
     return 0

@@ -160,8 +160,8 @@ _CELL = re.compile(r"^\s*cell\s*\(\s*\"?([^\s\")]+)\"?\s*\)\s*\{", re.M)
 _FF = re.compile(r"^\s*ff\s*\(", re.M)
 _INPUT = re.compile(r"direction\s*:\s*input", re.M)
 _FUNC = re.compile(r"function\s*:\s*\"\s*\(?\s*([A-Za-z_]\w*)\s*\)?\s*\"")
-_AREA = re.compile(r"^\s*area\s*:\s*([0-9.eE+-]+)", re.M)
-_CAP = re.compile(r"^\s*capacitance\s*:\s*([0-9.eE+-]+)", re.M)
+_AREA = re.compile(r"\barea\s*:\s*([0-9.eE+-]+)")
+_CAP = re.compile(r"\bcapacitance\s*:\s*([0-9.eE+-]+)")
 _LIB = re.compile(r"^\s*library\s*\(\s*\"?([^\s\")]+)\"?\s*\)", re.M)
 
 

@@ -376,6 +376,8 @@ def path_sources(netlist_json: Path, top: str, sta: dict[str, Any]) -> list[dict
     return out
 
 
+OUTSIDE_PES = "outside the PEs (top, CCU)"
+
 # Paper blocks: (block, patterns on the hierarchical module names of the design).
 EIE_BLOCKS = (
     ("activation queue", r"\.queue$"),
@@ -424,17 +426,25 @@ def block_areas(
     else:
         return None
 
+    # EIE: what the PE holds besides the five blocks (bias and counter memories, span FIFO,
+    # per-PE registers), and what is outside the PEs (the top's host interface, descriptors,
+    # codebooks and counters; the CCU), which Table II (one PE) does not include
+    extra = (("PE, other", r"\.pe\d+$"), (OUTSIDE_PES, r".")) if design == "eie" else ()
+
     def block_of(name: str) -> str:
         parts = name.split(".")
-        for k in range(len(parts), 0, -1):
-            prefix = ".".join(parts[:k])
+        prefixes = [".".join(parts[:k]) for k in range(len(parts), 0, -1)]
+        for p in prefixes:  # the innermost paper block
             for block, pattern in blocks:
-                if re.search(pattern, prefix):
+                if re.search(pattern, p):
                     return block
+        for block, pattern in extra:  # else the first catch-all that matches
+            if any(re.search(pattern, p) for p in prefixes):
+                return block
         return "other"
 
-    rows: dict[str, dict[str, float]] = {b: {"logic": 0.0, "memory": 0.0} for b, _ in blocks}
-    rows["other"] = {"logic": 0.0, "memory": 0.0}
+    names = [b for b, _ in blocks] + ([b for b, _ in extra] if extra else ["other"])
+    rows: dict[str, dict[str, float]] = {b: {"logic": 0.0, "memory": 0.0} for b in names}
     for name, area in modules.items():
         rows[block_of(name)]["logic"] += area
     for m in macros:
@@ -446,18 +456,29 @@ def block_areas(
     logic_scale = (scale_to / node_nm) ** 2
     mem_scale = bitcell_um2(scale_to) / bitcell_um2(node_nm)
     out_rows = []
+    div = n_pes if per == "pe" else 1
     for block, a in rows.items():
-        total = a["logic"] + a["memory"]
-        div = n_pes if per == "pe" else 1
         scaled = (a["logic"] * logic_scale + a["memory"] * mem_scale) / div
         out_rows.append(
             {
                 "block": block,
                 "logic_um2": round(a["logic"], 1),
                 "memory_um2": round(a["memory"], 1),
-                "total_um2": round(total, 1),
-                f"per_{per}_scaled_um2": round(scaled, 1),
+                "total_um2": round(a["logic"] + a["memory"], 1),
+                f"per_{per}_scaled_um2": None if block == OUTSIDE_PES else round(scaled, 1),
                 "paper_um2": paper["by_block"].get(block),
+            }
+        )
+    if design == "eie":
+        pe = [r for r in out_rows if r["block"] != OUTSIDE_PES]
+        out_rows.append(
+            {
+                "block": "PE total",
+                "logic_um2": round(sum(r["logic_um2"] for r in pe), 1),
+                "memory_um2": round(sum(r["memory_um2"] for r in pe), 1),
+                "total_um2": round(sum(r["total_um2"] for r in pe), 1),
+                "per_pe_scaled_um2": round(sum(r["per_pe_scaled_um2"] for r in pe), 1),
+                "paper_um2": paper["total"],
             }
         )
     return {
@@ -653,11 +674,21 @@ def to_markdown(report: dict[str, Any]) -> str:
         paper = b["paper"]
         mem_share = paper["by_type"]["memory"] / paper["total"]
         ours = a["macros_um2"] / a["total_um2"] if a["total_um2"] else 0.0
+        if b["per"] != "pe":
+            lines.append(
+                f"| total | {_um2(a['logic_um2'])} | {_um2(a['macros_um2'])} | "
+                f"{_um2(a['total_um2'])} | | {_um2(paper['total'])} |"
+            )
+        else:
+            pe = b["rows"][-1]
+            ours = pe["memory_um2"] / pe["total_um2"] if pe["total_um2"] else 0.0
+        extra = ", filler cells " + _um2(paper["by_type"]["filler cell"])
         lines += [
-            f"| total | {_um2(a['logic_um2'])} | {_um2(a['macros_um2'])} | "
-            f"{_um2(a['total_um2'])} | | {_um2(paper['total'])} |",
             "",
-            f"Memory share: ours {ours:.1%}, paper {mem_share:.1%}.",
+            f"Memory share{' of the PEs' if b['per'] == 'pe' else ''}: ours {ours:.1%}, paper "
+            f"{mem_share:.1%}. The paper's totals include clock network and filler cells "
+            f"(paper: clock {_um2(paper['by_type']['clock network'])}{extra}); ours has "
+            "neither (no placement).",
             "",
         ]
     lines += [

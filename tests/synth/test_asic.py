@@ -164,7 +164,14 @@ def test_eie_blocks_follow_table_2():
         1000.0,
         35.0,
     )
-    assert (rows["other"]["logic_um2"], rows["other"]["memory_um2"]) == (160.0, 7.0)
+    assert (rows["PE, other"]["logic_um2"], rows["PE, other"]["memory_um2"]) == (10.0, 7.0)
+    outside = rows[asic.OUTSIDE_PES]
+    assert (outside["logic_um2"], outside["per_pe_scaled_um2"]) == (150.0, None)
+    assert (
+        rows["PE total"]["total_um2"]
+        == 1000.0 + 30.0 + 7.0 + 10.0 + 1.0 + 2.0 + 3.0 + 4.5 + 5.0 + 1.0
+    )
+    assert rows["PE total"]["paper_um2"] == 638024
     assert rows["sparse-matrix read"]["paper_um2"] == 469412
     # per PE at 45 nm: logic x (45/180)^2, memory x 0.346 / 5.59, over 2 PEs
     want = (3.0 / 16 + 1000.0 * 0.346 / 5.59) / 2

@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import SynthError
+
 __all__ = [
     "BITCELL_UM2",
     "DEFAULT_LIBERTY",
@@ -525,6 +527,7 @@ def build_report(
     design_config: dict | None,
     times: dict[str, float],
     tools: dict[str, str],
+    wrapper_top: str = "synth_top",
 ) -> dict[str, Any]:
     """The report of an ``asic`` run in ``out`` (``stat.json``, ``sta.log``, ``netlist.json``).
 
@@ -532,19 +535,18 @@ def build_report(
     total), ``modules`` (own cell area per module), ``macros``, ``blocks`` (the paper table),
     ``timing`` (OpenSTA: worst slack, Fmax, critical path with source lines), ``checks``.
     """
-    from .flow import WRAPPER_TOP, SynthError
     from .report import _inventory, _statements
 
     out = Path(out)
     stat = json.loads((out / "stat.json").read_text())
     modules = module_areas(stat)
-    wrapper_area = modules.pop(WRAPPER_TOP, 0.0)
+    wrapper_area = modules.pop(wrapper_top, 0.0)
     macro_names = {u.shape.name for u in macro_uses}
     for name in macro_names:
         modules.pop(name, None)
     cells: dict[str, int] = {}
     for name, m in stat["modules"].items():
-        if name.lstrip("\\") in macro_names or name.lstrip("\\") == WRAPPER_TOP:
+        if name.lstrip("\\") in macro_names or name.lstrip("\\") == wrapper_top:
             continue
         for t, n in m.get("num_cells_by_type", {}).items():
             if t.lstrip("\\") in modules or t.lstrip("\\") == top or t in macro_names:
@@ -560,7 +562,7 @@ def build_report(
     except ValueError as e:
         errors = [ln for ln in sta_text.splitlines() if ln.startswith("Error")]
         raise SynthError(f"OpenSTA: {e}; {errors[0] if errors else 'see sta.log'}") from None
-    sources = path_sources(out / "netlist.json", WRAPPER_TOP, sta)
+    sources = path_sources(out / "netlist.json", wrapper_top, sta)
     statements = _statements(out, [s["src"] for s in sources])
     timing = {
         **sta,

@@ -47,6 +47,7 @@ from accelgen.hdl.verilog import convert
 from accelgen.spec.config import Config, require
 
 from . import asic
+from .errors import SynthError, SynthTimeout, ToolMissing
 from .report import build_report, write_report
 from .wrap import IORegisterWrapper, verilog_ports
 
@@ -87,18 +88,6 @@ DEVICES: dict[str, dict[str, tuple[str, str, int, bool]]] = {
 DEFAULT_DEVICE = {"ecp5": "85k", "ice40": "up5k", "generic": "cmos", "asic": "stdcells"}
 
 Progress = Callable[[str], None]
-
-
-class SynthError(RuntimeError):
-    """A synthesis or place-and-route tool failed; the message holds the log tail."""
-
-
-class ToolMissing(SynthError):
-    """A YoWASP tool is not installed."""
-
-
-class SynthTimeout(SynthError):
-    """A tool ran longer than the run's ``pnr_timeout_s``; the message names its last phase."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -594,8 +583,9 @@ def run_synth(
             design_config=resolved["design_config"],
             times=times,
             tools={"yosys": yosys, "sta": sta},
+            wrapper_top=WRAPPER_TOP,
         )
-        write_report(out, report)
+        write_report(out, report, markdown=asic.to_markdown(report))
         return report
     unrouted = None
     if cfg.target != "generic" and cfg.place_route:

@@ -538,14 +538,10 @@ def critical_path_markdown(cp: dict[str, Any], timing: dict[str, Any]) -> list[s
     return lines
 
 
-def write_report(out: Path, report: dict[str, Any]) -> None:
-    """Write ``report.json`` and ``report.md`` into ``out`` (each atomically)."""
-    if report.get("target") == "asic":
-        from .asic import to_markdown as asic_markdown
-
-        md = asic_markdown(report)
-    else:
-        md = to_markdown(report)
+def write_report(out: Path, report: dict[str, Any], markdown: str | None = None) -> None:
+    """Write ``report.json`` and ``report.md`` (``markdown``, else :func:`to_markdown`) into
+    ``out``, each atomically."""
+    md = to_markdown(report) if markdown is None else markdown
     for name, text in (("report.json", json.dumps(report, indent=2) + "\n"), ("report.md", md)):
         tmp = Path(out, f".{name}.tmp")
         tmp.write_text(text)

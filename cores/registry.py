@@ -48,7 +48,9 @@ class Core:
     verilog_name : str
         Verilog module name of the generated top.
     generate_verilog : callable
-        ``generate_verilog(config) -> str``, the whole core's Verilog (cached per config).
+        ``generate_verilog(config, memories="flops") -> str``, the whole core's Verilog (cached
+        per config); ``memories="macros"``: a RAM macro per memory, with the behavioural
+        models (:mod:`accelgen.hdl.macros`).
     report : callable
         ``report(config) -> dict``: derived sizes, written as ``report.json`` by ``generate``.
     load_network : callable
@@ -75,7 +77,7 @@ class Core:
     config_cls: type
     top: Callable[[Any], Any]
     verilog_name: str
-    generate_verilog: Callable[[Any], str]
+    generate_verilog: Callable[..., str]
     report: Callable[[Any], dict]
     load_network: Callable[[Path], tuple[list, Any]]
     check: Callable[[Sequence, Any, Any], None]
@@ -91,9 +93,11 @@ class Core:
         """File name of the Verilog ``accelgen generate`` writes (``eie.v``)."""
         return f"{self.name}.v"
 
-    def verilog(self, config: Config) -> str:
+    def verilog(self, config: Config, memories: str = "flops") -> str:
         self._check_config(config)
-        return self.generate_verilog(config)
+        if memories == "flops":
+            return self.generate_verilog(config)
+        return self.generate_verilog(config, memories=memories)
 
     def _check_config(self, config: Config) -> None:
         if not isinstance(config, self.config_cls):

@@ -3,6 +3,7 @@ with every memory replaced by a RAM macro and its behavioural model (``hdl/macro
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -42,3 +43,21 @@ def test_regression_with_macro_models(name, simulator, monkeypatch):
     for (case, layers, x), res in zip(cases, results, strict=True):
         gold = run_eie(layers, x, num=config.numerics, n_pes=config.n_pes)[-1]
         np.testing.assert_array_equal(res.y, gold, err_msg=f"{name}/{case}")
+
+
+def test_generate_with_macros(tmp_path, capsys):
+    from accelgen import main as cli
+
+    assert (
+        cli.main(["generate", "eie", "--pes", "1", "--memories", "macros", "-o", str(tmp_path)])
+        == 0
+    )
+    capsys.readouterr()
+    report = json.loads((tmp_path / "report.json").read_text())
+    text = (tmp_path / "eie.v").read_text()
+    assert report["memories"] == "macros" and report["macros"]
+    for name in report["macros"]:
+        assert f"module {name} (" in text  # the behavioural model ships with the Verilog
+    assert cli.main(["generate", "eie", "--pes", "1", "-o", str(tmp_path / "f")]) == 0
+    assert json.loads((tmp_path / "f" / "report.json").read_text())["memories"] == "flops"
+    assert macros.PREFIX not in (tmp_path / "f" / "eie.v").read_text()

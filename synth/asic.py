@@ -233,7 +233,11 @@ def _timing(related: str, kind: str, value: float) -> list[str]:
 
 
 def macro_liberty(shapes, node_nm: int) -> str:
-    """A liberty of the RAM macros (``MacroShape`` items): estimated area and assumed timing."""
+    """A liberty of the RAM macros (``MacroShape`` items): estimated area and assumed timing.
+
+    Multi-bit ports are liberty buses (one ``type`` per width), so OpenSTA connects them to the
+    netlist's vector ports; the delays are scalar (no slew or load dependence).
+    """
     scale = node_nm / DEFAULT_PROCESS_NM
     access, setup = MACRO_ACCESS_NS * scale, MACRO_SETUP_NS * scale
     lines = [
@@ -244,9 +248,21 @@ def macro_liberty(shapes, node_nm: int) -> str:
         '  current_unit : "1uA";',
         "  capacitive_load_unit (1,pf);",
         '  leakage_power_unit : "1nW";',
-        "  lu_table_template (scalar) { variable_1 : total_output_net_capacitance; "
-        'index_1 ("0.0"); }',
+        '  pulling_resistance_unit : "1kohm";',
     ]
+    for edge in ("rise", "fall"):
+        lines += [
+            f"  input_threshold_pct_{edge} : 50;",
+            f"  output_threshold_pct_{edge} : 50;",
+            f"  slew_lower_threshold_pct_{edge} : 20;",
+            f"  slew_upper_threshold_pct_{edge} : 80;",
+        ]
+    widths = sorted({w for s in shapes for w in (s.addr_bits, s.width, s.lanes) if w > 1})
+    for w in widths:
+        lines.append(
+            f"  type (bus{w}) {{ base_type : array; data_type : bit; bit_width : {w}; "
+            f"bit_from : {w - 1}; bit_to : 0; downto : true; }}"
+        )
     for s in shapes:
         lines += [
             f"  cell ({s.name}) {{",
@@ -254,32 +270,29 @@ def macro_liberty(shapes, node_nm: int) -> str:
             "    dont_use : true;",
             "    pin (clk) { direction : input; clock : true; capacitance : 0.01; }",
         ]
-        inputs = [f"r{i}_en" for i in range(s.read_ports)]
-        inputs += [f"r{i}_addr" for i in range(s.read_ports)]
-        inputs += [f"w{j}_{x}" for j in range(s.write_ports) for x in ("en", "addr", "data")]
-        for pin in inputs:
-            width = {"en": 1, "addr": s.addr_bits, "data": s.width}[pin.split("_")[1]]
-            if pin.startswith("w") and pin.endswith("_en"):
-                width = s.lanes
-            lines += _bus_pin(pin, width, "input", _timing("clk", "setup_rising", setup))
+        setup_arc = _timing("clk", "setup_rising", setup)
+        for i in range(s.read_ports):
+            lines += _port(f"r{i}_en", 1, "input", setup_arc)
+            lines += _port(f"r{i}_addr", s.addr_bits, "input", setup_arc)
+        for j in range(s.write_ports):
+            lines += _port(f"w{j}_en", s.lanes, "input", setup_arc)
+            lines += _port(f"w{j}_addr", s.addr_bits, "input", setup_arc)
+            lines += _port(f"w{j}_data", s.width, "input", setup_arc)
         for i in range(s.read_ports):
             if s.async_read:
                 arcs = _timing(f"r{i}_addr", "combinational", access)
             else:
                 arcs = _timing("clk", "rising_edge", access)
-            lines += _bus_pin(f"r{i}_data", s.width, "output", arcs)
+            lines += _port(f"r{i}_data", s.width, "output", arcs)
         lines.append("  }")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _bus_pin(name: str, width: int, direction: str, arcs: list[str]) -> list[str]:
-    cap = "capacitance : 0.01; " if direction == "input" else ""
-    out = []
-    for b in range(width):
-        pin = f"{name}[{b}]" if width > 1 else name
-        out += [f'    pin ("{pin}") {{', f"      direction : {direction}; {cap}", *arcs, "    }"]
-    return out
+def _port(name: str, width: int, direction: str, arcs: list[str]) -> list[str]:
+    cap = " capacitance : 0.01;" if direction == "input" else ""
+    head = f"    pin ({name}) {{" if width == 1 else f"    bus ({name}) {{ bus_type : bus{width};"
+    return [head, f"      direction : {direction};{cap}", *arcs, "    }"]
 
 
 def sta_script(top: str, period_ns: float, libs: list[str], netlist: str) -> str:
@@ -557,11 +570,14 @@ def build_report(
     logic = sum(modules.values())
     memory = sum(m["area_um2"] for m in macros)
     sta_text = (out / "sta.log").read_text(errors="replace") if (out / "sta.log").exists() else ""
+    # an error (a netlist line it cannot parse, a liberty it rejects) makes the timing wrong
+    errors = [ln for ln in sta_text.splitlines() if ln.startswith("Error")]
+    if errors:
+        raise SynthError(f"OpenSTA: {errors[0]} (in {out / 'sta.log'})")
     try:
         sta = parse_sta(sta_text, synth.period_ns)
     except ValueError as e:
-        errors = [ln for ln in sta_text.splitlines() if ln.startswith("Error")]
-        raise SynthError(f"OpenSTA: {e}; {errors[0] if errors else 'see sta.log'}") from None
+        raise SynthError(f"OpenSTA: {e} (in {out / 'sta.log'})") from None
     sources = path_sources(out / "netlist.json", wrapper_top, sta)
     statements = _statements(out, [s["src"] for s in sources])
     timing = {

@@ -342,7 +342,8 @@ def _asic_script(liberty: str, period_ns: float, constr: bool) -> list[str]:
         f"tee -q -o stat.json stat -json -liberty {lib}",
         f"stat -liberty {lib}",
         "write_json netlist.json",
-        "write_verilog -noattr -noexpr -nohex -nodec netlist.v",
+        # -simple-lhs: OpenSTA's reader takes no concatenation on the left of an assign
+        "write_verilog -noattr -noexpr -nohex -nodec -simple-lhs netlist.v",
     ]
 
 

@@ -92,7 +92,8 @@ def test_sram_model_and_macro_liberty():
     shape = MacroShape(depth=16, width=8, read_ports=1, write_ports=1, granularity=4)
     text = asic.macro_liberty([shape], 180)
     assert f"cell ({shape.name})" in text and "area : 954.0;" in text
-    assert text.count('pin ("w0_en[') == 2 and text.count('pin ("r0_data[') == 8
+    assert "bus (w0_en) { bus_type : bus2;" in text and "bus (r0_data) { bus_type : bus8;" in text
+    assert "bit_width : 4;" in text and "pin (r0_en) {" in text
     assert "timing_type : rising_edge;" in text and "timing_type : setup_rising;" in text
 
 
@@ -329,3 +330,6 @@ def test_eie_n1_area_by_block_and_timing(tmp_path):
     md = (tmp_path / "report.md").read_text()
     assert "EIE Table II" in md and "469,412" in md and "Fmax (OpenSTA)" in md
     assert (tmp_path / "macros_model.v").exists() and (tmp_path / "netlist.v").exists()
+    # OpenSTA linked the macros (bus ports included) and timed the paths out of them
+    sta_log = (tmp_path / "sta.log").read_text()
+    assert "Error" not in sta_log and "not found" not in sta_log

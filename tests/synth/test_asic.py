@@ -311,8 +311,8 @@ def test_mac_on_a_user_liberty(tmp_path, capsys):
 @pytest.mark.synth
 @needs_asic_tools
 def test_eie_n1_area_by_block_and_timing(tmp_path):
-    from accelgen.hdl.eie.config import EIEConfig
     from accelgen.hdl.eie.top import EIETop
+    from accelgen.spec.eie import EIEConfig
 
     cfg = EIEConfig(n_pes=1)
     r = flow.run_synth(EIETop(cfg), "eie_top", SynthConfig(target="asic"), tmp_path, design="eie")

@@ -426,6 +426,7 @@ def block_areas(
     modules: dict[str, float],
     macros: list[dict[str, Any]],
     node_nm: int,
+    registers: dict[str, float] | None = None,
 ) -> dict[str, Any] | None:
     """Area by paper block (logic from the mapped modules, memory from the macro model).
 
@@ -484,6 +485,19 @@ def block_areas(
                 "paper_um2": paper["by_block"].get(block),
             }
         )
+    # by type, as in the papers' tables: the PEs (EIE, per PE) or the core, scaled
+    regs = registers or {}
+    inside = [n for n in modules if block_of(n) != OUTSIDE_PES]
+    reg_area = sum(regs.get(n, 0.0) for n in inside)
+    logic_area = sum(modules[n] for n in inside)
+    mem_area = sum(
+        m["area_um2"] for m in macros if block_of(m["module"] + "." + m["name"]) != OUTSIDE_PES
+    )
+    by_type = {
+        "memory": round(mem_area * mem_scale / div, 1),
+        "registers": round(reg_area * logic_scale / div, 1),
+        "combinational": round((logic_area - reg_area) * logic_scale / div, 1),
+    }
     if design == "eie":
         pe = [r for r in out_rows if r["block"] != OUTSIDE_PES]
         out_rows.append(
@@ -502,6 +516,7 @@ def block_areas(
         "per": per,
         "n_pes": n_pes if design == "eie" else None,
         "rows": out_rows,
+        "by_type_scaled_um2": by_type,
         "paper": paper,
         "scaling": f"logic x ({scale_to}/{node_nm})^2, memory at the {scale_to} nm bit cell "
         f"({bitcell_um2(scale_to)} um^2); an estimate",
@@ -569,6 +584,11 @@ def build_report(
     macros = _macro_rows(top, macro_uses, synth.process_nm)
     logic = sum(modules.values())
     memory = sum(m["area_um2"] for m in macros)
+    registers = sum(
+        float(m.get("sequential_area", 0.0))
+        for name, m in stat["modules"].items()
+        if name.lstrip("\\") in modules
+    )
     sta_text = (out / "sta.log").read_text(errors="replace") if (out / "sta.log").exists() else ""
     # an error (a netlist line it cannot parse, a liberty it rejects) makes the timing wrong
     errors = [ln for ln in sta_text.splitlines() if ln.startswith("Error")]
@@ -609,6 +629,8 @@ def build_report(
             "macros_um2": round(memory, 1),
             "total_um2": round(logic + memory, 1),
             "wrapper_um2": round(wrapper_area, 1),
+            "register_um2": round(registers, 1),
+            "combinational_um2": round(logic - registers, 1),
             "macro_model": f"{bitcell_um2(synth.process_nm)} um^2 per bit cell / "
             f"{SRAM_EFFICIENCY} array efficiency (an estimate)",
         },
@@ -624,7 +646,16 @@ def build_report(
         "macros": macros,
         "memories": mems,
         "multipliers": [],
-        "blocks": block_areas(design, modules, macros, synth.process_nm),
+        "blocks": block_areas(
+            design,
+            modules,
+            macros,
+            synth.process_nm,
+            {
+                name.lstrip("\\"): float(m.get("sequential_area", 0.0))
+                for name, m in stat["modules"].items()
+            },
+        ),
         "timing": timing,
         "checks": {
             "fmax": {
@@ -700,6 +731,22 @@ def to_markdown(report: dict[str, Any]) -> str:
         else:
             pe = b["rows"][-1]
             ours = pe["memory_um2"] / pe["total_um2"] if pe["total_um2"] else 0.0
+        by_type = paper["by_type"]
+        ours_t = b["by_type_scaled_um2"]
+        regs = by_type.get("register", by_type.get("registers"))
+        lines += [
+            "",
+            f"By type, as in the paper's table ({per}, scaled to {nm} nm as above):",
+            "",
+            f"| type | ours um^2 ({nm} nm, estimate) | paper um^2 |",
+            "|---|---|---|",
+            f"| memory | {_um2(ours_t['memory'])} | {_um2(by_type['memory'])} |",
+            f"| registers | {_um2(ours_t['registers'])} | {_um2(regs)} |",
+            f"| combinational | {_um2(ours_t['combinational'])} | "
+            f"{_um2(by_type['combinational'])} |",
+            f"| clock network | - | {_um2(by_type['clock network'])} |",
+            f"| filler cells | - | {_um2(by_type['filler cell'])} |",
+        ]
         extra = ", filler cells " + _um2(paper["by_type"]["filler cell"])
         lines += [
             "",

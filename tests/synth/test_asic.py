@@ -157,7 +157,8 @@ def test_eie_blocks_follow_table_2():
         {"module": "eie_top.pe0.actrw", "name": "rf_a", "area_um2": 30.0},
         {"module": "eie_top.pe0", "name": "bias", "area_um2": 7.0},
     ]
-    b = asic.block_areas("eie", modules, macros, 180)
+    registers = {"eie_top.pe0.arith": 16.0, "eie_top": 50.0}  # the top's are outside the PEs
+    b = asic.block_areas("eie", modules, macros, 180, registers)
     rows = {r["block"]: r for r in b["rows"]}
     assert b["n_pes"] == 2 and b["paper_process_nm"] == 45
     assert (rows["activation queue"]["logic_um2"], rows["arithmetic"]["logic_um2"]) == (2.0, 4.5)
@@ -177,6 +178,10 @@ def test_eie_blocks_follow_table_2():
     # per PE at 45 nm: logic x (45/180)^2, memory x 0.346 / 5.59, over 2 PEs
     want = (3.0 / 16 + 1000.0 * 0.346 / 5.59) / 2
     assert rows["sparse-matrix read"]["per_pe_scaled_um2"] == pytest.approx(want, abs=0.05)
+    t = b["by_type_scaled_um2"]
+    assert t["registers"] == 0.5  # 16 um^2 x (45/180)^2 over 2 PEs
+    assert t["combinational"] == pytest.approx((26.5 - 16.0) / 32, abs=0.05)
+    assert t["memory"] == pytest.approx(1037.0 * 0.346 / 5.59 / 2, abs=0.05)
     assert asic.block_areas("mac", {}, [], 180) is None
 
 

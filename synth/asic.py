@@ -410,9 +410,23 @@ DIANNAO_BLOCKS = (
 )
 
 
-def module_areas(stat: dict) -> dict[str, float]:
-    """``{module: own area}`` (without submodules) from ``stat -json -liberty``."""
-    return {name.lstrip("\\"): float(m.get("area", 0.0)) for name, m in stat["modules"].items()}
+def module_areas(stat: dict, key: str = "area") -> dict[str, float]:
+    """``{module: own area}`` from ``stat -json -liberty``, without its submodules.
+
+    Yosys' per-module ``area`` (and ``sequential_area``, with ``key``) includes the area of
+    the submodule instances (``num_cells_by_type`` counts them by module name); they are
+    subtracted here, so the values add up to the design's total.
+    """
+    mods = {name.lstrip("\\"): m for name, m in stat["modules"].items()}
+    out = {}
+    for name, m in mods.items():
+        subs = sum(
+            int(n) * float(mods[t.lstrip("\\")].get(key, 0.0))
+            for t, n in m.get("num_cells_by_type", {}).items()
+            if t.lstrip("\\") in mods
+        )
+        out[name] = float(m.get(key, 0.0)) - subs
+    return out
 
 
 def bitcell_um2(node_nm: int) -> float:
@@ -584,11 +598,8 @@ def build_report(
     macros = _macro_rows(top, macro_uses, synth.process_nm)
     logic = sum(modules.values())
     memory = sum(m["area_um2"] for m in macros)
-    registers = sum(
-        float(m.get("sequential_area", 0.0))
-        for name, m in stat["modules"].items()
-        if name.lstrip("\\") in modules
-    )
+    seq = module_areas(stat, "sequential_area")
+    registers = sum(seq.get(name, 0.0) for name in modules)
     sta_text = (out / "sta.log").read_text(errors="replace") if (out / "sta.log").exists() else ""
     # an error (a netlist line it cannot parse, a liberty it rejects) makes the timing wrong
     errors = [ln for ln in sta_text.splitlines() if ln.startswith("Error")]
@@ -651,10 +662,7 @@ def build_report(
             modules,
             macros,
             synth.process_nm,
-            {
-                name.lstrip("\\"): float(m.get("sequential_area", 0.0))
-                for name, m in stat["modules"].items()
-            },
+            seq,
         ),
         "timing": timing,
         "checks": {

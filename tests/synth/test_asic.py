@@ -139,6 +139,22 @@ def test_parse_sta():
         asic.parse_sta("Error: unknown command\n", 4.0)
 
 
+def test_module_areas_exclude_submodules():
+    # Yosys' stat -json: a module's area includes its submodule instances
+    stat = {
+        "modules": {
+            "\\top": {
+                "area": 100.0,
+                "sequential_area": 30.0,
+                "num_cells_by_type": {"A": 1, "sub": 2},
+            },
+            "\\sub": {"area": 40.0, "sequential_area": 10.0, "num_cells_by_type": {"A": 4}},
+        }
+    }
+    assert asic.module_areas(stat) == {"top": 20.0, "sub": 40.0}
+    assert asic.module_areas(stat, "sequential_area") == {"top": 10.0, "sub": 10.0}
+
+
 def test_eie_blocks_follow_table_2():
     modules = {
         "eie_top": 100.0,
@@ -306,6 +322,8 @@ def test_mac_on_a_user_liberty(tmp_path, capsys):
     r = json.loads((out / "report.json").read_text())
     assert r["liberty"]["name"] == "my_cells" and r["liberty"]["path"] == str(lib)
     assert r["area"]["logic_um2"] > 0 and r["resources"]["ff"] > 0 and not r["macros"]
+    total = json.loads((out / "stat.json").read_text())["design"]["area"]
+    assert r["area"]["logic_um2"] + r["area"]["wrapper_um2"] == pytest.approx(total)
     t = r["timing"]
     assert t["period_ns"] == 8 and t["fmax_mhz"] > 0
     assert t["fmax_mhz"] == pytest.approx(1000 / (8 - t["worst_slack_ns"]), rel=1e-3)

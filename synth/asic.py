@@ -70,7 +70,7 @@ SRAM_EFFICIENCY = 0.75
 MACRO_ACCESS_NS = 2.0
 MACRO_SETUP_NS = 0.3
 
-# EIE (Han et al., ISCA 2016) Table II: one PE at 45 nm (TSMC GP), area in um^2.
+# EIE (Han et al., ISCA 2016) Table II: one PE at 45 nm, area in um^2 (docs/papers.md).
 EIE_TABLE2 = {
     "process_nm": 45,
     "total": 638024,
@@ -90,7 +90,8 @@ EIE_TABLE2 = {
         "filler cell": 23961,
     },
 }
-# DianNao (Chen et al., ASPLOS 2014) Table 6: the accelerator at 65 nm, area in um^2.
+# DianNao (Chen et al., ASPLOS 2014) Table 6: the accelerator at 65 nm, area in um^2
+# (docs/papers.md).
 DIANNAO_TABLE6 = {
     "process_nm": 65,
     "total": 3023077,

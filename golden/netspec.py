@@ -17,8 +17,10 @@ import numpy as np
 from .arith import CODEBOOK_SIZE, Numerics, check_fixed, codebook_decode
 from .eie_format import encode
 from .layers import ACTIVATIONS, conv2d, eie_layer, fc, pool2d
+from .winograd import winograd_conv2d, winograd_unsupported
 
 __all__ = [
+    "CONV_ALGORITHMS",
     "check_eie_chain",
     "ConvLayer",
     "DenseLayer",
@@ -114,15 +116,23 @@ class FCLayer:
         _check_act(self.act)
 
 
+CONV_ALGORITHMS = ("direct", "winograd")
+
+
 @dataclass(frozen=True, eq=False)
 class ConvLayer:
-    """2-D convolution: ``w[No, Ni, K, K]``, optional ``b[No]``, stride, zero padding."""
+    """2-D convolution: ``w[No, Ni, K, K]``, optional ``b[No]``, stride, zero padding.
+
+    ``conv`` picks the algorithm: ``"direct"`` multiply-accumulates, or ``"winograd"``
+    (F(2x2, 3x3), :mod:`accelgen.golden.winograd`; 3x3 stride-1 layers only).
+    """
 
     w: np.ndarray
     b: np.ndarray | None = None
     stride: int = 1
     pad: int = 0
     act: str = "none"
+    conv: str = "direct"
     kind: str = field(default="conv", init=False)
 
     def __post_init__(self) -> None:
@@ -140,6 +150,12 @@ class ConvLayer:
         object.__setattr__(self, "stride", int(self.stride))
         object.__setattr__(self, "pad", int(self.pad))
         _check_act(self.act)
+        if self.conv not in CONV_ALGORITHMS:
+            raise ValueError(f"conv must be one of {CONV_ALGORITHMS}, got {self.conv!r}")
+        if self.conv == "winograd":
+            why = winograd_unsupported(self.k, self.stride)
+            if why is not None:
+                raise ValueError(why)
 
     @property
     def k(self) -> int:
@@ -205,6 +221,10 @@ def run_dense(layers: list[DenseLayer], x, *, num: Numerics, group: int) -> list
             batched = a.ndim in (2, 4)
             flat = a.reshape(a.shape[0], -1) if batched else a.reshape(-1)
             a = fc(flat, layer.w, layer.b, num=num, act=layer.act, group=group)
+        elif isinstance(layer, ConvLayer) and layer.conv == "winograd":
+            a = winograd_conv2d(
+                a, layer.w, layer.b, num=num, pad=layer.pad, act=layer.act, group=group
+            )
         elif isinstance(layer, ConvLayer):
             a = conv2d(
                 a,

@@ -26,12 +26,13 @@ kind       keys                                     defaults
 ========== ======================================== =============================================
 ``fc``     ``w`` int16[No, Ni], ``b`` int16[No],    ``b`` none, ``act`` ``"none"``
            ``act``
-``conv``   ``w`` int16[No, Ni, K, K], ``b``,        ``stride`` 1, ``pad`` 0, ``act`` ``"none"``
-           ``stride``, ``pad``, ``act``
+``conv``   ``w`` int16[No, Ni, K, K], ``b``,        ``stride`` 1, ``pad`` 0, ``act`` ``"none"``,
+           ``stride``, ``pad``, ``act``, ``conv``       ``conv`` ``"direct"``
 ``pool``   ``k``, ``stride``, ``mode``              ``stride`` = ``k``, ``mode`` ``"max"``
 ========== ======================================== =============================================
 
 ``act`` is one of ``none``, ``relu``, ``sigmoid``, ``tanh``; ``mode`` is ``max`` or ``avg``;
+``conv`` is ``direct`` or ``winograd`` (Winograd F(2x2, 3x3); 3x3 stride-1 layers only);
 strings are stored as NumPy unicode scalars (``np.array("relu")``), integers as 0-d arrays.
 ``x`` is ``int16[Ni]``/``[batch, Ni]`` when the first layer is ``fc`` and ``int16[C, H, W]`` (or
 ``[batch, C, H, W]``) otherwise. An ``fc`` layer after ``conv``/``pool`` flattens its input in
@@ -51,7 +52,16 @@ import numpy as np
 
 from .arith import CODEBOOK_SIZE, check_fixed
 from .layers import ACTIVATIONS, conv_output_size
-from .netspec import ConvLayer, DenseLayer, EIELayer, FCLayer, PoolLayer, check_eie_chain
+from .netspec import (
+    CONV_ALGORITHMS,
+    ConvLayer,
+    DenseLayer,
+    EIELayer,
+    FCLayer,
+    PoolLayer,
+    check_eie_chain,
+)
+from .winograd import winograd_unsupported
 
 __all__ = [
     "DIANNAO_KEYS",
@@ -67,7 +77,7 @@ __all__ = [
 ]
 
 EIE_KEYS = ("codebook", "index", "bias", "relu")
-DIANNAO_KEYS = ("kind", "w", "b", "act", "stride", "pad", "k", "mode")
+DIANNAO_KEYS = ("kind", "w", "b", "act", "stride", "pad", "k", "mode", "conv")
 _PREFIX = re.compile(r"^l(\d+)_(.+)$")
 
 
@@ -329,7 +339,7 @@ def _dense_layer(src: str, i: int, g: Mapping[str, np.ndarray], network: bool) -
     kind = _scalar_str(name("kind"), g["kind"], ("fc", "conv", "pool"))
     allowed = {
         "fc": {"kind", "w", "b", "act"},
-        "conv": {"kind", "w", "b", "act", "stride", "pad"},
+        "conv": {"kind", "w", "b", "act", "stride", "pad", "conv"},
         "pool": {"kind", "k", "stride", "mode"},
     }[kind]
     extra = sorted(set(g) - allowed)
@@ -360,7 +370,12 @@ def _dense_layer(src: str, i: int, g: Mapping[str, np.ndarray], network: bool) -
         return FCLayer(w, b, act)
     stride = _scalar_int(name("stride"), g["stride"], 1) if "stride" in g else 1
     pad = _scalar_int(name("pad"), g["pad"], 0) if "pad" in g else 0
-    return ConvLayer(w, b, stride=stride, pad=pad, act=act)
+    conv = _scalar_str(name("conv"), g["conv"], CONV_ALGORITHMS) if "conv" in g else "direct"
+    if conv == "winograd":
+        why = winograd_unsupported(w.shape[2], stride)
+        if why is not None:
+            raise ValueError(f"{name('conv')}: {why}" + (f" (layer {i})" if network else ""))
+    return ConvLayer(w, b, stride=stride, pad=pad, act=act, conv=conv)
 
 
 def load_diannao_npz(path: str | Path) -> tuple[list[DenseLayer], np.ndarray]:
@@ -409,6 +424,8 @@ def save_diannao_npz(path: str | Path, layers: Sequence[DenseLayer], x) -> None:
         if isinstance(layer, ConvLayer):
             out[pre + "stride"] = np.array(layer.stride)
             out[pre + "pad"] = np.array(layer.pad)
+            if layer.conv != "direct":
+                out[pre + "conv"] = np.array(layer.conv)
     np.savez(path, **out)
 
 

@@ -38,11 +38,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelgen.golden.arith import avg_reciprocal, check_fixed
+from accelgen.golden.arith import avg_reciprocal, check_fixed, sat
 from accelgen.golden.diannao_cp import DianNaoCPModel, ProgramStats
-from accelgen.golden.layers import conv_output_size, default_pwl
+from accelgen.golden.layers import activate, conv_output_size, default_pwl
 from accelgen.golden.netspec import ConvLayer, DenseLayer, FCLayer, PoolLayer
 from accelgen.golden.pwl import PWLTable, fit
+from accelgen.golden.winograd import (
+    filter_transform,
+    input_tiles,
+    input_transform,
+    output_transform,
+    tile_grid,
+)
 from accelgen.spec.diannao import (
     DianNaoConfig,
     HostTile,
@@ -57,6 +64,7 @@ __all__ = [
     "LayerPlan",
     "assemble",
     "compile_layer",
+    "finish_layer",
     "layer_input",
     "plan_layer",
     "pwl_table",
@@ -97,7 +105,12 @@ def pwl_writes(table: PWLTable) -> list[tuple[int, int]]:
 
 @dataclass(frozen=True)
 class LayerPlan:
-    """Shape-only mapping of one layer: tile sizes, output shape and useful work."""
+    """Shape-only mapping of one layer: tile sizes, output shape and useful work.
+
+    A Winograd convolution's tiles produce its Winograd-domain products ``M`` of shape
+    ``domain_shape`` (``[16, tiles, No]``), which :func:`finish_layer` turns into the output on
+    the host; ``host_adds`` counts the host's transform adds (0 for the other layers).
+    """
 
     kind: str
     in_shape: tuple[int, ...]
@@ -105,6 +118,8 @@ class LayerPlan:
     chunks: dict[str, int]
     useful_ops: int
     n_tiles: int
+    domain_shape: tuple[int, ...] | None = None
+    host_adds: int = 0
 
 
 def _layer_pwl_act(layer: DenseLayer) -> str:
@@ -144,6 +159,8 @@ def plan_layer(layer: DenseLayer, in_shape: tuple[int, ...], config: DianNaoConf
         raise ValueError(f"{layer.kind} layer needs a [batch, C, H, W] input, got shape {in_shape}")
     b, c, h, w = in_shape
     ct = _cdiv(c, t)
+    if isinstance(layer, ConvLayer) and layer.conv == "winograd":
+        return _plan_winograd(layer, tuple(in_shape), config)
     if isinstance(layer, ConvLayer):
         k, s, p = layer.k, layer.stride, layer.pad
         if c != layer.w.shape[1]:
@@ -213,6 +230,8 @@ def compile_layer(layer: DenseLayer, x, config: DianNaoConfig) -> tuple[LayerPla
     plan = plan_layer(layer, xa.shape, config)
     if isinstance(layer, FCLayer):
         tiles = _compile_fc(layer, xa, plan, config)
+    elif isinstance(layer, ConvLayer) and layer.conv == "winograd":
+        return plan, _compile_winograd(layer, xa, plan, config)
     elif isinstance(layer, ConvLayer):
         tiles = _compile_conv(layer, xa, plan, config)
     else:
@@ -464,7 +483,8 @@ def assemble(plan: LayerPlan, tiles: list[HostTile], reads: list[np.ndarray]) ->
     ``reads[i]`` is ``[len(tiles[i].read_addr), T]`` signed values. Raises ``ValueError`` if
     an output element was never read (a compiler bug, not a user error).
     """
-    out = np.zeros(int(np.prod(plan.out_shape)), dtype=np.int64)
+    shape = plan.domain_shape or plan.out_shape
+    out = np.zeros(int(np.prod(shape)), dtype=np.int64)
     seen = np.zeros(out.size, dtype=bool)
     for tile, words in zip(tiles, reads, strict=True):
         keep = tile.scatter >= 0
@@ -472,7 +492,158 @@ def assemble(plan: LayerPlan, tiles: list[HostTile], reads: list[np.ndarray]) ->
         seen[tile.scatter[keep]] = True
     if not seen.all():
         raise ValueError(f"{int((~seen).sum())} outputs of the {plan.kind} layer were not produced")
-    return out.reshape(plan.out_shape)
+    return out.reshape(shape)
+
+
+# ---------------------------------------------------------------- Winograd F(2x2, 3x3)
+#
+# A 3x3 stride-1 convolution in Winograd mode (``ConvLayer.conv == "winograd"``,
+# :mod:`accelgen.golden.winograd`). The host transforms every 4x4 input tile (``V = B^T d B``,
+# 32 adds per tile and input channel) and the compiler the filters (``U = G g G^T``, offline).
+# For each of the 16 positions the products ``M[pos] = U[pos] V[pos]`` summed over input channels
+# are a classifier layer with the input channels as inputs and the 2x2 output tiles as the batch;
+# the core runs them as FC programs (one instruction per position and output-channel word) and
+# keeps ``M`` at ``acc_bits`` (``NFU2Out.PARTIAL``). The host reads ``M`` and computes
+# ``y = f(sat(act_bits, A^T M A + b))`` (24 adds per tile and output channel, 4 more with a bias).
+#
+# Buffers (``T = tn``): NBin word = ``T`` input channels of one (position, tile):
+# ``[position][tile][channel word]``; SB word = ``T x T`` block of ``U[position]``:
+# ``[position][output word][channel word]``; NBout word = ``T`` output channels of one
+# (position, tile): ``[position][output word][tile]``. Host tiles:
+# ``for tile chunk: for position chunk: for output chunk: for input-channel chunk``.
+
+WINOGRAD_POSITIONS = 16
+HOST_INPUT_ADDS = 32  # B^T d B per 4x4 tile and input channel
+HOST_OUTPUT_ADDS = 24  # A^T M A per tile and output channel (+4 for the bias)
+
+
+def _plan_winograd(layer: ConvLayer, in_shape: tuple[int, ...], config: DianNaoConfig):
+    t = config.tn
+    b, c, h, w = in_shape
+    if c != layer.w.shape[1]:
+        raise ValueError(f"conv layer has {layer.w.shape[1]} input channels but x has {c}")
+    no = layer.w.shape[0]
+    oh, ow, th, tw = tile_grid(h, w, layer.pad)
+    n_t = b * th * tw
+    nb = config.nbin_depth // 2 if config.double_buffer else config.nbin_depth
+    sbd = config.sb_depth // 2 if config.double_buffer else config.sb_depth
+    nod, im = config.nbout_depth, config.imem_depth
+    it, ot = _cdiv(c, t), _cdiv(no, t)
+    ic = min(it, nb, sbd)
+    pc = min(WINOGRAD_POSITIONS, nb // ic, sbd // ic, nod, im)
+    bc = min(n_t, nb // (pc * ic), nod // pc)
+    oc = min(ot, sbd // (pc * ic), nod // (pc * bc), im // pc)
+    n_tiles = _cdiv(n_t, bc) * _cdiv(WINOGRAD_POSITIONS, pc) * _cdiv(ot, oc) * _cdiv(it, ic)
+    adds = HOST_INPUT_ADDS * n_t * c + (HOST_OUTPUT_ADDS + 4 * (layer.b is not None)) * n_t * no
+    return LayerPlan(
+        "conv",
+        in_shape,
+        (b, no, oh, ow),
+        {"ic": ic, "pc": pc, "bc": bc, "oc": oc, "tiles": n_t},
+        WINOGRAD_POSITIONS * n_t * no * c,
+        n_tiles,
+        domain_shape=(WINOGRAD_POSITIONS, n_t, no),
+        host_adds=adds,
+    )
+
+
+def _compile_winograd(layer: ConvLayer, x: np.ndarray, plan: LayerPlan, config: DianNaoConfig):
+    t = config.tn
+    num = config.numerics
+    b_all, c, h, w = x.shape
+    no = layer.w.shape[0]
+    ic_n, pc_n, bc_n, oc_n = (plan.chunks[k] for k in ("ic", "pc", "bc", "oc"))
+    n_t = plan.chunks["tiles"]
+    per_sample = n_t // b_all
+    npos = WINOGRAD_POSITIONS
+    # host: input transform, [B, C, th, tw, 4, 4] -> [16, tiles, IT, T]
+    v = input_transform(input_tiles(x, layer.pad), num=num)
+    v = _lanes(v.transpose(4, 5, 0, 2, 3, 1).reshape(npos, n_t, c), t)
+    it = v.shape[2]
+    ot = _cdiv(no, t)
+    # compiler: filter transform, [O, C, 4, 4] -> [16, OT, T(row), IT, T]
+    u = filter_transform(layer.w, num=num).transpose(2, 3, 0, 1).reshape(npos, no, c)
+    u = np.pad(u, ((0, 0), (0, ot * t - no), (0, it * t - c)))
+    u = u.reshape(npos, ot, t, it, t)
+    tiles = []
+    for t0 in range(0, n_t, bc_n):
+        bc = min(bc_n, n_t - t0)
+        samples = (t0 // per_sample, _cdiv(t0 + bc, per_sample))
+        for p0 in range(0, npos, pc_n):
+            pc = min(pc_n, npos - p0)
+            for o0 in range(0, ot, oc_n):
+                oc = min(oc_n, ot - o0)
+                for i0 in range(0, it, ic_n):
+                    ic = min(ic_n, it - i0)
+                    first, last = i0 == 0, i0 + ic >= it
+                    nbb, sbb = _bases(config, len(tiles))
+                    nb_data = v[p0 : p0 + pc, t0 : t0 + bc, i0 : i0 + ic].reshape(-1, t)
+                    nb_addr = nbb + np.arange(nb_data.shape[0])
+                    blk = u[p0 : p0 + pc, o0 : o0 + oc, :, i0 : i0 + ic]  # [pc, oc, row, ic, T]
+                    sb_data = blk.transpose(0, 1, 3, 2, 4).reshape(-1, t)
+                    sb_addr = (sbb + np.arange(pc * oc * ic))[:, None] * t + np.arange(t)[None, :]
+                    program = [
+                        Instruction(
+                            nfu2_out=NFU2Out.PARTIAL,
+                            sb_addr=sbb + (pl * oc + ol) * ic,
+                            nbin_addr=nbb + pl * bc * ic,
+                            s_r0=1,
+                            n_r0=ic,
+                            s_o0=ic,
+                            n_o0=bc,
+                            nbout_addr=(pl * oc + ol) * bc,
+                            nbout_read=not first,
+                        )
+                        for pl in range(pc)
+                        for ol in range(oc)
+                    ]
+                    if last:
+                        read_addr = np.arange(pc * oc * bc)
+                        pl, rest = np.divmod(read_addr, oc * bc)
+                        ol, tl = np.divmod(rest, bc)
+                        ch = (o0 + ol)[:, None] * t + np.arange(t)[None, :]
+                        flat = ((p0 + pl) * n_t + t0 + tl)[:, None] * no + ch
+                        scatter = np.where(ch < no, flat, -1)
+                    else:
+                        read_addr, scatter = _empty(t)
+                    no_addr, no_data = _empty(t)
+                    tiles.append(
+                        HostTile(
+                            _finish(program, config),
+                            nb_addr,
+                            nb_data,
+                            sb_addr.reshape(-1),
+                            sb_data,
+                            no_addr,
+                            no_data,
+                            read_addr,
+                            scatter,
+                            samples,
+                        )
+                    )
+    return tiles
+
+
+def finish_layer(
+    layer: DenseLayer, plan: LayerPlan, out: np.ndarray, config: DianNaoConfig
+) -> np.ndarray:
+    """The layer's output from what :func:`assemble` returned.
+
+    The identity except for a Winograd convolution, whose ``M[16, tiles, No]`` (``acc_bits``) the
+    host turns into ``f(sat(act_bits, A^T M A + b))``.
+    """
+    if plan.domain_shape is None:
+        return out
+    b, no, oh, ow = plan.out_shape
+    _, _, th, tw = tile_grid(plan.in_shape[2], plan.in_shape[3], layer.pad)
+    m = np.asarray(out, dtype=np.int64).reshape(4, 4, b, th, tw, no).transpose(2, 5, 3, 4, 0, 1)
+    y = output_transform(m)  # [B, No, th, tw, 2, 2]
+    if layer.b is not None:
+        y = y + layer.b.astype(np.int64)[None, :, None, None, None, None]
+    y = y.transpose(0, 1, 2, 4, 3, 5).reshape(b, no, 2 * th, 2 * tw)[..., :oh, :ow]
+    num = config.numerics
+    y = sat(num.act_bits, y)
+    return activate(y, layer.act, num, pwl_table(layer.act, config))
 
 
 def layer_input(layer: DenseLayer, a: np.ndarray) -> np.ndarray:
@@ -496,4 +667,4 @@ def run_layer(model: DianNaoCPModel, layer, x: np.ndarray) -> tuple[np.ndarray, 
         words, st = model.run_tile(tile)
         reads.append(words)
         stats.append((st, tile.samples))
-    return assemble(plan, tiles, reads), stats
+    return finish_layer(layer, plan, assemble(plan, tiles, reads), model.config), stats

@@ -17,7 +17,7 @@ import numpy as np
 from cocotb.triggers import FallingEdge, First, ReadOnly, RisingEdge, Timer
 
 from ..golden.netspec import ConvLayer, DenseLayer, FCLayer, PoolLayer
-from ..host.diannao import HostTile, assemble, compile_layer, layer_input
+from ..host.diannao import HostTile, assemble, compile_layer, finish_layer, layer_input
 from ..spec.diannao import DianNaoConfig, Sel, encode
 from .tb import CLOCK_PERIOD_NS, load_io, save_outputs, start
 
@@ -45,7 +45,7 @@ def pack_cases(
                     arrays[f"c{i}_l{j}_b"] = layer.b.astype(np.int64)
                 d["act"] = layer.act
                 if isinstance(layer, ConvLayer):
-                    d.update(stride=layer.stride, pad=layer.pad)
+                    d.update(stride=layer.stride, pad=layer.pad, conv=layer.conv)
             spec.append(d)
         specs.append(spec)
     return arrays, {"config": config.to_json(), "cases": specs}
@@ -67,7 +67,9 @@ def unpack_cases(
             if d["kind"] == "fc":
                 layers.append(FCLayer(w, b, d["act"]))
             else:
-                layers.append(ConvLayer(w, b, stride=d["stride"], pad=d["pad"], act=d["act"]))
+                layers.append(
+                    ConvLayer(w, b, stride=d["stride"], pad=d["pad"], act=d["act"], conv=d["conv"])
+                )
         cases.append((layers, arrays[f"c{i}_x"]))
     return config, cases
 
@@ -190,7 +192,8 @@ class DianNaoHost:
             if prefetch is not None:
                 await prefetch
             reads.append(await self.read(tile.read_addr.tolist()))
-        return assemble(plan, tiles, reads), np.asarray(stats, dtype=np.int64).reshape(-1, 5)
+        y = finish_layer(layer, plan, assemble(plan, tiles, reads), self.config)
+        return y, np.asarray(stats, dtype=np.int64).reshape(-1, 5)
 
 
 @cocotb.test()

@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("layer", type=Path, help="LAYER.npz (one layer, or l0_, l1_, ... prefixes)")
         p.add_argument("-o", "--output", type=Path, required=True, help="OUT.npz")
         core.add_config_arguments(p)
+        if core.sim_arguments is not None:
+            core.sim_arguments(p)
         p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
         p.add_argument("--waves", action="store_true", help="dump waveforms (slow)")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -31,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
     core: cores.Core = args._core
     config = core.config_from_args(args)
     layers, x = core.load_network(args.layer)
+    if core.prepare_network is not None:
+        layers = core.prepare_network(layers, args, str(args.layer))
     core.check(layers, x, config)
     res = core.simulate(
         layers,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 
 import numpy as np
 
-from accelgen.golden.netspec import FCLayer
+from accelgen.golden.netspec import CONV_ALGORITHMS, FCLayer, with_conv
 from accelgen.golden.npzformat import load_diannao_npz
 from accelgen.hdl.diannao.top import PIPELINE_DRAIN, TOP_MODULE, DianNaoTop, verilog
 from accelgen.sim import diannao as sim_diannao
@@ -53,15 +54,32 @@ def _arrays(res: sim_diannao.DianNaoResult) -> dict[str, np.ndarray]:
         "utilization": res.utilization,
         "nfu_busy": res.nfu_busy,
         "stall_cycles": res.stall_cycles,
+        "host_adds": res.host_adds,
     }
 
 
 def _summary(res: sim_diannao.DianNaoResult, config: DianNaoConfig) -> str:
     util = ", ".join(f"{u:.1%}" for u in res.utilization)
+    host = int(res.host_adds.sum())
     return (
         f"{len(res.cycles)} input(s), {int(res.cycles.sum())} cycles, "
         f"NFU utilization {util} (Tn = {config.tn})"
+        + (f", host Winograd transforms {host} adds" if host else "")
     )
+
+
+def _sim_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--conv",
+        choices=CONV_ALGORITHMS,
+        help="convolution algorithm of every conv layer (default: each layer's `conv` key, "
+        "else direct); winograd = F(2x2, 3x3) with host transforms, 3x3 stride-1 layers only",
+    )
+
+
+def _prepare_network(layers: list, args: argparse.Namespace, src: str) -> list:
+    conv = getattr(args, "conv", None)
+    return with_conv(layers, conv, src) if conv else layers
 
 
 DIANNAO = Core(
@@ -79,4 +97,6 @@ DIANNAO = Core(
     result_arrays=_arrays,
     summary=_summary,
     small_config={"tn": 4},
+    sim_arguments=_sim_arguments,
+    prepare_network=_prepare_network,
 )

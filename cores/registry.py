@@ -70,6 +70,12 @@ class Core:
         Config overrides for a small core of the same code paths (fast lint and proofs).
     flag_aliases : mapping
         Short flag names kept for a field (``n_pes`` -> ``pes`` gives ``--pes``).
+    sim_arguments : callable, optional
+        ``sim_arguments(parser)`` adds the core's own ``accelgen sim`` options (not config
+        fields, e.g. DianNao's ``--conv``).
+    prepare_network : callable, optional
+        ``prepare_network(layers, args, src) -> layers`` applies those options to the loaded
+        network (``ValueError`` naming ``src`` and the layer), before :attr:`check`.
     """
 
     name: str
@@ -87,6 +93,8 @@ class Core:
     summary: Callable[[Any, Any], str]
     small_config: Mapping[str, Any] = field(default_factory=dict)
     flag_aliases: Mapping[str, str] = field(default_factory=dict)
+    sim_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    prepare_network: Callable[[list, argparse.Namespace, str], list] | None = None
 
     @property
     def verilog_file(self) -> str:

@@ -10,6 +10,7 @@ evaluate a whole network with the golden model in the order the hardware uses.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,7 @@ __all__ = [
     "PoolLayer",
     "run_dense",
     "run_eie",
+    "with_conv",
 ]
 
 
@@ -208,6 +210,24 @@ def run_eie(layers: list[EIELayer], x, *, num: Numerics, n_pes: int = 1) -> list
         )
         outs.append(a)
     return outs
+
+
+def with_conv(layers, conv: str, src: str = "network") -> list:
+    """``layers`` with every :class:`ConvLayer` set to algorithm ``conv``.
+
+    Raises ``ValueError`` naming ``src`` and the first layer the algorithm does not apply to.
+    """
+    if conv not in CONV_ALGORITHMS:
+        raise ValueError(f"conv must be one of {CONV_ALGORITHMS}, got {conv!r}")
+    out = []
+    for i, layer in enumerate(layers):
+        if isinstance(layer, ConvLayer):
+            why = winograd_unsupported(layer.k, layer.stride) if conv == "winograd" else None
+            if why is not None:
+                raise ValueError(f"{src}: layer {i} (conv): {why}")
+            layer = dataclasses.replace(layer, conv=conv)
+        out.append(layer)
+    return out
 
 
 def run_dense(layers: list[DenseLayer], x, *, num: Numerics, group: int) -> list[np.ndarray]:

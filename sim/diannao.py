@@ -60,7 +60,8 @@ class DianNaoResult:
     nfu_busy, stall_cycles : numpy.ndarray
         ``int64[n_layers]``: cycles with an NFU step issued / without, over the whole batch.
     useful_ops : numpy.ndarray
-        ``int64[n_layers]``: MACs of FC / conv layers, window elements of pooling layers.
+        ``int64[n_layers]``: MACs of FC / conv layers (Winograd convolutions: the MACs of their
+        Winograd-domain products), window elements of pooling layers.
     utilization : numpy.ndarray
         ``float[n_layers]``: ``useful_ops / (tn**2 * layer cycles)``.
     tiles : numpy.ndarray
@@ -68,6 +69,9 @@ class DianNaoResult:
     tile_stats : list of numpy.ndarray
         Per layer, ``int64[n_tiles, 5]``: cycles, NFU busy, stalls, first and end sample of
         every host tile's program, in execution order.
+    host_adds : numpy.ndarray
+        ``int64[n_layers]``: adds the host spends on Winograd input / output transforms over the
+        whole batch (0 for the other layers; not part of ``cycles``).
     """
 
     y: np.ndarray
@@ -80,6 +84,7 @@ class DianNaoResult:
     utilization: np.ndarray
     tiles: np.ndarray
     tile_stats: list[np.ndarray]
+    host_adds: np.ndarray | None = None
 
 
 def _batched(layers: Sequence[DenseLayer], x) -> np.ndarray:
@@ -178,6 +183,7 @@ def _result(
         utilization=util,
         tiles=np.array([p.n_tiles for p in plans], dtype=np.int64),
         tile_stats=[np.asarray(st, dtype=np.int64).reshape(-1, 5) for st in stats],
+        host_adds=np.array([p.host_adds for p in plans], dtype=np.int64),
     )
 
 

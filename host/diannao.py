@@ -517,6 +517,33 @@ HOST_INPUT_ADDS = 32  # B^T d B per 4x4 tile and input channel
 HOST_OUTPUT_ADDS = 24  # A^T M A per tile and output channel (+4 for the bias)
 
 
+def _steps_values(n: int) -> list[int]:
+    """The chunk sizes worth trying for ``n`` items: ``ceil(n / k)`` for every chunk count k."""
+    return sorted({_cdiv(n, k) for k in range(1, n + 1)}, reverse=True)
+
+
+def _winograd_chunks(
+    n_t: int, it: int, ot: int, nb: int, sbd: int, nod: int, im: int
+) -> tuple[int, int, int, int, int]:
+    """``(ic, pc, bc, oc, host tiles)``: chunks of channel words, positions, tiles and output
+    words per host tile with the fewest host tiles (each costs the 15-cycle program overhead;
+    the NFU steps do not depend on the chunking). NBin holds ``pc*bc*ic`` words, SB ``pc*oc*ic``,
+    NBout ``pc*oc*bc``, the IMEM ``pc*oc`` instructions. Ties keep the first candidate in the
+    order: largest channel chunk, then most positions, then most output words."""
+    npos = WINOGRAD_POSITIONS
+    best = None
+    for ic in _steps_values(min(it, nb, sbd)):
+        for pc in _steps_values(min(npos, nb // ic, sbd // ic, nod, im)):
+            bc_max = min(n_t, nb // (pc * ic), nod // pc)
+            for oc in _steps_values(min(ot, sbd // (pc * ic), im // pc, nod // pc)):
+                bc = min(bc_max, nod // (pc * oc))
+                n = _cdiv(n_t, bc) * _cdiv(npos, pc) * _cdiv(ot, oc) * _cdiv(it, ic)
+                if best is None or n < best[-1]:
+                    best = (ic, pc, bc, oc, n)
+    assert best is not None
+    return best
+
+
 def _plan_winograd(layer: ConvLayer, in_shape: tuple[int, ...], config: DianNaoConfig):
     t = config.tn
     b, c, h, w = in_shape
@@ -529,11 +556,7 @@ def _plan_winograd(layer: ConvLayer, in_shape: tuple[int, ...], config: DianNaoC
     sbd = config.sb_depth // 2 if config.double_buffer else config.sb_depth
     nod, im = config.nbout_depth, config.imem_depth
     it, ot = _cdiv(c, t), _cdiv(no, t)
-    ic = min(it, nb, sbd)
-    pc = min(WINOGRAD_POSITIONS, nb // ic, sbd // ic, nod, im)
-    bc = min(n_t, nb // (pc * ic), nod // pc)
-    oc = min(ot, sbd // (pc * ic), nod // (pc * bc), im // pc)
-    n_tiles = _cdiv(n_t, bc) * _cdiv(WINOGRAD_POSITIONS, pc) * _cdiv(ot, oc) * _cdiv(it, ic)
+    ic, pc, bc, oc, n_tiles = _winograd_chunks(n_t, it, ot, nb, sbd, nod, im)
     adds = HOST_INPUT_ADDS * n_t * c + (HOST_OUTPUT_ADDS + 4 * (layer.b is not None)) * n_t * no
     return LayerPlan(
         "conv",

@@ -30,6 +30,7 @@ def test_quick_bench(tmp_path, monkeypatch):
         check_diannao_arithmetic,
         check_eie_section,
         check_energy_section,
+        check_winograd_section,
         check_only_keeps_the_other_sections,
     ):
         check(quick)
@@ -113,6 +114,20 @@ def check_eie_section(quick):
         assert eff[bench_eie.SKIP]["cycles"] < 0.9 * eff[bench_eie.BASELINE]["cycles"]
         assert eff[bench_eie.SKIP_BALANCED]["cycles"] < eff[bench_eie.BALANCED]["cycles"]
         assert [r["n_pes"] for r in tables["pe_sweep"]] == [64]
+
+
+def check_winograd_section(quick):
+    tables = quick[1]["sections"]["winograd"]["tables"]
+    ops = {r["layer"]: r for r in tables["opcount"]}
+    # Alex-conv3: 256 -> 384, 13x13 outputs; Winograd = 16 products per 2x2 tile (7 x 7 tiles)
+    assert ops["Alex-conv3"]["direct_mults"] == 256 * 384 * 9 * 13 * 13
+    assert ops["Alex-conv3"]["winograd_mults"] == 256 * 384 * 16 * 7 * 7
+    assert {r["layer"] for r in tables["kernel_sweep"]} == set(ops)
+    cycles = {r["layer"]: r for r in tables["cycles"]}
+    for name in ("digits conv1", "digits conv2"):
+        assert cycles[name]["speedup"] >= 1.8
+    for r in tables["error"]:
+        assert r["winograd_vs_float_rms_lsb"] <= 2 * r["direct_vs_float_rms_lsb"] + 1
 
 
 def check_energy_section(quick):

@@ -52,6 +52,7 @@ def _opcount_rows(shapes) -> list[dict[str, Any]]:
                 "fft_speedup_ops": _r(c["fft_ops_speedup"]),
                 "winograd_speedup_mults": _r(c["winograd_mult_speedup"]),
                 "winograd_speedup_ops": _r(c["winograd_ops_speedup"]),
+                "winograd_f4_speedup_mults": _r(c["winograd4_mult_speedup"]),
                 "seed_claim": SEED_CLAIM.get(s.m, "-"),
                 "note": s.note,
             }
@@ -144,6 +145,85 @@ def _error_rows(ctx, cnn, data) -> list[dict[str, Any]]:
     for name, w, x in _paper_3x3(ctx.seed, ctx.quick):
         rows.append(_error_row(name, x, w, None, 1, ctx.num, 16))
     return rows
+
+
+F4_SHIFTS = (0, 1, 2, 3, 4)
+
+
+def _f4_rows(ctx, cnn, data) -> list[dict[str, Any]]:
+    """F(4x4, 3x3) in the same 16-bit formats: RMS error against float for each ``v_shift``,
+    beside F(2x2, 3x3) and direct."""
+    from .golden.arith import dequantize
+    from .golden.layers import conv2d
+    from .golden.netspec import ConvLayer, run_dense
+    from .golden.winograd import fft_conv2d_float, winograd_conv2d
+
+    num, group = cnn.numerics, cnn.tn
+    acts = [data.images] + run_dense(cnn.layers, data.images, num=num, group=group)
+    layers = []
+    for i, la in enumerate(cnn.layers):
+        if isinstance(la, ConvLayer):
+            layers.append((f"digits conv{len(layers) + 1}", acts[i], la.w, la.b, num, group))
+    for name, w, x in _paper_3x3(ctx.seed, True)[:2]:
+        layers.append((f"{name} (reduced)", x, w, None, ctx.num, 16))
+    rows = []
+    for name, x, w, b, n, g in layers:
+        ref = fft_conv2d_float(dequantize(x, n.act_frac), dequantize(w, n.w_frac), pad=1)
+        if b is not None:
+            ref = ref + dequantize(b, n.act_frac)[None, :, None, None]
+        ref = ref * (1 << n.act_frac)
+
+        def rms(y, ref=ref):
+            return _r(np.sqrt(np.mean((y - ref) ** 2)))
+
+        row: dict[str, Any] = {
+            "layer": name,
+            "direct_rms_lsb": rms(conv2d(x, w, b, num=n, pad=1, group=g)),
+            "f2x2_rms_lsb": rms(winograd_conv2d(x, w, b, num=n, pad=1, group=g)),
+        }
+        for sh in F4_SHIFTS:
+            y = winograd_conv2d(x, w, b, num=n, pad=1, group=g, m=4, v_shift=sh)
+            row[f"f4x4_shift{sh}_rms_lsb"] = rms(y)
+        rows.append(row)
+    return rows
+
+
+def _f4_accuracy_rows(cnn, data) -> list[dict[str, Any]]:
+    """Digits CNN accuracy (golden model) with its 3x3 layers as F(4x4, 3x3) at each shift."""
+    from .golden.layers import conv2d, fc, pool2d
+    from .golden.netspec import ConvLayer, FCLayer, run_dense
+    from .golden.winograd import winograd_conv2d
+
+    num, g = cnn.numerics, cnn.tn
+
+    def run(conv) -> float:
+        a = data.images
+        for la in cnn.layers:
+            if isinstance(la, ConvLayer):
+                a = conv(a, la)
+            elif isinstance(la, FCLayer):
+                a = fc(a.reshape(a.shape[0], -1), la.w, la.b, num=num, act=la.act, group=g)
+            else:
+                a = pool2d(a, k=la.k, stride=la.stride, mode=la.mode, num=num)
+        return _r(100 * np.mean(a.argmax(1) == data.y))
+
+    def direct(a, la):
+        return conv2d(a, la.w, la.b, num=num, pad=la.pad, act=la.act, group=g)
+
+    assert run(direct) == _r(
+        100 * np.mean(run_dense(cnn.layers, data.images, num=num, group=g)[-1].argmax(1) == data.y)
+    )
+    row: dict[str, Any] = {"network": "digits CNN", "direct_pct": run(direct)}
+    row["f2x2_pct"] = run(
+        lambda a, la: winograd_conv2d(a, la.w, la.b, num=num, pad=la.pad, act=la.act, group=g)
+    )
+    for sh in F4_SHIFTS:
+        row[f"f4x4_shift{sh}_pct"] = run(
+            lambda a, la, sh=sh: winograd_conv2d(
+                a, la.w, la.b, num=num, pad=la.pad, act=la.act, group=g, m=4, v_shift=sh
+            )
+        )
+    return [row]
 
 
 def _model_cycles(layer, x, config) -> tuple[int, int, int]:
@@ -243,6 +323,8 @@ def section_winograd(ctx):
     cnn = digits_cnn(8)
     data = digits_data(cnn.numerics)
     sec.tables["error"] = _error_rows(ctx, cnn, data)
+    sec.tables["f4x4_error"] = _f4_rows(ctx, cnn, data)
+    sec.tables["f4x4_accuracy"] = _f4_accuracy_rows(cnn, data)
     sec.tables["cycles"] = _cycle_rows(ctx, cnn, data)
     ctx.checkpoint(sec)
     sec.notes += [
@@ -258,7 +340,11 @@ def section_winograd(ctx):
         "'error': outputs in output LSBs (2^-act_frac) against the float convolution of the same "
         "fixed-point inputs and weights (computed by FFT, bias added, no activation); "
         "'saturated_v' counts Winograd input-transform values that saturated. Digits rows use "
-        "the test images and the golden activations of the previous layers.",
+        "the test images and the golden activations of the previous layers. 'f4x4_error': "
+        "F(4x4, 3x3) (golden model only) in the same 16-bit formats, RMS error against float "
+        "for input-transform shifts v_shift = 0..4 (V scaled down, U up by 2^v_shift), beside "
+        "F(2x2, 3x3) and direct; 'winograd_f4_speedup_mults' in 'opcount' is its multiply "
+        "count (F(4x4, 3x3) for 3x3 kernels, dense-transform upper bound otherwise).",
         "'cycles': DianNao compiler + control-processor cycle model (exactly the RTL's counters, "
         "as the tests check); host load time not counted, as in the 'diannao' section. Winograd "
         "mode moves the input / output transforms to the host: 'host_transform_adds' (32 adds "

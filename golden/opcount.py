@@ -21,13 +21,16 @@ This module counts real multiplies and adds per layer for the three algorithms:
   adds, so per unit ``C = 2`` multiplies and ``C = 3`` adds (``C = 5`` operations, the usual
   ``5 N log2 N``); a complex multiply-accumulate in the frequency domain is 4 multiplies and 4
   adds. A strided layer computes every stride-1 output (FFT cannot skip them).
-* **Winograd F(2x2, r x r)** (tile side ``a = r + 1``): ``a^2`` element-wise multiplies per
-  2x2 output tile, input channel and output channel, accumulated over input channels. For
-  ``r = 3`` the transforms are the exact add counts of Lavin & Gray's matrices (input ``B^T d B``
-  32 adds per tile and input channel, output ``A^T M A`` 24 adds per tile and output channel, no
-  multiplies); for larger kernels the transform matrices have general coefficients and are
-  counted as dense products (input ``2 a^3``, output ``2 a^2 + 4 a`` multiply-adds per tile and
-  channel), an upper bound. Filters are transformed offline. Strided layers as for FFT.
+* **Winograd F(m x m, r x r)** (tile side ``a = m + r - 1``; ``m = 2`` unless given): ``a^2``
+  element-wise multiplies per ``m x m`` output tile, input channel and output channel,
+  accumulated over input channels. For ``r = 3`` the transforms are counted from Lavin & Gray's
+  matrices (per row one add fewer than its non-zeros, one multiply per entry other than 0 /
+  +-1): F(2x2, 3x3) input ``B^T d B`` 32 adds per tile and input channel, output ``A^T M A`` 24
+  adds per tile and output channel, no multiplies; F(4x4, 3x3) has multiplies by 2, 4, 5, 8
+  (shifts and adds in hardware, counted as multiplies here). For larger kernels the transform
+  matrices have general coefficients and are counted as dense products (input ``2 a^3``, output
+  ``m a^2 + m^2 a`` multiply-adds per tile and channel), an upper bound. Filters are
+  transformed offline. Strided layers as for FFT.
 
 Channel groups (AlexNet's two towers) are ignored: every layer is the single-tower shape.
 """
@@ -37,7 +40,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from .paper import DIANNAO_TABLE2
+from .winograd import AT, AT4, BT, BT4
 
 __all__ = [
     "ALEXNET_CONV",
@@ -104,17 +110,37 @@ def fft_ops(s: ConvShape) -> OpCount:
     )
 
 
+def _matmul_cost(mat: np.ndarray, cols: int) -> tuple[int, int]:
+    """(multiplies, adds) of ``mat @ X`` for an ``X`` with ``cols`` columns: per row, one add
+    fewer than its non-zeros and one multiply per entry other than 0 / +-1."""
+    nnz = np.count_nonzero(mat, axis=1)
+    adds = int(np.maximum(nnz - 1, 0).sum()) * cols
+    mults = int(np.count_nonzero(np.abs(mat) > 1)) * cols
+    return mults, adds
+
+
+def _transform_costs(m: int, out_tile: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(multiplies, adds) per tile of the input transform (per input channel) and the output
+    transform (per output channel): the real matrices for 3x3 kernels, dense ones otherwise."""
+    a = out_tile + m - 1
+    if m == 3 and out_tile in (2, 4):
+        bt, at = (BT, AT) if out_tile == 2 else (BT4, AT4)
+        i1, i2 = _matmul_cost(bt, a), _matmul_cost(bt, a)
+        o1, o2 = _matmul_cost(at, a), _matmul_cost(at, out_tile)
+        return (i1[0] + i2[0], i1[1] + i2[1]), (o1[0] + o2[0], o1[1] + o2[1])
+    t_in = 2 * a**3
+    t_out = out_tile * a * a + out_tile * out_tile * a
+    return (t_in, t_in), (t_out, t_out)
+
+
 def winograd_ops(s: ConvShape, out_tile: int = 2) -> OpCount:
     a = out_tile + s.m - 1
     oh, ow = s.out(1)
     tiles = math.ceil(oh / out_tile) * math.ceil(ow / out_tile)
     mults = s.k * s.j * a * a * tiles
     acc_adds = mults  # one add per product (accumulation over input channels, and the first)
-    if s.m == 3 and out_tile == 2:
-        return OpCount(mults, acc_adds + 32 * tiles * s.k + 24 * tiles * s.j)
-    t_in = 2 * a**3 * tiles * s.k
-    t_out = (out_tile * a * a + out_tile * out_tile * a) * tiles * s.j
-    return OpCount(mults + t_in + t_out, acc_adds + t_in + t_out)
+    (im, ia), (om, oa) = _transform_costs(s.m, out_tile)
+    return OpCount(mults + (im * s.k + om * s.j) * tiles, acc_adds + (ia * s.k + oa * s.j) * tiles)
 
 
 # AlexNet (Krizhevsky et al. 2012) convolutions, single-tower shapes, 227x227 input.
@@ -152,6 +178,7 @@ def compare(s: ConvShape) -> dict:
     """Multiplies / adds of the three algorithms and the speed-ups over direct (multiplies and
     all operations)."""
     d, f, w = direct_ops(s), fft_ops(s), winograd_ops(s)
+    w4 = winograd_ops(s, 4)
     return {
         "layer": s.name,
         "kernel": s.m,
@@ -167,5 +194,8 @@ def compare(s: ConvShape) -> dict:
         "fft_ops_speedup": d.ops / f.ops,
         "winograd_mult_speedup": d.mults / w.mults,
         "winograd_ops_speedup": d.ops / w.ops,
+        "winograd4": w4,
+        "winograd4_mult_speedup": d.mults / w4.mults,
+        "winograd4_ops_speedup": d.ops / w4.ops,
         "note": s.note,
     }

@@ -208,3 +208,31 @@ def test_opcount_reproduces_the_seed_formulas():
     assert opcount.winograd_ops(s4).mults == 3 * 4 * 144 * 13 * 13 + t_in + t_out
     names = [s.name for s in opcount.paper_shapes()]
     assert names[:5] == ["CONV1", "CONV2", "CONV3", "CONV4", "CONV5"] and "Alex-conv1" in names
+
+
+@pytest.mark.parametrize("h, w, pad", [(6, 6, 0), (9, 7, 1), (3, 5, 1)])
+def test_f4x4_exact_when_no_rounding_and_no_saturation(h, w, pad):
+    """F(4x4, 3x3) with 32-bit formats, w_frac = 0 and filters multiples of 576 (= 24^2): every
+    step is exact, so it equals the direct convolution and the float one."""
+    rng = np.random.default_rng(h + w)
+    num = Numerics(act_bits=32, act_frac=8, w_bits=32, w_frac=0, acc_bits=32)
+    x = rng.integers(-50, 50, (1, 3, h, w))
+    wt = 576 * rng.integers(-3, 4, (2, 3, 3, 3))
+    want = _float_conv(x, wt, pad).astype(np.int64)
+    got = winograd_conv2d(x, wt, num=num, pad=pad, group=2, m=4)
+    assert (got == want).all()
+    assert (got == conv2d(x, wt, num=num, pad=pad, group=2)).all()
+
+
+def test_f4x4_shift_keeps_the_scale_and_is_checked():
+    rng = np.random.default_rng(3)
+    x = rng.integers(-500, 500, (1, 4, 8, 8))
+    w = rng.integers(-3000, 3000, (3, 4, 3, 3))
+    ref = _float_conv(dequantize(x, 8), dequantize(w, 12), 1) * 256
+    for s in (0, 2):
+        y = winograd_conv2d(x, w, num=NUM, pad=1, group=4, m=4, v_shift=s)
+        assert np.sqrt(np.mean((y - ref) ** 2)) < 0.2 * np.sqrt(np.mean(ref**2))
+    with pytest.raises(ValueError, match="v_shift must be an integer in 0..16"):
+        winograd_conv2d(x, w, num=NUM, m=4, v_shift=-1)
+    with pytest.raises(ValueError, match="output tile m must be 2"):
+        winograd_conv2d(x, w, num=NUM, m=3)

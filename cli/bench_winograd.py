@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["section_winograd"]
+__all__ = ["TITLE", "fill_section"]
+
+TITLE = "Faster algorithms: FFT / Winograd claims, DianNao Winograd mode"
 
 SEED_CLAIM = {3: "~2x", 11: "~25x"}
 SWEEP_KERNELS = (3, 5, 11)
@@ -311,12 +313,11 @@ def _digits_rtl_rows(ctx, cnn, data, limit: int | None) -> list[dict[str, Any]]:
     return rows
 
 
-def section_winograd(ctx):
-    from .bench import Section
+def fill_section(ctx, sec):
+    """Fill ``sec`` (an :class:`accelgen.bench.Section` named ``winograd``) and return it."""
     from .golden.models import digits_cnn, digits_data
     from .golden.opcount import paper_shapes
 
-    sec = Section("winograd", "Faster algorithms: FFT / Winograd claims, DianNao Winograd mode")
     shapes = paper_shapes()
     sec.tables["opcount"] = _opcount_rows(shapes)
     sec.tables["kernel_sweep"] = _sweep_rows(shapes)

@@ -8,7 +8,7 @@ convolution is computed on 2x2 output tiles from 4x4 input tiles ``d`` (overlapp
     M = sum_c U[c] . V[c]  (16 element-wise products per tile, summed over input channels)
     Y = A^T M A          (output transform, adds only)
 
-Fixed-point rule (``docs/golden.md``, "Winograd convolution"; every step is integer):
+Fixed-point rule (``docs/numerics.md``, "Winograd convolution"; every step is integer):
 
 1. **Tiles.** The input is zero-padded by ``pad`` on every side, then by one more zero row /
    column at the bottom / right when the output height / width is odd, so that the

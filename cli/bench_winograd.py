@@ -228,13 +228,27 @@ def _f4_accuracy_rows(cnn, data) -> list[dict[str, Any]]:
     return [row]
 
 
-def _model_cycles(layer, x, config) -> tuple[int, int, int]:
+def _host_port_words(tiles) -> int:
+    """Host-port transfers of the tiles: one NBin / SB-row / NBout / instruction / PWL write or
+    one NBout read each (one per cycle on ``diannao_top``'s host port)."""
+    return sum(
+        len(t.nbin_addr)
+        + len(t.sb_addr)
+        + len(t.nbout_addr)
+        + len(t.program)
+        + len(t.pwl)
+        + len(t.read_addr)
+        for t in tiles
+    )
+
+
+def _model_cycles(layer, x, config) -> tuple[int, int, int, int]:
     from .golden.diannao_cp import program_cycles
     from .host.diannao import compile_layer
 
     plan, tiles = compile_layer(layer, x, config)
     stats = [program_cycles(t.program) for t in tiles]
-    return sum(s.cycles for s in stats), len(tiles), plan.host_adds
+    return sum(s.cycles for s in stats), len(tiles), plan.host_adds, _host_port_words(tiles)
 
 
 def _cycle_rows(ctx, cnn, data) -> list[dict[str, Any]]:
@@ -255,10 +269,10 @@ def _cycle_rows(ctx, cnn, data) -> list[dict[str, Any]]:
     rows = []
     for name, layer, x, cfg in layers:
         try:
-            dc, dt, _ = _model_cycles(dataclasses.replace(layer, conv="direct"), x, cfg)
+            dc, dt, _, dw = _model_cycles(dataclasses.replace(layer, conv="direct"), x, cfg)
         except ValueError:  # direct does not map (a padded K-row band wider than NBin)
-            dc = dt = None
-        wc, wt, adds = _model_cycles(dataclasses.replace(layer, conv="winograd"), x, cfg)
+            dc = dt = dw = None
+        wc, wt, adds, ww = _model_cycles(dataclasses.replace(layer, conv="winograd"), x, cfg)
         rows.append(
             {
                 "layer": name,
@@ -269,6 +283,8 @@ def _cycle_rows(ctx, cnn, data) -> list[dict[str, Any]]:
                 "seed_claim": "~2x",
                 "direct_host_tiles": dt,
                 "winograd_host_tiles": wt,
+                "direct_host_port_words": dw,
+                "winograd_host_port_words": ww,
                 "host_transform_adds": adds,
                 "host_adds_per_nfu_cycle": _r(adds / wc, 1),
             }
@@ -393,6 +409,10 @@ def fill_section(ctx, sec):
         "mode moves the input / output transforms to the host: 'host_transform_adds' (32 adds "
         "per 4x4 tile and input channel, 24 + 4 (bias) per tile and output channel) is host work "
         "not in the cycles; 'host_adds_per_nfu_cycle' is what a host must sustain to keep up. "
+        "'host_port_words': the tiles' host-port transfers (NBin, SB rows, NBout, instructions "
+        "written, NBout words read; one per cycle on the core's port), not in the cycles either: "
+        "Winograd mode writes 16 NBin words per 2x2 tile and channel word and reads 16 NBout "
+        "words per tile and output word. "
         "'-': the direct mapping does not fit the buffers (three padded input rows wider than "
         "NBin), Winograd mode still maps.",
     ]

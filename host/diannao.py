@@ -527,9 +527,11 @@ def _winograd_chunks(
 ) -> tuple[int, int, int, int, int]:
     """``(ic, pc, bc, oc, host tiles)``: chunks of channel words, positions, tiles and output
     words per host tile with the fewest host tiles (each costs the 15-cycle program overhead;
-    the NFU steps do not depend on the chunking). NBin holds ``pc*bc*ic`` words, SB ``pc*oc*ic``,
-    NBout ``pc*oc*bc``, the IMEM ``pc*oc`` instructions. Ties keep the first candidate in the
-    order: largest channel chunk, then most positions, then most output words."""
+    the NFU steps do not depend on the chunking), and among those the least host-port traffic
+    (``V`` is written once per output chunk, ``U`` once per tile chunk). NBin holds
+    ``pc*bc*ic`` words, SB ``pc*oc*ic``, NBout ``pc*oc*bc``, the IMEM ``pc*oc`` instructions.
+    Remaining ties keep the first candidate in the order: largest channel chunk, then most
+    positions, then most output words."""
     npos = WINOGRAD_POSITIONS
     best = None
     for ic in _steps_values(min(it, nb, sbd)):
@@ -538,10 +540,12 @@ def _winograd_chunks(
             for oc in _steps_values(min(ot, sbd // (pc * ic), im // pc, nod // pc)):
                 bc = min(bc_max, nod // (pc * oc))
                 n = _cdiv(n_t, bc) * _cdiv(npos, pc) * _cdiv(ot, oc) * _cdiv(it, ic)
-                if best is None or n < best[-1]:
-                    best = (ic, pc, bc, oc, n)
+                # NBin words + SB words (rows / Tn) written over the layer
+                words = npos * it * (n_t * _cdiv(ot, oc) + ot * _cdiv(n_t, bc))
+                if best is None or (n, words) < best[0]:
+                    best = ((n, words), (ic, pc, bc, oc, n))
     assert best is not None
-    return best
+    return best[1]
 
 
 def _plan_winograd(layer: ConvLayer, in_shape: tuple[int, ...], config: DianNaoConfig):

@@ -30,6 +30,12 @@ Sections (``--only`` picks one):
     ISSCC 2014, 45 nm): each Table III layer compressed on EIE vs the same layer dense on
     DianNao; the Table 2 layers on DianNao.
 
+``winograd``
+    Issue 25 (:mod:`.winograd`): the seed's FFT / Winograd cost claims from the op-count model
+    (:mod:`accelgen.golden.opcount`) on the Table 2 and AlexNet conv layers; the fixed-point
+    Winograd error against float and direct; DianNao cycles of direct vs Winograd mode (cycle
+    model at full size, RTL on reduced layers and the digits CNN, with its accuracy).
+
 ``--quick`` runs a subset in about a minute (fewer layers and sweep points, no RTL runs).
 A section whose core module is not available is reported as skipped, with the reason.
 ``--only SECTION`` re-runs one section and keeps the other sections of an earlier run in the
@@ -37,8 +43,9 @@ same folder (same ``--quick`` and ``--seed``), so the report can be completed se
 section; each section notes when it ran.
 
 The package: :mod:`.context` (:class:`Section`, :class:`BenchContext`), one module per section
-(:mod:`.eie`, :mod:`.diannao`, :mod:`.speed`, :mod:`.energy`: each a ``section_<name>(ctx) ->
-Section`` and the sizing of its runs), :mod:`.plots` and :mod:`.writers` (JSON, CSV, Markdown).
+(:mod:`.eie`, :mod:`.diannao`, :mod:`.speed`, :mod:`.energy`, :mod:`.winograd`: each a
+``section_<name>(ctx) -> Section`` and the sizing of its runs), :mod:`.plots` and
+:mod:`.writers` (JSON, CSV, Markdown).
 A new section is a module with its section function plus one entry in :data:`SECTIONS`.
 """
 
@@ -57,6 +64,7 @@ from .diannao import section_diannao
 from .eie import section_eie
 from .energy import section_energy
 from .speed import section_speed
+from .winograd import section_winograd
 from .writers import machine_info, previous_sections, write_report
 
 __all__ = ["SECTIONS", "BenchContext", "Section", "add_arguments", "run", "write_report"]
@@ -67,6 +75,7 @@ SECTIONS: dict[str, Callable[[BenchContext], Section]] = {
     "diannao": section_diannao,
     "speed": section_speed,
     "energy": section_energy,
+    "winograd": section_winograd,
 }
 
 

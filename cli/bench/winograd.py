@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TITLE", "fill_section"]
+from .context import BenchContext, Section
+
+__all__ = ["section_winograd"]
 
 TITLE = "Faster algorithms: FFT / Winograd claims, DianNao Winograd mode"
 
@@ -35,7 +37,7 @@ def _r(v: float, nd: int = 2) -> float:
 
 
 def _opcount_rows(shapes) -> list[dict[str, Any]]:
-    from .golden.opcount import compare
+    from ..golden.opcount import compare
 
     rows = []
     for s in shapes:
@@ -63,7 +65,7 @@ def _opcount_rows(shapes) -> list[dict[str, Any]]:
 
 
 def _sweep_rows(shapes) -> list[dict[str, Any]]:
-    from .golden.opcount import compare
+    from ..golden.opcount import compare
 
     rows = []
     for s in shapes:
@@ -78,9 +80,9 @@ def _sweep_rows(shapes) -> list[dict[str, Any]]:
 
 
 def _error_row(name: str, x, w, b, pad: int, num, group: int) -> dict[str, Any]:
-    from .golden.arith import dequantize
-    from .golden.layers import conv2d
-    from .golden.winograd import BT, fft_conv2d_float, input_tiles, winograd_conv2d
+    from ..golden.arith import dequantize
+    from ..golden.layers import conv2d
+    from ..golden.winograd import BT, fft_conv2d_float, input_tiles, winograd_conv2d
 
     ref = fft_conv2d_float(dequantize(x, num.act_frac), dequantize(w, num.w_frac), pad=pad)
     if b is not None:
@@ -109,8 +111,8 @@ def _error_row(name: str, x, w, b, pad: int, num, group: int) -> dict[str, Any]:
 
 def _paper_3x3(seed: int, quick: bool):
     """Random 3x3 layers with paper channel counts (synthetic weights / inputs, padding 1)."""
-    from .golden.opcount import ALEXNET_CONV
-    from .golden.synthetic import synthetic_dense
+    from ..golden.opcount import ALEXNET_CONV
+    from ..golden.synthetic import synthetic_dense
 
     shapes = [(s.name, s.k, s.j, s.n) for s in ALEXNET_CONV if s.m == 3]
     shapes += [("CONV3 (3x3, 32x32)", 108, 200, 32), ("CONV4 (3x3, 32x32)", 16, 512, 32)]
@@ -124,7 +126,7 @@ def _paper_3x3(seed: int, quick: bool):
 
 
 def _error_rows(ctx, cnn, data) -> list[dict[str, Any]]:
-    from .golden.netspec import ConvLayer, run_dense
+    from ..golden.netspec import ConvLayer, run_dense
 
     num, group = cnn.numerics, cnn.tn
     rows = []
@@ -155,10 +157,10 @@ F4_SHIFTS = (0, 1, 2, 3, 4)
 def _f4_rows(ctx, cnn, data) -> list[dict[str, Any]]:
     """F(4x4, 3x3) in the same 16-bit formats: RMS error against float for each ``v_shift``,
     beside F(2x2, 3x3) and direct."""
-    from .golden.arith import dequantize
-    from .golden.layers import conv2d
-    from .golden.netspec import ConvLayer, run_dense
-    from .golden.winograd import fft_conv2d_float, winograd_conv2d
+    from ..golden.arith import dequantize
+    from ..golden.layers import conv2d
+    from ..golden.netspec import ConvLayer, run_dense
+    from ..golden.winograd import fft_conv2d_float, winograd_conv2d
 
     num, group = cnn.numerics, cnn.tn
     acts = [data.images] + run_dense(cnn.layers, data.images, num=num, group=group)
@@ -192,9 +194,9 @@ def _f4_rows(ctx, cnn, data) -> list[dict[str, Any]]:
 
 def _f4_accuracy_rows(cnn, data) -> list[dict[str, Any]]:
     """Digits CNN accuracy (golden model) with its 3x3 layers as F(4x4, 3x3) at each shift."""
-    from .golden.layers import conv2d, fc, pool2d
-    from .golden.netspec import ConvLayer, FCLayer, run_dense
-    from .golden.winograd import winograd_conv2d
+    from ..golden.layers import conv2d, fc, pool2d
+    from ..golden.netspec import ConvLayer, FCLayer, run_dense
+    from ..golden.winograd import winograd_conv2d
 
     num, g = cnn.numerics, cnn.tn
 
@@ -243,8 +245,8 @@ def _host_port_words(tiles) -> int:
 
 
 def _model_cycles(layer, x, config) -> tuple[int, int, int, int]:
-    from .golden.diannao_cp import program_cycles
-    from .host.diannao import compile_layer
+    from ..golden.diannao_cp import program_cycles
+    from ..host.diannao import compile_layer
 
     plan, tiles = compile_layer(layer, x, config)
     stats = [program_cycles(t.program) for t in tiles]
@@ -252,8 +254,8 @@ def _model_cycles(layer, x, config) -> tuple[int, int, int, int]:
 
 
 def _cycle_rows(ctx, cnn, data) -> list[dict[str, Any]]:
-    from .golden.netspec import ConvLayer, run_dense
-    from .spec.diannao import DianNaoConfig
+    from ..golden.netspec import ConvLayer, run_dense
+    from ..spec.diannao import DianNaoConfig
 
     deep = DianNaoConfig(tn=16, nbin_depth=8192, nbout_depth=8192, sb_depth=8192, imem_depth=4096)
     configs = [("Tn 16, 8192-word buffers", deep), ("Tn 16, 64-word buffers", DianNaoConfig())]
@@ -293,9 +295,9 @@ def _cycle_rows(ctx, cnn, data) -> list[dict[str, Any]]:
 
 
 def _digits_rtl_rows(ctx, cnn, data, limit: int | None) -> list[dict[str, Any]]:
-    from .golden.netspec import ConvLayer, run_dense
-    from .sim import diannao as api
-    from .spec.diannao import DianNaoConfig
+    from ..golden.netspec import ConvLayer, run_dense
+    from ..sim import diannao as api
+    from ..spec.diannao import DianNaoConfig
 
     config = DianNaoConfig(tn=cnn.tn)
     images, labels = data.images, data.y
@@ -338,10 +340,10 @@ RTL_LAYERS = {
 
 
 def _rtl_layer_rows(ctx) -> list[dict[str, Any]]:
-    from .golden.netspec import ConvLayer, run_dense
-    from .golden.synthetic import synthetic_dense
-    from .sim import diannao as api
-    from .spec.diannao import DianNaoConfig
+    from ..golden.netspec import ConvLayer, run_dense
+    from ..golden.synthetic import synthetic_dense
+    from ..sim import diannao as api
+    from ..spec.diannao import DianNaoConfig
 
     config = DianNaoConfig(tn=16)
     cases = []
@@ -371,10 +373,11 @@ def _rtl_layer_rows(ctx) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def fill_section(ctx, sec):
-    """Fill ``sec`` (an :class:`accelgen.bench.Section` named ``winograd``) and return it."""
-    from .golden.models import digits_cnn, digits_data
-    from .golden.opcount import paper_shapes
+def section_winograd(ctx: BenchContext) -> Section:
+    """Issue 25's section (the module docstring lists its tables)."""
+    sec = Section("winograd", TITLE)
+    from ..golden.models import digits_cnn, digits_data
+    from ..golden.opcount import paper_shapes
 
     shapes = paper_shapes()
     sec.tables["opcount"] = _opcount_rows(shapes)

@@ -88,7 +88,7 @@ def _mean(a) -> float:
     return float(a.mean()) if a.size else float("nan")
 
 
-def _eie_efficiency(run) -> dict:
+def eie_efficiency(run) -> dict:
     """Load efficiency from the per-PE busy counters (``docs/papers.md``: both definitions)."""
     busy = run.stats["pe_busy"].astype(np.float64)  # [images, layers, N]
     starved = run.stats["pe_starved"].astype(np.float64)
@@ -230,7 +230,7 @@ def build_report(
             entry["compression_ratio"] = compression.ratio
             entry["compression_ratio_huffman"] = compression.ratio_huffman
             entry["compression"] = compression.to_json()
-            entry["eie_load_efficiency"] = _eie_efficiency(run)
+            entry["eie_load_efficiency"] = eie_efficiency(run)
         else:
             weights = [layer.w for layer in net.layers if hasattr(layer, "w")]
             total = sum(w.size for w in weights)

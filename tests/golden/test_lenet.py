@@ -5,31 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from accelgen.data.mnist import MNIST
 from accelgen.golden import lenet
 from accelgen.golden.arith import Numerics
 from accelgen.golden.models import MLPParams
 
 
-def _toy(n_train=600, n_test=200, seed=0) -> MNIST:
-    """Ten classes, each a bright 7x7 square at its own place, plus noise."""
-    rng = np.random.default_rng(seed)
-
-    def make(n):
-        y = rng.integers(0, 10, n)
-        x = rng.integers(0, 40, (n, 28, 28))
-        for i, k in enumerate(y):
-            r, c = 7 * (k // 4), 7 * (k % 4)
-            x[i, r : r + 7, c : c + 7] = rng.integers(180, 256, (7, 7))
-        return x.astype(np.uint8), y.astype(np.uint8)
-
-    xa, ya = make(n_train)
-    xt, yt = make(n_test)
-    return MNIST(xa, ya, xt, yt)
-
-
-def test_mnist_data_is_the_pixels():
-    toy = _toy(10, 7)
+def test_mnist_data_is_the_pixels(toy_mnist):
+    toy = toy_mnist(10, 7)
     d = lenet.mnist_data(Numerics(act_frac=8), toy)
     assert d.x.dtype == np.int16 and d.x.shape == (7, 784)
     assert np.array_equal(d.x, toy.x_test.reshape(7, -1))
@@ -40,7 +22,7 @@ def test_mnist_data_is_the_pixels():
         lenet.mnist_data(Numerics(act_frac=6), toy)
 
 
-def test_pipeline_prunes_to_the_densities_and_learns(tmp_path, monkeypatch):
+def test_pipeline_prunes_to_the_densities_and_learns(tmp_path, monkeypatch, toy_mnist):
     monkeypatch.setenv("ACCELGEN_BUILD_DIR", str(tmp_path))
     params = MLPParams(
         hidden=(32, 16),
@@ -50,7 +32,7 @@ def test_pipeline_prunes_to_the_densities_and_learns(tmp_path, monkeypatch):
         share_epochs=2,
         batch=32,
     )
-    m = lenet.lenet300(params=params, data=_toy())
+    m = lenet.lenet300(params=params, data=toy_mnist())
     for layer, (n_out, n_in), want in zip(
         m.layers, [(32, 784), (16, 32), (10, 16)], params.densities, strict=True
     ):

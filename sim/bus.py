@@ -1,0 +1,129 @@
+"""Run the bus-wrapped cores in cocotb (``accelgen.sim.bus_host``): EIE jobs, DianNao networks.
+
+The pytest side of :mod:`accelgen.sim.bus_host`: it prepares the same hand-off as the native
+drivers (:func:`accelgen.hdl.eie.api.run_jobs`, :func:`accelgen.hdl.diannao.api.simulate_cases`)
+plus the register-map constants, and returns the same result objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from ..hdl.bus import regmap
+from ..hdl.bus.generate import top_module, wrapped_verilog
+
+__all__ = ["run_diannao", "run_eie", "verilog"]
+
+
+@lru_cache(maxsize=8)
+def verilog(core: str, bus: str, config) -> str:
+    """The wrapped core's Verilog (cached per process)."""
+    return wrapped_verilog(core, bus, config)
+
+
+def _run(core, bus, config, inputs, params, *, simulator, pause, seed, waves):
+    from .runner import run_cocotb
+
+    params = {
+        **params,
+        "core": core,
+        "bus": bus,
+        "regs": regmap.constants(core, config),
+        "pause": pause,
+        "seed": seed,
+    }
+    return run_cocotb(
+        verilog(core, bus, config),
+        toplevel=top_module(core, bus),
+        test_module="accelgen.sim.bus_host",
+        simulator=simulator,
+        inputs=inputs,
+        params=params,
+        waves=waves,
+        seed=seed,
+    )
+
+
+def run_eie(
+    config,
+    jobs: Sequence,
+    *,
+    bus: str,
+    simulator: str = "verilator",
+    pause: float = 0.0,
+    seed: int = 1,
+    waves: bool = False,
+):
+    """:func:`accelgen.hdl.eie.api.run_jobs` through the ``bus`` wrapper (``axi``/``wishbone``)."""
+    from ..hdl.eie.api import EIEResult, _timeout
+
+    inputs: dict[str, np.ndarray] = {}
+    params_jobs = []
+    for i, job in enumerate(jobs):
+        if job.image.config != config:
+            raise ValueError(f"job {i} was built for {job.image.config}, not {config}")
+        waddr, wdata = job.image.writes()
+        inputs[f"j{i}_waddr"] = waddr
+        inputs[f"j{i}_wdata"] = wdata
+        inputs[f"j{i}_x"] = np.atleast_2d(job.x).astype(np.int64)
+        params_jobs.append(
+            {
+                "layers": len(job.image.layers),
+                "out": job.image.layers[-1].shape[0],
+                "timeout": _timeout(job.image),
+            }
+        )
+    res = _run(
+        "eie", bus, config, inputs, {"jobs": params_jobs},
+        simulator=simulator, pause=pause, seed=seed, waves=waves,
+    )  # fmt: skip
+    out = res.outputs
+    return [
+        EIEResult(
+            y=out[f"j{i}_y"].astype(np.int16),
+            cycles=out[f"j{i}_cycles"],
+            layer_cycles=out[f"j{i}_layer_cycles"],
+            pe_busy=out[f"j{i}_busy"],
+            pe_starved=out[f"j{i}_starved"],
+        )
+        for i in range(len(jobs))
+    ]
+
+
+def run_diannao(
+    cases: Sequence[tuple[Sequence, np.ndarray]],
+    *,
+    config,
+    bus: str,
+    simulator: str = "verilator",
+    pause: float = 0.0,
+    seed: int = 1,
+    waves: bool = False,
+):
+    """:func:`accelgen.hdl.diannao.api.simulate_cases` through the ``bus`` wrapper."""
+    from ..hdl.diannao.api import _batched, _result, check_fixed, check_mappable
+    from .diannao_host import pack_cases
+
+    batched, plans = [], []
+    for i, (layers, x) in enumerate(cases):
+        try:
+            xb = _batched(layers, x)
+            check_fixed(xb, config.act_bits, "x")
+            plans.append(check_mappable(layers, xb.shape, config))
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"case {i}: {e}") from None
+        batched.append((list(layers), xb))
+    inputs, params = pack_cases(batched, config)
+    res = _run(
+        "diannao", bus, config, inputs, params,
+        simulator=simulator, pause=pause, seed=seed, waves=waves,
+    )  # fmt: skip
+    out = []
+    for i, ((layers, xb), plan) in enumerate(zip(batched, plans, strict=True)):
+        ys = [res.outputs[f"c{i}_y{j}"] for j in range(len(layers))]
+        stats = [res.outputs[f"c{i}_s{j}"] for j in range(len(layers))]
+        out.append(_result(config, plan, ys, stats, xb.shape[0]))
+    return out

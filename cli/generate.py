@@ -1,5 +1,10 @@
 """``accelgen generate CORE -o DIR``: ``DIR/<core>.v``, the resolved ``config.json`` and
-``report.json``, for every core of the registry (:mod:`accelgen.cores`)."""
+``report.json``, for every core of the registry (:mod:`accelgen.cores`).
+
+``--bus axi`` / ``--bus wishbone`` (cores with a register map, :mod:`accelgen.spec.regmap`)
+write the wrapped top instead (``<core>_axi.v`` / ``<core>_wb.v``), its C header
+``accelgen_<core>.h`` and the register-map document ``regmap.md`` (``docs/bus.md``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,10 @@ from pathlib import Path
 
 from . import cores
 from .hdl import macros
+from .main import UserError
+from .spec import regmap
+
+BUSES = ("native", "axi", "wishbone")
 
 __all__ = ["add_arguments", "run"]
 
@@ -32,12 +41,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "(docs/synth.md, RAM macros)",
         )
         p.add_argument("-o", "--output", type=Path, required=True, help="output directory")
+        if core.name in regmap.CORES:
+            p.add_argument(
+                "--bus",
+                choices=BUSES,
+                default="native",
+                help="host interface: the core's own port (native, default), AXI4-Lite + "
+                "AXI4-Stream (axi) or Wishbone B4 (wishbone); axi and wishbone also write "
+                f"accelgen_{core.name}.h and regmap.md",
+            )
         p.set_defaults(_core=core)
 
 
 def run(args: argparse.Namespace) -> int:
     core: cores.Core = args._core
     config = core.config_from_args(args)
+    bus = getattr(args, "bus", "native")
+    if bus != "native":
+        if args.memories != "flops":
+            raise UserError(f"--bus {bus} takes --memories flops, not {args.memories!r}")
+        return _run_bus(core, config, bus, args.output)
     print(f"generating {core.verilog_name} ...", file=sys.stderr, flush=True)
     t0 = time.monotonic()
     text = core.verilog(config, memories=args.memories)
@@ -54,4 +77,35 @@ def run(args: argparse.Namespace) -> int:
         f"wrote {out / core.verilog_file} (top module {core.verilog_name}), "
         "config.json, report.json"
     )
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    """Write ``text`` under a temporary name, then rename (never a partial file)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def _run_bus(core: cores.Core, config, bus: str, out: Path) -> int:
+    """The wrapped top, the C header and the register map (``accelgen.hdl.bus.generate``)."""
+    from .hdl.bus.generate import generate, top_module
+
+    print(f"generating {top_module(core.name, bus)} ...", file=sys.stderr, flush=True)
+    t0 = time.monotonic()
+    files = generate(core.name, bus, config)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        _write(out / name, text)
+    config.save(out / "config.json")
+    report = {
+        **core.report(config),
+        "bus": bus,
+        "top_module": top_module(core.name, bus),
+        "core_module": core.verilog_name,
+        "register_map": regmap.constants(core.name, config),
+        "generation_seconds": round(time.monotonic() - t0, 2),
+    }
+    _write(out / "report.json", json.dumps(report, indent=2) + "\n")
+    print(f"wrote {', '.join(str(out / n) for n in files)}, config.json, report.json")
     return 0

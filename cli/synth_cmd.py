@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .main import UserError
+from .spec import regmap
 
 __all__ = [
     "DEFAULT_SET",
@@ -192,6 +193,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run the documented default set: EIE N=4 and DianNao Tn=8 on ECP5-85F, "
         "EIE N=1 (one layer descriptor) on iCE40 UP5K",
     )
+    parser.add_argument(
+        "--bus",
+        choices=("native", "axi", "wishbone"),
+        default="native",
+        help="a core behind its own port (native, default), AXI4-Lite + AXI4-Stream (axi) or "
+        "Wishbone B4 (wishbone); docs/bus.md",
+    )
     parser.add_argument("-o", "--output", type=Path, required=True, help="output directory")
 
 
@@ -346,8 +354,8 @@ def run(args: argparse.Namespace) -> int:
     from accelgen.synth.flow import SynthError, run_synth
 
     if args.default_set:
-        if args.design or args.config or args.set:
-            raise UserError("--default-set takes no DESIGN, --config or --set")
+        if args.design or args.config or args.set or args.bus != "native":
+            raise UserError("--default-set takes no DESIGN, --config, --set or --bus")
         args.output.mkdir(parents=True, exist_ok=True)
         return _default_set(args)
     if args.design is None:
@@ -374,8 +382,17 @@ def run(args: argparse.Namespace) -> int:
         opts["placer"] = args.placer
     if args.target == "asic":
         opts.pop("pnr_timeout_s")
+    if args.bus != "native" and args.design not in regmap.CORES:
+        raise UserError(
+            f"--bus {args.bus} needs a core ({', '.join(regmap.CORES)}), not {args.design!r}"
+        )
     cfg, synth_cfg = _prepare(args.design, args.config, _overrides(args.set), opts)
-    component, top, cfg = _build(args.design, cfg)
+    if args.bus == "native":
+        component, top, cfg = _build(args.design, cfg)
+    else:
+        from .hdl.bus.generate import top_module, wrapped
+
+        component, top = wrapped(args.design, args.bus, cfg), top_module(args.design, args.bus)
     try:
         report = run_synth(
             component,

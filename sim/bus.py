@@ -1,27 +1,20 @@
 """Run the bus-wrapped cores in cocotb (``accelgen.sim.bus_host``): EIE jobs, DianNao networks.
 
 The pytest side of :mod:`accelgen.sim.bus_host`: it prepares the same hand-off as the native
-drivers (:func:`accelgen.hdl.eie.api.run_jobs`, :func:`accelgen.hdl.diannao.api.simulate_cases`)
+drivers (:func:`accelgen.sim.eie.run_jobs`, :func:`accelgen.sim.diannao.simulate_cases`)
 plus the register-map constants, and returns the same result objects.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
-from ..hdl.bus import regmap
-from ..hdl.bus.generate import top_module, wrapped_verilog
+from ..hdl.bus.generate import top_module, verilog
+from ..spec import regmap
 
-__all__ = ["run_diannao", "run_eie", "verilog"]
-
-
-@lru_cache(maxsize=8)
-def verilog(core: str, bus: str, config) -> str:
-    """The wrapped core's Verilog (cached per process)."""
-    return wrapped_verilog(core, bus, config)
+__all__ = ["run_diannao", "run_eie"]
 
 
 def _run(core, bus, config, inputs, params, *, simulator, pause, seed, waves):
@@ -57,8 +50,8 @@ def run_eie(
     seed: int = 1,
     waves: bool = False,
 ):
-    """:func:`accelgen.hdl.eie.api.run_jobs` through the ``bus`` wrapper (``axi``/``wishbone``)."""
-    from ..hdl.eie.api import EIEResult, _timeout
+    """:func:`accelgen.sim.eie.run_jobs` through the ``bus`` wrapper (``axi``/``wishbone``)."""
+    from .eie import EIEResult, _timeout
 
     inputs: dict[str, np.ndarray] = {}
     params_jobs = []
@@ -103,8 +96,8 @@ def run_diannao(
     seed: int = 1,
     waves: bool = False,
 ):
-    """:func:`accelgen.hdl.diannao.api.simulate_cases` through the ``bus`` wrapper."""
-    from ..hdl.diannao.api import _batched, _result, check_fixed, check_mappable
+    """:func:`accelgen.sim.diannao.simulate_cases` through the ``bus`` wrapper."""
+    from .diannao import _batched, _result, check_fixed, check_mappable
     from .diannao_host import pack_cases
 
     batched, plans = [], []

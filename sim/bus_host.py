@@ -1,7 +1,7 @@
 """cocotb host drivers of the bus-wrapped cores (``<core>_axi``, ``<core>_wb``).
 
 The register offsets, field masks and window layout come from
-:func:`accelgen.hdl.bus.regmap.constants` (params ``regs``), the same table the C header is made
+:func:`accelgen.spec.regmap.constants` (params ``regs``), the same table the C header is made
 from. Transports:
 
 * :class:`AxiTransport`: cocotbext-axi ``AxiLiteMaster`` for registers and the window,
@@ -30,6 +30,8 @@ from .tb import CLOCK_PERIOD_NS, load_io, save_outputs, start, to_signed
 __all__ = ["AxiTransport", "BusError", "ProtocolMonitor", "WishboneTransport", "run_bus"]
 
 OKAY, SLVERR, DECERR = 0, 2, 3
+#: cycles a Wishbone access may wait for ack / err before the test fails (a hang)
+ACK_TIMEOUT = 200
 
 
 class BusError(AssertionError):
@@ -160,11 +162,21 @@ class AxiTransport(_Transport):
         ]
 
 
+def _plain_write(signal, value) -> None:
+    signal.value = value
+
+
 class WishboneTransport(_Transport):
     """Wishbone B4 classic: registers and the window; bulk transfers go through the window."""
 
     def __init__(self, dut, regs: dict, rng: random.Random, pause: float) -> None:
-        from cocotbext.wishbone.driver import WishboneMaster
+        import cocotbext.wishbone.driver as wbd
+
+        # In Icarus the driver's Immediate writes of its outputs at construction leave those
+        # nets deposited: later writes show on the port but never reach the logic. Ordinary
+        # writes (before the reset ends) do the same job on both simulators.
+        wbd.set_immediate = _plain_write
+        WishboneMaster = wbd.WishboneMaster
 
         super().__init__(dut, regs, rng)
         names = ("cyc", "stb", "we", "adr", "sel", "ack", "err")
@@ -179,29 +191,30 @@ class WishboneTransport(_Transport):
             n += 1
         return n
 
+    def _op(self, addr: int, data: int | None):
+        """One access: byte address ``addr``, a read if ``data`` is None; random idle cycles."""
+        from cocotbext.wishbone.driver import WBOp
+
+        return WBOp(addr >> 2, data, idle=self._idle(), acktimeout=ACK_TIMEOUT)
+
     async def _cycle(self, ops):
         async with self.lock:
             return await self.wb.send_cycle(ops)
 
     async def read32(self, addr: int) -> tuple[int, int]:
-        from cocotbext.wishbone.driver import WBOp
-
-        (res,) = await self._cycle([WBOp(addr >> 2, None, idle=self._idle())])
+        (res,) = await self._cycle([self._op(addr, None)])
         return (OKAY if res.ack == 1 else SLVERR), int(res.datrd)
 
     async def write32(self, addr: int, value: int) -> int:
-        from cocotbext.wishbone.driver import WBOp
-
-        (res,) = await self._cycle([WBOp(addr >> 2, int(value), idle=self._idle())])
+        (res,) = await self._cycle([self._op(addr, int(value))])
         return OKAY if res.ack == 1 else SLVERR
 
     async def write_bulk(self, addrs, words) -> None:
         """One Wishbone cycle per word: all lanes back to back."""
-        from cocotbext.wishbone.driver import WBOp
 
         for a, w in zip(addrs, words, strict=True):
             ops = [
-                WBOp(self.window(int(a), k) >> 2, (int(w) >> (32 * k)) & 0xFFFFFFFF, self._idle())
+                self._op(self.window(int(a), k), (int(w) >> (32 * k)) & 0xFFFFFFFF)
                 for k in range(self.lanes)
             ]
             res = await self._cycle(ops)
@@ -415,7 +428,7 @@ async def run_diannao(tr: _Transport, inputs: dict, params: dict) -> dict:
     config, cases = unpack_cases(inputs, params)
     host = BusDianNaoHost(tr.dut, config, tr)
     out: dict[str, np.ndarray] = {}
-    from ..hdl.diannao.compiler import layer_input
+    from ..host.diannao import layer_input
 
     for i, (layers, x) in enumerate(cases):
         a = np.asarray(x)

@@ -1,7 +1,7 @@
 """Bus-independent part of the wrappers: register block, core-memory window, command streams.
 
 :class:`HostBridge` instantiates a core and serves the register map of
-:mod:`accelgen.hdl.bus.regmap` on a simple request/response port (:class:`RegBusSignature`),
+:mod:`accelgen.spec.regmap` on a simple request/response port (:class:`RegBusSignature`),
 which the AXI4-Lite and Wishbone front-ends (:mod:`~accelgen.hdl.bus.axi`,
 :mod:`~accelgen.hdl.bus.wishbone`) drive. Optionally it also takes AXI4-Stream commands (write
 or read one core word each) and returns read results on an AXI4-Stream source.
@@ -20,7 +20,8 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
-from . import regmap
+from accelgen.spec import regmap
+
 from .signatures import RESP_DECERR, RESP_OKAY, RESP_SLVERR, AXI4StreamSignature
 
 __all__ = ["DianNaoPort", "EIEPort", "HostBridge", "RegBusSignature", "core_port"]
@@ -57,7 +58,7 @@ class EIEPort:
     core = "eie"
 
     def __init__(self, config) -> None:
-        from accelgen.hdl.eie.images import MemoryMap
+        from accelgen.spec.eie import MemoryMap
 
         self.config = config
         self.memory_map = MemoryMap(config)
@@ -93,7 +94,7 @@ class EIEPort:
         return Const(0)
 
     def readable(self, addr):
-        from accelgen.hdl.eie.images import Region
+        from accelgen.spec.eie import Region
 
         region = addr[self.memory_map.offset_bits :]
         return (region == Region.CTRL) | (region == Region.ACT) | (region == Region.STATS)
@@ -150,17 +151,17 @@ class DianNaoPort:
         return core.start
 
     def decode_error(self, addr):
-        from accelgen.hdl.diannao.compiler import Sel
+        from accelgen.spec.diannao import Sel
 
         return self._sel(addr) > max(Sel)
 
     def readable(self, addr):
-        from accelgen.hdl.diannao.compiler import Sel
+        from accelgen.spec.diannao import Sel
 
         return self._sel(addr) == Sel.NBOUT
 
     def allowed_busy(self, addr, we):
-        from accelgen.hdl.diannao.compiler import Sel
+        from accelgen.spec.diannao import Sel
 
         sel = self._sel(addr)
         return we & ((sel == Sel.NBIN) | (sel == Sel.SB))

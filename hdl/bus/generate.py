@@ -7,16 +7,19 @@
 
 from __future__ import annotations
 
+import functools
+
 from amaranth.back import verilog as amaranth_verilog
 from amaranth.hdl import _ir
 from amaranth.lib import wiring
 
-from . import regmap
+from accelgen.spec import regmap
+
 from .axi import AXIWrapped
 from .bridge import core_port
 from .wishbone import WishboneWrapped
 
-__all__ = ["BUSES", "generate", "top_module", "wrapped", "wrapped_verilog"]
+__all__ = ["BUSES", "generate", "top_module", "verilog", "wrapped", "wrapped_verilog"]
 
 BUSES = ("native", "axi", "wishbone")
 _SUFFIX = {"axi": "axi", "wishbone": "wb"}
@@ -65,6 +68,19 @@ def wrapped_verilog(core: str, bus: str, config) -> str:
     return time_zero_fix(text)
 
 
+@functools.cache
+def _generator(core: str, bus: str):
+    return functools.partial(wrapped_verilog, core, bus)
+
+
+def verilog(core: str, bus: str, config) -> str:
+    """:func:`wrapped_verilog`, cached on disk per configuration
+    (:func:`accelgen.hdl.verilog.cached`)."""
+    from ..verilog import cached
+
+    return cached(top_module(core, bus), config, _generator(core, bus))
+
+
 def generate(core: str, bus: str, config) -> dict[str, str]:
     """File name -> text: the wrapped Verilog, ``accelgen_<core>.h`` and ``regmap.md``.
 
@@ -76,7 +92,7 @@ def generate(core: str, bus: str, config) -> dict[str, str]:
     if bus == "native":
         return {}
     return {
-        f"{top_module(core, bus)}.v": wrapped_verilog(core, bus, config),
+        f"{top_module(core, bus)}.v": verilog(core, bus, config),
         f"accelgen_{core}.h": regmap.c_header(core, config),
         "regmap.md": regmap.markdown(core, config),
     }

@@ -17,13 +17,13 @@ import pytest
 
 from accelgen.golden.eie_cycles import predict
 from accelgen.golden.netspec import run_dense, run_eie
-from accelgen.hdl.diannao import api as diannao_api
-from accelgen.hdl.diannao.config import DianNaoConfig
-from accelgen.hdl.eie.api import Job
-from accelgen.hdl.eie.config import EIEConfig
-from accelgen.hdl.eie.images import build_image
+from accelgen.host.eie import build_image
 from accelgen.sim import bus as bus_sim
+from accelgen.sim import diannao as diannao_api
+from accelgen.sim.eie import Job
 from accelgen.sim.runner import default_simulators
+from accelgen.spec.diannao import DianNaoConfig
+from accelgen.spec.eie import EIEConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "eie"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "diannao"))

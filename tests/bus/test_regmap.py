@@ -109,3 +109,18 @@ def test_docs_tables_are_generated_from_the_table():
     assert regmap.update_doc(doc) == doc, "docs/bus.md register tables are stale"
     for core in regmap.CORES:
         assert regmap.register_table(core) in doc
+
+
+@pytest.mark.parametrize("bus", ["axi", "wishbone"])
+@pytest.mark.parametrize("core", regmap.CORES)
+def test_wrapped_tops_pass_verilator_lint(core, bus, tmp_path):
+    """``verilator --lint-only -Wall`` with the project's waiver list (accelgen.synth.lint)."""
+    from accelgen.hdl.bus.generate import top_module, verilog
+    from accelgen.synth.lint import lint_verilator
+
+    config = {"eie": EIEConfig(n_pes=2), "diannao": DianNaoConfig(tn=4)}[core]
+    top = top_module(core, bus)
+    path = tmp_path / f"{top}.v"
+    path.write_text(verilog(core, bus, config))
+    result = lint_verilator(path, top)
+    assert result.ok, "\n".join(result.issues[:20])

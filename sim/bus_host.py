@@ -356,10 +356,12 @@ async def run_eie(tr: _Transport, inputs: dict, params: dict) -> dict:
                 await _refused_while_running(tr, act, job["timeout"])
             else:
                 await tr.run(job["timeout"])
-            y = await tr.read_bulk([act + j for j in range(n_out)], act_bits)
-            ys.append([to_signed(v, act_bits) for v in y])
+            # outputs (stream) and counters (window) at the same time: the bridge arbitrates
+            outputs = cocotb.start_soon(tr.read_bulk([act + j for j in range(n_out)], act_bits))
             cycles = await tr.reg_read("CYCLES")
             words = await tr.read_window([*stat_layer, *stat_pe], 64)
+            y = await outputs
+            ys.append([to_signed(v, act_bits) for v in y])
             cyc.append(cycles)
             lcyc.append(words[:n_layers])
             pe = np.asarray(words[n_layers:], dtype=np.uint64).reshape(n_layers, n_pes)

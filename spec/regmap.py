@@ -215,6 +215,10 @@ def layout(core: str, config) -> Layout:
             "ACC_BITS": c.acc_bits,
             **{f"SEL_{s.name}": int(s) for s in Sel},
         }
+    if cab > 32:
+        raise ValueError(
+            f"{core} core addresses are {cab} bits wide; the bus command stream carries 32"
+        )
     lanes = -(-data_bits // 32)
     word_bytes = max(8, 1 << (lanes * 4 - 1).bit_length())
     span = word_bytes << cab

@@ -124,3 +124,11 @@ def test_wrapped_tops_pass_verilator_lint(core, bus, tmp_path):
     path.write_text(verilog(core, bus, config))
     result = lint_verilator(path, top)
     assert result.ok, "\n".join(result.issues[:20])
+
+
+def test_synth_bus_needs_a_core(tmp_path, capsys):
+    """One line naming the design, non-zero exit, before any tool runs."""
+    rc = main(["synth", "mac", "--bus", "axi", "-o", str(tmp_path / "s")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc != 0 and len(err) == 1 and "'mac'" in err[0] and "--bus axi" in err[0]
+    assert not (tmp_path / "s").exists()

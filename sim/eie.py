@@ -114,9 +114,11 @@ def run_jobs(
     from accelgen.sim.native import check_engine
     from accelgen.sim.runner import run_cocotb
 
-    check_engine(engine)
+    check_engine(engine, simulator=simulator, waves=waves)
     if engine == "native":
-        return _run_native(config, jobs, simulator=simulator, waves=waves, gap=gap)
+        if gap:
+            raise ValueError("the native engine writes back to back (gap = 0); use cocotb")
+        return _run_native(config, jobs)
     inputs: dict[str, np.ndarray] = {}
     params_jobs = []
     for i, job in enumerate(jobs):
@@ -166,15 +168,9 @@ def _results(out: dict[str, np.ndarray], n_jobs: int) -> list[EIEResult]:
     ]
 
 
-def _run_native(
-    config: EIEConfig, jobs: Sequence[Job], *, simulator: str, waves: bool, gap: float
-) -> list[EIEResult]:
+def _run_native(config: EIEConfig, jobs: Sequence[Job]) -> list[EIEResult]:
     from accelgen.sim.native import EIENativeJob, run_eie
 
-    if simulator != "verilator":
-        raise ValueError(f"the native engine runs on Verilator only, not {simulator!r}")
-    if waves or gap:
-        raise ValueError("the native engine has no waveforms and no write gaps; use cocotb")
     native_jobs = []
     for i, job in enumerate(jobs):
         if job.image.config != config:
@@ -222,7 +218,7 @@ def simulate(
     """
     from accelgen.sim.native import check_engine
 
-    check_engine(engine)
+    check_engine(engine, simulator=simulator, waves=waves)
     if not isinstance(config, EIEConfig):
         raise TypeError(f"config must be an EIEConfig, got {type(config).__name__}")
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:

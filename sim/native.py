@@ -61,9 +61,14 @@ OP_END, OP_WRITE, OP_READ, OP_RUN, OP_FLUSH = 0, 1, 2, 3, 4
 CORE_MACROS = {"eie": "ACCELGEN_CORE_EIE", "diannao": "ACCELGEN_CORE_DIANNAO"}
 
 
-def check_engine(engine: str) -> str:
+def check_engine(engine: str, *, simulator: str = "verilator", waves: bool = False) -> str:
+    """Validate an engine name and what it supports (native: Verilator, no waveforms)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    if engine == "native" and simulator != "verilator":
+        raise ValueError(f"the native engine runs on Verilator only, not {simulator!r}")
+    if engine == "native" and waves:
+        raise ValueError("the native engine dumps no waveforms; use --engine cocotb --waves")
     return engine
 
 

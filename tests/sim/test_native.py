@@ -1,0 +1,68 @@
+"""The native engine's stream helpers and the harness's error paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from accelgen.golden.netspec import EIELayer
+from accelgen.hdl.eie.api import verilog
+from accelgen.hdl.eie.config import EIEConfig
+from accelgen.hdl.eie.images import build_image
+from accelgen.hdl.eie.top import TOP_MODULE
+from accelgen.sim import native
+from accelgen.sim.runner import SimulationError
+
+
+@pytest.mark.parametrize("bits", [8, 16, 24, 32])
+@pytest.mark.parametrize("lanes", [1, 2, 3, 8, 16])
+def test_pack_unpack_lanes_round_trip(bits, lanes):
+    rng = np.random.default_rng(bits * lanes)
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    v = rng.integers(lo, hi + 1, (5, lanes))
+    v[0] = lo
+    v[1] = hi
+    words = native.words_of(bits * lanes)
+    packed = native.pack_lanes(v, bits, words)
+    # the same integer as the cocotb host's packing (lane 0 in the low bits)
+    for row, w in zip(v.tolist(), packed, strict=True):
+        want = sum((x & ((1 << bits) - 1)) << (i * bits) for i, x in enumerate(row))
+        assert sum(int(x) << (32 * k) for k, x in enumerate(w)) == want
+    np.testing.assert_array_equal(native.unpack_lanes(packed, bits, lanes), v)
+
+
+def test_words_of():
+    assert [native.words_of(b) for b in (1, 32, 33, 64, 65, 256, 257)] == [1, 1, 2, 2, 3, 8, 9]
+
+
+@pytest.fixture(scope="module")
+def eie_exe():
+    return native.build_native(verilog(EIEConfig(n_pes=1)), toplevel=TOP_MODULE, core="eie")
+
+
+def test_bad_stream_is_one_clear_error(eie_exe):
+    s = native.Stream(w=3, r=2)  # EIE's write data is 2 words
+    s.end()
+    with pytest.raises(SimulationError, match="write-data words differ"):
+        native.run_stream(eie_exe, s)
+
+
+def test_stream_ending_early_is_an_error(eie_exe):
+    s = native.Stream(w=2, r=2)
+    s.read([0])  # no END
+    with pytest.raises(SimulationError, match="ended early"):
+        native.run_stream(eie_exe, s)
+
+
+def test_run_timeout_is_reported(eie_exe):
+    """A loaded 32 x 32 dense layer cannot finish within a limit of 2 edges."""
+    rng = np.random.default_rng(0)
+    layer = EIELayer(np.arange(16, dtype=np.int16), rng.integers(1, 16, (32, 32)).astype(np.uint8))
+    waddr, wdata = build_image([layer], EIEConfig(n_pes=1)).writes()
+    s = native.Stream(w=2, r=2)
+    s.write(waddr, wdata.astype("<u8").view("<u4").reshape(-1, 2))
+    s.run(2)
+    s.end()
+    replies = native.run_stream(eie_exe, s)
+    with pytest.raises(SimulationError, match="test run did not finish"):
+        replies.run("test run")

@@ -79,10 +79,12 @@ def words_of(bits: int) -> int:
 
 @dataclass
 class NativeStats:
-    """Clock edges simulated and seconds spent in the harness's loop (reset to END)."""
+    """Clock edges simulated, wall and CPU seconds of the harness's loop (reset to END), and
+    the wall time of the harness process as seen from Python."""
 
     edges: int = 0
     loop_s: float = 0.0
+    cpu_s: float = 0.0
     wall_s: float = 0.0
 
 
@@ -254,7 +256,7 @@ class Stream:
 
     def end(self) -> None:
         self._u32(OP_END)
-        self.reply_words += 4
+        self.reply_words += 6
 
     def take(self) -> bytes:
         data = b"".join(self.parts)
@@ -293,8 +295,13 @@ class Replies:
         return tuple(counters)  # type: ignore[return-value]
 
     def end(self, wall_s: float) -> NativeStats:
-        e0, e1, t0, t1 = (int(v) for v in self.take(4))
-        stats = NativeStats(edges=e0 | e1 << 32, loop_s=(t0 | t1 << 32) * 1e-9, wall_s=wall_s)
+        e0, e1, t0, t1, c0, c1 = (int(v) for v in self.take(6))
+        stats = NativeStats(
+            edges=e0 | e1 << 32,
+            loop_s=(t0 | t1 << 32) * 1e-9,
+            cpu_s=(c0 | c1 << 32) * 1e-9,
+            wall_s=wall_s,
+        )
         global _last
         _last = stats
         return stats

@@ -45,6 +45,7 @@ __all__ = [
     "NativeStats",
     "Stream",
     "build_native",
+    "build_seconds",
     "check_engine",
     "last_stats",
     "pack_lanes",
@@ -167,6 +168,17 @@ def build_native(verilog_text: str, *, toplevel: str, core: str) -> Path:
             )
         stamp.write_text(f"{key}\nbuild_s {time.perf_counter() - t0:.2f}\n")
     return exe
+
+
+def build_seconds(exe: Path) -> float | None:
+    """Wall seconds the (cold) build of a harness took, from its cache stamp."""
+    try:
+        for line in (Path(exe).parent / ".built").read_text().splitlines():
+            if line.startswith("build_s "):
+                return float(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def pack_lanes(lanes, bits: int, words: int) -> np.ndarray:

@@ -218,8 +218,10 @@ def build_report(
             "energy": e,
             "simulation": {
                 "simulator": cfg.simulator,
+                "engine": cfg.sim_engine,
                 "wall_s": run.wall_s,
                 "images_per_s": n / run.wall_s if run.wall_s else None,
+                "core_cycles_per_s": float(cycles.sum() / run.wall_s) if run.wall_s else None,
             },
             "core_config": configs[net.core].to_json(),
             "artefacts": artefacts[net.core],
@@ -264,6 +266,11 @@ def _fmax_text(n: dict) -> str:
     )
 
 
+def _engine(report: dict) -> str:
+    nets = list(report["networks"].values())
+    return nets[0]["simulation"].get("engine", "cocotb") if nets else "cocotb"
+
+
 def render_markdown(report: dict) -> str:
     """The human-readable ``report.md``."""
     cfg = report["demo_config"]
@@ -271,7 +278,7 @@ def render_markdown(report: dict) -> str:
         "# accelgen demo report",
         "",
         f"{report['date_utc']} UTC, accelgen {report['accelgen_version']}, simulator "
-        f"`{cfg['simulator']}`, {report['data']['images_run']} of "
+        f"`{cfg['simulator']}` ({_engine(report)} engine), {report['data']['images_run']} of "
         f"{report['data']['test_images']} test images ({report['data']['name']}), "
         f"EIE N = {cfg['pes']}, DianNao Tn = {cfg['tn']}, wall time {report['wall_s']:.0f} s.",
         "",
@@ -338,6 +345,13 @@ def render_markdown(report: dict) -> str:
     row(
         "simulation speed (first run includes the build)",
         lambda n: _fmt(n["simulation"]["images_per_s"], ".1f") + " images/s",
+    )
+    row(
+        "simulated core cycles per second",
+        lambda n: (
+            _fmt(n["simulation"].get("core_cycles_per_s"), ",.0f")
+            + f" ({n['simulation'].get('engine', 'cocotb')} engine)"
+        ),
     )
     for n in nets.values():
         if not n["bit_exact"]:

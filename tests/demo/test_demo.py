@@ -68,6 +68,7 @@ def test_shape_and_layer_count_errors():
 
 def test_config_validates_and_round_trips(tmp_path):
     cfg = DemoConfig(simulator="icarus", images=20, pes=4, tn=4, out=str(tmp_path))
+    assert cfg.sim_engine == "cocotb" and DemoConfig().sim_engine == "native"
     cfg.save(tmp_path / "demo.json")
     assert DemoConfig.load(tmp_path / "demo.json") == cfg
     for bad, match in (
@@ -77,6 +78,9 @@ def test_config_validates_and_round_trips(tmp_path):
         ({"clock_mhz": -1.0}, "clock_mhz must be a positive number, got -1.0"),
         ({"simulator": "modelsim"}, "simulator must be one of"),
         ({"jobs": 0}, "jobs must be in 1..64, got 0"),
+        ({"engine": "native", "simulator": "icarus"}, "engine native needs simulator verilator"),
+        ({"engine": "native", "waves": True}, "engine native needs simulator verilator"),
+        ({"engine": "fast"}, "engine must be one of"),
     ):
         with pytest.raises(ValueError, match=match):
             DemoConfig(**bad)
@@ -170,6 +174,10 @@ def test_demo_on_rtl_is_bit_exact(simulator, tmp_path, golden_subset):
         assert (tmp_path / key.split("_")[1] / "config.json").is_file()
         assert net["artefacts"]["verilog"].endswith(".v")
         assert (tmp_path / net["artefacts"]["verilog"]).is_file()
+        # the native engine by default on Verilator, cocotb on Icarus; the speed is reported
+        sim = net["simulation"]
+        assert sim["engine"] == ("native" if simulator == "verilator" else "cocotb")
+        assert sim["core_cycles_per_s"] > 0
     mlp, cnn = report["networks"]["mlp_eie"], report["networks"]["cnn_diannao"]
     assert mlp["weight_density"] < 0.15 and mlp["compression_ratio"] > 8
     assert 0 < mlp["eie_load_efficiency"]["mean_pe"] <= mlp["eie_load_efficiency"]["max_pe"] <= 1

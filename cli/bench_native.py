@@ -1,0 +1,208 @@
+"""``accelgen bench`` section ``native``: the native engine beside cocotb, in one run.
+
+For each workload both engines run the same network and inputs on Verilator (after one
+warm-up run each, so the builds are cached); the rows give the core cycles counted by the RTL's
+counters per second of wall time and of CPU time (this process and its simulator children),
+startup and host traffic included, and the native/cocotb ratios. The native engine also runs a
+longer batch (its fixed costs amortised) and, outside ``--quick``, the full-size synthetic
+Alex-7 (4096 x 4096, 9 % weights) on the 64-PE RTL, checked against the golden outputs and the
+cycle model.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .golden import synthetic
+
+__all__ = ["section_native"]
+
+
+def _cpu_s() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _measure(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    """``(result, wall seconds, CPU seconds)`` of ``fn()``."""
+    c, t = _cpu_s(), time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - t, _cpu_s() - c
+
+
+def _eie_workload(ctx, n_pes: int, size: int, cocotb_batch: int, native_batch: int):
+    from .bench import _eie_fit_config
+    from .hdl.eie import api
+
+    s = synthetic.synthetic_eie(
+        size, size, 0.1, 0.5, seed=ctx.seed, batch=native_batch, num=ctx.num
+    )
+    config = _eie_fit_config([s.layer], n_pes=n_pes, fifo_depth=8)
+
+    def run(engine: str, batch: int):
+        res = api.simulate([s.layer], s.x[:batch], config=config, engine=engine, progress=False)
+        return int(res.cycles.sum()), res
+
+    name = f"EIE N={n_pes}"
+    work = f"{size} x {size}, 10 % weights, 50 % activations"
+    return name, work, config, api.verilog, run, (cocotb_batch, native_batch)
+
+
+def _diannao_workload(ctx):
+    from .hdl.diannao import api
+    from .hdl.diannao.config import DianNaoConfig
+
+    config = DianNaoConfig(tn=8, nbin_depth=256, nbout_depth=256, sb_depth=256)
+    layer, x = synthetic.synthetic_dense(
+        "conv", ni=16, no=32, height=24, width=24, kernel=3, seed=ctx.seed
+    )
+    xs = np.stack([x] * 4)
+
+    def run(engine: str, batch: int):
+        res = api.simulate([layer], xs[:batch], config=config, engine=engine, progress=False)
+        return int(res.cycles.sum()), res
+
+    work = "3 x 3 conv, 16 -> 32 maps on 24 x 24"
+    return "DianNao Tn=8", work, config, api.verilog, run, (1, 4)
+
+
+def _rows(ctx, workload) -> list[dict[str, Any]]:
+    from .sim import native
+
+    name, work, config, verilog, run, (cocotb_batch, native_batch) = workload
+    print(f"accelgen bench: native vs cocotb, {name} ...", file=sys.stderr, flush=True)
+    rows = []
+    base: dict[str, float] = {}
+    for engine, batch in (
+        ("cocotb", cocotb_batch),
+        ("native", cocotb_batch),
+        ("native", native_batch),
+    ):
+        run(engine, 1)  # warm-up: builds (cached afterwards) and first-call imports
+        (cycles, _), wall, cpu = _measure(lambda e=engine, b=batch: run(e, b))
+        row = {
+            "core": name,
+            "engine": engine,
+            "inputs": batch,
+            "core_cycles": cycles,
+            "wall_s": round(wall, 3),
+            "cpu_s": round(cpu, 3),
+            "cycles_per_s": round(cycles / wall),
+            "cycles_per_cpu_s": round(cycles / cpu),
+        }
+        if engine == "cocotb":
+            base = {"wall": cycles / wall, "cpu": cycles / cpu}
+        else:
+            stats = native.last_stats()
+            row["speedup_wall"] = round(cycles / wall / base["wall"], 1)
+            row["speedup_cpu"] = round(cycles / cpu / base["cpu"], 1)
+            row["edges_per_cpu_s"] = round(stats.edges / stats.cpu_s) if stats.cpu_s else None
+        rows.append(row)
+    exe = native.build_native(verilog(config), toplevel=_top(name), core=_core(name))
+    rows[-1]["native_build_s"] = native.build_seconds(exe)
+    ctx.save_artifacts(f"native_{_core(name)}_{name.split()[-1].replace('=', '')}", config, None)
+    return rows
+
+
+def _core(name: str) -> str:
+    return "eie" if name.startswith("EIE") else "diannao"
+
+
+def _top(name: str) -> str:
+    return "eie_top" if name.startswith("EIE") else "diannao_top"
+
+
+def _alex7(ctx) -> dict[str, Any]:
+    """Full-size synthetic Alex-7 on the 64-PE RTL, native engine: cycles vs the model."""
+    from .bench import _eie_fit_config, _eie_predict
+    from .golden import paper
+    from .golden.netspec import run_eie
+    from .hdl.eie import api
+
+    s = ctx.eie_layer("Alex-7")
+    n, depth = paper.EIE_PES, paper.EIE_FIFO_DEPTH
+    config = _eie_fit_config([s.layer], n_pes=n, fifo_depth=depth)
+    x = np.atleast_2d(s.x)
+    print("accelgen bench: Alex-7 on the 64-PE RTL (native) ...", file=sys.stderr, flush=True)
+    t = time.perf_counter()
+    api.verilog(config)
+    from .sim import native
+
+    exe = native.build_native(api.verilog(config), toplevel="eie_top", core="eie")
+    build = time.perf_counter() - t
+    res, wall, cpu = _measure(
+        lambda: api.simulate([s.layer], x, config=config, engine="native", progress=False)
+    )
+    stats = native.last_stats()
+    model = _eie_predict(s.layer, x, n_pes=n, fifo_depth=depth)
+    golden = run_eie([s.layer], x, num=config.numerics, n_pes=n)[0]
+    ctx.save_artifacts("native_eie_alex7_n64", config, None)
+    return {
+        "layer": "Alex-7",
+        "size": f"{s.layer.shape[1]} x {s.layer.shape[0]}",
+        "n_pes": n,
+        "rtl_cycles": int(res.cycles[0]),
+        "model_cycles": int(model.cycles[0]),
+        "counters_match_model": all(
+            np.array_equal(getattr(res, f), getattr(model, f))
+            for f in ("cycles", "layer_cycles", "pe_busy", "pe_starved")
+        ),
+        "outputs_match_golden": bool(np.array_equal(res.y, golden)),
+        "simulated_edges": stats.edges,
+        "run_wall_s": round(wall, 2),
+        "run_cpu_s": round(cpu, 2),
+        "build_s": native.build_seconds(exe) or round(build, 1),
+    }
+
+
+def section_native(ctx):
+    from .bench import Section, _first_line
+
+    sec = Section("native", "Native simulation engine vs cocotb")
+    if ctx.quick:
+        sec.skipped.append("native engine: skipped by --quick (needs RTL builds)")
+        return sec
+    workloads = [
+        lambda: _eie_workload(ctx, 8, 512, 32, 256),
+        lambda: _eie_workload(ctx, 64, 1024, 4, 32),
+        lambda: _diannao_workload(ctx),
+    ]
+    rows: list[dict[str, Any]] = []
+    for make in workloads:
+        try:
+            rows += _rows(ctx, make())
+        except Exception as e:  # a failed run must not lose the rows before it
+            sec.skipped.append(f"FAILED: native vs cocotb: {_first_line(e)}")
+        sec.tables["engines"] = rows
+        ctx.checkpoint(sec)
+    try:
+        sec.tables["alex7"] = [_alex7(ctx)]
+    except Exception as e:
+        sec.skipped.append(f"FAILED: Alex-7 on the 64-PE RTL (native): {_first_line(e)}")
+    sec.notes.append(
+        "Both engines run the same host sequence on Verilator 5 (cocotb: the model at "
+        "-O0 behind cocotb's Python host; native: the compiled C++ harness of accelgen.sim.native "
+        "at -O2). Core cycles = the RTL counters' start-to-done cycles summed over the inputs; "
+        "per second of wall time and of CPU time (this process plus its simulator child "
+        "processes), one timed run after a warm-up run per engine, Python host preparation, "
+        "process start-up and the host's memory loads and reads included (whose clock edges "
+        "are not counted as core cycles), so lower bounds. Speedups compare the native row with "
+        "the cocotb row of the same core. edges_per_cpu_s: every simulated clock edge (host "
+        "traffic included) per CPU second of the harness's loop. native_build_s: the cold "
+        "Verilator build of the native harness (verilate + C++ compile, ccache on the runtime)."
+    )
+    sec.notes.append(
+        "Workloads: EIE seeded synthetic layers (N = 8: 512 x 512; N = 64: 1024 x 1024); "
+        "DianNao Tn = 8: a 3 x 3 convolution, 16 -> 32 maps on 24 x 24, one to four samples. "
+        "Alex-7: the full-size synthetic layer of the eie section on the generated 64-PE core, "
+        "one input; outputs vs golden and every counter vs the cycle model. The machine is "
+        "shared: wall-time figures depend on its load; CPU-time figures much less."
+    )
+    return sec

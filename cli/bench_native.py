@@ -96,6 +96,10 @@ def _rows(ctx, workload) -> list[dict[str, Any]]:
             "cpu_s": round(cpu, 3),
             "cycles_per_s": round(cycles / wall),
             "cycles_per_cpu_s": round(cycles / cpu),
+            "speedup_wall": None,
+            "speedup_cpu": None,
+            "edges_per_cpu_s": None,
+            "native_build_s": None,
         }
         if engine == "cocotb":
             base = {"wall": cycles / wall, "cpu": cycles / cpu}

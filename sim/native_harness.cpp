@@ -6,7 +6,7 @@
 // read and start/done sequences are the ones of the cocotb host drivers (sim/eie_host.py,
 // sim/diannao_host.py), edge for edge, so both engines give the same outputs and counters.
 //
-// Stream format (little-endian 32-bit words; docs/simulation.md "Native engine"):
+// Stream format (little-endian 32-bit words; docs/developing.md "Native simulation engine"):
 //   header   MAGIC, VERSION, W (words per write-data value), R (words per read-data value)
 //   WRITE n  then n records {addr, sel, data[W]}: one record per clock edge with the write
 //            enable high (sel drives host_sel on DianNao and is ignored on EIE); then we = 0.

@@ -1,5 +1,8 @@
 """``accelgen bench`` section ``native``: the native engine beside cocotb, in one run.
 
+:func:`fill_section` fills the section ``accelgen.bench`` creates (this module does not import
+``accelgen.bench``: it receives the section and the EIE fit-config helper).
+
 For each workload both engines run the same network and inputs on Verilator (after one
 warm-up run each, so the builds are cached); the rows give the core cycles counted by the RTL's
 counters per second of wall time and of CPU time (this process and its simulator children),
@@ -21,7 +24,7 @@ import numpy as np
 
 from .golden import synthetic
 
-__all__ = ["section_native"]
+__all__ = ["fill_section"]
 
 
 def _cpu_s() -> float:
@@ -37,14 +40,18 @@ def _measure(fn: Callable[[], Any]) -> tuple[Any, float, float]:
     return result, time.perf_counter() - t, _cpu_s() - c
 
 
-def _eie_workload(ctx, n_pes: int, size: int, cocotb_batch: int, native_batch: int):
-    from .bench import _eie_fit_config
-    from .hdl.eie import api
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0] if text else ''}"
+
+
+def _eie_workload(ctx, fit, n_pes: int, size: int, cocotb_batch: int, native_batch: int):
+    from .sim import eie as api
 
     s = synthetic.synthetic_eie(
         size, size, 0.1, 0.5, seed=ctx.seed, batch=native_batch, num=ctx.num
     )
-    config = _eie_fit_config([s.layer], n_pes=n_pes, fifo_depth=8)
+    config = fit([s.layer], n_pes=n_pes, fifo_depth=8)
 
     def run(engine: str, batch: int):
         res = api.simulate([s.layer], s.x[:batch], config=config, engine=engine, progress=False)
@@ -56,8 +63,8 @@ def _eie_workload(ctx, n_pes: int, size: int, cocotb_batch: int, native_batch: i
 
 
 def _diannao_workload(ctx):
-    from .hdl.diannao import api
-    from .hdl.diannao.config import DianNaoConfig
+    from .sim import diannao as api
+    from .spec.diannao import DianNaoConfig
 
     config = DianNaoConfig(tn=8, nbin_depth=256, nbout_depth=256, sb_depth=256)
     layer, x = synthetic.synthetic_dense(
@@ -123,16 +130,16 @@ def _top(name: str) -> str:
     return "eie_top" if name.startswith("EIE") else "diannao_top"
 
 
-def _alex7(ctx) -> dict[str, Any]:
+def _alex7(ctx, fit) -> dict[str, Any]:
     """Full-size synthetic Alex-7 on the 64-PE RTL, native engine: cycles vs the model."""
-    from .bench import _eie_fit_config, _eie_predict
     from .golden import paper
+    from .golden.eie_cycles import predict
     from .golden.netspec import run_eie
-    from .hdl.eie import api
+    from .sim import eie as api
 
     s = ctx.eie_layer("Alex-7")
     n, depth = paper.EIE_PES, paper.EIE_FIFO_DEPTH
-    config = _eie_fit_config([s.layer], n_pes=n, fifo_depth=depth)
+    config = fit([s.layer], n_pes=n, fifo_depth=depth)
     x = np.atleast_2d(s.x)
     print("accelgen bench: Alex-7 on the 64-PE RTL (native) ...", file=sys.stderr, flush=True)
     t = time.perf_counter()
@@ -145,7 +152,7 @@ def _alex7(ctx) -> dict[str, Any]:
         lambda: api.simulate([s.layer], x, config=config, engine="native", progress=False)
     )
     stats = native.last_stats()
-    model = _eie_predict(s.layer, x, n_pes=n, fifo_depth=depth)
+    model = predict([s.layer], x, n_pes=n, fifo_depth=depth, num=ctx.num)
     golden = run_eie([s.layer], x, num=config.numerics, n_pes=n)[0]
     ctx.save_artifacts("native_eie_alex7_n64", config, None)
     return {
@@ -166,16 +173,19 @@ def _alex7(ctx) -> dict[str, Any]:
     }
 
 
-def section_native(ctx):
-    from .bench import Section, _first_line
+def fill_section(ctx, sec, *, eie_fit_config: Callable) -> None:
+    """Fill ``sec`` (tables ``engines`` and ``alex7``, notes, skipped parts).
 
-    sec = Section("native", "Native simulation engine vs cocotb")
+    ``eie_fit_config(layers, *, n_pes, fifo_depth)`` is the smallest EIE configuration that
+    holds the layers (the bench's helper).
+    """
+    fit = eie_fit_config
     if ctx.quick:
         sec.skipped.append("native engine: skipped by --quick (needs RTL builds)")
-        return sec
+        return
     workloads = [
-        lambda: _eie_workload(ctx, 8, 512, 32, 256),
-        lambda: _eie_workload(ctx, 64, 1024, 4, 32),
+        lambda: _eie_workload(ctx, fit, 8, 512, 32, 256),
+        lambda: _eie_workload(ctx, fit, 64, 1024, 4, 32),
         lambda: _diannao_workload(ctx),
     ]
     rows: list[dict[str, Any]] = []
@@ -187,7 +197,7 @@ def section_native(ctx):
         sec.tables["engines"] = rows
         ctx.checkpoint(sec)
     try:
-        sec.tables["alex7"] = [_alex7(ctx)]
+        sec.tables["alex7"] = [_alex7(ctx, fit)]
     except Exception as e:
         sec.skipped.append(f"FAILED: Alex-7 on the 64-PE RTL (native): {_first_line(e)}")
     sec.notes.append(
@@ -209,4 +219,3 @@ def section_native(ctx):
         "one input; outputs vs golden and every counter vs the cycle model. The machine is "
         "shared: wall-time figures depend on its load; CPU-time figures much less."
     )
-    return sec

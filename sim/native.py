@@ -421,7 +421,7 @@ class NativeProcess:
 # ------------------------------------------------------------------------------------ EIE
 @dataclass
 class EIENativeJob:
-    """One network load and its batch, as :func:`accelgen.hdl.eie.api.run_jobs` prepares it."""
+    """One network load and its batch, as :func:`accelgen.sim.eie.run_jobs` prepares it."""
 
     waddr: np.ndarray
     wdata: np.ndarray
@@ -501,8 +501,8 @@ def run_diannao(
     runs on the RTL's output of the previous layer and the layer's tiles go to the harness as
     one round (loads, start/done with the double-buffer prefetch, NBout reads).
     """
-    from ..hdl.diannao.compiler import Sel, assemble, compile_layer, layer_input
-    from ..hdl.diannao.isa import encode
+    from accelgen.host.diannao import assemble, compile_layer, layer_input
+    from accelgen.spec.diannao import Sel, encode
 
     c = config
     exe = build_native(verilog_text, toplevel=toplevel, core="diannao")

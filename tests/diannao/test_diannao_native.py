@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from test_rtl import CONFIGS, _cases, _check
 
-from accelgen.hdl.diannao import api
+from accelgen.sim import diannao as api
 from accelgen.sim.runner import default_simulators
 
 # compared with cocotb as well: every layer kind, several host tiles, and on tn8 the

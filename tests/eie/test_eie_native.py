@@ -13,9 +13,9 @@ from test_core import CONFIGS, build_cases
 
 from accelgen.golden.eie_cycles import predict
 from accelgen.golden.netspec import run_eie
-from accelgen.hdl.eie.api import Job, run_jobs, simulate
-from accelgen.hdl.eie.images import build_image
+from accelgen.host.eie import build_image
 from accelgen.sim import native, runner
+from accelgen.sim.eie import Job, run_jobs, simulate
 
 FIELDS = ("y", "cycles", "layer_cycles", "pe_busy", "pe_starved")
 # the cases compared with cocotb as well (the cocotb runs are the slow part)
@@ -88,3 +88,27 @@ def test_engine_errors_before_simulating(kwargs, message):
     _, layers, x = build_cases(config, seed=0)[0]
     with pytest.raises(ValueError, match=message):
         simulate(layers, x, config=config, progress=False, **kwargs)
+
+
+def test_cli_sim_engine_native(tmp_path, capsys):
+    from eie_cases import activations, random_layer
+
+    from accelgen.golden.npzformat import save_eie_npz
+    from accelgen.main import main
+    from accelgen.spec.eie import EIEConfig
+
+    rng = np.random.default_rng(7)
+    layers = [random_layer(rng, 10, 6, 0.5, relu=True), random_layer(rng, 3, 10, 0.5)]
+    x = activations(rng, 2, 6, 0.7)
+    npz, out = tmp_path / "net.npz", tmp_path / "out.npz"
+    save_eie_npz(npz, layers, x)
+    argv = ["sim", "eie", str(npz), "-o", str(out), "--pes", "2", "--no-progress"]
+    assert main([*argv, "--engine", "native"]) == 0
+    with np.load(out) as f:
+        np.testing.assert_array_equal(
+            f["y"], run_eie(layers, x, num=EIEConfig(n_pes=2).numerics)[-1]
+        )
+        assert f["pe_busy"].shape == (2, 2, 2)
+    capsys.readouterr()
+    assert main([*argv, "--engine", "native", "--simulator", "icarus"]) == 2
+    assert "the native engine runs on Verilator only" in capsys.readouterr().err

@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 
 from accelgen.golden.netspec import EIELayer
-from accelgen.hdl.eie.api import verilog
-from accelgen.hdl.eie.config import EIEConfig
-from accelgen.hdl.eie.images import build_image
-from accelgen.hdl.eie.top import TOP_MODULE
+from accelgen.hdl.eie.top import TOP_MODULE, verilog
+from accelgen.host.eie import build_image
 from accelgen.sim import native
 from accelgen.sim.runner import SimulationError
+from accelgen.spec.eie import EIEConfig
 
 
 @pytest.mark.parametrize("bits", [8, 16, 24, 32])

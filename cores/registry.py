@@ -59,7 +59,8 @@ class Core:
         ``check(layers, x, config)``: every fit and input check, before any simulator starts
         (``ValueError`` naming the value).
     simulate : callable
-        ``simulate(layers, x, *, config, simulator, waves, progress) -> result``.
+        ``simulate(layers, x, *, config, simulator, waves, progress, engine) -> result``
+        (``engine``: ``"cocotb"`` or ``"native"``, :mod:`accelgen.sim.native`).
     single_input : callable
         ``single_input(layers, x) -> bool``: ``x`` is one unbatched input.
     result_arrays : callable

@@ -214,6 +214,13 @@ def int_words(values: Sequence[int], words: int) -> np.ndarray:
     return np.frombuffer(raw, dtype="<u4").reshape(len(values), words)
 
 
+def _addresses(addrs) -> np.ndarray:
+    a = np.asarray(addrs, dtype=np.uint64).reshape(-1)
+    if len(a) and int(a.max()) >> 32:
+        raise ValueError(f"host address {int(a.max()):#x} does not fit the stream's 32 bits")
+    return a
+
+
 class Stream:
     """Builder of a harness command stream; :meth:`replies` counts the reply words it expects.
 
@@ -231,7 +238,7 @@ class Stream:
         self.parts.append(np.asarray(values, dtype="<u4").tobytes())
 
     def _records(self, addr, data: np.ndarray, sel=None) -> bytes:
-        addr = np.asarray(addr, dtype=np.uint64).reshape(-1)
+        addr = _addresses(addr)
         n = len(addr)
         rec = np.zeros((n, 2 + self.w), dtype="<u4")
         rec[:, 0] = addr
@@ -248,7 +255,7 @@ class Stream:
 
     def read(self, addrs) -> int:
         """Pipelined reads; returns the number of values queued (``r`` words each)."""
-        a = np.asarray(addrs, dtype=np.uint64).reshape(-1)
+        a = _addresses(addrs)
         if len(a):
             self._u32(OP_READ, len(a))
             self.parts.append(a.astype("<u4").tobytes())
@@ -279,10 +286,11 @@ class Stream:
 class Replies:
     """Sequential reader of the harness's reply words."""
 
-    def __init__(self, raw: bytes, r: int) -> None:
+    def __init__(self, raw: bytes, r: int, wall_s: float = 0.0) -> None:
         self.words = np.frombuffer(raw, dtype="<u4")
         self.r = r
         self.pos = 0
+        self.wall_s = wall_s  # of the harness process, for the END statistics
 
     def take(self, n: int) -> np.ndarray:
         out = self.words[self.pos : self.pos + n]
@@ -341,7 +349,7 @@ def run_stream(exe: Path, stream: Stream, *, keep: bool = False) -> Replies:
             proc = subprocess.run([str(exe)], stdin=fin, stdout=fout, stderr=subprocess.PIPE)
         if proc.returncode != 0:
             raise _fail(exe, proc.returncode, proc.stderr.decode(errors="replace"))
-        replies = Replies(reply_file.read_bytes(), stream.r)
+        replies = Replies(reply_file.read_bytes(), stream.r, time.perf_counter() - t0)
     finally:
         if not keep:
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -349,7 +357,6 @@ def run_stream(exe: Path, stream: Stream, *, keep: bool = False) -> Replies:
         raise SimulationError(
             f"native harness replied {len(replies.words)} words, expected {stream.reply_words}"
         )
-    replies.wall_s = time.perf_counter() - t0  # type: ignore[attr-defined]
     return replies
 
 
@@ -487,7 +494,7 @@ def run_eie(
         results[f"j{ji}_layer_cycles"] = words[:, 1 : 1 + n_layers].astype(np.int64)
         results[f"j{ji}_busy"] = (pe & np.uint64(0xFFFFFFFF)).astype(np.int64)
         results[f"j{ji}_starved"] = (pe >> np.uint64(32)).astype(np.int64)
-    replies.end(replies.wall_s)  # type: ignore[attr-defined]
+    replies.end(replies.wall_s)
     return results
 
 

@@ -65,3 +65,9 @@ def test_run_timeout_is_reported(eie_exe):
     replies = native.run_stream(eie_exe, s)
     with pytest.raises(SimulationError, match="test run did not finish"):
         replies.run("test run")
+
+
+def test_stream_rejects_addresses_over_32_bits():
+    s = native.Stream(w=2, r=2)
+    with pytest.raises(ValueError, match="0x200000000 does not fit"):
+        s.read([1, 1 << 33])

@@ -22,7 +22,8 @@ FIELDS = ("y", "cycles", "layer_cycles", "pe_busy", "pe_starved")
 COCOTB_CASES = ("chain3", "empty-rows-cols", "gaps", "saturation", "paper", "many-empty-cols")
 
 
-@pytest.mark.parametrize("name", ["n1", "n4", "n8s"])
+# n1 has the same host port as n4 (one more build): slow suite only
+@pytest.mark.parametrize("name", [pytest.param("n1", marks=pytest.mark.slow), "n4", "n8s"])
 def test_native_matches_golden_and_cycle_model(name):
     config = CONFIGS[name]
     cases = build_cases(config, seed=sorted(CONFIGS).index(name))

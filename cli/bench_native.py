@@ -209,8 +209,10 @@ def fill_section(ctx, sec, *, eie_fit_config: Callable) -> None:
         "process start-up and the host's memory loads and reads included (whose clock edges "
         "are not counted as core cycles), so lower bounds. Speedups compare the native row with "
         "the cocotb row of the same core. edges_per_cpu_s: every simulated clock edge (host "
-        "traffic included) per CPU second of the harness's loop. native_build_s: the cold "
-        "Verilator build of the native harness (verilate + C++ compile, ccache on the runtime)."
+        "traffic included) per CPU second of the harness's loop. native_build_s: the "
+        "wall time of the native harness's Verilator build (verilate + C++ compile at -O2) as "
+        "recorded when it was built; ccache, when installed, reuses the objects of an identical "
+        "model, so only a first build pays the whole compile."
     )
     sec.notes.append(
         "Workloads: EIE seeded synthetic layers (N = 8: 512 x 512; N = 64: 1024 x 1024); "

@@ -25,6 +25,10 @@ Sections (``--only`` picks one):
 ``speed``
     Simulated cycles per second on Verilator and Icarus (EIE ``N = 8``, DianNao ``Tn = 8``)
     and the Verilator build times.
+``native``
+    The native simulation engine (compiled Verilator harness) beside cocotb in one run: core
+    cycles per second of wall and CPU time on EIE ``N = 8`` / ``64`` and DianNao ``Tn = 8``,
+    and the full-size synthetic Alex-7 on the 64-PE RTL (:mod:`.native`).
 ``energy``
     Energy per inference from access counts (:mod:`accelgen.golden.energy`, Horowitz
     ISSCC 2014, 45 nm): each Table III layer compressed on EIE vs the same layer dense on
@@ -43,8 +47,8 @@ same folder (same ``--quick`` and ``--seed``), so the report can be completed se
 section; each section notes when it ran.
 
 The package: :mod:`.context` (:class:`Section`, :class:`BenchContext`), one module per section
-(:mod:`.eie`, :mod:`.diannao`, :mod:`.speed`, :mod:`.energy`, :mod:`.winograd`: each a
-``section_<name>(ctx) -> Section`` and the sizing of its runs), :mod:`.plots` and
+(:mod:`.eie`, :mod:`.diannao`, :mod:`.speed`, :mod:`.native`, :mod:`.energy`, :mod:`.winograd`:
+each a ``section_<name>(ctx) -> Section`` and the sizing of its runs), :mod:`.plots` and
 :mod:`.writers` (JSON, CSV, Markdown).
 A new section is a module with its section function plus one entry in :data:`SECTIONS`.
 """
@@ -63,6 +67,7 @@ from .context import BenchContext, Section
 from .diannao import section_diannao
 from .eie import section_eie
 from .energy import section_energy
+from .native import section_native
 from .speed import section_speed
 from .winograd import section_winograd
 from .writers import machine_info, previous_sections, write_report
@@ -74,6 +79,7 @@ SECTIONS: dict[str, Callable[[BenchContext], Section]] = {
     "eie": section_eie,
     "diannao": section_diannao,
     "speed": section_speed,
+    "native": section_native,
     "energy": section_energy,
     "winograd": section_winograd,
 }

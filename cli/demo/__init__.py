@@ -107,6 +107,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="J",
         help=f"simulator processes at once (default {d.jobs}; 1 = no worker processes)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "native", "cocotb"),
+        default=d.engine,
+        help="simulation engine: native (compiled Verilator C++ harness, bit-exact with cocotb), "
+        "cocotb, or auto (default: native on Verilator without --waves, else cocotb)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -137,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         chunks=args.chunks,
         lstm=args.lstm,
         jobs=args.jobs,
+        engine=args.engine,
     )
     try:
         report = run_demo(cfg).report

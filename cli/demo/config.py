@@ -42,6 +42,11 @@ class DemoConfig(Config):
         Simulator processes run at once (1..64, default 2). With more than one, the Verilator
         or Icarus builds of both cores start in worker processes while the models train, and
         the image pieces of both networks run in parallel; 1 runs everything in this process.
+    engine : {"auto", "native", "cocotb"}
+        The simulation engine (:mod:`accelgen.sim.native`): ``native`` runs the compiled
+        Verilator C++ harness (bit-exact with cocotb, no Python per cycle), ``cocotb`` the
+        cocotb testbenches; ``auto`` (default) picks native on Verilator without waveforms
+        and cocotb otherwise (Icarus, ``waves``).
     """
 
     simulator: Literal["verilator", "icarus"] = "verilator"
@@ -54,9 +59,15 @@ class DemoConfig(Config):
     chunks: int = 8
     lstm: bool = False
     jobs: int = 2
+    engine: Literal["auto", "native", "cocotb"] = "auto"
 
     def __post_init__(self) -> None:
         self.validate_fields()
+        require(
+            self.engine != "native" or (self.simulator == "verilator" and not self.waves),
+            "engine native needs simulator verilator and no waves "
+            f"(got simulator {self.simulator!r}, waves {self.waves!r})",
+        )
         require(
             self.images is None or self.images >= 1,
             f"images must be at least 1, got {self.images!r}",
@@ -73,6 +84,13 @@ class DemoConfig(Config):
         require(1 <= self.chunks <= 1000, f"chunks must be in 1..1000, got {self.chunks!r}")
         require(1 <= self.jobs <= 64, f"jobs must be in 1..64, got {self.jobs!r}")
         require(bool(self.out), "out must name a directory")
+
+    @property
+    def sim_engine(self) -> str:
+        """The engine the run uses (``auto`` resolved)."""
+        if self.engine != "auto":
+            return self.engine
+        return "native" if self.simulator == "verilator" and not self.waves else "cocotb"
 
 
 def core_configs(cfg: DemoConfig) -> dict[str, Config]:

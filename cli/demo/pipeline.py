@@ -100,7 +100,10 @@ def _run_demo(cfg: DemoConfig, pool, *, log: Log, progress: bool) -> DemoResult:
         f"({comp.ratio_huffman:.1f}x with Huffman); both networks fit the configured memories"
     )
 
-    log(f"[3/5] Generate the Verilog and run the images on {cfg.simulator}")
+    log(
+        f"[3/5] Generate the Verilog and run the images on {cfg.simulator} "
+        f"({cfg.sim_engine} engine)"
+    )
     artefacts = {core: write_core(out / core, core, c) for core, c in configs.items()}
     mlp = Network(
         "mlp_eie",

@@ -105,6 +105,7 @@ def simulate(core: str, layers: list, xs: np.ndarray, core_cfg, cfg: DemoConfig)
         waves=cfg.waves,
         progress=False,
         chunk=len(xs),
+        engine=cfg.sim_engine,
     )
     run = _CORE_RUNS[core](res, len(layers), len(xs))
     run.wall_s = time.monotonic() - t0
@@ -112,10 +113,14 @@ def simulate(core: str, layers: list, xs: np.ndarray, core_cfg, cfg: DemoConfig)
 
 
 def prebuild(core: str, core_cfg, cfg: DemoConfig) -> None:
-    """Build (or find cached) a core's simulation model."""
+    """Build (or find cached) a core's simulation model (the native harness or cocotb's)."""
+    from ..sim.native import build_native
     from ..sim.runner import build
 
     entry = cores.get(core)
+    if cfg.sim_engine == "native":
+        build_native(entry.verilog(core_cfg), toplevel=entry.verilog_name, core=core)
+        return
     build(
         entry.verilog(core_cfg),
         toplevel=entry.verilog_name,

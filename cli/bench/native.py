@@ -1,7 +1,4 @@
-"""``accelgen bench`` section ``native``: the native engine beside cocotb, in one run.
-
-:func:`fill_section` fills the section ``accelgen.bench`` creates (this module does not import
-``accelgen.bench``: it receives the section and the EIE fit-config helper).
+"""The ``native`` section: the native simulation engine beside cocotb, in one run.
 
 For each workload both engines run the same network and inputs on Verilator (after one
 warm-up run each, so the builds are cached); the rows give the core cycles counted by the RTL's
@@ -22,9 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from .golden import synthetic
+from ..golden import synthetic
+from .context import BenchContext, Section, first_line
+from .eie import _eie_fit_config
 
-__all__ = ["fill_section"]
+__all__ = ["section_native"]
 
 
 def _cpu_s() -> float:
@@ -40,13 +39,8 @@ def _measure(fn: Callable[[], Any]) -> tuple[Any, float, float]:
     return result, time.perf_counter() - t, _cpu_s() - c
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0] if text else ''}"
-
-
 def _eie_workload(ctx, fit, n_pes: int, size: int, cocotb_batch: int, native_batch: int):
-    from .sim import eie as api
+    from ..sim import eie as api
 
     s = synthetic.synthetic_eie(
         size, size, 0.1, 0.5, seed=ctx.seed, batch=native_batch, num=ctx.num
@@ -63,8 +57,8 @@ def _eie_workload(ctx, fit, n_pes: int, size: int, cocotb_batch: int, native_bat
 
 
 def _diannao_workload(ctx):
-    from .sim import diannao as api
-    from .spec.diannao import DianNaoConfig
+    from ..sim import diannao as api
+    from ..spec.diannao import DianNaoConfig
 
     config = DianNaoConfig(tn=8, nbin_depth=256, nbout_depth=256, sb_depth=256)
     layer, x = synthetic.synthetic_dense(
@@ -81,7 +75,7 @@ def _diannao_workload(ctx):
 
 
 def _rows(ctx, workload) -> list[dict[str, Any]]:
-    from .sim import native
+    from ..sim import native
 
     name, work, config, verilog, run, (cocotb_batch, native_batch) = workload
     print(f"accelgen bench: native vs cocotb, {name} ...", file=sys.stderr, flush=True)
@@ -132,10 +126,10 @@ def _top(name: str) -> str:
 
 def _alex7(ctx, fit) -> dict[str, Any]:
     """Full-size synthetic Alex-7 on the 64-PE RTL, native engine: cycles vs the model."""
-    from .golden import paper
-    from .golden.eie_cycles import predict
-    from .golden.netspec import run_eie
-    from .sim import eie as api
+    from ..golden import paper
+    from ..golden.eie_cycles import predict
+    from ..golden.netspec import run_eie
+    from ..sim import eie as api
 
     s = ctx.eie_layer("Alex-7")
     n, depth = paper.EIE_PES, paper.EIE_FIFO_DEPTH
@@ -144,7 +138,7 @@ def _alex7(ctx, fit) -> dict[str, Any]:
     print("accelgen bench: Alex-7 on the 64-PE RTL (native) ...", file=sys.stderr, flush=True)
     t = time.perf_counter()
     api.verilog(config)
-    from .sim import native
+    from ..sim import native
 
     exe = native.build_native(api.verilog(config), toplevel="eie_top", core="eie")
     build = time.perf_counter() - t
@@ -173,16 +167,12 @@ def _alex7(ctx, fit) -> dict[str, Any]:
     }
 
 
-def fill_section(ctx, sec, *, eie_fit_config: Callable) -> None:
-    """Fill ``sec`` (tables ``engines`` and ``alex7``, notes, skipped parts).
-
-    ``eie_fit_config(layers, *, n_pes, fifo_depth)`` is the smallest EIE configuration that
-    holds the layers (the bench's helper).
-    """
-    fit = eie_fit_config
+def section_native(ctx: BenchContext) -> Section:
+    sec = Section("native", "Native simulation engine vs cocotb")
+    fit = _eie_fit_config
     if ctx.quick:
         sec.skipped.append("native engine: skipped by --quick (needs RTL builds)")
-        return
+        return sec
     workloads = [
         lambda: _eie_workload(ctx, fit, 8, 512, 32, 256),
         lambda: _eie_workload(ctx, fit, 64, 1024, 4, 32),
@@ -193,13 +183,13 @@ def fill_section(ctx, sec, *, eie_fit_config: Callable) -> None:
         try:
             rows += _rows(ctx, make())
         except Exception as e:  # a failed run must not lose the rows before it
-            sec.skipped.append(f"FAILED: native vs cocotb: {_first_line(e)}")
+            sec.skipped.append(f"FAILED: native vs cocotb: {first_line(e)}")
         sec.tables["engines"] = rows
         ctx.checkpoint(sec)
     try:
         sec.tables["alex7"] = [_alex7(ctx, fit)]
     except Exception as e:
-        sec.skipped.append(f"FAILED: Alex-7 on the 64-PE RTL (native): {_first_line(e)}")
+        sec.skipped.append(f"FAILED: Alex-7 on the 64-PE RTL (native): {first_line(e)}")
     sec.notes.append(
         "Both engines run the same host sequence on Verilator 5 (cocotb: the model at "
         "-O0 behind cocotb's Python host; native: the compiled C++ harness of accelgen.sim.native "
@@ -221,3 +211,4 @@ def fill_section(ctx, sec, *, eie_fit_config: Callable) -> None:
         "one input; outputs vs golden and every counter vs the cycle model. The machine is "
         "shared: wall-time figures depend on its load; CPU-time figures much less."
     )
+    return sec

@@ -508,7 +508,7 @@ def run_diannao(
     runs on the RTL's output of the previous layer and the layer's tiles go to the harness as
     one round (loads, start/done with the double-buffer prefetch, NBout reads).
     """
-    from accelgen.host.diannao import assemble, compile_layer, layer_input
+    from accelgen.host.diannao import assemble, compile_layer, finish_layer, layer_input
     from accelgen.spec.diannao import Sel, encode
 
     c = config
@@ -570,7 +570,7 @@ def run_diannao(
                     stats.append((*counters, *tile.samples))
                     n = len(tile.read_addr)
                     reads.append(unpack_lanes(rep.reads(n), c.acc_bits, c.tn))
-                a = assemble(plan, tiles, reads)
+                a = finish_layer(layer, plan, assemble(plan, tiles, reads), c)
                 out[f"c{i}_y{j}"] = a
                 out[f"c{i}_s{j}"] = np.asarray(stats, dtype=np.int64).reshape(-1, 5)
         proc.finish()

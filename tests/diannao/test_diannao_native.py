@@ -57,3 +57,17 @@ def test_native_rejects_icarus_before_simulating():
     _, layers, x = _cases("tn4", config, seed=3)[0]
     with pytest.raises(ValueError, match="Verilator only"):
         api.simulate(layers, x, config=config, engine="native", simulator="icarus")
+
+
+def test_native_winograd_matches_golden_and_model():
+    """Winograd mode (host transforms around FC programs, finish_layer on the host) natively."""
+    from test_winograd_diannao import TN2, TN4, _check_rtl, _wconv
+    from test_winograd_diannao import _cases as winograd_cases
+
+    cases = winograd_cases(7)
+    results = api.simulate_cases([(la, x) for _, la, x in cases], config=TN4, engine="native")
+    _check_rtl(TN4, cases, results)
+    rng = np.random.default_rng(8)
+    cases = [("multi-chunk", *_wconv(rng, 130, 1, h=3, w=3, pad=0, act="relu"))]
+    results = api.simulate_cases([(la, x) for _, la, x in cases], config=TN2, engine="native")
+    _check_rtl(TN2, cases, results)

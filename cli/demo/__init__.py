@@ -122,9 +122,15 @@ def run(args: argparse.Namespace) -> int:
 
         out = Path(args.out if args.out != DemoConfig().out else "build/demo-mnist")
         pes = args.pes if args.pes is not None else MNIST_PES
-        DemoConfig(pes=pes, simulator=args.simulator)  # validates the shared options
+        # validates the shared options
+        shared = DemoConfig(pes=pes, simulator=args.simulator, engine=args.engine)
         report = run_mnist(
-            out, images=args.images, pes=pes, simulator=args.simulator, clock_mhz=args.clock_mhz
+            out,
+            images=args.images,
+            pes=pes,
+            simulator=args.simulator,
+            clock_mhz=args.clock_mhz,
+            engine=shared.sim_engine,
         )
         o = report["ours"]
         print(

@@ -52,6 +52,7 @@ def run_mnist(
     clock_mhz: float,
     progress: bool = True,
     log=print,
+    engine: str = "cocotb",
 ) -> dict:
     """Run the MNIST demo; returns the report (also written to ``out``)."""
     config = mnist_config(pes)
@@ -66,10 +67,16 @@ def run_mnist(
     x, y = test.x[:n], test.y[:n]
     eie.check(model.layers, x, config)
 
-    log(f"[2/4] {n} image(s) on the EIE RTL (N = {pes}, {simulator})")
+    log(f"[2/4] {n} image(s) on the EIE RTL (N = {pes}, {simulator}, {engine} engine)")
     t0 = time.monotonic()
     res = eie.simulate(
-        model.layers, x, config=config, simulator=simulator, waves=False, progress=progress
+        model.layers,
+        x,
+        config=config,
+        simulator=simulator,
+        waves=False,
+        progress=progress,
+        engine=engine,
     )
     wall = time.monotonic() - t0
 
@@ -121,6 +128,8 @@ def run_mnist(
         "energy_nj_per_image": energy.total_pj / 1e3,
         "eie_load_efficiency": eie_efficiency(run),
         "wall_seconds": wall,
+        "engine": engine,
+        "core_cycles_per_s": float(res.cycles.sum()) / wall if wall else None,
     }
     out.mkdir(parents=True, exist_ok=True)
     _write_atomic(out / "report.json", json.dumps(report, indent=2, default=float) + "\n")
@@ -172,6 +181,13 @@ def _markdown(r: dict, *, n_errors_note: bool) -> str:
             else ""
         )
         + f". Energy per image (45 nm estimate): {r['energy_nj_per_image']:.1f} nJ.",
+        "",
+        f"Simulation: {r['engine']} engine, {r['wall_seconds']:.1f} s"
+        + (
+            f", {r['core_cycles_per_s']:,.0f} simulated core cycles per second."
+            if r["core_cycles_per_s"]
+            else "."
+        ),
         "",
         "| layer | load efficiency max-PE | mean-PE | starved |",
         "|---|---|---|---|",

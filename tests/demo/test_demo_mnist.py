@@ -38,4 +38,6 @@ def test_mnist_demo_on_rtl(tmp_path, monkeypatch, capsys, simulator, toy_mnist):
     assert 0 < eff["mean_pe"] <= eff["max_pe"] <= 1
     assert report["cycles_per_image"] > sum(layer.shape[1] for layer in model.layers) / 4
     assert "| compression ratio | 40x |" in (out / "report.md").read_text()
+    assert report["engine"] == ("native" if simulator == "verilator" else "cocotb")
+    assert report["core_cycles_per_s"] > 0
     assert "demo passed" in capsys.readouterr().out

@@ -1,0 +1,352 @@
+"""Fixed-point formats by calibration, and the golden layers of an imported model.
+
+Per-layer formats without per-layer hardware
+--------------------------------------------
+Both cores compute ``sat(act_bits, sum(round((a * w) >> w_frac)) + b)`` with one global
+``act_frac`` / ``w_frac``. A layer whose activation is ReLU or none is positively homogeneous,
+and pooling and flattening commute with a power-of-two scale, so each layer ``l`` can keep its
+output at its own scale ``2**e[l]`` (activation format ``act_frac + e[l]`` fractional bits) by
+storing ``w * 2**(e[l] - e[l-1])`` and ``b * 2**e[l]``; the input is quantized with
+``act_frac + e_in`` fractional bits and the output is read with ``act_frac + e[-1]``. The cores
+run unchanged and stay bit-exact against the golden model. Sigmoid and Tanh layers are pinned to
+``e = 0`` (their PWL tables expect ``act_frac``).
+
+:func:`calibrate` picks every ``e`` from the float activations on calibration data: the largest
+exponent such that the layer's calibration outputs (pre-activation; only the positive side under
+ReLU), its largest single product and its bias fit the activation range, and its scaled weights
+fit ``w_bits``. Without calibration data every ``e`` is 0 unless the weights need less.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from accelgen.golden.arith import Numerics, quantize
+from accelgen.golden.compress import compression_report, prune, quantize_codebook, share_weights
+from accelgen.golden.netspec import ConvLayer, EIELayer, FCLayer, PoolLayer, run_dense, run_eie
+
+from .onnx_import import float_forward
+
+__all__ = [
+    "DENSITY_GRID",
+    "Calibration",
+    "LayerStats",
+    "QuantizedNetwork",
+    "calibrate",
+    "check_eie_layers",
+    "dequantize_output",
+    "quantize_input",
+    "quantize_diannao",
+    "quantize_eie",
+    "search_densities",
+]
+
+E_MAX = 16
+DENSITY_GRID = (1.0, 0.7, 0.5, 0.35, 0.25, 0.18, 0.12, 0.09, 0.06, 0.04)
+
+
+@dataclass
+class LayerStats:
+    """What calibration saw in one layer (float, real units)."""
+
+    kind: str
+    act: str
+    out_max: float  # largest |output| (pre-activation; positive side under ReLU)
+    w_max: float
+    b_max: float
+    prod_max: float
+    exp: int = 0
+    limit: str = ""  # what bounded exp
+
+    def to_json(self) -> dict:
+        return {
+            "kind": self.kind,
+            "act": self.act,
+            "out_max": self.out_max,
+            "w_max": self.w_max,
+            "b_max": self.b_max,
+            "prod_max": self.prod_max,
+            "exp": self.exp,
+            "limit": self.limit,
+        }
+
+
+@dataclass
+class Calibration:
+    """Per-layer exponents: activations of layer ``l`` have ``act_frac + exps[l]`` bits."""
+
+    e_in: int
+    exps: list[int]
+    stats: list[LayerStats]
+    in_max: float
+    calibrated: bool
+
+    @property
+    def e_out(self) -> int:
+        return self.exps[-1]
+
+    def to_json(self) -> dict:
+        return {
+            "e_in": self.e_in,
+            "exps": list(self.exps),
+            "in_max": self.in_max,
+            "calibrated": self.calibrated,
+            "layers": [s.to_json() for s in self.stats],
+        }
+
+
+def _floor_log2(x: float) -> int:
+    return E_MAX if x <= 0 or not math.isfinite(x) else math.floor(math.log2(x))
+
+
+def _stats(layers, x) -> tuple[float, list[LayerStats]]:
+    """Float ranges per layer; ``x`` None gives weight and bias ranges only."""
+    outs = float_forward(layers, x, pre_activation=True) if x is not None else None
+    a = None if x is None else np.asarray(x, dtype=np.float64)
+    in_max = 0.0 if a is None else float(np.abs(a).max(initial=0.0))
+    stats = []
+    for i, layer in enumerate(layers):
+        if layer.kind == "pool":
+            stats.append(LayerStats("pool", "none", 0.0, 0.0, 0.0, 0.0))
+        else:
+            w_max = float(np.abs(layer.w).max(initial=0.0))
+            b_max = float(np.abs(layer.b).max(initial=0.0))
+            out_max = prod_max = 0.0
+            if outs is not None:
+                pre = outs[i][0]
+                out_max = float(
+                    (np.maximum(pre, 0) if layer.act == "relu" else np.abs(pre)).max(initial=0.0)
+                )
+                # largest single product |w| * |x| (per input channel / feature)
+                ab = np.abs(a.reshape(a.shape[0], -1) if layer.kind == "fc" else a)
+                if layer.kind == "fc":
+                    prod_max = float((np.abs(layer.w) * ab.max(axis=0)[None, :]).max(initial=0.0))
+                else:
+                    per_c = ab.max(axis=(0, 2, 3))
+                    prod_max = float(
+                        (np.abs(layer.w) * per_c[None, :, None, None]).max(initial=0.0)
+                    )
+            stats.append(LayerStats(layer.kind, layer.act, out_max, w_max, b_max, prod_max))
+        if outs is not None:
+            a = outs[i][1]
+    return in_max, stats
+
+
+def calibrate(layers, x, num: Numerics) -> Calibration:
+    """Choose ``e_in`` and one exponent per layer (see the module docstring)."""
+    act_range = ((1 << (num.act_bits - 1)) - 1) / (1 << num.act_frac)
+    w_range = ((1 << (num.w_bits - 1)) - 1) / (1 << num.w_frac)
+    in_max, stats = _stats(layers, x)
+    e_in = min(E_MAX, _floor_log2(act_range / in_max)) if x is not None and in_max > 0 else 0
+    if x is not None and in_max == 0:
+        e_in = 0
+    e_prev = e_in
+    exps = []
+    for i, (layer, st) in enumerate(zip(layers, stats, strict=True)):
+        if layer.kind == "pool":
+            e, limit = e_prev, "pool"
+        else:
+            bounds = {"weights": e_prev + _floor_log2(w_range / st.w_max)}
+            if x is not None:
+                bounds["outputs"] = _floor_log2(act_range / st.out_max)
+                bounds["products"] = _floor_log2(act_range / st.prod_max)
+                bounds["bias"] = _floor_log2(act_range / st.b_max)
+            else:
+                bounds["default"] = 0
+            limit = min(bounds, key=lambda k: bounds[k])
+            e = min(E_MAX, bounds[limit])
+            if layer.act in ("sigmoid", "tanh"):
+                if bounds["weights"] < 0:
+                    raise ValueError(
+                        f"layer {i} ({layer.act}): weights up to {st.w_max:.4g} do not fit w_bits "
+                        f"{num.w_bits} with w_frac {num.w_frac} at the sigmoid/tanh input format; "
+                        "use a smaller --w-frac"
+                    )
+                e, limit = 0, f"{layer.act} (fixed)"
+        st.exp, st.limit = e, limit
+        exps.append(e)
+        e_prev = e
+    return Calibration(e_in, exps, stats, in_max, x is not None)
+
+
+def quantize_input(x, cal: Calibration, num: Numerics) -> np.ndarray:
+    """Float inputs to the fixed-point input format ``act_frac + e_in``."""
+    xa = np.asarray(x, dtype=np.float64) * 2.0**cal.e_in
+    return quantize(xa, num.act_frac, num.act_bits).astype(np.int16)
+
+
+def dequantize_output(y, cal: Calibration, num: Numerics) -> np.ndarray:
+    """Fixed-point outputs to float in the model's output scale."""
+    return np.asarray(y, dtype=np.float64) / 2.0 ** (num.act_frac + cal.e_out)
+
+
+def _scaled(layers, cal: Calibration):
+    """``(layer, w * 2**(e - e_prev), b * 2**e)`` per layer (pooling: ``None, None``)."""
+    e_prev = cal.e_in
+    for layer, e in zip(layers, cal.exps, strict=True):
+        if layer.kind == "pool":
+            yield layer, None, None
+        else:
+            yield layer, layer.w * 2.0 ** (e - e_prev), layer.b * 2.0**e
+        e_prev = e
+
+
+def quantize_diannao(layers, cal: Calibration, num: Numerics) -> list:
+    """Golden DianNao layers (FCLayer, ConvLayer, PoolLayer) of the float layers."""
+    out = []
+    for layer, w, b in _scaled(layers, cal):
+        if layer.kind == "pool":
+            if layer.act != "none":
+                raise ValueError("an activation after pooling is not supported")
+            out.append(PoolLayer(k=layer.k, stride=layer.stride, mode=layer.mode))
+            continue
+        wq = quantize(w, num.w_frac, num.w_bits)
+        bq = quantize(b, num.act_frac, num.act_bits)
+        if layer.kind == "fc":
+            out.append(FCLayer(wq, bq, act=layer.act))
+        else:
+            out.append(ConvLayer(wq, bq, stride=layer.stride, pad=layer.pad, act=layer.act))
+    return out
+
+
+def check_eie_layers(layers) -> None:
+    """EIE runs fully-connected layers with ReLU or no activation."""
+    for i, layer in enumerate(layers):
+        if layer.kind != "fc":
+            raise ValueError(
+                f"layer {i} is a {layer.kind} layer; EIE takes fully-connected networks "
+                "(use --core diannao)"
+            )
+        if layer.act not in ("none", "relu"):
+            raise ValueError(
+                f"layer {i} has a {layer.act} activation; EIE supports ReLU or none "
+                "(use --core diannao)"
+            )
+
+
+FINETUNE_EPOCHS = 10
+FINETUNE_LR = 1e-4
+
+
+def _finetunable(layers) -> bool:
+    """``train_centroids`` trains ReLU MLPs with a linear last layer."""
+    last = len(layers) - 1
+    return all(la.act == ("none" if i == last else "relu") for i, la in enumerate(layers))
+
+
+def quantize_eie(
+    layers,
+    cal: Calibration,
+    num: Numerics,
+    densities,
+    *,
+    x=None,
+    labels=None,
+    epochs: int = FINETUNE_EPOCHS,
+) -> list[EIELayer]:
+    """Deep-Compressed EIE layers: prune to ``densities[l]``, 15 shared weights + 0, codebook.
+
+    With ``x`` and ``labels`` (the calibration inputs and their labels, or the float model's
+    top-1 when the data has none) the shared centroids and biases are fine-tuned for ``epochs``
+    (indices fixed, :func:`accelgen.golden.train.train_centroids`) before quantization.
+    """
+    from accelgen.golden import train
+
+    check_eie_layers(layers)
+    cents, idxs, biases = [], [], []
+    for layer, d in zip(layers, densities, strict=True):
+        c, idx = share_weights(layer.w, prune(layer.w, d))
+        cents.append(c)
+        idxs.append(idx)
+        biases.append(layer.b)
+    if x is not None and labels is not None and epochs > 0 and _finetunable(layers):
+        xa = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+        ya = np.asarray(labels, dtype=np.int64)
+        data = train.DigitsSplit(xa, ya, xa[:0], ya[:0])
+        with train.single_thread_blas():
+            cents, biases = train.train_centroids(
+                data, cents, idxs, biases, epochs=epochs, lr=FINETUNE_LR, seed=0
+            )
+    out = []
+    e_prev = cal.e_in
+    for layer, c, idx, b, e in zip(layers, cents, idxs, biases, cal.exps, strict=True):
+        cb = quantize_codebook(
+            np.asarray(c) * 2.0 ** (e - e_prev), w_frac=num.w_frac, w_bits=num.w_bits
+        )
+        bq = quantize(np.asarray(b) * 2.0**e, num.act_frac, num.act_bits)
+        out.append(EIELayer(cb, idx, bq, relu=layer.act == "relu"))
+        e_prev = e
+    return out
+
+
+@dataclass
+class QuantizedNetwork:
+    """The golden layers of an imported model and how they were made."""
+
+    core: str
+    layers: list
+    cal: Calibration
+    num: Numerics
+    densities: list[float] | None = None
+    density_search: list[dict] = field(default_factory=list)
+
+    def golden(self, xq, *, group: int = 1, n_pes: int = 1) -> np.ndarray:
+        """Fixed-point outputs of the golden model for quantized inputs ``xq`` (batched)."""
+        if self.core == "eie":
+            return run_eie(self.layers, xq, num=self.num, n_pes=n_pes)[-1]
+        return run_dense(self.layers, xq, num=self.num, group=group)[-1]
+
+    def compression(self, n_pes: int = 1):
+        return compression_report(self.layers, n_pes) if self.core == "eie" else None
+
+
+def _agree(logits: np.ndarray, labels: np.ndarray) -> float:
+    return float((np.asarray(logits).reshape(len(labels), -1).argmax(-1) == labels).mean())
+
+
+def search_densities(
+    layers,
+    cal: Calibration,
+    num: Numerics,
+    x,
+    labels: np.ndarray,
+    reference: float,
+    budget: float,
+    *,
+    epochs: int = FINETUNE_EPOCHS,
+    reference_top1: np.ndarray | None = None,
+) -> tuple[list[float], list[dict]]:
+    """Per-layer densities from :data:`DENSITY_GRID` (greedy, first layer first).
+
+    A candidate is accepted when the compressed fixed-point model's accuracy on ``x`` against
+    ``labels`` is at least ``reference - budget`` and (with ``reference_top1``, the float model's
+    top-1) its top-1 agreement with the float model is at least ``1 - budget``; ``reference`` and
+    ``budget`` are fractions (0.01 = one point). Each layer's density is lowered until the next
+    step fails.
+    """
+    xq = quantize_input(x, cal, num)
+    dens = [1.0] * len(layers)
+    trials = []
+
+    def evaluate(ds) -> tuple[float, float]:
+        q = quantize_eie(layers, cal, num, ds, x=x, labels=labels, epochs=epochs)
+        logits = run_eie(q, xq, num=num)[-1]
+        agree = 1.0 if reference_top1 is None else _agree(logits, reference_top1)
+        return _agree(logits, labels), agree
+
+    for i in range(len(layers)):
+        for d in DENSITY_GRID[1:]:
+            cand = dens.copy()
+            cand[i] = d
+            acc, agree = evaluate(cand)
+            ok = acc >= reference - budget - 1e-12 and agree >= 1.0 - budget - 1e-12
+            trials.append(
+                {"layer": i, "density": d, "accuracy": acc, "agreement": agree, "accepted": ok}
+            )
+            if not ok:
+                break
+            dens = cand
+    return dens, trials

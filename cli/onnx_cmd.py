@@ -106,22 +106,18 @@ def load_data(path: Path, input_shape: tuple[int, ...], what: str) -> tuple[np.n
 # ---------------------------------------------------------------------------------- config
 
 
-def _base_config(args, core: str):
-    if core == "eie":
-        from .hdl.eie.config import EIEConfig as cls
-    else:
-        from .hdl.diannao.config import DianNaoConfig as cls
-    base = cls.load(args.config) if args.config else cls()
+def _base_config(args, core):
+    """The core's default config (or ``--config``) with ``--pes`` / ``--tn`` applied."""
     changes = {}
     if args.pes is not None:
-        if core != "eie":
+        if core.name != "eie":
             raise ValueError("--pes applies to --core eie (DianNao takes --tn)")
         changes["n_pes"] = args.pes
     if args.tn is not None:
-        if core != "diannao":
+        if core.name != "diannao":
             raise ValueError("--tn applies to --core diannao (EIE takes --pes)")
         changes["tn"] = args.tn
-    return base.replace(**changes) if changes else base
+    return core.load_config(args.config, **changes)
 
 
 def _pow2_at_least(n: int, lo: int) -> int:
@@ -131,14 +127,10 @@ def _pow2_at_least(n: int, lo: int) -> int:
     return v
 
 
-def fit_eie(layers, config, *, given: bool):
-    """``config`` if the layers fit, else (unless ``given``) one with memories grown to fit."""
+def _grow_eie(layers, config):
+    """EIE memories grown (powers of two, never below ``config``'s) to hold ``layers``."""
     from .golden import balance
-    from .hdl.eie.images import check_fits
 
-    if given:
-        check_fits(layers, config)
-        return config
     n = config.n_pes
     rows = max(la.shape[0] for la in layers)
     cols = max(la.shape[1] for la in layers)
@@ -146,37 +138,43 @@ def fit_eie(layers, config, *, given: bool):
     for la in layers:
         entries += balance.column_work(la.index, n).sum(axis=1)
     lines = -(-int(entries.max()) // 8) + len(layers) + 1
-    cfg = config.replace(
+    return config.replace(
         regfile_depth=_pow2_at_least(max(-(-rows // n), -(-cols // n)), config.regfile_depth),
         ptr_depth=_pow2_at_least(sum(la.shape[1] + 1 for la in layers), config.ptr_depth),
         spmat_words=_pow2_at_least(lines, config.spmat_words),
         max_layers=max(config.max_layers, len(layers)),
     )
-    check_fits(layers, cfg)
-    return cfg
 
 
-def fit_diannao(layers, input_shape, config, *, given: bool):
-    from .hdl.diannao.api import check_mappable
+def _grow_diannao(config):
+    return config.replace(
+        nbin_depth=config.nbin_depth * 2,
+        nbout_depth=config.nbout_depth * 2,
+        sb_depth=config.sb_depth * 2,
+        imem_depth=config.imem_depth * 2,
+    )
 
-    shape = (1, *input_shape)
+
+def fit_config(core, layers, x, config, *, given: bool):
+    """``config`` if the network fits it (the core's own check); with ``given`` a misfit is an
+    error, otherwise the memories grow until it fits (EIE: sized from the layers; DianNao:
+    buffers and instruction memory doubled, up to 8 times)."""
     if given:
-        check_mappable(layers, shape, config)
+        core.check(layers, x, config)
         return config
-    cfg = config
+    if core.name == "eie":
+        config = _grow_eie(layers, config)
+    err = None
     for _ in range(8):
         try:
-            check_mappable(layers, shape, cfg)
-            return cfg
+            core.check(layers, x, config)
+            return config
         except ValueError as e:
             err = e
-            cfg = cfg.replace(
-                nbin_depth=cfg.nbin_depth * 2,
-                nbout_depth=cfg.nbout_depth * 2,
-                sb_depth=cfg.sb_depth * 2,
-                imem_depth=cfg.imem_depth * 2,
-            )
-    raise ValueError(f"the network does not fit a DianNao core of Tn={config.tn}: {err}")
+            if core.name != "diannao":
+                break
+            config = _grow_diannao(config)
+    raise ValueError(f"the network does not fit a {core.name} core: {err}")
 
 
 # ---------------------------------------------------------------------------------- import
@@ -226,12 +224,13 @@ def _density_arg(value: str | None, calib: bool):
 
 def do_import(args, *, calib_fallback: tuple | None = None) -> Imported:
     """Import, calibrate, compress and fit; raises ``ValueError`` on any problem."""
+    from . import cores
     from .frontend import quantize as q
     from .frontend.onnx_import import import_onnx, ort_forward
 
     graph = import_onnx(args.model)
-    core = args.core
-    if core == "eie":
+    core = cores.get(args.core)
+    if core.name == "eie":
         q.check_eie_layers(graph.layers)
     if args.accuracy_budget < 0 or args.accuracy_budget > 100:
         raise ValueError(f"--accuracy-budget must be in 0..100 points, got {args.accuracy_budget}")
@@ -242,7 +241,7 @@ def do_import(args, *, calib_fallback: tuple | None = None) -> Imported:
         cx, cy = load_data(args.calib, graph.input_shape, "--calib")
     elif calib_fallback is not None:
         cx, cy = calib_fallback
-    density = _density_arg(args.density, cx is not None) if core == "eie" else None
+    density = _density_arg(args.density, cx is not None) if core.name == "eie" else None
     config = _base_config(args, core)
     num = config.numerics
     cal = q.calibrate(graph.layers, cx, num)
@@ -250,7 +249,7 @@ def do_import(args, *, calib_fallback: tuple | None = None) -> Imported:
     labels = None if cx is None else (cy if cy is not None else ref.argmax(1))
     epochs = q.FINETUNE_EPOCHS if args.finetune_epochs is None else args.finetune_epochs
     trials: list[dict] = []
-    if core == "eie":
+    if core.name == "eie":
         if density == "auto":
             ref_acc = float((ref.argmax(1) == labels).mean())
             dens, trials = q.search_densities(
@@ -267,13 +266,15 @@ def do_import(args, *, calib_fallback: tuple | None = None) -> Imported:
         else:
             dens = [float(density)] * len(graph.layers)
         layers = q.quantize_eie(graph.layers, cal, num, dens, x=cx, labels=labels, epochs=epochs)
-        config = fit_eie(layers, config, given=args.config is not None)
     else:
         dens = None
         layers = q.quantize_diannao(graph.layers, cal, num)
-        config = fit_diannao(layers, graph.input_shape, config, given=args.config is not None)
-    net = q.QuantizedNetwork(core, layers, cal, config.numerics, dens, trials)
-    imp = Imported(graph, core, config, net, cx, cy)
+    x_fit = np.zeros((1, *graph.input_shape), dtype=np.int16)
+    if core.name == "eie":
+        x_fit = x_fit.reshape(1, -1)
+    config = fit_config(core, layers, x_fit, config, given=args.config is not None)
+    net = q.QuantizedNetwork(core.name, layers, cal, config.numerics, dens, trials)
+    imp = Imported(graph, core.name, config, net, cx, cy)
     imp.report = build_report(imp, ref)
     return imp
 
@@ -506,6 +507,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_run(args: argparse.Namespace) -> int:
+    from . import cores
     from .frontend.onnx_import import import_onnx, ort_forward
     from .frontend.quantize import dequantize_output, quantize_input
     from .sim.runner import check_simulator
@@ -522,16 +524,10 @@ def run_run(args: argparse.Namespace) -> int:
     imp = do_import(args, calib_fallback=(x, y))
     xq = quantize_input(x, imp.net.cal, imp.num)
     golden = imp.golden(xq)[-1].reshape(len(x), -1)
-    if imp.core == "eie":
-        from .hdl.eie import api
-
-        res = api.simulate(
-            imp.net.layers, xq.reshape(len(x), -1), config=imp.config, simulator=args.simulator
-        )
-    else:
-        from .hdl.diannao import api
-
-        res = api.simulate(imp.net.layers, xq, config=imp.config, simulator=args.simulator)
+    core = cores.get(imp.core)
+    x_core = xq.reshape(len(x), -1) if imp.core == "eie" else xq
+    core.check(imp.net.layers, x_core, imp.config)
+    res = core.simulate(imp.net.layers, x_core, config=imp.config, simulator=args.simulator)
     y_rtl = np.asarray(res.y).reshape(len(x), -1).astype(np.int64)
     mism = int(np.count_nonzero(np.any(y_rtl != golden, axis=1)))
     ref = ort_forward(graph, x)

@@ -20,6 +20,9 @@ What is folded:
 * BatchNormalization is folded into the preceding Conv / Gemm / MatMul.
 * Relu, Sigmoid and Tanh become the preceding layer's activation (a Relu after a MaxPool moves in
   front of it: both orders give the same result).
+* An activation, BatchNormalization or bias Add with no layer to fold into (the first node, or
+  after pooling or another activation) gets an identity layer (fully connected, or a 1x1
+  convolution; weights exactly 1.0) to carry it.
 * Identity, Dropout, Cast to float and Flatten / flattening Reshape are removed (a
   fully-connected layer after a convolution flattens in ``[C, H, W]`` order, as ONNX's Flatten).
 * A trailing Softmax / LogSoftmax and what follows it (ArgMax, label lookup, ...) is left to
@@ -326,6 +329,16 @@ def _pool_geometry(name: str, op: str, a: dict, in_hw: tuple[int, int]):
     return k, s, ((h - k) // s + 1, (w - k) // s + 1)
 
 
+def _identity(name: str, op: str, shape: tuple[int, ...]) -> FloatFC | FloatConv:
+    """An identity layer (weights exactly 1.0) for an op with no layer to fold into."""
+    if len(shape) == 1:
+        return FloatFC(np.eye(shape[0]), np.zeros(shape[0]))
+    if len(shape) == 3:
+        c = shape[0]
+        return FloatConv(np.eye(c)[:, :, None, None], np.zeros(c))
+    raise ValueError(f"node {name!r} ({op}) gets a {list(shape)} tensor; not supported")
+
+
 def import_onnx(path: str | Path, model=None) -> ImportedGraph:
     """Import ``path`` (or an already loaded ``model``) as an :class:`ImportedGraph`."""
     if model is None:
@@ -380,6 +393,9 @@ def import_onnx(path: str | Path, model=None) -> ImportedGraph:
         n = len(layers)
         last = layers[-1] if layers else None
         if op in ("Identity", "Dropout"):
+            if op == "Dropout" and len(node.input) > 2 and node.input[2]:
+                if node.input[2] not in consts or bool(np.asarray(consts[node.input[2]]).any()):
+                    raise ValueError(f"node {name!r} (Dropout): training mode is not supported")
             row(name, op, "removed")
         elif op == "Cast":
             if int(a.get("to", 0)) != _FLOAT:
@@ -389,6 +405,8 @@ def import_onnx(path: str | Path, model=None) -> ImportedGraph:
             axis = int(a.get("axis", 1))
             if axis not in (1, -len(shape)):
                 raise ValueError(f"node {name!r} (Flatten): axis {axis}; only axis 1 is supported")
+            if len(shape) != 1:
+                foldable = False
             shape = (math.prod(shape),)
             row(name, op, "removed (flatten)")
         elif op == "Reshape":
@@ -405,6 +423,8 @@ def import_onnx(path: str | Path, model=None) -> ImportedGraph:
                     f"node {name!r} (Reshape): target shape {target} is not a flattening reshape "
                     f"of {list(shape)} to [batch, {total}]"
                 )
+            if len(shape) != 1:
+                foldable = False
             shape = (total,)
             row(name, op, "removed (flatten)")
         elif op in ("Gemm", "MatMul"):
@@ -446,11 +466,12 @@ def import_onnx(path: str | Path, model=None) -> ImportedGraph:
             row(name, op, f"layer {n} (fc {w.shape[1]} -> {w.shape[0]})")
         elif op == "Add":
             c = np.asarray(consts[[t for t in node.input if t in consts][0]], dtype=np.float64)
+            where = f"folded into layer {n - 1} (bias)"
             if not foldable or last is None or last.kind == "pool" or last.act != "none":
-                raise ValueError(
-                    f"node {name!r} (Add): only a constant bias added right after Gemm, MatMul "
-                    "or Conv is supported"
-                )
+                last = _identity(name, op, shape)
+                layers.append(last)
+                foldable, n = True, n + 1
+                where = f"layer {n - 1} (identity {last.kind} with this bias)"
             nout = last.b.shape[0]
             if c.size == 1 or (c.size == nout and c.reshape(-1).shape == (nout,)):
                 if last.kind == "conv" and c.size == nout and c.ndim >= 2 and c.shape[-1] != 1:
@@ -462,7 +483,7 @@ def import_onnx(path: str | Path, model=None) -> ImportedGraph:
                 raise ValueError(
                     f"node {name!r} (Add): constant {list(c.shape)} is not a bias of {nout} values"
                 )
-            row(name, op, f"folded into layer {n - 1} (bias)")
+            row(name, op, where)
         elif op == "Conv":
             if len(shape) != 3:
                 raise ValueError(f"node {name!r} (Conv) needs a [C, H, W] input, got {list(shape)}")
@@ -489,18 +510,19 @@ def import_onnx(path: str | Path, model=None) -> ImportedGraph:
         elif op == "BatchNormalization":
             if int(a.get("training_mode", 0)):
                 raise ValueError(f"node {name!r} (BatchNormalization): training_mode not supported")
+            where = f"folded into layer {n - 1}"
             if not foldable or last is None or last.kind == "pool" or last.act != "none":
-                raise ValueError(
-                    f"node {name!r} (BatchNormalization): must follow a Conv, Gemm or MatMul "
-                    "directly to be folded into it"
-                )
+                last = _identity(name, op, shape)
+                layers.append(last)
+                foldable, n = True, n + 1
+                where = f"layer {n - 1} (identity {last.kind} with this BatchNormalization)"
             scale, bias, mean, var = (
                 np.asarray(consts[t], dtype=np.float64).reshape(-1) for t in node.input[1:5]
             )
             s = scale / np.sqrt(var + float(a.get("epsilon", 1e-5)))
             last.w = last.w * s.reshape((-1,) + (1,) * (last.w.ndim - 1))
             last.b = (last.b - mean) * s + bias
-            row(name, op, f"folded into layer {n - 1}")
+            row(name, op, where)
         elif op in _ACTS:
             act = _ACTS[op]
             if last is not None and last.kind != "pool" and last.act == "none":
@@ -521,10 +543,11 @@ def import_onnx(path: str | Path, model=None) -> ImportedGraph:
                 layers[n - 2].act = "relu"
                 row(name, op, f"layer {n - 2} activation (moved before the MaxPool)")
             else:
-                raise ValueError(
-                    f"node {name!r} ({op}): an activation must follow a Conv, Gemm or MatMul "
-                    "(with its bias and BatchNormalization)"
-                )
+                last = _identity(name, op, shape)
+                last.act = act
+                layers.append(last)
+                foldable = False
+                row(name, op, f"layer {n} (identity {last.kind} with this activation)")
         elif op in ("MaxPool", "AveragePool", "GlobalAveragePool"):
             if len(shape) != 3:
                 raise ValueError(f"node {name!r} ({op}) needs a [C, H, W] input, got {list(shape)}")
@@ -546,10 +569,9 @@ def import_onnx(path: str | Path, model=None) -> ImportedGraph:
             raise _unsupported(name, op)
         for out in node.output[:1]:
             cur = out
-    if not layers:
-        raise ValueError(f"{path}: the model has no Gemm, MatMul, Conv or pooling layer")
-    if layers[-1].kind == "pool":
-        pass
+    if not layers:  # nothing to compute: one identity layer carries the data through
+        layers.append(_identity("(output)", "Identity", shape))
+        rows.append({"name": "(none)", "op": "-", "what": "layer 0 (identity: no layer in model)"})
     return ImportedGraph(
         layers=layers,
         input_name=in_name,

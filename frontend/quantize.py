@@ -98,8 +98,11 @@ class Calibration:
         }
 
 
-def _floor_log2(x: float) -> int:
-    return E_MAX if x <= 0 or not math.isfinite(x) else math.floor(math.log2(x))
+def _bound(limit: float, value: float) -> int:
+    """Largest ``e`` with ``value * 2**e <= limit`` (``E_MAX`` when ``value`` is 0)."""
+    if value <= 0 or not math.isfinite(limit / value):
+        return E_MAX
+    return min(E_MAX, math.floor(math.log2(limit / value)))
 
 
 def _stats(layers, x) -> tuple[float, list[LayerStats]]:
@@ -140,7 +143,7 @@ def calibrate(layers, x, num: Numerics) -> Calibration:
     act_range = ((1 << (num.act_bits - 1)) - 1) / (1 << num.act_frac)
     w_range = ((1 << (num.w_bits - 1)) - 1) / (1 << num.w_frac)
     in_max, stats = _stats(layers, x)
-    e_in = min(E_MAX, _floor_log2(act_range / in_max)) if x is not None and in_max > 0 else 0
+    e_in = min(E_MAX, _bound(act_range, in_max)) if x is not None and in_max > 0 else 0
     if x is not None and in_max == 0:
         e_in = 0
     e_prev = e_in
@@ -149,11 +152,11 @@ def calibrate(layers, x, num: Numerics) -> Calibration:
         if layer.kind == "pool":
             e, limit = e_prev, "pool"
         else:
-            bounds = {"weights": e_prev + _floor_log2(w_range / st.w_max)}
+            bounds = {"weights": e_prev + _bound(w_range, st.w_max)}
             if x is not None:
-                bounds["outputs"] = _floor_log2(act_range / st.out_max)
-                bounds["products"] = _floor_log2(act_range / st.prod_max)
-                bounds["bias"] = _floor_log2(act_range / st.b_max)
+                bounds["outputs"] = _bound(act_range, st.out_max)
+                bounds["products"] = _bound(act_range, st.prod_max)
+                bounds["bias"] = _bound(act_range, st.b_max)
             else:
                 bounds["default"] = 0
             limit = min(bounds, key=lambda k: bounds[k])

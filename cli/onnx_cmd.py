@@ -251,17 +251,15 @@ def do_import(args, *, calib_fallback: tuple | None = None) -> Imported:
     trials: list[dict] = []
     if core.name == "eie":
         if density == "auto":
-            ref_acc = float((ref.argmax(1) == labels).mean())
             dens, trials = q.search_densities(
                 graph.layers,
                 cal,
                 num,
                 cx,
                 labels,
-                ref_acc,
+                ref.argmax(1),
                 args.accuracy_budget / 100.0,
                 epochs=epochs,
-                reference_top1=ref.argmax(1),
             )
         else:
             dens = [float(density)] * len(graph.layers)

@@ -310,35 +310,50 @@ def _agree(logits: np.ndarray, labels: np.ndarray) -> float:
     return float((np.asarray(logits).reshape(len(labels), -1).argmax(-1) == labels).mean())
 
 
+HOLDOUT = 0.25  # share of the calibration data that judges the density search
+MIN_HOLDOUT = 10
+
+
 def search_densities(
     layers,
     cal: Calibration,
     num: Numerics,
     x,
     labels: np.ndarray,
-    reference: float,
+    reference_top1: np.ndarray,
     budget: float,
     *,
     epochs: int = FINETUNE_EPOCHS,
-    reference_top1: np.ndarray | None = None,
+    seed: int = 0,
 ) -> tuple[list[float], list[dict]]:
     """Per-layer densities from :data:`DENSITY_GRID` (greedy, first layer first).
 
-    A candidate is accepted when the compressed fixed-point model's accuracy on ``x`` against
-    ``labels`` is at least ``reference - budget`` and (with ``reference_top1``, the float model's
-    top-1) its top-1 agreement with the float model is at least ``1 - budget``; ``reference`` and
-    ``budget`` are fractions (0.01 = one point). Each layer's density is lowered until the next
-    step fails.
+    The calibration data is split (seeded) into a fine-tuning part and a held-out
+    :data:`HOLDOUT` share (all of it is used for both when there are fewer than
+    ``MIN_HOLDOUT / HOLDOUT`` samples). A candidate is accepted when, on the held-out part, the
+    compressed fixed-point model's accuracy against ``labels`` is at least the float model's
+    (``reference_top1``, ONNX Runtime's top-1) minus ``budget`` and its top-1 agreement with the
+    float model is at least ``1 - budget`` (fractions: 0.01 = one point). Each layer's density
+    is lowered step by step until the next step fails.
     """
-    xq = quantize_input(x, cal, num)
+    x = np.asarray(x)
+    labels = np.asarray(labels)
+    ref = np.asarray(reference_top1)
+    n_val = int(round(HOLDOUT * len(x)))
+    if n_val >= MIN_HOLDOUT:
+        perm = np.random.default_rng(seed).permutation(len(x))
+        val, fit = perm[:n_val], perm[n_val:]
+    else:
+        val = fit = np.arange(len(x))
+    xq = quantize_input(x[val], cal, num)
+    reference = float((ref[val] == labels[val]).mean())
     dens = [1.0] * len(layers)
     trials = []
 
     def evaluate(ds) -> tuple[float, float]:
-        q = quantize_eie(layers, cal, num, ds, x=x, labels=labels, epochs=epochs)
+        q = quantize_eie(layers, cal, num, ds, x=x[fit], labels=labels[fit], epochs=epochs)
         logits = run_eie(q, xq, num=num)[-1]
-        agree = 1.0 if reference_top1 is None else _agree(logits, reference_top1)
-        return _agree(logits, labels), agree
+        return _agree(logits, labels[val]), _agree(logits, ref[val])
 
     for i in range(len(layers)):
         for d in DENSITY_GRID[1:]:

@@ -28,11 +28,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from .frontend.onnx_export import cnn_to_onnx, digits_arrays, mlp_to_onnx
     from .golden.models import digits_cnn, digits_mlp
-    from .onnx_cmd import write_dir_atomically
+    from .onnx_cmd import _check_out_dir, write_dir_atomically
 
     out: Path = args.output
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not args.force)):
-        raise ValueError(f"{out} exists and is not an empty directory (use --force to replace)")
+    _check_out_dir(out, args.force)
     mlp, cnn = digits_mlp(), digits_cnn()
     files: dict[str, bytes | str] = {
         "digits_mlp.onnx": mlp_to_onnx(mlp.float_params).SerializeToString(),

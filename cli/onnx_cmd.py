@@ -422,8 +422,7 @@ def report_md(rep: dict) -> str:
 
 def write_dir_atomically(out: Path, files: dict[str, bytes | str], *, force: bool) -> None:
     """Write ``files`` into ``out`` via a temporary sibling directory and one rename."""
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not force)):
-        raise ValueError(f"{out} exists and is not an empty directory (use --force to replace)")
+    _check_out_dir(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     if tmp.exists():
@@ -462,7 +461,13 @@ def network_npz_bytes(imp: Imported) -> bytes:
     return buf.getvalue()
 
 
+def _check_out_dir(out: Path, force: bool) -> None:
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not force)):
+        raise ValueError(f"{out} exists and is not an empty directory (use --force to replace)")
+
+
 def run_import(args: argparse.Namespace) -> int:
+    _check_out_dir(args.output, args.force)
     imp = do_import(args)
     files = {
         "network.npz": network_npz_bytes(imp),

@@ -245,3 +245,83 @@ def test_import_writes_dir(tmp_path):
     assert len(layers) == 3 and x.shape == (16, 3, 9, 9)
     # a second import into the same DIR needs --force
     assert main(["import", str(path), "--core", "diannao", "-o", str(out)]) == 2
+
+
+def test_large_weights_lower_the_format():
+    """Weights beyond the 16-bit weight range (|w| >= 8 at w_frac 12) scale down exactly."""
+    rng = np.random.default_rng(11)
+    m = mlp(rng, sizes=(6, 4, 3))
+    arr = onnx.numpy_helper.to_array(m.graph.initializer[0]) * 40.0
+    m.graph.initializer[0].CopyFrom(onnx.numpy_helper.from_array(arr, "w0"))
+    g = import_onnx("m", model=m)
+    x = _input(m, rng, 64)
+    cal = calibrate(g.layers, x, NUM)
+    assert cal.exps[0] - cal.e_in < 0 or cal.stats[0].limit == "weights"
+    y = run_dense(
+        quantize_diannao(g.layers, cal, NUM), quantize_input(x, cal, NUM), num=NUM, group=4
+    )[-1]
+    ref = ort_forward(g, x)
+    assert np.abs(dequantize_output(y, cal, NUM) - ref).max() <= 0.01 * np.abs(ref).max()
+
+
+def test_given_config_that_does_not_fit(tmp_path, capsys):
+    from accelgen.main import main
+    from accelgen.spec.eie import EIEConfig
+
+    path = tmp_path / "m.onnx"
+    onnx.save(mlp(np.random.default_rng(0), sizes=(40, 30, 5)), path)
+    EIEConfig(n_pes=2, regfile_depth=8).save(tmp_path / "cfg.json")
+    rc = main(
+        [
+            "import",
+            str(path),
+            "--core",
+            "eie",
+            "--config",
+            str(tmp_path / "cfg.json"),
+            "-o",
+            str(tmp_path / "o"),
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "register files hold 16" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_eie_config_grows_to_fit(tmp_path):
+    import json
+
+    from accelgen.main import main
+
+    path = tmp_path / "m.onnx"
+    onnx.save(mlp(np.random.default_rng(0), sizes=(300, 200, 10)), path)
+    out = tmp_path / "o"
+    assert main(["import", str(path), "--core", "eie", "--pes", "2", "-o", str(out)]) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["n_pes"] == 2 and cfg["regfile_depth"] >= 150 and cfg["ptr_depth"] >= 512
+
+
+def test_run_checks_before_simulating(tmp_path, capsys):
+    from accelgen.main import main
+
+    path = tmp_path / "m.onnx"
+    onnx.save(mlp(np.random.default_rng(0)), path)
+    np.savez(tmp_path / "d.npz", x=np.zeros((4, 13, 1), np.float32))
+    args = [
+        "run",
+        str(path),
+        "--core",
+        "eie",
+        "--inputs",
+        str(tmp_path / "d.npz"),
+        "-o",
+        str(tmp_path / "o.npz"),
+    ]
+    assert main(args) == 2
+    assert "x has shape [4, 13, 1]; the model takes [batch, 13]" in capsys.readouterr().err
+    np.savez(tmp_path / "d.npz", x=np.zeros((4, 13), np.float32))
+    with pytest.raises(SystemExit):  # argparse: invalid choice
+        main([*args, "--simulator", "iverilog"])
+    assert main([*args[:-1], str(tmp_path / "o.txt")]) == 2
+    assert "must be an .npz file" in capsys.readouterr().err
+    assert not (tmp_path / "o.npz").exists()

@@ -100,6 +100,8 @@ def load_data(path: Path, input_shape: tuple[int, ...], what: str) -> tuple[np.n
                 f"{path}: y must be {x.shape[0]} integer labels, got {y.dtype} {list(y.shape)}"
             )
         y = y.astype(np.int64)
+        if y.size and y.min() < 0:
+            raise ValueError(f"{path}: y holds the label {int(y.min())}; labels must be >= 0")
     return x, y
 
 

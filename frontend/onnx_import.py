@@ -672,11 +672,17 @@ def ort_forward(graph: ImportedGraph, x) -> np.ndarray:
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
-    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     xa = np.asarray(x, dtype=np.float32)
     step = graph.batch or len(xa)
-    parts = [
-        sess.run([graph.output_name], {graph.input_name: xa[s : s + step]})[0]
-        for s in range(0, len(xa), max(1, step))
-    ]
+    try:
+        sess = ort.InferenceSession(
+            model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
+        )
+        parts = [
+            sess.run([graph.output_name], {graph.input_name: xa[s : s + step]})[0]
+            for s in range(0, len(xa), max(1, step))
+        ]
+    except Exception as e:  # onnxruntime's own exception types
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"ONNX Runtime cannot run the model: {first}") from None
     return np.concatenate(parts).reshape(len(xa), -1).astype(np.float64)

@@ -265,3 +265,64 @@ def test_export_onnx_models_match_the_float_models(tmp_path):
     )
     assert res["top1_agreement"] >= 0.99
     assert mlp_to_onnx  # exported through the same function the command uses
+
+
+RTL_OPS = {
+    "asym_pads_sigmoid_avgpool": dict(
+        k=(2, 2),
+        pads=(0, 0, 1, 1),
+        stride=2,
+        hw=(8, 8),
+        act="Sigmoid",
+        pool="AveragePool",
+        pool_k=2,
+        pool_s=1,
+    ),
+    "conv_11x11": dict(c_in=1, k=(11, 11), pads=(0, 0, 0, 0), hw=(13, 13), pool=None),
+    "global_avgpool_tanh_reshape": dict(
+        pool="GlobalAveragePool", hw=(6, 6), act="Tanh", flatten="Reshape"
+    ),
+}
+
+
+def _run_ops(name, simulator, tmp_path):
+    from .onnx_models import cnn
+
+    rng = np.random.default_rng(sum(map(ord, name)))
+    m = cnn(rng, **RTL_OPS[name])
+    onnx.save(m, tmp_path / "m.onnx")
+    dims = [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim[1:]]
+    np.savez(tmp_path / "x.npz", x=rng.uniform(-1, 1, (3, *dims)).astype(np.float32))
+    out = tmp_path / "o.npz"
+    rc = main(
+        [
+            "run",
+            str(tmp_path / "m.onnx"),
+            "--core",
+            "diannao",
+            "--tn",
+            "4",
+            "--inputs",
+            str(tmp_path / "x.npz"),
+            "-o",
+            str(out),
+            "--simulator",
+            simulator,
+        ]
+    )
+    rep = json.loads(out.with_name("o.report.json").read_text())
+    assert rc == 0 and rep["rtl"]["bit_exact"]
+    assert rep["inputs"]["top1_agreement"] == 1.0
+
+
+@pytest.mark.parametrize("simulator", runner.default_simulators())
+def test_run_ops_on_diannao_rtl(simulator, tmp_path):
+    """Asymmetric pads (kernel grown with zero taps), Sigmoid PWL and average pooling on RTL."""
+    _run_ops("asym_pads_sigmoid_avgpool", simulator, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", runner.default_simulators())
+@pytest.mark.parametrize("name", ["conv_11x11", "global_avgpool_tanh_reshape"])
+def test_run_more_ops_on_diannao_rtl(name, simulator, tmp_path):
+    _run_ops(name, simulator, tmp_path)

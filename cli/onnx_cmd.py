@@ -157,19 +157,24 @@ def _grow_diannao(config):
     )
 
 
-def fit_config(core, layers, x, config, *, given: bool):
-    """``config`` if the network fits it (the core's own check); with ``given`` a misfit is an
-    error, otherwise the memories grow until it fits (EIE: sized from the layers; DianNao:
-    buffers and instruction memory doubled, up to 8 times)."""
+def fit_config(core, parts, config, *, given: bool):
+    """``config`` if every part ``(layers, x)`` fits it (the core's own check); with ``given`` a
+    misfit is an error, otherwise the memories grow until it fits (EIE: sized from the layers;
+    DianNao: buffers and instruction memory doubled, up to 8 times)."""
+
+    def check(cfg):
+        for layers, x in parts:
+            core.check(layers, x, cfg)
+
     if given:
-        core.check(layers, x, config)
+        check(config)
         return config
     if core.name == "eie":
-        config = _grow_eie(layers, config)
+        config = _grow_eie([la for layers, _ in parts for la in layers], config)
     err = None
     for _ in range(8):
         try:
-            core.check(layers, x, config)
+            check(config)
             return config
         except ValueError as e:
             err = e
@@ -198,14 +203,38 @@ class Imported:
     def num(self):
         return self.config.numerics
 
-    def golden(self, xq) -> np.ndarray:
+    def golden(self, xq) -> list[np.ndarray]:
+        """Every layer's golden output for the quantized batch ``xq``."""
         if self.core == "eie":
-            from .golden.netspec import run_eie
+            return self.net.golden(xq, n_pes=self.config.n_pes)
+        return self.net.golden(xq, group=self.config.tn)
 
-            return run_eie(self.net.layers, xq, num=self.num, n_pes=self.config.n_pes)
-        from .golden.netspec import run_dense
+    @property
+    def lstm(self):
+        """The leading LSTM (``QuantLSTM``) or None."""
+        from .frontend.quantize import QuantLSTM
 
-        return run_dense(self.net.layers, xq, num=self.num, group=self.config.tn)
+        first = self.net.layers[0]
+        return first if isinstance(first, QuantLSTM) else None
+
+    def parts(self, xq) -> list[tuple[list, np.ndarray]]:
+        """``(layers, example input)`` of each program the core runs: the network, or for an
+        LSTM its gate layer (input ``[x_t, h]``) and the layers after it (input ``h``)."""
+        return core_parts(self.net.layers, xq, self.core)
+
+
+def core_parts(layers, xq, core: str) -> list[tuple[list, np.ndarray]]:
+    from .frontend.quantize import QuantLSTM
+
+    xq = np.asarray(xq)
+    if layers and isinstance(layers[0], QuantLSTM):
+        lstm = layers[0]
+        n = len(xq)
+        parts = [([lstm.gates], np.zeros((n, xq.shape[-1] + lstm.hidden), dtype=np.int16))]
+        if len(layers) > 1:
+            parts.append((list(layers[1:]), np.zeros((n, lstm.hidden), dtype=np.int16)))
+        return parts
+    return [(list(layers), xq.reshape(len(xq), -1) if core == "eie" else xq)]
 
 
 def _density_arg(value: str | None, calib: bool):
@@ -269,10 +298,8 @@ def do_import(args, *, calib_fallback: tuple | None = None) -> Imported:
     else:
         dens = None
         layers = q.quantize_diannao(graph.layers, cal, num)
-    x_fit = np.zeros((1, *graph.input_shape), dtype=np.int16)
-    if core.name == "eie":
-        x_fit = x_fit.reshape(1, -1)
-    config = fit_config(core, layers, x_fit, config, given=args.config is not None)
+    parts = core_parts(layers, np.zeros((1, *graph.input_shape), dtype=np.int16), core.name)
+    config = fit_config(core, parts, config, given=args.config is not None)
     net = q.QuantizedNetwork(core.name, layers, cal, config.numerics, dens, trials)
     imp = Imported(graph, core.name, config, net, cx, cy)
     imp.report = build_report(imp, ref)
@@ -326,7 +353,7 @@ def build_report(imp: Imported, ref) -> dict:
         rep["calib"] = compare(outs[-1], ref, cal, num, imp.calib_y)
     comp = net.compression(imp.config.n_pes) if imp.core == "eie" else None
     e_prev = cal.e_in
-    for i, (fl, ql, st) in enumerate(zip(imp.graph.layers, net.layers, cal.stats, strict=True)):
+    for i, (fl, st) in enumerate(zip(imp.graph.layers, cal.stats, strict=True)):
         row = {
             "layer": i,
             "kind": fl.kind,
@@ -340,7 +367,7 @@ def build_report(imp: Imported, ref) -> dict:
         if sat is not None:
             row["saturated"] = sat[i]
         if comp is not None:
-            row["density"] = ql.density
+            row["density"] = net.core_layers[i].density
             row["bytes"] = comp.layers[i].to_json()
         rep["layers"].append(row)
         e_prev = cal.exps[i]
@@ -443,8 +470,10 @@ def write_dir_atomically(out: Path, files: dict[str, bytes | str], *, force: boo
         raise
 
 
-def network_npz_bytes(imp: Imported) -> bytes:
-    import io
+def network_files(imp: Imported) -> dict[str, bytes]:
+    """``network.npz`` (with the quantized calibration inputs as ``x``); for an LSTM model the
+    gate layer (``x`` = the first step's ``[x_0, h = 0]``) and, when layers follow it,
+    ``tail.npz`` (``x`` = the golden last hidden state)."""
     import tempfile
 
     from .frontend.quantize import quantize_input
@@ -454,13 +483,23 @@ def network_npz_bytes(imp: Imported) -> bytes:
         xq = quantize_input(imp.calib_x, imp.net.cal, imp.num)
     else:
         xq = np.zeros((1, *imp.graph.input_shape), dtype=np.int16)
-    if imp.core == "eie":
-        xq = xq.reshape(len(xq), -1)
+    save = save_eie_npz if imp.core == "eie" else save_diannao_npz
+    if imp.lstm is not None:
+        h0 = np.zeros((len(xq), imp.lstm.hidden), dtype=np.int16)
+        files = [("network.npz", [imp.lstm.gates], np.concatenate([xq[:, 0], h0], axis=1))]
+        if len(imp.net.layers) > 1:
+            files.append(("tail.npz", imp.net.layers[1:], imp.golden(xq)[0].astype(np.int16)))
+    else:
+        files = [
+            ("network.npz", imp.net.layers, xq.reshape(len(xq), -1) if imp.core == "eie" else xq)
+        ]
+    out = {}
     with tempfile.TemporaryDirectory() as d:
-        p = Path(d) / "network.npz"
-        (save_eie_npz if imp.core == "eie" else save_diannao_npz)(p, imp.net.layers, xq)
-        buf = io.BytesIO(p.read_bytes())
-    return buf.getvalue()
+        for name, layers, x in files:
+            p = Path(d) / name
+            save(p, layers, x)
+            out[name] = p.read_bytes()
+    return out
 
 
 def _check_out_dir(out: Path, force: bool) -> None:
@@ -472,7 +511,7 @@ def run_import(args: argparse.Namespace) -> int:
     _check_out_dir(args.output, args.force)
     imp = do_import(args)
     files = {
-        "network.npz": network_npz_bytes(imp),
+        **network_files(imp),
         "config.json": json.dumps(imp.config.to_json(), indent=2) + "\n",
         "report.json": json.dumps(imp.report, indent=2) + "\n",
         "report.md": report_md(imp.report),
@@ -511,6 +550,42 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, help="run only the first N inputs")
 
 
+def simulate_network(core, imp: Imported, xq, simulator: str) -> tuple[np.ndarray, np.ndarray]:
+    """The network's outputs and cycles per input on the RTL.
+
+    An LSTM runs as EIE runs one (the demo's ``--lstm`` section): each step's gate layer over
+    ``[x_t, h]`` on the RTL for the whole batch, the element-wise part on the host by the golden
+    model's rules; the layers after it run on the RTL from the last hidden state.
+    """
+    n = len(xq)
+    for layers, x in imp.parts(xq):  # every check before the first simulation
+        core.check(layers, x, imp.config)
+    cycles = np.zeros(n, dtype=np.int64)
+    a = np.asarray(xq)
+    rest = list(imp.net.layers)
+    if imp.lstm is not None:
+        from .demo_lstm import lstm_elementwise
+
+        lstm = rest.pop(0)
+        h = np.zeros((n, lstm.hidden), dtype=np.int64)
+        c = np.zeros_like(h)
+        for t in range(lstm.steps):
+            xh = np.concatenate([a[:, t], h], axis=1).astype(np.int16)
+            res = core.simulate(
+                [lstm.gates], xh, config=imp.config, simulator=simulator, progress=False
+            )
+            cycles += np.asarray(res.cycles, dtype=np.int64)
+            z = np.asarray(res.y).reshape(n, -1).astype(np.int64)
+            h, c = lstm_elementwise(z, c, num=imp.num)
+        a = h.astype(np.int16)
+        if not rest:
+            return h, cycles
+    x_core = a.reshape(n, -1) if imp.core == "eie" else a
+    res = core.simulate(rest, x_core, config=imp.config, simulator=simulator)
+    cycles += np.asarray(res.cycles, dtype=np.int64)
+    return np.asarray(res.y).reshape(n, -1).astype(np.int64), cycles
+
+
 def run_run(args: argparse.Namespace) -> int:
     from . import cores
     from .frontend.onnx_import import import_onnx, ort_forward
@@ -530,10 +605,7 @@ def run_run(args: argparse.Namespace) -> int:
     xq = quantize_input(x, imp.net.cal, imp.num)
     golden = imp.golden(xq)[-1].reshape(len(x), -1)
     core = cores.get(imp.core)
-    x_core = xq.reshape(len(x), -1) if imp.core == "eie" else xq
-    core.check(imp.net.layers, x_core, imp.config)
-    res = core.simulate(imp.net.layers, x_core, config=imp.config, simulator=args.simulator)
-    y_rtl = np.asarray(res.y).reshape(len(x), -1).astype(np.int64)
+    y_rtl, cycles = simulate_network(core, imp, xq, args.simulator)
     mism = int(np.count_nonzero(np.any(y_rtl != golden, axis=1)))
     ref = ort_forward(graph, x)
     rep = imp.report
@@ -543,13 +615,13 @@ def run_run(args: argparse.Namespace) -> int:
         "samples": int(len(x)),
         "bit_exact": mism == 0,
         "mismatches": mism,
-        "cycles_mean": float(np.mean(res.cycles)),
+        "cycles_mean": float(np.mean(cycles)),
     }
     yf = dequantize_output(y_rtl, imp.net.cal, imp.num).astype(np.float32)
     out = args.output
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}.npz")
-    np.savez(tmp, y=yf, y_fixed=y_rtl.astype(np.int16), cycles=np.asarray(res.cycles))
+    np.savez(tmp, y=yf, y_fixed=y_rtl.astype(np.int16), cycles=cycles)
     tmp.replace(out)
     base = out.with_suffix("")
     for suffix, text in (

@@ -8,7 +8,7 @@ calibrates on the case's own input, runs the fixed-point golden model (DianNao o
 ``group = 4``) and compares with the case's expected output.
 
 A case **passes** when the error is within :func:`tolerance`: 1 % of the largest expected
-magnitude plus two output LSBs (5 % for Sigmoid and Tanh, whose PWL tables approximate the
+magnitude plus two output LSBs (5 % for Sigmoid, Tanh and LSTM, whose PWL tables approximate the
 functions). Cases the importer rejects are listed with the reason (usually a shape outside
 ``[batch, features]`` / ``[batch, C, H, W]``, padding on pooling, or non-float data).
 
@@ -23,10 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelgen.golden.arith import Numerics
-from accelgen.golden.netspec import run_dense
 
 from .onnx_import import SUPPORTED_OPS, import_onnx
-from .quantize import calibrate, dequantize_output, quantize_diannao, quantize_input
+from .quantize import calibrate, dequantize_output, quantize_diannao, quantize_input, run_golden
 
 __all__ = ["Result", "conformance", "markdown", "tolerance"]
 
@@ -49,7 +48,7 @@ class Result:
 
 
 def tolerance(expected: np.ndarray, op: str, lsb: float) -> float:
-    rel = 0.05 if op in ("Sigmoid", "Tanh") else 0.01
+    rel = 0.05 if op in ("Sigmoid", "Tanh", "LSTM") else 0.01
     return rel * float(np.abs(expected).max(initial=0.0)) + 2 * lsb
 
 
@@ -107,11 +106,22 @@ def _one(case, op: str) -> Result:
         x = np.asarray(inputs[0])
         if x.dtype != np.float32:
             raise ValueError(f"input dtype {x.dtype}")
+        if op == "LSTM":
+            outs = [o.name for o in case.model.graph.output]
+            node_outs = list(case.model.graph.node[0].output) + ["", ""]
+            if g.seq_first:
+                x = x.transpose(1, 0, 2)
+            # compare the last hidden state: Y_h, or the last step of Y
+            if node_outs[1] and node_outs[1] in outs:
+                outputs = [outputs[outs.index(node_outs[1])]]
+            else:
+                y_all = np.asarray(outputs[0])
+                outputs = [y_all[-1, 0] if g.seq_first else y_all[:, -1, 0]]
         cal = calibrate(g.layers, x.astype(np.float64), NUM)
         layers = quantize_diannao(g.layers, cal, NUM)
     except (ValueError, TypeError, KeyError) as e:
         return Result(case.name, op, "rejected", note=str(e).split("; supported ops")[0])
-    y = run_dense(layers, quantize_input(x, cal, NUM), num=NUM, group=GROUP)[-1]
+    y = run_golden(layers, quantize_input(x, cal, NUM), core="diannao", num=NUM, group=GROUP)[-1]
     got = dequantize_output(y, cal, NUM).reshape(len(x), -1)
     want = np.asarray(outputs[0], dtype=np.float64)
     if op in ("Softmax", "LogSoftmax"):  # left to the host: compare the logits' top-1

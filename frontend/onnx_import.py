@@ -40,6 +40,7 @@ import numpy as np
 __all__ = [
     "FloatConv",
     "FloatFC",
+    "FloatLSTM",
     "FloatPool",
     "ImportedGraph",
     "MIN_OPSET",
@@ -71,6 +72,8 @@ SUPPORTED_OPS = (
     "Constant",
     "Softmax",
     "LogSoftmax",
+    "LSTM",
+    "Squeeze",
 )
 # Ops accepted after a trailing Softmax/LogSoftmax: host-side post-processing (labels).
 _HOST_TAIL_OPS = (
@@ -121,7 +124,23 @@ class FloatPool:
     kind: str = field(default="pool", init=False)
 
 
-FloatLayer = FloatFC | FloatConv | FloatPool
+@dataclass(eq=False)
+class FloatLSTM:
+    """An LSTM over ``steps`` time steps; its output is the last hidden state ``h[hidden]``.
+
+    ``w[4H, X + H]`` and ``b[4H]`` hold the gates in the golden model's order ``i, f, g, o``
+    (:mod:`accelgen.golden.lstm`) over the concatenated input ``[x_t, h_{t-1}]``.
+    """
+
+    w: np.ndarray
+    b: np.ndarray
+    hidden: int
+    steps: int
+    act: str = "none"
+    kind: str = field(default="lstm", init=False)
+
+
+FloatLayer = FloatFC | FloatConv | FloatPool | FloatLSTM
 
 
 @dataclass(eq=False)
@@ -158,6 +177,7 @@ class ImportedGraph:
     host_ops: list[str]
     model: object
     path: str = ""
+    seq_first: bool = False  # an LSTM model whose ONNX input is [seq, batch, features]
 
 
 def load_model(path: str | Path):
@@ -195,7 +215,8 @@ def _attrs(node) -> dict:
 
 
 def _node_name(node, i: int) -> str:
-    return node.name or f"#{i} ({node.output[0] if node.output else '?'})"
+    out = next((o for o in node.output if o), "?")
+    return node.name or f"#{i} ({out})"
 
 
 def _unsupported(name: str, op: str, why: str = "") -> ValueError:
@@ -205,7 +226,15 @@ def _unsupported(name: str, op: str, why: str = "") -> ValueError:
     )
 
 
-def _input_shape(model, consts: dict) -> tuple[str, tuple[int, ...], int | None]:
+def _input_shape(
+    model, consts: dict, lstm_layout: int | None = None
+) -> tuple[str, tuple[int, ...], int | None]:
+    """Name, per-sample shape and fixed batch (or None) of the one input.
+
+    ``lstm_layout`` (the first node is an LSTM): the input is ``[seq, batch, features]``
+    (layout 0) or ``[batch, seq, features]`` (layout 1); the per-sample shape is
+    ``(seq, features)`` either way.
+    """
     inputs = [i for i in model.graph.input if i.name not in consts]
     if len(inputs) != 1:
         names = ", ".join(repr(i.name) for i in inputs)
@@ -217,13 +246,19 @@ def _input_shape(model, consts: dict) -> tuple[str, tuple[int, ...], int | None]
     if not tt.HasField("shape"):
         raise ValueError(f"input {inp.name!r} has no shape; accelgen needs static shapes")
     dims = list(tt.shape.dim)
-    if len(dims) not in (2, 4):
+    b_axis = 1 if lstm_layout == 0 else 0
+    if lstm_layout is not None:
+        if len(dims) != 3:
+            raise ValueError(f"input {inp.name!r} of the LSTM must have rank 3, got {len(dims)}")
+    elif len(dims) not in (2, 4):
         raise ValueError(
             f"input {inp.name!r} has rank {len(dims)}; expected [batch, features] or "
             "[batch, C, H, W]"
         )
     shape = []
-    for k, d in enumerate(dims[1:], start=1):
+    for k, d in enumerate(dims):
+        if k == b_axis:
+            continue
         if d.WhichOneof("value") != "dim_value" or d.dim_value < 1:
             what = d.dim_param or "unknown"
             raise ValueError(
@@ -231,7 +266,7 @@ def _input_shape(model, consts: dict) -> tuple[str, tuple[int, ...], int | None]
                 "static shapes (only the batch dimension may be dynamic)"
             )
         shape.append(int(d.dim_value))
-    d0 = dims[0]
+    d0 = dims[b_axis]
     batch = int(d0.dim_value) if d0.WhichOneof("value") == "dim_value" and d0.dim_value else None
     return inp.name, tuple(shape), batch
 
@@ -329,6 +364,59 @@ def _pool_geometry(name: str, op: str, a: dict, in_hw: tuple[int, int]):
     return k, s, ((h - k) // s + 1, (w - k) // s + 1)
 
 
+def _lstm(name: str, node, a: dict, consts: dict, shape, *, first: bool) -> FloatLSTM:
+    """An ONNX LSTM node as a :class:`FloatLSTM` (gates reordered from ONNX's i, o, f, c)."""
+    if not first:
+        raise ValueError(f"node {name!r} (LSTM): an LSTM must be the model's first node")
+    inputs = list(node.input) + [""] * (8 - len(node.input))
+    _x, w_name, r_name, b_name, seq_lens, h0, c0, p = inputs[:8]
+    direction = a.get("direction", b"forward")
+    direction = direction.decode() if isinstance(direction, bytes) else str(direction)
+    acts = [v.decode() if isinstance(v, bytes) else str(v) for v in a.get("activations", [])]
+    problems = []
+    if direction != "forward":
+        problems.append(f"direction {direction}")
+    if acts and acts != ["Sigmoid", "Tanh", "Tanh"]:
+        problems.append(f"activations {acts}")
+    if "clip" in a:
+        problems.append("clip")
+    if int(a.get("input_forget", 0)):
+        problems.append("input_forget")
+    if p:
+        problems.append("peepholes P")
+    if seq_lens:
+        problems.append("sequence_lens")
+    for nm in (w_name, r_name):
+        if nm not in consts:
+            problems.append(f"{nm!r} is not a constant")
+    for nm in (h0, c0):
+        if nm and (nm not in consts or np.any(consts[nm])):
+            problems.append(f"non-zero initial state {nm!r}")
+    if problems:
+        raise ValueError(f"node {name!r} (LSTM): {', '.join(problems)} not supported")
+    w = np.asarray(consts[w_name], dtype=np.float64)[0]
+    r = np.asarray(consts[r_name], dtype=np.float64)[0]
+    hidden = int(a.get("hidden_size", r.shape[-1]))
+    steps, n_in = shape
+    if w.shape != (4 * hidden, n_in) or r.shape != (4 * hidden, hidden):
+        raise ValueError(
+            f"node {name!r} (LSTM): W {list(w.shape)} / R {list(r.shape)} do not match "
+            f"{n_in} inputs and hidden_size {hidden}"
+        )
+    b = np.zeros(8 * hidden)
+    if b_name:
+        b = np.asarray(consts[b_name], dtype=np.float64).reshape(-1)
+    b = b[: 4 * hidden] + b[4 * hidden :]
+    order = [0, 2, 3, 1]  # ONNX i, o, f, c -> golden i, f, g, o
+
+    def gates(m):
+        blocks = m.reshape(4, hidden, *m.shape[1:])
+        return np.concatenate([blocks[k] for k in order])
+
+    wg = np.concatenate([gates(w), gates(r)], axis=1)
+    return FloatLSTM(wg, gates(b[:, None])[:, 0], hidden, steps)
+
+
 def _identity(name: str, op: str, shape: tuple[int, ...]) -> FloatFC | FloatConv:
     """An identity layer (weights exactly 1.0) for an op with no layer to fold into."""
     if len(shape) == 1:
@@ -347,7 +435,11 @@ def import_onnx(path: str | Path, model=None) -> ImportedGraph:
     if opset < MIN_OPSET:
         raise ValueError(f"{path}: opset {opset}; accelgen imports opset {MIN_OPSET} and later")
     consts = _constants(model)
-    in_name, in_shape, batch = _input_shape(model, consts)
+    nodes = [n for n in model.graph.node if n.op_type != "Constant"]
+    lstm_layout = None
+    if nodes and nodes[0].op_type == "LSTM":
+        lstm_layout = int(_attrs(nodes[0]).get("layout", 0))
+    in_name, in_shape, batch = _input_shape(model, consts, lstm_layout)
     layers: list[FloatLayer] = []
     rows: list[dict] = []
     host: list[str] = []
@@ -392,7 +484,18 @@ def import_onnx(path: str | Path, model=None) -> ImportedGraph:
             )
         n = len(layers)
         last = layers[-1] if layers else None
-        if op in ("Identity", "Dropout"):
+        if op == "LSTM":
+            layers.append(_lstm(name, node, a, consts, shape, first=n == 0 and cur == in_name))
+            shape = (layers[-1].hidden,)
+            foldable = False
+            row(name, op, f"layer 0 (lstm {shape[0]} hidden, {in_shape[0]} steps; output Y_h)")
+            cur = node.output[1]
+            continue
+        if op == "Squeeze":
+            if not (n and layers[-1].kind == "lstm" and len(shape) == 1):
+                raise _unsupported(name, op, "only to drop the direction axis of an LSTM's Y_h")
+            row(name, op, "removed (direction axis)")
+        elif op in ("Identity", "Dropout"):
             if op == "Dropout" and len(node.input) > 2 and node.input[2]:
                 if node.input[2] not in consts or bool(np.asarray(consts[node.input[2]]).any()):
                     raise ValueError(f"node {name!r} (Dropout): training mode is not supported")
@@ -583,6 +686,7 @@ def import_onnx(path: str | Path, model=None) -> ImportedGraph:
         host_ops=host,
         model=model,
         path=str(path),
+        seq_first=lstm_layout == 0,
     )
 
 
@@ -644,6 +748,17 @@ def float_forward(layers, x, *, pre_activation: bool = False) -> list[np.ndarray
     a = np.asarray(x, dtype=np.float64)
     outs = []
     for layer in layers:
+        if layer.kind == "lstm":
+            from accelgen.golden.lstm import lstm_cell_float
+
+            h = np.zeros((a.shape[0], layer.hidden))
+            c = np.zeros_like(h)
+            for t in range(a.shape[1]):
+                h, c = lstm_cell_float(a[:, t], h, c, layer.w, layer.b)
+            pre = None
+            a = h
+            outs.append((pre, a) if pre_activation else a)
+            continue
         if layer.kind == "fc":
             a = a.reshape(a.shape[0], -1)
             pre = a @ layer.w.T + layer.b
@@ -671,15 +786,20 @@ def ort_forward(graph: ImportedGraph, x) -> np.ndarray:
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
+    opts.log_severity_level = 4
+    ort.set_default_logger_severity(4)  # errors are reported as one line below
     xa = np.asarray(x, dtype=np.float32)
     step = graph.batch or len(xa)
+
+    def feed(part):
+        return np.ascontiguousarray(part.transpose(1, 0, 2)) if graph.seq_first else part
+
     try:
         sess = ort.InferenceSession(
             model.SerializeToString(), opts, providers=["CPUExecutionProvider"]
         )
         parts = [
-            sess.run([graph.output_name], {graph.input_name: xa[s : s + step]})[0]
+            sess.run([graph.output_name], {graph.input_name: feed(xa[s : s + step])})[0]
             for s in range(0, len(xa), max(1, step))
         ]
     except Exception as e:  # onnxruntime's own exception types

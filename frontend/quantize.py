@@ -34,11 +34,13 @@ __all__ = [
     "DENSITY_GRID",
     "Calibration",
     "LayerStats",
+    "QuantLSTM",
     "QuantizedNetwork",
     "calibrate",
     "check_eie_layers",
     "dequantize_output",
     "quantize_input",
+    "run_golden",
     "quantize_diannao",
     "quantize_eie",
     "search_densities",
@@ -114,6 +116,10 @@ def _stats(layers, x) -> tuple[float, list[LayerStats]]:
     for i, layer in enumerate(layers):
         if layer.kind == "pool":
             stats.append(LayerStats("pool", "none", 0.0, 0.0, 0.0, 0.0))
+        elif layer.kind == "lstm":
+            w_max = float(np.abs(layer.w).max(initial=0.0))
+            b_max = float(np.abs(layer.b).max(initial=0.0))
+            stats.append(LayerStats("lstm", "none", 0.0, w_max, b_max, 0.0))
         else:
             w_max = float(np.abs(layer.w).max(initial=0.0))
             b_max = float(np.abs(layer.b).max(initial=0.0))
@@ -144,13 +150,21 @@ def calibrate(layers, x, num: Numerics) -> Calibration:
     w_range = ((1 << (num.w_bits - 1)) - 1) / (1 << num.w_frac)
     in_max, stats = _stats(layers, x)
     e_in = min(E_MAX, _bound(act_range, in_max)) if x is not None and in_max > 0 else 0
-    if x is not None and in_max == 0:
-        e_in = 0
+    if (x is not None and in_max == 0) or (layers and layers[0].kind == "lstm"):
+        e_in = 0  # an LSTM's gate layer reads [x_t, h]: x shares h's (fixed) format
     e_prev = e_in
     exps = []
     for i, (layer, st) in enumerate(zip(layers, stats, strict=True)):
         if layer.kind == "pool":
             e, limit = e_prev, "pool"
+        elif layer.kind == "lstm":
+            if _bound(w_range, st.w_max) < 0 or _bound(act_range, st.b_max) < 0:
+                raise ValueError(
+                    f"layer {i} (lstm): gate weights up to {st.w_max:.4g} or biases up to "
+                    f"{st.b_max:.4g} do not fit the fixed format (w_frac {num.w_frac}, act_frac "
+                    f"{num.act_frac}); use a smaller --w-frac / --act-frac"
+                )
+            e, limit = 0, "lstm (fixed)"
         else:
             bounds = {"weights": e_prev + _bound(w_range, st.w_max)}
             if x is not None:
@@ -173,6 +187,44 @@ def calibrate(layers, x, num: Numerics) -> Calibration:
         exps.append(e)
         e_prev = e
     return Calibration(e_in, exps, stats, in_max, x is not None)
+
+
+@dataclass(eq=False)
+class QuantLSTM:
+    """A fixed-point LSTM: the gate layer (EIE or dense) run once per step, as EIE runs LSTMs."""
+
+    gates: EIELayer | FCLayer
+    hidden: int
+    steps: int
+    kind: str = "lstm"
+
+
+def run_golden(layers, xq, *, core: str, num: Numerics, group: int = 1, n_pes: int = 1) -> list:
+    """Every layer's fixed-point output for the quantized batch ``xq`` (an LSTM first: its
+    last hidden state, :func:`accelgen.golden.lstm.lstm_cell` step by step)."""
+    from accelgen.golden.lstm import lstm_cell
+
+    outs: list = []
+    a = np.asarray(xq)
+    rest = list(layers)
+    if rest and isinstance(rest[0], QuantLSTM):
+        lstm = rest.pop(0)
+        h = np.zeros((len(a), lstm.hidden), dtype=np.int64)
+        c = np.zeros_like(h)
+        for t in range(lstm.steps):
+            if core == "eie":
+                h, c = lstm_cell(a[:, t], h, c, lstm.gates, num=num, n_pes=n_pes)
+            else:
+                g = lstm.gates
+                h, c = lstm_cell(a[:, t], h, c, g.w, g.b, num=num, group=group)
+        outs.append(h)
+        a = h
+    if rest:
+        if core == "eie":
+            outs += run_eie(rest, a, num=num, n_pes=n_pes)
+        else:
+            outs += run_dense(rest, a, num=num, group=group)
+    return outs
 
 
 def quantize_input(x, cal: Calibration, num: Numerics) -> np.ndarray:
@@ -201,6 +253,11 @@ def quantize_diannao(layers, cal: Calibration, num: Numerics) -> list:
     """Golden DianNao layers (FCLayer, ConvLayer, PoolLayer) of the float layers."""
     out = []
     for layer, w, b in _scaled(layers, cal):
+        if layer.kind == "lstm":
+            wq = quantize(w, num.w_frac, num.w_bits)
+            bq = quantize(b, num.act_frac, num.act_bits)
+            out.append(QuantLSTM(FCLayer(wq, bq), layer.hidden, layer.steps))
+            continue
         if layer.kind == "pool":
             if layer.act != "none":
                 raise ValueError("an activation after pooling is not supported")
@@ -218,6 +275,8 @@ def quantize_diannao(layers, cal: Calibration, num: Numerics) -> list:
 def check_eie_layers(layers) -> None:
     """EIE runs fully-connected layers with ReLU or no activation."""
     for i, layer in enumerate(layers):
+        if layer.kind == "lstm":
+            continue
         if layer.kind != "fc":
             raise ValueError(
                 f"layer {i} is a {layer.kind} layer; EIE takes fully-connected networks "
@@ -237,7 +296,10 @@ FINETUNE_LR = 1e-4
 def _finetunable(layers) -> bool:
     """``train_centroids`` trains ReLU MLPs with a linear last layer."""
     last = len(layers) - 1
-    return all(la.act == ("none" if i == last else "relu") for i, la in enumerate(layers))
+    return all(
+        la.kind == "fc" and la.act == ("none" if i == last else "relu")
+        for i, la in enumerate(layers)
+    )
 
 
 def quantize_eie(
@@ -280,7 +342,8 @@ def quantize_eie(
             np.asarray(c) * 2.0 ** (e - e_prev), w_frac=num.w_frac, w_bits=num.w_bits
         )
         bq = quantize(np.asarray(b) * 2.0**e, num.act_frac, num.act_bits)
-        out.append(EIELayer(cb, idx, bq, relu=layer.act == "relu"))
+        q = EIELayer(cb, idx, bq, relu=layer.act == "relu")
+        out.append(QuantLSTM(q, layer.hidden, layer.steps) if layer.kind == "lstm" else q)
         e_prev = e
     return out
 
@@ -296,14 +359,17 @@ class QuantizedNetwork:
     densities: list[float] | None = None
     density_search: list[dict] = field(default_factory=list)
 
-    def golden(self, xq, *, group: int = 1, n_pes: int = 1) -> np.ndarray:
-        """Fixed-point outputs of the golden model for quantized inputs ``xq`` (batched)."""
-        if self.core == "eie":
-            return run_eie(self.layers, xq, num=self.num, n_pes=n_pes)[-1]
-        return run_dense(self.layers, xq, num=self.num, group=group)[-1]
+    def golden(self, xq, *, group: int = 1, n_pes: int = 1) -> list:
+        """Every layer's fixed-point output of the golden model for quantized inputs ``xq``."""
+        return run_golden(self.layers, xq, core=self.core, num=self.num, group=group, n_pes=n_pes)
+
+    @property
+    def core_layers(self) -> list:
+        """The layers the core runs (an LSTM as its gate layer)."""
+        return [la.gates if isinstance(la, QuantLSTM) else la for la in self.layers]
 
     def compression(self, n_pes: int = 1):
-        return compression_report(self.layers, n_pes) if self.core == "eie" else None
+        return compression_report(self.core_layers, n_pes) if self.core == "eie" else None
 
 
 def _agree(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -352,7 +418,7 @@ def search_densities(
 
     def evaluate(ds) -> tuple[float, float]:
         q = quantize_eie(layers, cal, num, ds, x=x[fit], labels=labels[fit], epochs=epochs)
-        logits = run_eie(q, xq, num=num)[-1]
+        logits = run_golden(q, xq, core="eie", num=num)[-1]
         return _agree(logits, labels[val]), _agree(logits, ref[val])
 
     for i in range(len(layers)):

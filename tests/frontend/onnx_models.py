@@ -155,3 +155,29 @@ def cnn(
     inits += [init("w2", w2), init("b2", rng.normal(0, 0.1, n_out))]
     nodes.append(helper.make_node("Gemm", ["f", "w2", "b2"], ["y"], transB=1))
     return model(nodes, inits, ["N", c_in, *hw], ["N", n_out])
+
+
+def lstm(rng, *, steps=5, n_in=3, hidden=8, n_out=4, layout=0, bias=True, classifier=True):
+    """LSTM (forward, ONNX gate order i, o, f, c) -> Squeeze(Y_h) [-> Gemm]."""
+    w = rng.normal(0, 0.5, (1, 4 * hidden, n_in))
+    r = rng.normal(0, 0.5, (1, 4 * hidden, hidden))
+    inits = [init("W", w), init("R", r)]
+    ins = ["x", "W", "R"]
+    if bias:
+        inits.append(init("B", rng.normal(0, 0.2, (1, 8 * hidden))))
+        ins.append("B")
+    nodes = [
+        helper.make_node("LSTM", ins, ["Y", "Y_h"], hidden_size=hidden, layout=layout),
+    ]
+    inits.append(numpy_helper.from_array(np.array([layout], dtype=np.int64), "axes"))
+    nodes.append(helper.make_node("Squeeze", ["Y_h", "axes"], ["h"]))
+    out, shape = "h", ["N", hidden]
+    if classifier:
+        inits += [
+            init("wc", rng.normal(0, 0.5, (n_out, hidden))),
+            init("bc", rng.normal(0, 0.1, n_out)),
+        ]
+        nodes.append(helper.make_node("Gemm", ["h", "wc", "bc"], ["y"], transB=1))
+        out, shape = "y", ["N", n_out]
+    in_shape = [steps, "N", n_in] if layout == 0 else ["N", steps, n_in]
+    return model(nodes, inits, in_shape, shape, out=out)

@@ -326,3 +326,42 @@ def test_run_ops_on_diannao_rtl(simulator, tmp_path):
 @pytest.mark.parametrize("name", ["conv_11x11", "global_avgpool_tanh_reshape"])
 def test_run_more_ops_on_diannao_rtl(name, simulator, tmp_path):
     _run_ops(name, simulator, tmp_path)
+
+
+def _run_lstm(core, simulator, tmp_path, flags):
+    from .onnx_models import lstm
+
+    rng = np.random.default_rng(4)
+    onnx.save(lstm(rng, steps=4), tmp_path / "m.onnx")
+    np.savez(tmp_path / "x.npz", x=rng.uniform(-1, 1, (6, 4, 3)).astype(np.float32))
+    out = tmp_path / "o.npz"
+    rc = main(
+        [
+            "run",
+            str(tmp_path / "m.onnx"),
+            "--core",
+            core,
+            "--inputs",
+            str(tmp_path / "x.npz"),
+            "-o",
+            str(out),
+            "--simulator",
+            simulator,
+            *flags,
+        ]
+    )
+    rep = json.loads(out.with_name("o.report.json").read_text())
+    assert rc == 0 and rep["rtl"]["bit_exact"]
+    assert rep["layers"][0]["kind"] == "lstm"
+
+
+@pytest.mark.parametrize("simulator", runner.default_simulators())
+def test_run_lstm_on_eie_rtl(simulator, tmp_path):
+    """The gate layer on the RTL once per step, the element-wise part on the host."""
+    _run_lstm("eie", simulator, tmp_path, ["--pes", "2"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", runner.default_simulators())
+def test_run_lstm_on_diannao_rtl(simulator, tmp_path):
+    _run_lstm("diannao", simulator, tmp_path, ["--tn", "4"])

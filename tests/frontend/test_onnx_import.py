@@ -325,3 +325,54 @@ def test_run_checks_before_simulating(tmp_path, capsys):
     assert main([*args[:-1], str(tmp_path / "o.txt")]) == 2
     assert "must be an .npz file" in capsys.readouterr().err
     assert not (tmp_path / "o.npz").exists()
+
+
+# ------------------------------------------------------------------------------------ LSTM
+
+
+@pytest.mark.parametrize("core", ["diannao", "eie"])
+@pytest.mark.parametrize("classifier", [False, True])
+def test_lstm_against_onnxruntime(core, classifier):
+    from accelgen.frontend.quantize import quantize_eie, run_golden
+
+    from .onnx_models import lstm
+
+    rng = np.random.default_rng(4)
+    g = import_onnx("m", model=lstm(rng, classifier=classifier))
+    assert g.layers[0].kind == "lstm" and g.seq_first and g.input_shape == (5, 3)
+    x = rng.uniform(-1, 1, (40, 5, 3)).astype(np.float32)
+    ref = ort_forward(g, x)
+    assert np.abs(float_forward(g.layers, x)[-1] - ref).max() < 1e-5
+    cal = calibrate(g.layers, x, NUM)
+    assert cal.e_in == 0 and cal.exps[0] == 0
+    if core == "eie":
+        layers = quantize_eie(g.layers, cal, NUM, [1.0] * len(g.layers))
+    else:
+        layers = quantize_diannao(g.layers, cal, NUM)
+    y = run_golden(layers, quantize_input(x, cal, NUM), core=core, num=NUM, group=4)[-1]
+    err = np.abs(dequantize_output(y, cal, NUM) - ref).max()
+    assert err <= (0.05 if core == "diannao" else 0.15) * np.abs(ref).max()
+
+
+def test_lstm_layouts_agree():
+    """Batch-first (layout 1) and sequence-first (layout 0) LSTMs import to the same layer."""
+    from .onnx_models import lstm
+
+    g0 = import_onnx("m", model=lstm(np.random.default_rng(2), layout=0))
+    g1 = import_onnx("m", model=lstm(np.random.default_rng(2), layout=1))
+    assert not g1.seq_first and g1.input_shape == g0.input_shape
+    x = np.random.default_rng(3).uniform(-1, 1, (4, 5, 3))
+    assert np.array_equal(float_forward(g0.layers, x)[-1], float_forward(g1.layers, x)[-1])
+
+
+def test_lstm_bidirectional_rejected(tmp_path, capsys):
+    from accelgen.main import main
+
+    from .onnx_models import lstm
+
+    m = lstm(np.random.default_rng(0), classifier=False)
+    m.graph.node[0].attribute.append(helper.make_attribute("direction", "reverse"))
+    onnx.save(m, tmp_path / "m.onnx")
+    rc = main(["import", str(tmp_path / "m.onnx"), "--core", "eie", "-o", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "direction reverse not supported" in err

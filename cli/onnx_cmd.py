@@ -564,7 +564,7 @@ def simulate_network(core, imp: Imported, xq, simulator: str) -> tuple[np.ndarra
     a = np.asarray(xq)
     rest = list(imp.net.layers)
     if imp.lstm is not None:
-        from .demo_lstm import lstm_elementwise
+        from .demo.lstm import lstm_elementwise
 
         lstm = rest.pop(0)
         h = np.zeros((n, lstm.hidden), dtype=np.int64)

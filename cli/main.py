@@ -28,6 +28,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compress": ("accelgen.compress", "Deep-Compress a float MLP .npz for EIE (size report)"),
     "bench": ("accelgen.bench", "paper-reproduction benchmarks (JSON, CSV, plots, benchmarks.md)"),
     "synth": ("accelgen.synth_cmd", "synthesis and place-and-route reports (YoWASP Yosys/nextpnr)"),
+    "import": (
+        "accelgen.import_onnx",
+        "import an ONNX model for a core: calibrated network.npz, config.json, report",
+    ),
+    "run": (
+        "accelgen.run_onnx",
+        "import an ONNX model, run it on a core's RTL, check vs golden and ONNX Runtime",
+    ),
+    "export-onnx": ("accelgen.export_onnx", "export the built-in digits models as ONNX + data"),
     "lint": ("accelgen.lint", "Verilator -Wall lint and Icarus compile of every generated top"),
 }
 

@@ -30,6 +30,7 @@ LAYERS = (
     "accelgen.cores",
     "accelgen.synth",
     "accelgen.sim",
+    "accelgen.frontend",
     "accelgen.host",
     "accelgen.hdl",
     "accelgen.golden",
@@ -45,6 +46,7 @@ FORBIDDEN_EXTERNAL = {
     "accelgen.hdl": ("cocotb", "cocotb_tools"),
     "accelgen.host": ("amaranth", "cocotb", "cocotb_tools"),
     "accelgen.data": ("amaranth", "cocotb", "cocotb_tools"),
+    "accelgen.frontend": ("amaranth", "cocotb", "cocotb_tools"),
 }
 
 

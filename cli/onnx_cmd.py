@@ -12,6 +12,7 @@ file is written or any simulator starts.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -57,6 +58,14 @@ def add_import_options(p: argparse.ArgumentParser) -> None:
         metavar="P",
         help="EIE --density auto: accuracy points the compressed model may lose against "
         "ONNX Runtime on the calibration data (default 1)",
+    )
+    p.add_argument(
+        "--conv",
+        choices=("direct", "winograd", "auto"),
+        default="direct",
+        help="DianNao: convolution algorithm; winograd: every convolution as Winograd "
+        "F(2x2, 3x3) (an error names a layer that is not 3x3 stride 1); auto: Winograd where "
+        "it applies, direct elsewhere (default: direct)",
     )
     p.add_argument(
         "--finetune-epochs",
@@ -263,6 +272,8 @@ def do_import(args, *, calib_fallback: tuple | None = None) -> Imported:
     core = cores.get(args.core)
     if core.name == "eie":
         q.check_eie_layers(graph.layers)
+        if args.conv != "direct":
+            raise ValueError(f"--conv {args.conv} is a DianNao option (EIE runs no convolutions)")
     if args.accuracy_budget < 0 or args.accuracy_budget > 100:
         raise ValueError(f"--accuracy-budget must be in 0..100 points, got {args.accuracy_budget}")
     if args.finetune_epochs is not None and args.finetune_epochs < 0:
@@ -297,13 +308,28 @@ def do_import(args, *, calib_fallback: tuple | None = None) -> Imported:
         layers = q.quantize_eie(graph.layers, cal, num, dens, x=cx, labels=labels, epochs=epochs)
     else:
         dens = None
-        layers = q.quantize_diannao(graph.layers, cal, num)
+        layers = _with_conv(q.quantize_diannao(graph.layers, cal, num), args.conv, args.model)
     parts = core_parts(layers, np.zeros((1, *graph.input_shape), dtype=np.int16), core.name)
     config = fit_config(core, parts, config, given=args.config is not None)
     net = q.QuantizedNetwork(core.name, layers, cal, config.numerics, dens, trials)
     imp = Imported(graph, core.name, config, net, cx, cy)
     imp.report = build_report(imp, ref)
     return imp
+
+
+def _with_conv(layers: list, conv: str, model) -> list:
+    """The DianNao layers with each convolution's algorithm set by ``--conv``."""
+    from .golden.netspec import ConvLayer, with_conv
+    from .golden.winograd import winograd_unsupported
+
+    if conv != "auto":
+        return with_conv(layers, conv, src=str(model))
+    return [
+        dataclasses.replace(layer, conv="winograd")
+        if isinstance(layer, ConvLayer) and winograd_unsupported(layer.k, layer.stride) is None
+        else layer
+        for layer in layers
+    ]
 
 
 def _saturation(outs: list[np.ndarray], num) -> list[int]:

@@ -116,6 +116,7 @@ def _args(model, core, calib, **kw) -> argparse.Namespace:
         density=None,
         accuracy_budget=1.0,
         finetune_epochs=None,
+        conv="direct",
     )
     base.update(kw)
     return argparse.Namespace(**base)
@@ -227,6 +228,42 @@ def test_run_cnn_on_diannao_rtl(work, simulator, tmp_path):
         "8",
     )
     assert rep["inputs"]["samples"] == 8
+
+
+@pytest.mark.parametrize("simulator", runner.default_simulators())
+def test_run_cnn_on_diannao_rtl_winograd(work, simulator, tmp_path):
+    """``--conv winograd``: the 3x3 stride-1 convolutions run as Winograd F(2x2, 3x3), bit-exact
+    with the golden model (checked by ``run``), in fewer cycles than direct."""
+    flags = ("--tn", "8")
+    _run(work, "cnn", "diannao", "img_train", "img_test", tmp_path / "d.npz", simulator, 4, *flags)
+    direct = np.load(tmp_path / "d.npz")["cycles"]
+    rep = _run(
+        work,
+        "cnn",
+        "diannao",
+        "img_train",
+        "img_test",
+        tmp_path / "w.npz",
+        simulator,
+        4,
+        "--tn",
+        "8",
+        "--conv",
+        "winograd",
+    )
+    wino = np.load(tmp_path / "w.npz")["cycles"]
+    assert rep["inputs"]["top1_agreement"] >= 0.75
+    assert wino.sum() < direct.sum()
+
+
+def test_conv_option_sets_the_layers(work):
+    from accelgen.golden.netspec import ConvLayer
+
+    imp = do_import(_args(work["cnn"], "diannao", work["img_train"], tn=8, conv="auto"))
+    convs = [layer for layer in imp.net.layers if isinstance(layer, ConvLayer)]
+    assert convs and all(layer.conv == "winograd" for layer in convs)
+    with pytest.raises(ValueError, match="DianNao option"):
+        do_import(_args(work["skl"], "eie", work["flat_train"], pes=4, conv="winograd"))
 
 
 @pytest.mark.slow

@@ -64,14 +64,15 @@ def check_fixed(x, bits: int, name: str = "value") -> np.ndarray:
     a = np.asarray(x)
     if a.dtype.kind not in "iub":
         raise TypeError(f"{name} must be an integer array, got dtype {a.dtype}")
-    a = a.astype(np.int64)
-    if a.size and (a.min() < smin(bits) or a.max() > smax(bits)):
-        bad = a.min() if a.min() < smin(bits) else a.max()
-        raise ValueError(
-            f"{name} holds {int(bad)}, outside the signed {bits}-bit range "
-            f"[{smin(bits)}, {smax(bits)}]"
-        )
-    return a
+    if a.size:
+        # compare in the array's own dtype: a uint64 2**64 - 1 is reported as such, not as -1
+        lo, hi = int(a.min()), int(a.max())
+        if lo < smin(bits) or hi > smax(bits):
+            raise ValueError(
+                f"{name} holds {lo if lo < smin(bits) else hi}, outside the signed {bits}-bit "
+                f"range [{smin(bits)}, {smax(bits)}]"
+            )
+    return a.astype(np.int64)
 
 
 def sat(bits: int, v) -> np.ndarray:

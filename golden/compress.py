@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .arith import CODEBOOK_SIZE, Numerics, quantize
+from .arith import CODEBOOK_SIZE, Numerics, quantize, smax, smin
 from .eie_format import POINTER_BITS, EIEEncoding, encode
 from .huffman import huffman_bits
 from .netspec import EIELayer
@@ -37,6 +37,7 @@ __all__ = [
     "CompressedLayer",
     "CompressionReport",
     "LayerSize",
+    "check_representable",
     "compress_layer",
     "compression_report",
     "kmeans_1d",
@@ -122,6 +123,32 @@ def share_weights(w, mask, *, k: int = N_SHARED) -> tuple[np.ndarray, np.ndarray
     return centroids, index
 
 
+def check_representable(values, frac: int, bits: int, name: str) -> None:
+    """``ValueError`` unless every float in ``values`` quantizes without saturating.
+
+    The message names the first offending value, the representable range and how many
+    fractional bits would hold it.
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size == 0:
+        return
+    q = np.sign(v * (1 << frac)) * np.floor(np.abs(v * (1 << frac)) + 0.5)
+    bad = (q < smin(bits)) | (q > smax(bits))
+    if not bad.any():
+        return
+    x = float(v[np.argmax(bad)])
+    lo, hi = smin(bits) / (1 << frac), smax(bits) / (1 << frac)
+    fits = next(
+        (f for f in range(frac - 1, -1, -1) if smin(bits) <= round(x * (1 << f)) <= smax(bits)),
+        None,
+    )
+    hint = f"; at most {fits} fractional bits hold it" if fits is not None else ""
+    raise ValueError(
+        f"{name} {x:g} does not fit {bits}-bit fixed point with {frac} fractional bits "
+        f"(range {lo:g} .. {hi:g}){hint}"
+    )
+
+
 def quantize_codebook(centroids, *, w_frac: int, w_bits: int = 16) -> np.ndarray:
     """The 16-entry ``int16`` codebook: ``[0, quantize(c_1), ..., quantize(c_15)]``."""
     c = np.asarray(centroids, dtype=np.float64).ravel()
@@ -154,20 +181,29 @@ def compress_layer(
     num: Numerics,
     relu: bool = False,
     mask=None,
+    saturate: bool = False,
+    name: str = "layer",
 ) -> CompressedLayer:
     """Prune (unless ``mask`` is given), share and quantize one float layer for EIE.
 
-    ``b`` (float, ``[out]``) is quantized to activation scale; ``w`` to the codebook.
+    ``b`` (float, ``[out]``) is quantized to activation scale; ``w`` to the codebook. A shared
+    weight or bias beyond its fixed-point range is a ``ValueError`` naming the value, the
+    range and ``name`` (no silent saturation) unless ``saturate`` is true.
     """
     a = _float_matrix(w)
     m = prune(a, density) if mask is None else np.asarray(mask, dtype=bool)
     centroids, index = share_weights(a, m)
+    if not saturate:
+        used = np.unique(index[index > 0]).astype(np.int64) - 1
+        check_representable(centroids[used], num.w_frac, num.w_bits, f"{name} shared weight")
     cb = quantize_codebook(centroids, w_frac=num.w_frac, w_bits=num.w_bits)
     bias = None
     if b is not None:
         bf = np.asarray(b, dtype=np.float64)
         if bf.shape != (a.shape[0],):
             raise ValueError(f"bias has shape {bf.shape}, expected ({a.shape[0]},)")
+        if not saturate:
+            check_representable(bf, num.act_frac, num.act_bits, f"{name} bias")
         bias = quantize(bf, num.act_frac, num.act_bits)
     return CompressedLayer(EIELayer(cb, index, bias, relu), centroids, m)
 

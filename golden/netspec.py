@@ -70,10 +70,14 @@ class EIELayer:
             raise ValueError(f"codebook must have {CODEBOOK_SIZE} entries, got {cb.shape[0]}")
         if cb[0] != 0:
             raise ValueError(f"codebook[0] must be 0 (pruned weights), got {int(cb[0])}")
-        idx = _int_array("index", self.index, 2)
-        if idx.size and (idx.min() < 0 or idx.max() >= CODEBOOK_SIZE):
-            bad = idx.min() if idx.min() < 0 else idx.max()
-            raise ValueError(f"index holds {int(bad)}, outside 0..{CODEBOOK_SIZE - 1}")
+        raw = np.asarray(self.index)
+        if raw.dtype.kind in "iu" and raw.size:
+            # range check in the given dtype, so the message shows the value as given
+            lo, hi = int(raw.min()), int(raw.max())
+            if lo < 0 or hi >= CODEBOOK_SIZE:
+                bad = lo if lo < 0 else hi
+                raise ValueError(f"index holds {bad}, outside 0..{CODEBOOK_SIZE - 1}")
+        idx = _int_array("index", raw, 2)
         object.__setattr__(self, "codebook", cb.astype(np.int16))
         object.__setattr__(self, "index", idx.astype(np.uint8))
         if self.bias is not None:

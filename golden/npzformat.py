@@ -66,6 +66,9 @@ from .winograd import winograd_unsupported
 __all__ = [
     "DIANNAO_KEYS",
     "EIE_KEYS",
+    "MAX_ARRAY_VALUES",
+    "MAX_FILE_BYTES",
+    "check_npz_headers",
     "dense_shapes",
     "load_diannao_npz",
     "load_eie_npz",
@@ -81,11 +84,91 @@ DIANNAO_KEYS = ("kind", "w", "b", "act", "stride", "pad", "k", "mode", "conv")
 _PREFIX = re.compile(r"^l(\d+)_(.+)$")
 
 
-def read_npz(path: str | Path) -> dict[str, np.ndarray]:
-    """Load every array of an ``.npz`` file without pickle, with a clear error if it is not one."""
+# Input limits, checked on the .npy headers before any array is read (docs/golden.md).
+MAX_ARRAY_VALUES = 1 << 27
+"""Largest array a layer file may hold (values): 134 M, e.g. a dense 4096 x 32768 index."""
+MAX_FILE_BYTES = 1 << 31
+"""Largest total of the arrays of one file once read (bytes): 2 GiB."""
+
+
+def _npy_header(src: Path, zf: zipfile.ZipFile, member: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of one ``.npy`` member, from its header only."""
+    fmt = np.lib.format
+    try:
+        with zf.open(member) as f:
+            version = fmt.read_magic(f)
+            if version == (1, 0):
+                shape, _, dtype = fmt.read_array_header_1_0(f, max_header_size=100_000)
+            else:
+                shape, _, dtype = fmt.read_array_header_2_0(f, max_header_size=100_000)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as e:
+        raise ValueError(f"{src}: member {member} is not a readable .npy array ({e})") from None
+    return tuple(int(d) for d in shape), np.dtype(dtype)
+
+
+def check_npz_headers(path: str | Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """``{key: (shape, dtype)}`` of an ``.npz`` file from its headers, within the input limits.
+
+    Nothing is allocated: a header that claims more than :data:`MAX_ARRAY_VALUES` values, or
+    arrays of more than :data:`MAX_FILE_BYTES` in all, is reported before anything is read, as
+    are object (pickled) arrays, duplicate members and files that are not ``.npz`` archives.
+    """
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise FileNotFoundError(f"{p}: no such file")
+    if p.is_dir():
+        raise ValueError(f"{p} is a folder, not an .npz file")
+    if not p.is_file():
+        raise ValueError(f"{p} is not a regular file (an .npz file is needed)")
+    with open(p, "rb") as f:
+        magic = f.read(6)
+    if magic == b"\x93NUMPY":
+        raise ValueError(f"{p}: holds a single .npy array, expected an .npz archive")
+    if not zipfile.is_zipfile(p):
+        raise ValueError(f"{p}: not an .npz file (an .npz is a zip archive of .npy arrays)")
+    out: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
+    total = 0
+    try:
+        with zipfile.ZipFile(p) as zf:
+            members = zf.namelist()
+            for member in members:
+                key = member.removesuffix(".npy")
+                if key in out:
+                    raise ValueError(f"{p}: holds the array {key!r} twice")
+                shape, dtype = _npy_header(p, zf, member)
+                if dtype.hasobject:
+                    raise ValueError(
+                        f"{p}: {key} holds Python objects (pickled data), not numbers; "
+                        "accelgen never unpickles"
+                    )
+                n = 1
+                for d in shape:
+                    n *= d
+                if n > MAX_ARRAY_VALUES:
+                    raise ValueError(
+                        f"{p}: {key} has shape {shape} ({n} values), more than the limit of "
+                        f"{MAX_ARRAY_VALUES} values per array"
+                    )
+                total += n * dtype.itemsize
+                if total > MAX_FILE_BYTES:
+                    raise ValueError(
+                        f"{p}: the arrays hold more than {MAX_FILE_BYTES} bytes in all "
+                        f"({key} has shape {shape})"
+                    )
+                out[key] = (shape, dtype)
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise ValueError(f"{p}: not a readable .npz archive ({e})") from None
+    return out
+
+
+def read_npz(path: str | Path) -> dict[str, np.ndarray]:
+    """Load every array of an ``.npz`` file without pickle, with a clear error if it is not one.
+
+    The headers are checked first (:func:`check_npz_headers`), so an oversized or malformed
+    file is rejected before any array is allocated.
+    """
+    p = Path(path)
+    check_npz_headers(p)
     try:
         data = np.load(p, allow_pickle=False)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
@@ -97,6 +180,12 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
             return {k: data[k] for k in data.files}
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
         raise ValueError(f"{p}: cannot read the .npz archive ({e})") from None
+
+
+def _savez(path: str | Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """``np.savez`` to exactly ``path`` (NumPy appends ``.npz`` to a name given as a string)."""
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
 
 
 def _split_layers(
@@ -115,8 +204,14 @@ def _split_layers(
         groups = {0: {k: data[k] for k in plain}}
     else:
         groups: dict[int, dict[str, np.ndarray]] = {}
-        for k, m in prefixed.items():
-            groups.setdefault(int(m.group(1)), {})[m.group(2)] = data[k]
+        for k, m in sorted(prefixed.items()):
+            number = m.group(1)
+            if number != str(int(number)):
+                raise ValueError(
+                    f"{src}: key {k} has the layer prefix l{number}_; write l{int(number)}_ "
+                    "(no leading zeros), so that every layer has exactly one name"
+                )
+            groups.setdefault(int(number), {})[m.group(2)] = data[k]
         expected = list(range(len(groups)))
         if sorted(groups) != expected:
             raise ValueError(
@@ -141,14 +236,15 @@ def _name(src: str, layer: int, key: str, network: bool) -> str:
     return f"{src}: {prefix}{key}"
 
 
-def _int_array(name: str, a: np.ndarray, ndims: Sequence[int], bits: int = 16) -> np.ndarray:
+def _int_array(name: str, a: np.ndarray, ndims: Sequence[int], bits: int | None = 16) -> np.ndarray:
+    """``a`` checked (integer dtype, dimensions, values fit ``bits``); ``bits=None``: as is."""
     a = np.asarray(a)
     if a.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer array (int16), got dtype {a.dtype}")
     if a.ndim not in ndims:
         dims = " or ".join(str(d) for d in ndims)
         raise ValueError(f"{name} must have {dims} dimension(s), got shape {a.shape}")
-    return check_fixed(a, bits, name)
+    return a if bits is None else check_fixed(a, bits, name)
 
 
 def _scalar_int(name: str, a: np.ndarray, lo: int) -> int:
@@ -181,7 +277,12 @@ def _scalar_bool(name: str, a: np.ndarray) -> bool:
 def _load_x(src: str, data: Mapping[str, np.ndarray], ndims: Sequence[int]) -> np.ndarray:
     if "x" not in data:
         raise ValueError(f"{src}: missing the input activations 'x'")
-    return _int_array(f"{src}: x", data["x"], ndims).astype(np.int16)
+    x = _int_array(f"{src}: x", data["x"], ndims).astype(np.int16)
+    if x.ndim == max(ndims) and x.shape[0] == 0:
+        raise ValueError(f"{src}: x is an empty batch (shape {x.shape}); give at least one input")
+    if x.size == 0:
+        raise ValueError(f"{src}: x is empty (shape {x.shape})")
+    return x
 
 
 # --------------------------------------------------------------------------------------- EIE
@@ -222,12 +323,18 @@ def load_eie_npz(path: str | Path) -> tuple[list[EIELayer], np.ndarray]:
                 f"{_name(src, i, 'codebook', network)}[0] must be 0 (the pruned weight), "
                 f"got {int(cb[0])}"
             )
-        idx = _int_array(_name(src, i, "index", network), g["index"], (2,), bits=64)
-        if idx.size and (idx.min() < 0 or idx.max() >= CODEBOOK_SIZE):
-            bad = idx.min() if idx.min() < 0 else idx.max()
+        idx = _int_array(_name(src, i, "index", network), g["index"], (2,), bits=None)
+        if idx.size:
+            lo, hi = int(idx.min()), int(idx.max())  # in the given dtype: values as given
+            if lo < 0 or hi >= CODEBOOK_SIZE:
+                raise ValueError(
+                    f"{_name(src, i, 'index', network)} holds {lo if lo < 0 else hi}, "
+                    f"outside 0..{CODEBOOK_SIZE - 1}"
+                )
+        if 0 in idx.shape:
             raise ValueError(
-                f"{_name(src, i, 'index', network)} holds {int(bad)}, "
-                f"outside 0..{CODEBOOK_SIZE - 1}"
+                f"{_name(src, i, 'index', network)} has shape {idx.shape}; a layer needs at "
+                "least one output and one input"
             )
         bias = None
         if "bias" in g:
@@ -274,7 +381,7 @@ def save_eie_npz(path: str | Path, layers: Sequence[EIELayer], x) -> None:
         if layer.bias is not None:
             out[pre + "bias"] = layer.bias.astype(np.int16)
         out[pre + "relu"] = np.array(bool(layer.relu))
-    np.savez(path, **out)
+    _savez(path, out)
 
 
 # ------------------------------------------------------------------------------------ DianNao
@@ -358,6 +465,8 @@ def _dense_layer(src: str, i: int, g: Mapping[str, np.ndarray], network: bool) -
     if "w" not in g:
         raise ValueError(f"{name('w')} is missing")
     w = _int_array(name("w"), g["w"], (2,) if kind == "fc" else (4,))
+    if 0 in w.shape:
+        raise ValueError(f"{name('w')} has shape {w.shape}; every dimension must be at least 1")
     if kind == "conv" and w.shape[2] != w.shape[3]:
         raise ValueError(f"{name('w')} must have a square kernel [No, Ni, K, K], got {w.shape}")
     b = None
@@ -426,7 +535,7 @@ def save_diannao_npz(path: str | Path, layers: Sequence[DenseLayer], x) -> None:
             out[pre + "pad"] = np.array(layer.pad)
             if layer.conv != "direct":
                 out[pre + "conv"] = np.array(layer.conv)
-    np.savez(path, **out)
+    _savez(path, out)
 
 
 # ---------------------------------------------------------------------------- float MLP models
@@ -517,4 +626,4 @@ def save_float_model(
             out[f"b{i}"] = np.asarray(b, dtype=np.float32)
     if x is not None:
         out["x"] = np.asarray(x, dtype=np.float32)
-    np.savez(path, **out)
+    _savez(path, out)

@@ -18,7 +18,10 @@ from typing import Any, Self
 
 from .numerics import Numerics
 
-__all__ = ["Config", "NumericsConfig", "field_docs", "is_pow2", "require"]
+__all__ = ["MAX_CONFIG_BYTES", "Config", "NumericsConfig", "field_docs", "is_pow2", "require"]
+
+MAX_CONFIG_BYTES = 1 << 20
+"""Largest config file read (bytes); a config is a few hundred bytes of JSON."""
 
 
 def require(condition: bool, message: str) -> None:
@@ -103,11 +106,42 @@ class Config:
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
+        """Read a config file: UTF-8 JSON of at most :data:`MAX_CONFIG_BYTES` bytes.
+
+        Every error (missing file, a folder, not UTF-8, not JSON, unknown field, bad value) is a
+        ``ValueError``/``TypeError``/``FileNotFoundError`` whose message starts with the path.
+        """
+        p = Path(path)
+        if not p.exists():
+            raise FileNotFoundError(f"{p}: no such config file")
+        if p.is_dir():
+            raise ValueError(f"{p} is a folder, not a {cls.__name__} JSON file")
+        if not p.is_file():
+            raise ValueError(f"{p} is not a regular file (a {cls.__name__} JSON file is needed)")
+        if p.stat().st_size > MAX_CONFIG_BYTES:
+            raise ValueError(
+                f"{p}: {p.stat().st_size} bytes, too large for a config (at most "
+                f"{MAX_CONFIG_BYTES})"
+            )
         try:
-            data = json.loads(Path(path).read_text())
+            text = p.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(
+                f"{p}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); "
+                f"a {cls.__name__} file is UTF-8 JSON"
+            ) from None
+        except OSError as e:
+            raise ValueError(f"{p}: cannot read ({e.strerror})") from None
+        try:
+            data = json.loads(text)
         except json.JSONDecodeError as e:
-            raise ValueError(f"{path}: not valid JSON ({e})") from None
-        return cls.from_json(data)
+            raise ValueError(f"{p}: not valid JSON ({e})") from None
+        except RecursionError:
+            raise ValueError(f"{p}: not valid JSON (nested too deeply)") from None
+        try:
+            return cls.from_json(data)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{p}: {e}") from None
 
     def replace(self, **changes: Any) -> Self:
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]

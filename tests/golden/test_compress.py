@@ -147,3 +147,15 @@ def test_report_totals_and_pointer_scaling():
     text = r8.table()
     assert "l0" in text and "l1" in text and "total" in text and "300x64" in text
     assert r1.to_json()["total"]["ratio"] == pytest.approx(r1.ratio)
+
+
+def test_out_of_range_weight_is_rejected_not_saturated():
+    w = np.array([[12.0, 0.5], [0.25, 0.1]])
+    with pytest.raises(ValueError, match=r"l0 shared weight 12 does not fit 16-bit .* 12 frac"):
+        compress_layer(w, density=1.0, num=NUM, name="l0")
+    with pytest.raises(ValueError, match=r"at most 11 fractional bits hold it"):
+        compress_layer(w, density=1.0, num=NUM)
+    with pytest.raises(ValueError, match=r"layer bias 200 does not fit"):
+        compress_layer(w / 100, np.array([200.0, 0.0]), density=1.0, num=NUM)
+    sat = compress_layer(w, density=1.0, num=NUM, saturate=True).layer
+    assert sat.codebook.max() == 32767  # saturation only when asked for

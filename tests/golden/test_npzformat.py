@@ -159,7 +159,7 @@ def test_eie_network_errors(tmp_path):
 
 def test_not_an_npz(tmp_path):
     (tmp_path / "junk.npz").write_text("hello")
-    with pytest.raises(ValueError, match="junk.npz: not a readable .npz"):
+    with pytest.raises(ValueError, match=r"junk.npz: not an .npz file \(an .npz is a zip"):
         load_eie_npz(tmp_path / "junk.npz")
     np.save(tmp_path / "arr.npy", np.ones(3))
     with pytest.raises(ValueError, match="single .npy array"):
@@ -167,8 +167,10 @@ def test_not_an_npz(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.npz"):
         load_eie_npz(tmp_path / "nope.npz")
     np.savez(tmp_path / "obj.npz", x=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(ValueError, match="obj.npz"):
+    with pytest.raises(ValueError, match=r"obj.npz: x holds Python objects \(pickled"):
         read_npz(tmp_path / "obj.npz")
+    with pytest.raises(ValueError, match="is a folder, not an .npz file"):
+        read_npz(tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -223,3 +225,103 @@ def test_save_rejects_bad_networks(tmp_path):
         save_diannao_npz(tmp_path / "b.npz", [], [1])
     with pytest.raises(ValueError, match="layer 0 .fc."):
         save_diannao_npz(tmp_path / "b.npz", [FCLayer(np.ones((2, 3), int))], np.ones(4, int))
+
+
+def test_header_size_checked_before_allocation(tmp_path):
+    import io
+    import zipfile
+
+    buf = io.BytesIO()  # the header (magic included) claims 2**40 values; no data follows
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": "<i2", "fortran_order": False, "shape": (1 << 40,)}
+    )
+    with zipfile.ZipFile(tmp_path / "big.npz", "w") as zf:
+        zf.writestr("x.npy", buf.getvalue())
+        zf.writestr("codebook.npy", buf.getvalue())
+    with pytest.raises(ValueError, match=r"big.npz: (x|codebook) has shape \(1099511627776,\)"):
+        load_eie_npz(tmp_path / "big.npz")
+
+
+def test_ambiguous_layer_prefixes_are_rejected(tmp_path):
+    rng = np.random.default_rng(5)
+    a, b = _eie_layer(rng, 2, 3), _eie_layer(rng, 2, 3)
+    np.savez(
+        tmp_path / "dup.npz",
+        x=np.zeros(3, np.int16),
+        l0_codebook=a.codebook,
+        l0_index=a.index,
+        l00_codebook=b.codebook,
+        l00_index=b.index,
+    )
+    with pytest.raises(ValueError, match="l00_codebook has the layer prefix l00_; write l0_"):
+        load_eie_npz(tmp_path / "dup.npz")
+
+
+def test_range_error_reports_the_value_as_given(tmp_path):
+    cb = np.arange(16, dtype=np.int16)
+    np.savez(
+        tmp_path / "u64.npz",
+        codebook=cb,
+        index=np.full((2, 3), 2**64 - 1, np.uint64),
+        x=np.zeros(3, np.int16),
+    )
+    with pytest.raises(ValueError, match="index holds 18446744073709551615, outside 0..15"):
+        load_eie_npz(tmp_path / "u64.npz")
+    np.savez(
+        tmp_path / "x64.npz",
+        codebook=cb,
+        index=np.ones((2, 3), np.uint8),
+        x=np.full(3, 2**63, np.uint64),
+    )
+    with pytest.raises(ValueError, match="x holds 9223372036854775808, outside the signed 16"):
+        load_eie_npz(tmp_path / "x64.npz")
+
+
+def test_empty_batch_is_named(tmp_path):
+    cb = np.arange(16, dtype=np.int16)
+    np.savez(tmp_path / "e.npz", codebook=cb, index=np.ones((2, 3), np.uint8), x=np.zeros((0, 3)))
+    with pytest.raises(TypeError, match="x must be an integer array"):
+        load_eie_npz(tmp_path / "e.npz")
+    np.savez(
+        tmp_path / "e.npz",
+        codebook=cb,
+        index=np.ones((2, 3), np.uint8),
+        x=np.zeros((0, 3), np.int16),
+    )
+    with pytest.raises(ValueError, match=r"x is an empty batch \(shape \(0, 3\)\)"):
+        load_eie_npz(tmp_path / "e.npz")
+    np.savez(
+        tmp_path / "e.npz",
+        kind=np.array("fc"),
+        w=np.ones((2, 3), np.int16),
+        x=np.zeros((0, 3), np.int16),
+    )
+    with pytest.raises(ValueError, match="x is an empty batch"):
+        load_diannao_npz(tmp_path / "e.npz")
+
+
+def test_empty_layer_is_rejected(tmp_path):
+    cb = np.arange(16, dtype=np.int16)
+    np.savez(
+        tmp_path / "e.npz", codebook=cb, index=np.ones((0, 3), np.uint8), x=np.zeros(3, np.int16)
+    )
+    with pytest.raises(ValueError, match=r"index has shape \(0, 3\); a layer needs"):
+        load_eie_npz(tmp_path / "e.npz")
+
+
+def test_codebook_entry_zero_must_be_zero(tmp_path):
+    cb = np.arange(16, dtype=np.int16) + 5
+    np.savez(
+        tmp_path / "c.npz", codebook=cb, index=np.ones((2, 3), np.uint8), x=np.zeros(3, np.int16)
+    )
+    with pytest.raises(ValueError, match=r"codebook\[0\] must be 0 \(the pruned weight\), got 5"):
+        load_eie_npz(tmp_path / "c.npz")
+    with pytest.raises(ValueError, match=r"codebook\[0\] must be 0"):
+        EIELayer(cb, np.ones((2, 3), np.uint8))
+
+
+def test_save_keeps_the_exact_name(tmp_path):
+    rng = np.random.default_rng(3)
+    save_eie_npz(tmp_path / "out.bin", [_eie_layer(rng, 2, 3)], np.zeros(3, np.int16))
+    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+    assert load_eie_npz(tmp_path / "out.bin")[0][0].shape == (2, 3)

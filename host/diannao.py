@@ -63,6 +63,7 @@ from accelgen.spec.diannao import (
 __all__ = [
     "LayerPlan",
     "assemble",
+    "check_programs",
     "compile_layer",
     "finish_layer",
     "layer_input",
@@ -248,12 +249,94 @@ def _bases(config: DianNaoConfig, index: int) -> tuple[int, int]:
     return config.nbin_depth // 2, config.sb_depth // 2
 
 
-def _finish(program: list[Instruction], config: DianNaoConfig) -> list[Instruction]:
-    """Mark the last instruction ``end`` and check every field against ``config``."""
+_LOOPS = (("n_r0", "s_r0"), ("n_r1", "s_r1"), ("n_r2", "s_r2"), ("n_o0", "s_o0"), ("n_o1", "s_o1"))
+
+
+def _finish(
+    program: list[Instruction], config: DianNaoConfig, meaning: dict[str, str]
+) -> list[Instruction]:
+    """Mark the last instruction ``end`` and check every field against ``config``.
+
+    A loop that runs once never uses its stride, so that stride is encoded as 0 (a 1x1 conv
+    with stride 2 on a one-band input has an output-row stride wider than the field, and no
+    second output row). A field that still does not fit is a ``ValueError`` naming the layer
+    parameters it comes from (``meaning``: field -> how the compiler derived it).
+    """
     program[-1] = dataclasses.replace(program[-1], end=True)
-    for ins in program:
-        ins.check(config)
+    for i, ins in enumerate(program):
+        unused = {s: 0 for n, s in _LOOPS if getattr(ins, n) == 1 and getattr(ins, s) != 0}
+        if unused:
+            program[i] = ins = dataclasses.replace(ins, **unused)
+        try:
+            ins.check(config)
+        except ValueError as e:
+            field_name = next((f for f in meaning if f"field {f}=" in str(e)), None)
+            why = f" ({field_name} = {meaning[field_name]})" if field_name else ""
+            raise ValueError(f"{e}{why}") from None
     return program
+
+
+def check_programs(layer: DenseLayer, plan: LayerPlan, config: DianNaoConfig) -> None:
+    """Compile the programs of ``layer`` for one chunk of zero inputs, checking every
+    instruction field against ``config`` (``ValueError`` naming the layer parameter).
+
+    The instruction fields depend only on the plan's chunk sizes, not on the data, so this
+    finds at check time what the full compile would find before the run.
+    """
+    if isinstance(layer, FCLayer):
+        b, ni = plan.in_shape
+        t = config.tn
+        it, ot = _cdiv(ni, t), _cdiv(layer.w.shape[0], t)
+        ic_n, bc_n, oc_n = plan.chunks["ic"], plan.chunks["bc"], plan.chunks["oc"]
+        meaning = _fc_meaning(ni, ic_n, bc_n)
+        # every distinct tile: full and last chunks of each loop, on both buffer halves
+        for bc in {bc_n, b - (_cdiv(b, bc_n) - 1) * bc_n}:
+            for oc in {oc_n, ot - (_cdiv(ot, oc_n) - 1) * oc_n}:
+                for ic in {ic_n, it - (_cdiv(it, ic_n) - 1) * ic_n}:
+                    for half in (0, 1) if config.double_buffer else (0,):
+                        nbb, sbb = _bases(config, half)
+                        for first, last in ((True, True), (True, False), (False, True)):
+                            program = _fc_program(
+                                ic, bc, oc, nbb, sbb, first=first, last=last, bias=True, act=0
+                            )
+                            _finish(program, config, meaning)
+        return
+    shape = (1, *plan.in_shape[1:])
+    x = np.zeros(shape, dtype=np.int64)
+    sub = plan_layer(layer, shape, config)
+    if isinstance(layer, ConvLayer):
+        _compile_conv(layer, x, sub, config)
+    else:
+        _compile_pool(layer, x, sub, config)
+
+
+def _fc_program(
+    ic: int, bc: int, oc: int, nbb: int, sbb: int, *, first: bool, last: bool, bias: bool, act
+) -> list[Instruction]:
+    """One FC tile's program: ``oc`` output words x ``bc`` samples, ``ic`` input words."""
+    return [
+        Instruction(
+            nfu2_out=NFU2Out.NFU3 if last else NFU2Out.PARTIAL,
+            nfu3_op=act,
+            sb_addr=sbb + ol * ic,
+            nbin_addr=nbb,
+            s_r0=1,
+            n_r0=ic,
+            s_o0=ic,
+            n_o0=bc,
+            nbout_addr=ol * bc,
+            nbout_read=not first or bias,
+        )
+        for ol in range(oc)
+    ]
+
+
+def _fc_meaning(ni: int, ic: int, bc: int) -> dict[str, str]:
+    return {
+        "s_o0": f"input words per chunk ({ic}) of the fc layer with {ni} inputs",
+        "n_r0": f"input words per chunk ({ic}) of the fc layer with {ni} inputs",
+        "n_o0": f"samples per chunk ({bc})",
+    }
 
 
 def _compile_fc(layer: FCLayer, x: np.ndarray, plan: LayerPlan, config: DianNaoConfig):
@@ -268,6 +351,7 @@ def _compile_fc(layer: FCLayer, x: np.ndarray, plan: LayerPlan, config: DianNaoC
     bias = None if layer.b is None else _lanes(layer.b.astype(np.int64), t)  # [OT, T]
     it = xw.shape[1]
     act = _ACT_OP[layer.act]
+    meaning = _fc_meaning(ni, ic_n, bc_n)
     tiles = []
     for b0 in range(0, b_all, bc_n):
         bc = min(bc_n, b_all - b0)
@@ -287,21 +371,9 @@ def _compile_fc(layer: FCLayer, x: np.ndarray, plan: LayerPlan, config: DianNaoC
                     no_data = np.repeat(bias[o0 : o0 + oc], bc, axis=0)
                 else:
                     no_addr, no_data = _empty(t)
-                program = [
-                    Instruction(
-                        nfu2_out=NFU2Out.NFU3 if last else NFU2Out.PARTIAL,
-                        nfu3_op=act,
-                        sb_addr=sbb + ol * ic,
-                        nbin_addr=nbb,
-                        s_r0=1,
-                        n_r0=ic,
-                        s_o0=ic,
-                        n_o0=bc,
-                        nbout_addr=ol * bc,
-                        nbout_read=not first or bias is not None,
-                    )
-                    for ol in range(oc)
-                ]
+                program = _fc_program(
+                    ic, bc, oc, nbb, sbb, first=first, last=last, bias=bias is not None, act=act
+                )
                 if last:
                     read_addr = np.arange(oc * bc)
                     ol, bl = np.divmod(read_addr, bc)
@@ -311,7 +383,7 @@ def _compile_fc(layer: FCLayer, x: np.ndarray, plan: LayerPlan, config: DianNaoC
                     read_addr, scatter = _empty(t)
                 tiles.append(
                     HostTile(
-                        _finish(program, config),
+                        _finish(program, config, meaning),
                         nb_addr,
                         nb_data,
                         sb_addr.reshape(-1),
@@ -342,6 +414,16 @@ def _compile_conv(layer: ConvLayer, x: np.ndarray, plan: LayerPlan, config: Dian
     wt = wt.reshape(ot, t, ct, t, k, k).transpose(0, 2, 4, 5, 1, 3)
     bias = None if layer.b is None else _lanes(layer.b.astype(np.int64), t)
     act = _ACT_OP[layer.act]
+    where = f"conv k={k} stride={s} pad={p} on a {c}x{h}x{w} input"
+    meaning = {
+        "s_o1": f"stride {s} x padded input width {wp}; {where}",
+        "s_o0": f"stride {s}; {where}",
+        "s_r1": f"padded input width {wp}; {where}",
+        "s_r2": f"band rows x padded input width {wp}; {where}",
+        "n_o0": f"output width {ow}; {where}",
+        "n_r0": f"kernel size {k}; {where}",
+        "n_r1": f"kernel size {k}; {where}",
+    }
     tiles = []
     for bi in range(b_all):
         for oy0 in range(0, oh, ohc_n):
@@ -397,7 +479,7 @@ def _compile_conv(layer: ConvLayer, x: np.ndarray, plan: LayerPlan, config: Dian
                         read_addr, scatter = _empty(t)
                     tiles.append(
                         HostTile(
-                            _finish(program, config),
+                            _finish(program, config, meaning),
                             nb_addr,
                             nb_data,
                             sb_addr.reshape(-1),
@@ -422,6 +504,15 @@ def _compile_pool(layer: PoolLayer, x: np.ndarray, plan: LayerPlan, config: Dian
     xw = np.pad(x, ((0, 0), (0, ct * t - c), (0, 0), (0, 0)))
     xw = xw.reshape(b_all, ct, t, h, w).transpose(0, 1, 3, 4, 2)  # [B, CT, H, W, T]
     avg = layer.mode == "avg"
+    where = f"{layer.mode} pool k={k} stride={s} on a {c}x{h}x{w} input"
+    meaning = {
+        "s_o1": f"stride {s} x input width {w}; {where}",
+        "s_o0": f"stride {s}; {where}",
+        "s_r1": f"input width {w}; {where}",
+        "n_o0": f"output width {ow}; {where}",
+        "n_r0": f"window size {k}; {where}",
+        "n_r1": f"window size {k}; {where}",
+    }
     tiles = []
     for bi in range(b_all):
         for oy0 in range(0, oh, ohc_n):
@@ -462,7 +553,7 @@ def _compile_pool(layer: PoolLayer, x: np.ndarray, plan: LayerPlan, config: Dian
                 sb_addr, sb_data = _empty(t)
                 tiles.append(
                     HostTile(
-                        _finish(program, config),
+                        _finish(program, config, meaning),
                         nb_addr,
                         nb_data,
                         sb_addr,

@@ -23,7 +23,7 @@ from accelgen.golden.diannao_cp import DianNaoCPModel
 from accelgen.golden.netspec import ConvLayer, DenseLayer, FCLayer, PoolLayer
 from accelgen.golden.npzformat import dense_shapes
 from accelgen.hdl.diannao.top import TOP_MODULE, verilog
-from accelgen.host.diannao import LayerPlan, layer_input, plan_layer, run_layer
+from accelgen.host.diannao import LayerPlan, check_programs, layer_input, plan_layer, run_layer
 from accelgen.spec.diannao import DianNaoConfig
 
 __all__ = [
@@ -131,7 +131,9 @@ def check_mappable(
         if isinstance(layer, FCLayer):
             in_shape = (in_shape[0], int(np.prod(in_shape[1:])))
         try:
-            plans.append(plan_layer(layer, in_shape, config))
+            plan = plan_layer(layer, in_shape, config)
+            check_programs(layer, plan, config)
+            plans.append(plan)
         except ValueError as e:
             raise ValueError(f"layer {i} ({layer.kind}) cannot be mapped: {e}") from None
     return plans

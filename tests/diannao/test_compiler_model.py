@@ -222,3 +222,28 @@ def test_bad_inputs_are_reported_before_running():
         )
     with pytest.raises(ValueError, match="no layers"):
         api.run_model([], np.zeros((1, 8), dtype=np.int16), config=config)
+
+
+@pytest.mark.parametrize(
+    "layer", [ConvLayer(np.ones((2, 3, 1, 1), dtype=np.int16), stride=2), PoolLayer(k=1, stride=2)]
+)
+def test_strided_layer_on_one_band_compiles(layer):
+    """A 1x1 window with stride 2 on a 3x64 input: one output row per band, so the output-row
+    stride (2 x 64 = 128, wider than the 7-bit field of nbin_depth=64) is never used and is
+    encoded as 0; the CP model matches the golden model."""
+    config = DianNaoConfig()
+    x = np.random.default_rng(4).integers(-300, 300, (1, 3, 3, 64))
+    api.check_mappable([layer], x.shape, config)
+    _, tiles = compile_layer(layer, x, config)
+    assert all(i.s_o1 == 0 for t in tiles for i in t.program if i.n_o1 == 1)
+    res = api.run_model([layer], x, config=config)
+    np.testing.assert_array_equal(res.y, _golden([layer], x, config)[-1])
+
+
+def test_field_overflow_names_the_layer_parameter():
+    from accelgen.host.diannao import _finish
+
+    config = DianNaoConfig()
+    program = [Instruction(s_o1=128, n_o1=2)]
+    with pytest.raises(ValueError, match=r"s_o1=128 does not fit in 7 bits \(s_o1 = stride 2 x"):
+        _finish(program, config, {"s_o1": "stride 2 x padded input width 64"})

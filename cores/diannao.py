@@ -9,7 +9,13 @@ import numpy as np
 
 from accelgen.golden.netspec import CONV_ALGORITHMS, FCLayer, with_conv
 from accelgen.golden.npzformat import load_diannao_npz
-from accelgen.hdl.diannao.top import PIPELINE_DRAIN, TOP_MODULE, DianNaoTop, verilog
+from accelgen.hdl.diannao.top import (
+    PIPELINE_DRAIN,
+    TOP_MODULE,
+    DianNaoTop,
+    check_generation_budget,
+    verilog,
+)
 from accelgen.sim import diannao as sim_diannao
 from accelgen.spec.diannao import DianNaoConfig, field_widths, instruction_bits
 
@@ -39,6 +45,7 @@ def _report(config: DianNaoConfig) -> dict:
 
 
 def _check(layers: Sequence, x, config: DianNaoConfig) -> None:
+    check_generation_budget(config)  # the simulation generates the RTL first
     sim_diannao.check(layers, x, config)
 
 
@@ -99,4 +106,5 @@ DIANNAO = Core(
     small_config={"tn": 4},
     sim_arguments=_sim_arguments,
     prepare_network=_prepare_network,
+    check_generation=check_generation_budget,
 )

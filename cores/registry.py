@@ -69,6 +69,10 @@ class Core:
         ``summary(result, config) -> str``: the one-line result ``accelgen sim`` prints.
     small_config : mapping
         Config overrides for a small core of the same code paths (fast lint and proofs).
+    check_generation : callable, optional
+        ``check_generation(config, memories="flops")``: ``ValueError`` when generating this
+        configuration's RTL would exceed the core's documented budget (the generator's
+        memory); :meth:`check_budget` runs it, and :meth:`verilog` before generating.
     flag_aliases : mapping
         Short flag names kept for a field (``n_pes`` -> ``pes`` gives ``--pes``).
     sim_arguments : callable, optional
@@ -94,6 +98,7 @@ class Core:
     summary: Callable[[Any, Any], str]
     small_config: Mapping[str, Any] = field(default_factory=dict)
     flag_aliases: Mapping[str, str] = field(default_factory=dict)
+    check_generation: Callable[..., None] | None = None
     sim_arguments: Callable[[argparse.ArgumentParser], None] | None = None
     prepare_network: Callable[[list, argparse.Namespace, str], list] | None = None
 
@@ -104,9 +109,16 @@ class Core:
 
     def verilog(self, config: Config, memories: str = "flops") -> str:
         self._check_config(config)
+        self.check_budget(config, memories)
         if memories == "flops":
             return self.generate_verilog(config)
         return self.generate_verilog(config, memories=memories)
+
+    def check_budget(self, config: Config, memories: str = "flops") -> None:
+        """The core's generation budget for ``config`` (before any file or tool)."""
+        self._check_config(config)
+        if self.check_generation is not None:
+            self.check_generation(config, memories)
 
     def _check_config(self, config: Config) -> None:
         if not isinstance(config, self.config_cls):

@@ -41,10 +41,60 @@ from .buffers import nbin, nbout, sb
 from .cp import COUNTER_BITS, ControlProcessor
 from .nfu import NFU, ctl_layout
 
-__all__ = ["DianNaoTop", "PIPELINE_DRAIN", "TOP_MODULE", "generate_verilog", "verilog"]
+__all__ = [
+    "GENERATION_MEMORY_BITS",
+    "DianNaoTop",
+    "PIPELINE_DRAIN",
+    "TOP_MODULE",
+    "check_generation_budget",
+    "generate_verilog",
+    "memory_bits",
+    "verilog",
+]
 
 TOP_MODULE = "diannao_top"
 PIPELINE_DRAIN = NFU.latency + 1  # buffer read + NFU stages
+
+GENERATION_MEMORY_BITS = 1 << 24
+"""Most on-chip memory bits a core generated with inferred memories may hold (16 Mibit = 2 MiB).
+
+Amaranth spells out a memory's initial contents one bit at a time on its way to Yosys, so
+generation costs about 130 bytes of RAM and 50 us per memory bit (measured: tn = 8,
+sb_depth = 15360, 15.7 Mbit: 2.07 GB peak, 12.5 minutes on a loaded 2-core machine;
+``tn = 16, sb_depth = 65536`` grew to 23 GB). Configurations above the limit remain valid for
+the compiler, the cycle model and RAM macros (``memories="macros"``); only generating their RTL
+with inferred memories is refused (``docs/diannao.md``, "Generation budget")."""
+
+
+def memory_bits(config: DianNaoConfig) -> dict[str, int]:
+    """Bits of every on-chip memory of the generated core (``total`` included)."""
+    from .nfu import PWL_COEF_BITS
+
+    mem = {
+        "nbin": config.nbin_depth * config.nbin_word_bits,
+        "nbout": config.nbout_depth * config.nbout_word_bits,
+        "sb": config.sb_depth * config.sb_word_bits,
+        "imem": config.imem_depth * instruction_bits(config),
+        "pwl": config.tn * 2 * config.pwl_segments * PWL_COEF_BITS,
+    }
+    mem["total"] = sum(mem.values())
+    return mem
+
+
+def check_generation_budget(config: DianNaoConfig, memories: str = "flops") -> None:
+    """``ValueError`` naming the buffers when ``config`` exceeds :data:`GENERATION_MEMORY_BITS`
+    (inferred memories; RAM macros carry no initial contents and are not limited)."""
+    if memories != "flops":
+        return
+    mem = memory_bits(config)
+    if mem["total"] > GENERATION_MEMORY_BITS:
+        big = max(("nbin", "nbout", "sb"), key=lambda k: mem[k])
+        raise ValueError(
+            f"the core would hold {mem['total']} memory bits ({big} {mem[big]}: "
+            f"{big}_depth={getattr(config, big + '_depth')} at tn={config.tn}), more than the "
+            f"{GENERATION_MEMORY_BITS} bits (2 MiB) RTL generation is limited to "
+            "(about 130 bytes of RAM per memory bit while generating); reduce the depths"
+        )
 
 
 class DianNaoTop(wiring.Component):
@@ -151,7 +201,10 @@ class DianNaoTop(wiring.Component):
 
 def generate_verilog(config: DianNaoConfig, *, memories: str = "flops") -> str:
     """Verilog of the whole core, top module ``diannao_top``. ``memories="macros"``: a RAM
-    macro per memory, the macros' behavioural models appended (``hdl/macros.py``)."""
+    macro per memory, the macros' behavioural models appended (``hdl/macros.py``). A
+    configuration beyond the generation budget is refused first
+    (:func:`check_generation_budget`)."""
+    check_generation_budget(config, memories)
     text, uses = macros.convert(DianNaoTop(config), TOP_MODULE, memories=memories)
     return text + ("\n" + macros.models(uses) if uses else "")
 
@@ -159,6 +212,7 @@ def generate_verilog(config: DianNaoConfig, *, memories: str = "flops") -> str:
 def verilog(config: DianNaoConfig, memories: str = "flops") -> str:
     """:func:`generate_verilog`, cached on disk per configuration and memory mode
     (:func:`accelgen.hdl.verilog.cached`)."""
+    check_generation_budget(config, memories)
     if memories == "flops":
         return cached(TOP_MODULE, config, generate_verilog)
     return cached(f"{TOP_MODULE}-{memories}", config, _generate_macros)

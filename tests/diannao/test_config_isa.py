@@ -124,3 +124,19 @@ def test_encode_checks_fields_and_bounds():
         Instruction(n_r0=0)
     with pytest.raises(ValueError, match="does not fit"):
         decode(1 << instruction_bits(config), config)
+
+
+def test_generation_budget():
+    from accelgen.hdl.diannao.top import (
+        GENERATION_MEMORY_BITS,
+        check_generation_budget,
+        memory_bits,
+    )
+
+    paper = DianNaoConfig()
+    assert memory_bits(paper)["sb"] == 64 * 16 * 16 * 16  # the paper's 32 KB SB
+    check_generation_budget(paper)
+    huge = DianNaoConfig(tn=16, sb_depth=65536)  # a valid config (the cycle model takes it)
+    assert memory_bits(huge)["total"] > GENERATION_MEMORY_BITS
+    with pytest.raises(ValueError, match=r"sb 268435456: sb_depth=65536 at tn=16"):
+        check_generation_budget(huge)

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from amaranth.hdl import Assert, Assume, Cover, Module, Mux, ResetSignal, Signal
+from amaranth.hdl import Array, Assert, Assume, Cover, Module, Mux, ResetSignal, Signal
 from amaranth.lib import data
 
 from .flow import ToolMissing, tool_path
@@ -124,6 +124,21 @@ def free_input(m: Module, ports: list[Signal], target, name: str) -> Signal:
     return s
 
 
+def internal(obj, name: str) -> Signal:
+    """The signal ``name`` that the (pinned) block ``obj`` drives itself: a register or wire
+    local to its ``elaborate``, for the invariants that make a k-induction proof go through."""
+    mod = _pinned(obj)
+    found = [s for s in mod._driving if getattr(s, "name", None) == name]  # noqa: SLF001
+    if len(found) != 1:
+        raise LookupError(f"{type(obj).__name__} drives {len(found)} signals named {name!r}")
+    return found[0]
+
+
+def _mod(value, depth: int):
+    """``value % depth`` for ``0 <= value < 2 * depth``."""
+    return Mux(value >= depth, value - depth, value)
+
+
 def _queue(depth: int = 3) -> Harness:
     from accelgen.hdl.eie.queue import ActivationQueue
 
@@ -159,6 +174,17 @@ def _queue(depth: int = 3) -> Harness:
                 m.d.sync += ahead.eq(ahead - 1)
     with m.Elif(pick & push):
         m.d.sync += [tracking.eq(1), value.eq(q.w.payload.as_value()), ahead.eq(count - pop)]
+    # inductive invariants (k-induction): the registers agree with the level, and the tracked
+    # entry sits in its slot; each is true of every reachable state
+    rd, wr, full = (internal(q, n) for n in ("rd", "wr", "full"))
+    slots = Array(internal(q, f"slot{i}") for i in range(depth))
+    m.d.comb += [
+        Assert(full == (q.level == depth), "full flag matches the level"),
+        Assert((rd < depth) & (wr < depth), "pointers within depth"),
+        Assert(wr == _mod(rd + q.level, depth), "write pointer = read pointer + level"),
+    ]
+    with m.If(tracking):
+        m.d.comb += Assert(slots[_mod(rd + ahead, depth)] == value, "tracked entry in its slot")
     m.d.comb += [
         Cover(q.level == depth),
         Cover(tracking & pop & (ahead == 0) & (count == depth)),
@@ -244,10 +270,14 @@ def _pointer(depth: int = 7) -> Harness:
         Assume(pu.wr_addr < depth),
         Assume(first | (watch == watch_q)),
     ]
-    for bank in ("even", "odd"):
+    stored = []  # the word each bank holds at the watched address (an extra, async read port)
+    for i, bank in enumerate(("even", "odd")):
         mem = probe(pu, bank)
         rp = mem.read_ports[0]
         m.d.comb += Assert(~rp.en | (rp.addr < mem.depth), f"{bank} bank address in range")
+        peek = mem.read_port(domain="comb")
+        m.d.comb += peek.addr.eq(watch >> 1)
+        stored.append((watch[0] == i, peek.data))
 
     known = Signal()
     word = Signal(4)
@@ -263,6 +293,12 @@ def _pointer(depth: int = 7) -> Harness:
             m.d.comb += Assert(pu.out.payload.lo == word, "p_j is the word at ptr_base + col")
         with m.If(hi_is):
             m.d.comb += Assert(pu.out.payload.hi == word, "p_j+1 is the next word")
+    # inductive invariants: the memory holds the tracked word, and nothing is known in the
+    # first cycle (the watched address is fixed from then on)
+    for is_bank, data_ in stored:
+        with m.If(known & is_bank):
+            m.d.comb += Assert(data_ == word, "the memory holds the word written at watch")
+    m.d.comb += Assert(~first | ~known, "nothing known before the watched address is fixed")
     m.d.comb += [
         Cover(pu.out.valid & known & lo_is & (watch == depth - 2)),
         Cover(pu.out.valid & known & hi_is & (watch == depth - 1)),
@@ -286,19 +322,29 @@ def _spmat(words: int = 2) -> Harness:
     rp = mem.read_ports[0]
     m.d.comb += Assert(~rp.en | (rp.addr < words), "line address within spmat_words")
 
-    requested = Signal(8)
-    issued = Signal(8)
+    # entries requested by the accepted spans and not issued yet (bounded, so no counter wraps
+    # in an unbounded proof); `served` counts the entries of finished spans, for the covers
+    n_entries = ENTRIES_PER_LINE * words
+    pending = Signal(range(2 * n_entries + 2))
+    served = Signal(range(2 * n_entries + 1))
     take = sp.span.valid & sp.span.ready
-    m.d.sync += [
-        requested.eq(requested + Mux(take, hi - lo, 0)),
-        issued.eq(issued + sp.issue),
-    ]
-    m.d.comb += Assert(issued <= requested, "no entry issued beyond a span's end")
+    m.d.sync += pending.eq(pending + Mux(take, hi - lo, 0) - sp.issue)
+    with m.If(sp.issue & (served != 2 * n_entries)):
+        m.d.sync += served.eq(served + 1)
+    m.d.comb += Assert(~sp.issue | (pending != 0), "no entry issued beyond a span's end")
     with m.If(~sp.issue):
-        m.d.comb += Assert(issued == requested, "every requested entry was issued")
+        m.d.comb += Assert(pending == 0, "every requested entry was issued")
+    # inductive invariants: the walker's registers describe exactly the pending entries
+    active, e, e1, end = (internal(sp, n) for n in ("active", "e", "e1", "end"))
+    m.d.comb += [
+        Assert(active == sp.issue, "issue is the walker's active flag"),
+        Assert(~active | ((e < end) & (end <= n_entries)), "walker inside its span"),
+        Assert(~active | (e1 == e + 1), "e1 = e + 1"),
+        Assert(pending == Mux(active, end - e, 0), "pending entries = end - e"),
+    ]
     m.d.comb += [
         Cover(rp.en & (rp.addr == words - 1)),
-        Cover(~sp.issue & (requested >= ENTRIES_PER_LINE + 2)),
+        Cover(~sp.issue & (served >= ENTRIES_PER_LINE + 2)),
     ]
     return Harness(m, ports, f"SpMatReader {words} lines: addresses and entry count")
 
@@ -325,27 +371,42 @@ def _instruction_ok(ins, cfg, mul):
     )
 
 
+def fsm_in(obj, state: str, fsm: str = "fsm"):
+    """Expression: the FSM ``fsm`` of the (pinned) block ``obj`` is in ``state``."""
+    machine = _pinned(obj)._generated[fsm]  # noqa: SLF001
+    return machine.state == machine.encoding[state]
+
+
 def _diannao_cp() -> Harness:
     from accelgen.hdl.diannao.cp import ControlProcessor, instruction_layout
     from accelgen.spec.diannao import DianNaoConfig, NFU1Op
 
     cfg = DianNaoConfig(tn=2, nbin_depth=6, nbout_depth=5, sb_depth=7, imem_depth=2)
+    layout = instruction_layout(cfg)
     m, ports = Module(), []
     m.submodules.cp = cp = ControlProcessor(cfg)
     for name in ("imem_we", "imem_addr", "imem_data", "start"):
         free_input(m, ports, getattr(cp, name), name)
+    watch = Signal(cfg.nbout_addr_bits, name="watch")  # the NBout word the interlock is shown on
+    ports.append(watch)
     # contract (Instruction.check): the host loads every instruction word with a valid
     # instruction (in address order, one per cycle), then starts the program; afterwards it
     # may start it again at any time
-    ok = _instruction_ok(data.View(instruction_layout(cfg), cp.imem_data), cfg, NFU1Op.MUL)
+    mul = NFU1Op.MUL
+    ok = _instruction_ok(data.View(layout, cp.imem_data), cfg, mul)
     cycle = Signal(range(cfg.imem_depth + 1))
     with m.If(cycle != cfg.imem_depth):
         m.d.sync += cycle.eq(cycle + 1)
     loading = cycle != cfg.imem_depth
+    loaded_q = Signal()  # loading ended at least one cycle ago
+    first = Signal(init=1)
+    watch_q = Signal.like(watch)
+    m.d.sync += [loaded_q.eq(~loading), first.eq(0), watch_q.eq(watch)]
     m.d.comb += [
         Assume(cp.imem_we == loading),
         Assume(~loading | ((cp.imem_addr == cycle) & ok & ~cp.start)),
         Assume(~ResetSignal()),
+        Assume(first | (watch == watch_q)),
     ]
     with m.If(cp.issue):
         m.d.comb += [
@@ -353,30 +414,131 @@ def _diannao_cp() -> Harness:
             Assert(cp.nbout_addr < cfg.nbout_depth, "NBout address in range"),
             Assert(cp.ctl.addr < cfg.nbout_depth, "NBout write address in range"),
         ]
-        with m.If(cp.ctl.nfu1_op == NFU1Op.MUL):
+        with m.If(cp.ctl.nfu1_op == mul):
             m.d.comb += Assert(cp.sb_addr < cfg.sb_depth, "SB address in range")
-    m.d.comb += Cover(cp.issue & cp.ctl.last & (cp.nbout_addr == cfg.nbout_depth - 1))
-    return Harness(m, ports, "DianNao CP: no out-of-range buffer address")
+
+    ir = data.View(layout, internal(cp, "ir"))
+    run, fetch, draining, idle = (fsm_in(cp, st) for st in ("RUN", "FETCH", "DRAIN", "IDLE"))
+    names = ("r0", "r1", "r2", "o0", "o1")
+    cnt = {n: internal(cp, f"c_{n}") for n in names}
+    last = {n: internal(cp, f"last_{n}") for n in names}
+    addr = {n: internal(cp, f"a_{n}") for n in names}
+    n_ = {n: getattr(ir, f"n_{n}") for n in names}
+    s_ = {n: getattr(ir, f"s_{n}") for n in names}
+    a_sb, a_out = internal(cp, "a_sb"), internal(cp, "a_out")
+    advance, drain = internal(cp, "advance"), internal(cp, "drain")
+
+    # loop counters: within their counts, and an instruction issues exactly its loop nest
+    red_idx = (cnt["r2"] * n_["r1"] + cnt["r1"]) * n_["r0"] + cnt["r0"]
+    reduction = n_["r0"] * n_["r1"] * n_["r2"]
+    out_idx = cnt["o1"] * n_["o0"] + cnt["o0"]
+    steps = reduction * n_["o0"] * n_["o1"]
+    issued = Signal(16)  # steps issued by the current instruction
+    with m.If(fetch | (advance & ~ir.end)):
+        m.d.sync += issued.eq(0)
+    with m.Elif(cp.issue):
+        m.d.sync += issued.eq(issued + 1)
+    with m.If(run):
+        m.d.comb += [
+            *(Assert(cnt[n] <= last[n], f"loop counter c_{n} within its count") for n in names),
+            Assert(issued == out_idx * reduction + red_idx, "steps issued = loop position"),
+        ]
+    with m.If(advance):
+        m.d.comb += Assert(issued + 1 == steps, "an instruction issues exactly its steps")
+
+    # interlock, from the timing contract: an output's NBout word is written `drain` cycles
+    # after its last step issues; a step that reads the word must issue after that write
+    d = cp.drain
+    due = Signal(range(d + 1))  # cycles until the last in-flight write to `watch` is done
+    with m.If(cp.issue & cp.ctl.last & (a_out == watch)):
+        m.d.sync += due.eq(d)
+    with m.Elif(due != 0):
+        m.d.sync += due.eq(due - 1)
+    reads = cp.issue & cp.ctl.first & cp.ctl.nbout_read & (a_out == watch)
+    m.d.comb += Assert(~reads | (due == 0), "no NBout read before the word's pending write")
+    held = Signal()  # the previous cycle was a stall
+    prev = [Signal.like(v, name=f"prev_{i}") for i, v in enumerate([a_out, a_sb, *addr.values()])]
+    m.d.sync += [
+        held.eq(run & ~cp.issue),
+        *(p.eq(v) for p, v in zip(prev, [a_out, a_sb, *addr.values()], strict=True)),
+    ]
+    with m.If(held):
+        m.d.comb += Assert(
+            _all(p == v for p, v in zip(prev, [a_out, a_sb, *addr.values()], strict=True)),
+            "a stalled step keeps its addresses",
+        )
+
+    # inductive invariants (k-induction), true of every reachable state
+    imem = probe(cp, "imem")
+    words_ok = []
+    for a in range(cfg.imem_depth):
+        peek = imem.read_port(domain="comb")
+        m.d.comb += peek.addr.eq(a)
+        words_ok.append(_instruction_ok(data.View(layout, peek.data), cfg, mul))
+    fetched_ok = [_instruction_ok(data.View(layout, p.data), cfg, mul) for p in imem.read_ports[:2]]
+    pend = [(internal(cp, f"pend_v{j}"), internal(cp, f"pend_a{j}")) for j in range(d)]
+    due_expected = 0
+    for j in reversed(range(d)):  # the newest matching write decides
+        v, a = pend[j]
+        due_expected = Mux(v & (a == watch), d - j, due_expected)
+    m.d.comb += [
+        Assert(loading | _all(words_ok), "every instruction word is valid once loaded"),
+        Assert(~loaded_q | _all(fetched_ok), "prefetched words are valid"),
+        Assert(~loading | idle, "idle while loading"),
+        Assert(loaded_q | idle, "idle in the first cycle after loading"),
+        Assert(~draining | ((drain >= 1) & (drain <= d)), "drain counter in range"),
+        Assert(~first | (due == 0), "nothing in flight in the first cycle"),
+        Assert(due == due_expected, "in-flight write matches the CP's pending list"),
+    ]
+    with m.If(run):
+        m.d.comb += [
+            Assert(_instruction_ok(ir, cfg, mul), "the running instruction is valid"),
+            *(Assert(last[n] == n_[n] - 1, f"last_{n} = n_{n} - 1") for n in names),
+            Assert(addr["o1"] == ir.nbin_addr + cnt["o1"] * s_["o1"], "a_o1"),
+            Assert(addr["o0"] == addr["o1"] + cnt["o0"] * s_["o0"], "a_o0"),
+            Assert(addr["r2"] == addr["o0"] + cnt["r2"] * s_["r2"], "a_r2"),
+            Assert(addr["r1"] == addr["r2"] + cnt["r1"] * s_["r1"], "a_r1"),
+            Assert(addr["r0"] == addr["r1"] + cnt["r0"] * s_["r0"], "a_r0"),
+            Assert(a_out == ir.nbout_addr + out_idx, "a_out"),
+        ]
+        with m.If(ir.nfu1_op == mul):
+            sb = ir.sb_addr + Mux(ir.sb_reuse, red_idx, out_idx * reduction + red_idx)
+            m.d.comb += Assert(a_sb == sb, "a_sb")
+    m.d.comb += [
+        Cover(cp.issue & cp.ctl.last & (cp.nbout_addr == cfg.nbout_depth - 1)),
+        Cover(run & ~cp.issue),
+    ]
+    return Harness(m, ports, "DianNao CP: addresses in range, loop counters, interlock")
 
 
 @dataclass(frozen=True)
 class HarnessSpec:
     """A named proof: harness builder, mode and depth, the module it needs, and whether it
-    takes minutes (then only ``make formal`` runs it)."""
+    takes minutes (then only ``make formal`` runs it).
+
+    ``mode="prove"`` is an unbounded proof by k-induction with ``depth`` steps (the harness
+    asserts the inductive invariants it needs); ``mode="bmc"`` a bounded check of ``depth``
+    cycles from reset. ``cover_depth`` bounds the run that reaches every ``Cover``."""
 
     build: Callable[[], Harness]
     mode: Mode
     depth: int
     needs: str
     slow: bool = False
+    cover_depth: int | None = None  # bound of the cover run (default: ``depth``)
 
 
 HARNESSES: dict[str, HarnessSpec] = {
-    "queue": HarnessSpec(_queue, "bmc", 10, "accelgen.hdl.eie.queue"),
+    "queue": HarnessSpec(_queue, "prove", 4, "accelgen.hdl.eie.queue", cover_depth=10),
+    "queue_pow2": HarnessSpec(
+        lambda: _queue(4), "prove", 4, "accelgen.hdl.eie.queue", cover_depth=12
+    ),
     "eie_stall": HarnessSpec(_eie_stall, "bmc", 24, "accelgen.hdl.eie.top", slow=True),
-    "pointer": HarnessSpec(_pointer, "bmc", 8, "accelgen.hdl.eie.pointer"),
-    "spmat": HarnessSpec(_spmat, "bmc", 12, "accelgen.hdl.eie.spmat"),
-    "diannao_cp": HarnessSpec(_diannao_cp, "bmc", 10, "accelgen.hdl.diannao.cp"),
+    "pointer": HarnessSpec(_pointer, "prove", 4, "accelgen.hdl.eie.pointer", cover_depth=8),
+    "spmat": HarnessSpec(_spmat, "prove", 4, "accelgen.hdl.eie.spmat", cover_depth=14),
+    "diannao_cp": HarnessSpec(
+        _diannao_cp, "prove", 4, "accelgen.hdl.diannao.cp", slow=True, cover_depth=12
+    ),
 }
 
 

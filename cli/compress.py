@@ -40,8 +40,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import outputs
 from .golden.arith import Numerics, quantize
-from .golden.compress import compress_layer, compression_report
+from .golden.compress import check_representable, compress_layer, compression_report
 from .golden.eie_format import encode
 from .golden.npzformat import load_float_model, save_eie_npz
 
@@ -50,7 +51,9 @@ __all__ = ["add_arguments", "compress_model", "parse_densities", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", type=Path, help="float model .npz (w0, b0, w1, ... [, x])")
-    parser.add_argument("-o", "--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "-o", "--out", type=outputs.output_path, required=True, help="output directory"
+    )
     parser.add_argument(
         "--density",
         default="0.1",
@@ -93,26 +96,45 @@ def parse_densities(text: str, n_layers: int) -> list[float]:
     return values
 
 
+def _check_n_pes(n_pes) -> None:
+    """The EIE core's PE rule (a power of two in 1..256), so no encoding is made for a core
+    that cannot exist."""
+    from .spec.eie import EIEConfig
+
+    if isinstance(n_pes, bool) or not isinstance(n_pes, int):
+        raise ValueError(f"--pes must be an integer, got {n_pes!r}")
+    try:
+        EIEConfig(n_pes=n_pes)
+    except ValueError as e:
+        raise ValueError(f"--pes {n_pes}: the EIE core rejects it ({e})") from None
+
+
 def compress_model(
     model: Path, out: Path, *, densities: str, n_pes: int, num: Numerics, eie_config=None
 ) -> dict:
-    """Compress ``model`` into ``out`` (files in the module docstring); returns the summary.
+    """Compress ``model`` into the folder ``out`` (files in the module docstring); returns
+    the summary.
 
-    ``eie_config`` (an :class:`~accelgen.spec.eie.EIEConfig`) adds the memory images.
+    ``eie_config`` (an :class:`~accelgen.spec.eie.EIEConfig`) adds the memory images. Every
+    check (``out``, the PE count, the model, values beyond the fixed-point formats, the network
+    fitting the core's memories) runs before anything is written, and the folder is written
+    atomically (:func:`accelgen.outputs.atomic_dir`): an error leaves nothing at ``out``.
     """
-    if isinstance(n_pes, bool) or not isinstance(n_pes, int) or not 1 <= n_pes <= 4096:
-        raise ValueError(f"--pes must be an integer in 1..4096, got {n_pes!r}")
+    out = outputs.check_output_dir(out)
+    _check_n_pes(n_pes)
     float_layers, x = load_float_model(model)
     dens = parse_densities(densities, len(float_layers))
     last = len(float_layers) - 1
     layers = [
-        compress_layer(w, b, density=d, num=num, relu=i < last).layer
+        compress_layer(w, b, density=d, num=num, relu=i < last, name=f"w{i}").layer
         for i, ((w, b), d) in enumerate(zip(float_layers, dens, strict=True))
     ]
     n_in = float_layers[0][0].shape[1]
-    xq = np.zeros(n_in, np.int16) if x is None else quantize(x, num.act_frac, num.act_bits)
-    out.mkdir(parents=True, exist_ok=True)
-    save_eie_npz(out / "model.npz", layers, xq)
+    if x is None:
+        xq = np.zeros(n_in, np.int16)
+    else:
+        check_representable(x, num.act_frac, num.act_bits, f"{model}: x value")
+        xq = quantize(x, num.act_frac, num.act_bits)
     encoded: dict[str, np.ndarray] = {}
     for i, layer in enumerate(layers):
         enc = encode(layer.index, n_pes)
@@ -121,11 +143,8 @@ def compress_model(
         for k in range(n_pes):
             encoded[f"l{i}_pe{k}_v"] = enc.v[k]
             encoded[f"l{i}_pe{k}_z"] = enc.z[k]
-    np.savez(out / "encoded.npz", **encoded)
     report = compression_report(layers, n_pes)
     summary = {"model": str(model), **report.to_json()}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (out / "summary.txt").write_text(report.table() + "\n")
     config = {
         "model": str(model),
         "densities": dens,
@@ -133,15 +152,22 @@ def compress_model(
         "relu": [layer.relu for layer in layers],
         "numerics": num.to_json(),
     }
+    image = None
     if eie_config is not None:
         from .host.eie import build_image
 
-        image = build_image(layers, eie_config)
-        addr, data = image.writes()
-        lines = {f"lines_pe{k}": words for k, words in enumerate(image.lines)}
-        np.savez(out / "images.npz", addr=addr, data=data, ptr=image.ptr, **lines)
-        eie_config.save(out / "eie_config.json")
-    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        image = build_image(layers, eie_config)  # checks the fit before anything is written
+    with outputs.atomic_dir(out) as tmp:
+        save_eie_npz(tmp / "model.npz", layers, xq)
+        np.savez(tmp / "encoded.npz", **encoded)
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        (tmp / "summary.txt").write_text(report.table() + "\n")
+        if image is not None:
+            addr, data = image.writes()
+            lines = {f"lines_pe{k}": words for k, words in enumerate(image.lines)}
+            np.savez(tmp / "images.npz", addr=addr, data=data, ptr=image.ptr, **lines)
+            eie_config.save(tmp / "eie_config.json")
+        (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     return summary
 
 
@@ -151,6 +177,7 @@ def _resolve(args: argparse.Namespace):
         n_pes = 1 if args.pes is None else args.pes
         w_frac = 12 if args.w_frac is None else args.w_frac
         act_frac = 8 if args.act_frac is None else args.act_frac
+        _check_n_pes(n_pes)
         return n_pes, Numerics(w_frac=w_frac, act_frac=act_frac, acc_bits=32), None
     from .spec.eie import EIEConfig
 
@@ -167,6 +194,7 @@ def _resolve(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    outputs.check_output_dir(args.out)
     n_pes, num, eie_config = _resolve(args)
     compress_model(
         args.model, args.out, densities=args.density, n_pes=n_pes, num=num, eie_config=eie_config

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import cores
+from . import cores, outputs
 from .hdl import macros
 from .main import UserError
 from .spec import regmap
@@ -40,7 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "instance of a shape-named macro module, behavioural models appended "
             "(docs/synth.md, RAM macros)",
         )
-        p.add_argument("-o", "--output", type=Path, required=True, help="output directory")
+        p.add_argument(
+            "-o", "--output", type=outputs.output_path, required=True, help="output directory"
+        )
         if core.name in regmap.CORES:
             p.add_argument(
                 "--bus",
@@ -55,24 +57,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     core: cores.Core = args._core
+    out = outputs.check_output_dir(args.output)
     config = core.config_from_args(args)
     bus = getattr(args, "bus", "native")
     if bus != "native":
         if args.memories != "flops":
             raise UserError(f"--bus {bus} takes --memories flops, not {args.memories!r}")
-        return _run_bus(core, config, bus, args.output)
+    core.check_budget(config, args.memories)  # before anything is generated or written
+    if bus != "native":
+        return _run_bus(core, config, bus, out)
     print(f"generating {core.verilog_name} ...", file=sys.stderr, flush=True)
     t0 = time.monotonic()
     text = core.verilog(config, memories=args.memories)
-    out: Path = args.output
-    out.mkdir(parents=True, exist_ok=True)
-    (out / core.verilog_file).write_text(text)
-    config.save(out / "config.json")
     report = {**core.report(config), "generation_seconds": round(time.monotonic() - t0, 2)}
     report["memories"] = args.memories
     if args.memories == "macros":
         report["macros"] = sorted(set(re.findall(rf"^module ({macros.PREFIX}\S+) ", text, re.M)))
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    with outputs.atomic_dir(out) as tmp:
+        (tmp / core.verilog_file).write_text(text)
+        config.save(tmp / "config.json")
+        (tmp / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print(
         f"wrote {out / core.verilog_file} (top module {core.verilog_name}), "
         "config.json, report.json"
@@ -80,24 +84,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(path: Path, text: str) -> None:
-    """Write ``text`` under a temporary name, then rename (never a partial file)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 def _run_bus(core: cores.Core, config, bus: str, out: Path) -> int:
-    """The wrapped top, the C header and the register map (``accelgen.hdl.bus.generate``)."""
+    """The wrapped top, the C header and the register map (``accelgen.hdl.bus.generate``),
+    written atomically (:func:`accelgen.outputs.atomic_dir`)."""
     from .hdl.bus.generate import generate, top_module
 
     print(f"generating {top_module(core.name, bus)} ...", file=sys.stderr, flush=True)
     t0 = time.monotonic()
     files = generate(core.name, bus, config)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        _write(out / name, text)
-    config.save(out / "config.json")
     report = {
         **core.report(config),
         "bus": bus,
@@ -106,6 +100,10 @@ def _run_bus(core: cores.Core, config, bus: str, out: Path) -> int:
         "register_map": regmap.constants(core.name, config),
         "generation_seconds": round(time.monotonic() - t0, 2),
     }
-    _write(out / "report.json", json.dumps(report, indent=2) + "\n")
+    with outputs.atomic_dir(out) as tmp:
+        for name, text in files.items():
+            (tmp / name).write_text(text)
+        config.save(tmp / "config.json")
+        (tmp / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {', '.join(str(out / n) for n in files)}, config.json, report.json")
     return 0

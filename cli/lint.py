@@ -16,6 +16,9 @@ import sys
 import time
 from pathlib import Path
 
+from . import outputs
+from .outputs import output_path
+
 __all__ = ["add_arguments", "run"]
 
 
@@ -33,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--small", action="store_true", help="lint the cores in their small test configuration"
     )
     parser.add_argument(
-        "-o", "--output", type=Path, default=Path("build/lint"), help="output directory"
+        "-o", "--output", type=output_path, default=Path("build/lint"), help="output directory"
     )
 
 
@@ -43,19 +46,23 @@ def run(args: argparse.Namespace) -> int:
     from . import cores
     from .cores import designs
 
+    out = outputs.check_output_dir(args.output)
     names = args.designs or designs.names()
-    failed = 0
+    # every config is resolved and checked before the first tool starts
+    configs = {}
     for name in names:
-        t0 = time.monotonic()
-        print(f"[lint] {name}: generating Verilog", file=sys.stderr, flush=True)
-        cfg = None
         if designs.is_core(name):
             small = cores.get(name).small_config if args.small else {}
-            cfg = designs.load_config(name, **small)
-        component, top, _ = designs.build(name, cfg)
-        for r in lint.lint_component(component, top, args.output / name):
-            print(f"{r.summary()} ({time.monotonic() - t0:.1f} s)")
-            for issue in r.issues[:20]:
-                print(f"    {issue}")
-            failed += not r.ok
+            configs[name] = designs.load_config(name, **small)
+    failed = 0
+    with outputs.atomic_dir(out) as tmp:
+        for name in names:
+            t0 = time.monotonic()
+            print(f"[lint] {name}: generating Verilog", file=sys.stderr, flush=True)
+            component, top, _ = designs.build(name, configs.get(name))
+            for r in lint.lint_component(component, top, tmp / name):
+                print(f"{r.summary()} ({time.monotonic() - t0:.1f} s)")
+                for issue in r.issues[:20]:
+                    print(f"    {issue}")
+                failed += not r.ok
     return 1 if failed else 0

@@ -45,8 +45,16 @@ class UserError(Exception):
     """An error caused by the user's input, reported without a traceback."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's error format: one ``PROG: error: ...`` line, exit 2 (the
+    usage is in ``--help``)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="accelgen",
         description="Generate, simulate and synthesize EIE and DianNao accelerator RTL.",
     )
@@ -74,11 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into e.g. `head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (UserError, ValueError, TypeError, FileNotFoundError, KeyError) as e:
+    except (UserError, ValueError, TypeError, KeyError, OSError, OverflowError) as e:
         if os.environ.get("ACCELGEN_DEBUG"):
             raise
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"accelgen: error: {msg}", file=sys.stderr)
+        first, *rest = str(msg).splitlines() or [type(e).__name__]
+        print(f"accelgen: error: {first}{' ...' if rest else ''}", file=sys.stderr)
         return 2
 
 

@@ -27,7 +27,7 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "atomic_file",
     "check_output_dir",
     "check_output_file",
+    "output_path",
     "save_npz",
     "write_text",
 ]
@@ -82,6 +83,16 @@ def _nearest_existing(path: Path) -> Path:
         if p == p.parent:
             return p
         p = p.parent
+
+
+def output_path(text: str) -> Path:
+    """argparse ``type`` of every ``-o``: an empty path is refused at once (``Path("")`` would
+    silently mean the current folder)."""
+    import argparse
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the output path is empty; name a file or folder")
+    return Path(text)
 
 
 def check_output_dir(path: str | os.PathLike, *, flag: str = "-o") -> Path:
@@ -152,13 +163,14 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_dir(path: str | os.PathLike, *, stale: Iterable[str] = ()) -> Iterator[Path]:
     """Yield an empty temporary folder to build results in; moved to ``path`` at the end.
 
     A new ``path`` is created by one rename (its missing parents first). Into an existing
     folder, every entry of the temporary folder replaces the entry of the same name (files by a
-    rename; folders are merged the same way). On any exception the temporary folder is removed
-    and nothing at ``path`` changes.
+    rename; folders are merged the same way), and the entries named in ``stale`` that the new
+    results lack are removed (results of an earlier run that must not mix with the new ones).
+    On any exception the temporary folder is removed and nothing at ``path`` changes.
     """
     p = Path(path)
     base = p if p.is_dir() else _nearest_existing(p)
@@ -167,6 +179,9 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())
         if p.is_dir():
+            for name in stale:
+                if not (tmp / name).exists() and ((p / name).exists() or (p / name).is_symlink()):
+                    _remove(p / name)
             _merge(tmp, p)
             shutil.rmtree(tmp, ignore_errors=True)
         else:

@@ -7,9 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
-from . import cores
+from . import cores, outputs
 
 __all__ = ["add_arguments", "run"]
 
@@ -19,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for core in cores.all_cores():
         p = sub.add_parser(core.name, help=core.description, description=f"sim: {core.description}")
         p.add_argument("layer", type=Path, help="LAYER.npz (one layer, or l0_, l1_, ... prefixes)")
-        p.add_argument("-o", "--output", type=Path, required=True, help="OUT.npz")
+        p.add_argument("-o", "--output", type=outputs.output_path, required=True, help="OUT.npz")
         core.add_config_arguments(p)
         if core.sim_arguments is not None:
             core.sim_arguments(p)
@@ -38,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     core: cores.Core = args._core
+    out = outputs.check_output_file(args.output)
     config = core.config_from_args(args)
     layers, x = core.load_network(args.layer)
     if core.prepare_network is not None:
@@ -55,6 +54,6 @@ def run(args: argparse.Namespace) -> int:
     arrays = core.result_arrays(res)
     if core.single_input(layers, x):
         arrays["y"] = arrays["y"][0]
-    np.savez(args.output, **arrays)
-    print(f"wrote {args.output}: {core.summary(res, config)}")
+    outputs.save_npz(out, **arrays)  # exactly the name given, atomically
+    print(f"wrote {out}: {core.summary(res, config)}")
     return 0

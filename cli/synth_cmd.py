@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import outputs
 from .main import UserError
+from .outputs import output_path
 from .spec import regmap
 
 __all__ = [
@@ -200,7 +202,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a core behind its own port (native, default), AXI4-Lite + AXI4-Stream (axi) or "
         "Wishbone B4 (wishbone); docs/bus.md",
     )
-    parser.add_argument("-o", "--output", type=Path, required=True, help="output directory")
+    parser.add_argument("-o", "--output", type=output_path, required=True, help="output directory")
 
 
 def _overrides(items: list[str]) -> dict[str, Any]:
@@ -234,10 +236,14 @@ def _prepare(design: str, cfg_path: Path | None, overrides: dict[str, Any], synt
     """Validate one run's synthesis options and core configuration (no tool runs yet)."""
     from accelgen.synth.flow import SynthConfig
 
+    from . import cores
     from .cores import designs
 
     synth_cfg = SynthConfig(**synth_opts)
-    return designs.load_config(design, cfg_path, **overrides), synth_cfg
+    cfg = designs.load_config(design, cfg_path, **overrides)
+    if designs.is_core(design):  # the generation budget, before any tool
+        cores.get(design).check_budget(cfg, synth_cfg.memories)
+    return cfg, synth_cfg
 
 
 def _build(design: str, cfg):
@@ -293,7 +299,9 @@ def _run_one(name: str, design: str, cfg, synth_cfg, out: Path, label: str, t_st
     return name, report, None, synth_cfg.target
 
 
-def _default_set(args: argparse.Namespace) -> int:
+def _default_set(args: argparse.Namespace, final: Path) -> int:
+    """Run the default set; ``args.output`` is the (temporary) folder being built, ``final``
+    the name it gets."""
     t_start = time.monotonic()
     plan = []
     for name, design, overrides, opts in DEFAULT_SET:
@@ -346,18 +354,19 @@ def _default_set(args: argparse.Namespace) -> int:
     (args.output / "summary.md").write_text("\n".join(header + rows) + "\n")
     (args.output / "summary.json").write_text(json.dumps(results, indent=2) + "\n")
     print("\n".join(header[2:] + rows))
-    print(f"reports in {args.output}/<run>/report.md")
+    print(f"reports in {final}/<run>/report.md")
     return 1 if failed else 0
 
 
 def run(args: argparse.Namespace) -> int:
     from accelgen.synth.flow import SynthError, run_synth
 
+    out = outputs.check_output_dir(args.output)
     if args.default_set:
         if args.design or args.config or args.set or args.bus != "native":
             raise UserError("--default-set takes no DESIGN, --config, --set or --bus")
-        args.output.mkdir(parents=True, exist_ok=True)
-        return _default_set(args)
+        with outputs.atomic_dir(out) as tmp:
+            return _default_set(argparse.Namespace(**{**vars(args), "output": tmp}), out)
     if args.design is None:
         raise UserError("name a DESIGN (eie, diannao, ...) or pass --default-set")
     opts = {
@@ -386,6 +395,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(
             f"--bus {args.bus} needs a core ({', '.join(regmap.CORES)}), not {args.design!r}"
         )
+    # every check (options, device and package, config, generation budget) before any tool
     cfg, synth_cfg = _prepare(args.design, args.config, _overrides(args.set), opts)
     if args.bus == "native":
         component, top, cfg = _build(args.design, cfg)
@@ -393,20 +403,26 @@ def run(args: argparse.Namespace) -> int:
         from .hdl.bus.generate import top_module, wrapped
 
         component, top = wrapped(args.design, args.bus, cfg), top_module(args.design, args.bus)
-    try:
-        report = run_synth(
-            component,
-            top,
-            synth_cfg,
-            args.output,
-            design=args.design,
-            design_config=cfg,
-            progress=_progress(args.design),
-        )
-    except SynthError as e:
-        print(f"accelgen: error: {e}", file=sys.stderr)
+    # written atomically; a failed tool run is a result (its logs are kept), a crash leaves
+    # nothing
+    error = report = None
+    with outputs.atomic_dir(out, stale=_stale_files()) as tmp:
+        try:
+            report = run_synth(
+                component,
+                top,
+                synth_cfg,
+                tmp,
+                design=args.design,
+                design_config=cfg,
+                progress=_progress(args.design),
+            )
+        except SynthError as e:
+            error = e
+    if error is not None:
+        print(f"accelgen: error: {error}", file=sys.stderr)
         return 1
-    print((args.output / "report.md").read_text(), end="")
+    print((out / "report.md").read_text(), end="")
     timing = (report or {}).get("timing") or {}
     if timing.get("routed", True) is False:
         print(
@@ -416,3 +432,26 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _stale_files() -> tuple[str, ...]:
+    """Files of an earlier run in the same folder that a new run may not write (no place and
+    route, another target, a timeout): removed when the new results are moved in, so reports
+    never mix runs."""
+    from accelgen.synth.flow import ABC_CONSTR, MACRO_MODELS, MACRO_STUBS
+
+    return (
+        "report.json",
+        "report.md",
+        "stat.json",
+        "inventory.json",
+        "synth.json",
+        "pnr.json",
+        "nextpnr.log",
+        "netlist.json",
+        "netlist.v",
+        "sta.log",
+        MACRO_STUBS,
+        MACRO_MODELS,
+        ABC_CONSTR,
+    )

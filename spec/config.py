@@ -115,9 +115,9 @@ class Config:
         if not p.exists():
             raise FileNotFoundError(f"{p}: no such config file")
         if p.is_dir():
-            raise ValueError(f"{p} is a folder, not a {cls.__name__} JSON file")
+            raise ValueError(f"{p} is a folder, not a JSON config file ({cls.__name__})")
         if not p.is_file():
-            raise ValueError(f"{p} is not a regular file (a {cls.__name__} JSON file is needed)")
+            raise ValueError(f"{p} is not a regular file (a JSON config file is needed)")
         if p.stat().st_size > MAX_CONFIG_BYTES:
             raise ValueError(
                 f"{p}: {p.stat().st_size} bytes, too large for a config (at most "
@@ -128,7 +128,7 @@ class Config:
         except UnicodeDecodeError as e:
             raise ValueError(
                 f"{p}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); "
-                f"a {cls.__name__} file is UTF-8 JSON"
+                "a config file is UTF-8 JSON"
             ) from None
         except OSError as e:
             raise ValueError(f"{p}: cannot read ({e.strerror})") from None

@@ -53,6 +53,7 @@ from .wrap import IORegisterWrapper, verilog_ports
 
 __all__ = [
     "DEVICES",
+    "PACKAGES",
     "TARGETS",
     "SynthConfig",
     "SynthError",
@@ -86,6 +87,22 @@ DEVICES: dict[str, dict[str, tuple[str, str, int, bool]]] = {
     "asic": {"stdcells": ("", "", 0, False)},
 }
 DEFAULT_DEVICE = {"ecp5": "85k", "ice40": "up5k", "generic": "cmos", "asic": "stdcells"}
+# target -> device -> the packages nextpnr accepts for it (each probed with the YoWASP
+# nextpnr: `--<device> --package P` is refused with "Unsupported package" otherwise), so a
+# wrong package is reported before Yosys runs.
+PACKAGES: dict[str, dict[str, tuple[str, ...]]] = {
+    "ecp5": {
+        "25k": ("CABGA256", "CABGA381", "CSFBGA285", "TQFP144"),
+        "45k": ("CABGA256", "CABGA381", "CABGA554", "CSFBGA285", "TQFP144"),
+        "85k": ("CABGA381", "CABGA554", "CABGA756", "CSFBGA285"),
+    },
+    "ice40": {
+        "up5k": ("sg48", "uwg30"),
+        "hx8k": ("bg121", "cb132", "cm121", "cm225", "cm81", "ct256"),
+    },
+    "generic": {"cmos": ("",)},
+    "asic": {"stdcells": ("",)},
+}
 
 Progress = Callable[[str], None]
 
@@ -160,6 +177,11 @@ class SynthConfig(Config):
         object.__setattr__(self, "device", device)
         if not self.package:
             object.__setattr__(self, "package", DEVICES[self.target][device][1])
+        require(
+            self.package in PACKAGES[self.target][device],
+            f"package {self.package!r} is not a package of the {self.target} {device}; "
+            f"expected one of {', '.join(filter(None, PACKAGES[self.target][device])) or '-'}",
+        )
         require(0 < self.freq_mhz <= 1000, f"freq_mhz must be in (0, 1000], got {self.freq_mhz!r}")
         require(self.seed >= 1, f"seed must be >= 1, got {self.seed!r}")
         require(self.pnr_timeout_s >= 0, f"pnr_timeout_s must be >= 0, got {self.pnr_timeout_s!r}")

@@ -60,9 +60,10 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
+from .. import outputs
 from ..golden import synthetic
+from ..outputs import output_path
 from .context import BenchContext, Section
 from .diannao import section_diannao
 from .eie import section_eie
@@ -87,7 +88,11 @@ SECTIONS: dict[str, Callable[[BenchContext], Section]] = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-o", "--output", default="build/bench", help="output folder (default build/bench)"
+        "-o",
+        "--output",
+        type=output_path,
+        default="build/bench",
+        help="output folder (default build/bench)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="a ~1-minute subset (no RTL runs, fewer layers)"
@@ -99,7 +104,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed}")
-    out = Path(args.output)
+    # the folder is checked first; it is then written section by section (a checkpoint after
+    # each, so the finished sections of a long run survive an interruption), each file
+    # atomically (writers.py)
+    out = outputs.check_output_dir(args.output)
     out.mkdir(parents=True, exist_ok=True)
     ctx = BenchContext(out=out, quick=args.quick, seed=args.seed)
     names = (args.only,) if args.only else tuple(SECTIONS)
@@ -125,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             "synthetic": synthetic.DESCRIPTION,
             "wall_s": round(time.perf_counter() - t0, 1),
         }
-        (out / "bench_config.json").write_text(json.dumps(meta, indent=2) + "\n")
+        outputs.write_text(out / "bench_config.json", json.dumps(meta, indent=2) + "\n")
         write_report(out, meta, merged)
 
     ctx.checkpoint = report

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .. import outputs
 from ..golden import paper
 from ..spec.textio import json_default, md_table
 from .context import Section
@@ -42,7 +43,7 @@ def machine_info() -> dict[str, Any]:
 def write_report(out: Path, meta: dict[str, Any], sections: list[Section]) -> None:
     """Write ``bench.json``, one CSV per table and ``benchmarks.md`` into ``out``."""
     data = {"meta": meta, "sections": {s.name: s.to_json() for s in sections}}
-    (out / "bench.json").write_text(json.dumps(data, indent=2, default=json_default) + "\n")
+    outputs.write_text(out / "bench.json", json.dumps(data, indent=2, default=json_default) + "\n")
     for s in sections:
         for tname, rows in s.tables.items():
             with open(out / f"{s.name}_{tname}.csv", "w", newline="") as fh:
@@ -73,7 +74,7 @@ def write_report(out: Path, meta: dict[str, Any], sections: list[Section]) -> No
             lines += [f"### {s.name} / {tname}", ""] + md_table(rows) + [""]
         lines += [f"![{p}]({p})" for p in s.plots]
         lines.append("")
-    (out / "benchmarks.md").write_text("\n".join(lines))
+    outputs.write_text(out / "benchmarks.md", "\n".join(lines))
 
 
 def previous_sections(

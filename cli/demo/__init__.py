@@ -80,7 +80,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--waves", action="store_true", help="dump waveforms (slow)")
     parser.add_argument(
-        "-o", "--out", default=d.out, metavar="DIR", help=f"report directory (default {d.out})"
+        "-o",
+        "--out",
+        type=_out_arg,
+        default=d.out,
+        metavar="DIR",
+        help=f"report directory (default {d.out})",
     )
     parser.add_argument(
         "--clock-mhz",
@@ -116,11 +121,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _out_arg(text: str) -> str:
+    from ..outputs import output_path
+
+    return str(output_path(text))
+
+
 def run(args: argparse.Namespace) -> int:
     if args.dataset == "mnist":
+        from .. import outputs
         from .mnist import run_mnist
 
         out = Path(args.out if args.out != DemoConfig().out else "build/demo-mnist")
+        outputs.check_output_dir(out, flag="-o/--out")
         pes = args.pes if args.pes is not None else MNIST_PES
         # validates the shared options
         shared = DemoConfig(pes=pes, simulator=args.simulator, engine=args.engine)

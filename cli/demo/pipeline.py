@@ -49,8 +49,10 @@ def run_demo(cfg: DemoConfig, *, log: Log = print, progress: bool = True) -> Dem
     ValueError
         A bad option, or a model that does not fit the configured cores (before simulating).
     """
+    from .. import outputs
     from ..golden import train
 
+    outputs.check_output_dir(cfg.out, flag="-o/--out")
     # the one option that needs the data is checked before any worker starts
     total = len(train.digits_split().y_test)
     require(
@@ -68,12 +70,29 @@ def run_demo(cfg: DemoConfig, *, log: Log = print, progress: bool = True) -> Dem
 
 
 def _run_demo(cfg: DemoConfig, pool, *, log: Log, progress: bool) -> DemoResult:
+    """The demo, its report built in a temporary folder that becomes ``cfg.out`` at the end
+    (:func:`accelgen.outputs.atomic_dir`): a mismatch is a result (report written, then
+    :class:`DemoMismatch`); any other error leaves nothing at ``cfg.out``."""
+    from .. import outputs
+
+    final = Path(cfg.out)
+    with outputs.atomic_dir(final) as tmp:
+        result, files, mismatch = _run_demo_into(cfg, pool, tmp, final, log=log, progress=progress)
+    for f in files:
+        log(f"      wrote {final / f.relative_to(tmp)}")
+    if mismatch is not None:
+        raise mismatch
+    return result
+
+
+def _run_demo_into(cfg: DemoConfig, pool, out: Path, final: Path, *, log: Log, progress: bool):
+    """The demo writing into ``out`` (named ``final`` in the report): ``(result, files written,
+    DemoMismatch or None)``."""
     from ..golden.compress import compression_report
     from ..golden.energy import diannao_energy, eie_energy
     from ..golden.netspec import run_dense, run_eie
 
     t_start = time.monotonic()
-    out = Path(cfg.out)
 
     log("[1/5] Digits models (trained on the first run, then loaded from the cache)")
     t0 = time.monotonic()
@@ -104,7 +123,9 @@ def _run_demo(cfg: DemoConfig, pool, *, log: Log, progress: bool) -> DemoResult:
         f"[3/5] Generate the Verilog and run the images on {cfg.simulator} "
         f"({cfg.sim_engine} engine)"
     )
-    artefacts = {core: write_core(out / core, core, c) for core, c in configs.items()}
+    artefacts = {
+        core: write_core(out / core, core, c, shown=final / core) for core, c in configs.items()
+    }
     mlp = Network(
         "mlp_eie",
         "MLP on EIE",
@@ -178,14 +199,14 @@ def _run_demo(cfg: DemoConfig, pool, *, log: Log, progress: bool) -> DemoResult:
     if lstm_section is not None:
         report["lstm"] = lstm_section
     files = write_report(report, out, images=models.images[:n], labels=labels)
-    for f in files:
-        log(f"      wrote {f}")
+    mismatch = None
     for net in (mlp, cnn):
-        if net.mismatch is not None:
-            raise DemoMismatch(net.mismatch, report)
-    if lstm_section is not None and lstm_section["mismatch"] is not None:
-        raise DemoMismatch(Mismatch(**lstm_section["mismatch"]), report)
-    return DemoResult(report, {net.key: net.run.outputs[-1] for net in (mlp, cnn)})
+        if net.mismatch is not None and mismatch is None:
+            mismatch = DemoMismatch(net.mismatch, report)
+    if mismatch is None and lstm_section is not None and lstm_section["mismatch"] is not None:
+        mismatch = DemoMismatch(Mismatch(**lstm_section["mismatch"]), report)
+    result = DemoResult(report, {net.key: net.run.outputs[-1] for net in (mlp, cnn)})
+    return result, files, mismatch
 
 
 def _one_layer(net: Network, core_cfg, cfg: DemoConfig) -> Callable[[int, np.ndarray], Any]:

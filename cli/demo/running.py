@@ -253,9 +253,11 @@ def worker_pool(jobs: int):
     pool.shutdown(wait=True)
 
 
-def write_core(directory: Path, core: str, config) -> dict[str, str]:
+def write_core(directory: Path, core: str, config, *, shown: Path | None = None) -> dict[str, str]:
     """Write a core's Verilog, resolved config and report (as ``accelgen generate`` does) into
-    ``directory``."""
+    ``directory``; the paths returned name the files in ``shown`` (where the folder ends up;
+    default ``directory``)."""
+    shown = directory if shown is None else shown
     entry = cores.get(core)
     directory.mkdir(parents=True, exist_ok=True)
     verilog = directory / entry.verilog_file
@@ -263,8 +265,8 @@ def write_core(directory: Path, core: str, config) -> dict[str, str]:
     config.save(directory / "config.json")
     (directory / "report.json").write_text(json.dumps(entry.report(config), indent=2) + "\n")
     return {
-        "verilog": str(verilog),
-        "config": str(directory / "config.json"),
-        "report": str(directory / "report.json"),
+        "verilog": str(shown / verilog.name),
+        "config": str(shown / "config.json"),
+        "report": str(shown / "report.json"),
         "toplevel": entry.verilog_name,
     }

@@ -101,7 +101,7 @@ def _bad(tmp_path, **arrays):
             ["--density", "0.1,0.2"],
             "2 values but the model has 1",
         ),
-        ({"w0": np.ones((3, 4), np.float32)}, ["--pes", "0"], "--pes must be"),
+        ({"w0": np.ones((3, 4), np.float32)}, ["--pes", "0"], "--pes 0: the EIE core rejects it"),
         ({"w0": np.ones((3, 4), np.float32)}, ["--w-frac", "16"], "w_frac"),
         ({"w0": np.ones((3, 4), np.int16)}, [], "w0 must be a float array"),
         ({"w0": np.ones(4, np.float32)}, [], "w0 must have 2 dimension"),
@@ -138,7 +138,7 @@ def test_missing_and_malformed_files(tmp_path, capsys, monkeypatch):
     assert "none.npz: no such file" in capsys.readouterr().err
     (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04 not really a zip")
     assert main.main(["compress", str(tmp_path / "junk.npz"), "-o", str(tmp_path / "o")]) == 2
-    assert "junk.npz: not a readable .npz" in capsys.readouterr().err
+    assert "junk.npz: not an .npz file" in capsys.readouterr().err
 
 
 def test_eie_memory_images(model, tmp_path):

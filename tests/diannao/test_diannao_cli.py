@@ -45,7 +45,7 @@ def test_sim_reports_bad_files_before_simulating(tmp_path, capsys):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
     assert main(["sim", "diannao", str(bad), "-o", str(tmp_path / "o.npz")]) == 2
-    assert "not a readable .npz" in capsys.readouterr().err
+    assert "not an .npz file" in capsys.readouterr().err
     wrong = tmp_path / "wrong.npz"
     np.savez(wrong, kind=np.array("fc"), w=np.zeros((3, 4)), x=np.zeros(4, dtype=np.int16))
     assert main(["sim", "diannao", str(wrong), "-o", str(tmp_path / "o.npz")]) == 2

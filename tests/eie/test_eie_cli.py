@@ -81,7 +81,7 @@ def test_sim_reports_bad_input_before_simulating(tmp_path, capsys, monkeypatch, 
     path = tmp_path / "layer.npz"
     if case == "not-npz":
         path.write_text("hello")
-        message = "not a readable .npz"
+        message = "not an .npz file"
     elif case == "too-large":
         save_eie_npz(path, [random_layer(rng, 65, 4, 0.5)], activations(rng, 1, 4, 1.0))
         message = "layer 0 has 65 outputs"

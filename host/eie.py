@@ -148,6 +148,11 @@ def check_fits(layers: Sequence[EIELayer], config: EIEConfig) -> list[EIEEncodin
                 f"layer {i} overflows the pointer memory: layers 0..{i} need {ptr_used} pointer "
                 f"words per PE (inputs + 1 each), ptr_depth is {c.ptr_depth}"
             )
+        if int(layer.codebook[0]) != 0:  # EIELayer checks it; its arrays can change later
+            raise ValueError(
+                f"layer {i} codebook[0] is {int(layer.codebook[0])}; entry 0 is the pruned "
+                "weight and must be 0 (docs/numerics.md)"
+            )
         bad = [int(w) for w in layer.codebook if not lo_w <= int(w) <= hi_w]
         if bad:
             raise ValueError(f"layer {i} codebook value {bad[0]} does not fit w_bits {c.w_bits}")

@@ -166,3 +166,14 @@ def test_check_fits_value_ranges():
         check_fits([object()], config)
     with pytest.raises(ValueError, match="no layers"):
         check_fits([], config)
+
+
+def test_codebook_entry_zero_changed_after_construction():
+    """The numerics contract (entry 0 is the pruned weight, 0) is checked again where the core
+    is loaded: an EIELayer's arrays can be changed in place after it validated them."""
+    layer = _layer(4, 4)
+    layer.codebook[0] = 5
+    with pytest.raises(ValueError, match=r"layer 0 codebook\[0\] is 5; entry 0 is the pruned"):
+        check_fits([layer], EIEConfig(n_pes=2))
+    with pytest.raises(ValueError, match=r"codebook\[0\] is 5"):
+        build_image([layer], EIEConfig(n_pes=2))

@@ -157,7 +157,8 @@ def compress_model(
         from .host.eie import build_image
 
         image = build_image(layers, eie_config)  # checks the fit before anything is written
-    with outputs.atomic_dir(out) as tmp:
+    # images of an earlier run with --eie-config must not outlive a run without it
+    with outputs.atomic_dir(out, stale=("images.npz", "eie_config.json")) as tmp:
         save_eie_npz(tmp / "model.npz", layers, xq)
         np.savez(tmp / "encoded.npz", **encoded)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

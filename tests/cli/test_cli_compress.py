@@ -164,6 +164,19 @@ def test_eie_memory_images(model, tmp_path):
         np.testing.assert_array_equal(v, enc[f"l0_pe{k}_v"])
         np.testing.assert_array_equal(z, enc[f"l0_pe{k}_z"])
     assert json.loads((out / "config.json").read_text())["n_pes"] == 4
+    # a second run into the same folder without --eie-config: no images of the first run stay
+    (out / "mine.txt").write_text("keep")
+    assert main.main(["compress", str(model), "-o", str(out), "--pes", "2"]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "config.json",
+        "encoded.npz",
+        "mine.txt",
+        "model.npz",
+        "summary.json",
+        "summary.txt",
+    ]
+    assert json.loads((out / "config.json").read_text())["n_pes"] == 2
 
 
 def test_eie_config_errors(model, tmp_path, capsys, monkeypatch):

@@ -301,6 +301,9 @@ def check_programs(layer: DenseLayer, plan: LayerPlan, config: DianNaoConfig) ->
                             )
                             _finish(program, config, meaning)
         return
+    if isinstance(layer, ConvLayer) and layer.conv == "winograd":
+        _check_winograd_programs(layer, plan, config)
+        return
     shape = (1, *plan.in_shape[1:])
     x = np.zeros(shape, dtype=np.int64)
     sub = plan_layer(layer, shape, config)
@@ -665,6 +668,59 @@ def _plan_winograd(layer: ConvLayer, in_shape: tuple[int, ...], config: DianNaoC
     )
 
 
+def _winograd_program(
+    ic: int, bc: int, pc: int, oc: int, nbb: int, sbb: int, *, first: bool
+) -> list[Instruction]:
+    """One Winograd tile's program: ``pc`` positions x ``oc`` output words x ``bc`` tiles,
+    ``ic`` input words each (a batched FC product per position)."""
+    return [
+        Instruction(
+            nfu2_out=NFU2Out.PARTIAL,
+            sb_addr=sbb + (pl * oc + ol) * ic,
+            nbin_addr=nbb + pl * bc * ic,
+            s_r0=1,
+            n_r0=ic,
+            s_o0=ic,
+            n_o0=bc,
+            nbout_addr=(pl * oc + ol) * bc,
+            nbout_read=not first,
+        )
+        for pl in range(pc)
+        for ol in range(oc)
+    ]
+
+
+def _winograd_meaning(c: int, ic: int, bc: int) -> dict[str, str]:
+    where = f"winograd conv on {c} input channels"
+    return {
+        "s_o0": f"input words per chunk ({ic}); {where}",
+        "n_r0": f"input words per chunk ({ic}); {where}",
+        "n_o0": f"tiles per chunk ({bc}); {where}",
+    }
+
+
+def _check_winograd_programs(layer: ConvLayer, plan: LayerPlan, config: DianNaoConfig) -> None:
+    """Every distinct Winograd tile program (full and last chunks, both buffer halves)."""
+    c, no = layer.w.shape[1], layer.w.shape[0]
+    it, ot = _cdiv(c, config.tn), _cdiv(no, config.tn)
+    ic_n, pc_n, bc_n, oc_n = (plan.chunks[k] for k in ("ic", "pc", "bc", "oc"))
+    n_t = plan.chunks["tiles"]
+    meaning = _winograd_meaning(c, ic_n, bc_n)
+
+    def sizes(n: int, chunk: int) -> set[int]:
+        return {chunk if n >= chunk else n, n - (_cdiv(n, chunk) - 1) * chunk}
+
+    for bc in sizes(n_t, bc_n):
+        for pc in sizes(WINOGRAD_POSITIONS, pc_n):
+            for oc in sizes(ot, oc_n):
+                for ic in sizes(it, ic_n):
+                    for half in (0, 1) if config.double_buffer else (0,):
+                        nbb, sbb = _bases(config, half)
+                        for first in (True, False):
+                            program = _winograd_program(ic, bc, pc, oc, nbb, sbb, first=first)
+                            _finish(program, config, meaning)
+
+
 def _compile_winograd(layer: ConvLayer, x: np.ndarray, plan: LayerPlan, config: DianNaoConfig):
     t = config.tn
     num = config.numerics
@@ -700,21 +756,7 @@ def _compile_winograd(layer: ConvLayer, x: np.ndarray, plan: LayerPlan, config: 
                     blk = u[p0 : p0 + pc, o0 : o0 + oc, :, i0 : i0 + ic]  # [pc, oc, row, ic, T]
                     sb_data = blk.transpose(0, 1, 3, 2, 4).reshape(-1, t)
                     sb_addr = (sbb + np.arange(pc * oc * ic))[:, None] * t + np.arange(t)[None, :]
-                    program = [
-                        Instruction(
-                            nfu2_out=NFU2Out.PARTIAL,
-                            sb_addr=sbb + (pl * oc + ol) * ic,
-                            nbin_addr=nbb + pl * bc * ic,
-                            s_r0=1,
-                            n_r0=ic,
-                            s_o0=ic,
-                            n_o0=bc,
-                            nbout_addr=(pl * oc + ol) * bc,
-                            nbout_read=not first,
-                        )
-                        for pl in range(pc)
-                        for ol in range(oc)
-                    ]
+                    program = _winograd_program(ic, bc, pc, oc, nbb, sbb, first=first)
                     if last:
                         read_addr = np.arange(pc * oc * bc)
                         pl, rest = np.divmod(read_addr, oc * bc)
@@ -727,7 +769,7 @@ def _compile_winograd(layer: ConvLayer, x: np.ndarray, plan: LayerPlan, config: 
                     no_addr, no_data = _empty(t)
                     tiles.append(
                         HostTile(
-                            _finish(program, config),
+                            _finish(program, config, _winograd_meaning(c, ic_n, bc_n)),
                             nb_addr,
                             nb_data,
                             sb_addr.reshape(-1),

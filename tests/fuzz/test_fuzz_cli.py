@@ -556,7 +556,7 @@ SYNTH_CASES = [
     (["eie", "--package", "BOGUS"], "'BOGUS'"),
     (["eie", "--device", "99k"], "'99k'"),
     (["eie", "--target", "ice40", "--device", "85k"], "'85k'"),
-    (["eie", "--target", "asic"], "'asic'"),
+    (["eie", "--target", "fpga"], "'fpga'"),
     (["eie", "--freq", "0"], "0.0"),
     (["eie", "--freq", "-5"], "-5"),
     (["eie", "--freq", "nan"], "nan"),

@@ -359,7 +359,7 @@ def _default_set(args: argparse.Namespace, final: Path) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from accelgen.synth.flow import SynthError, run_synth
+    from accelgen.synth.flow import SynthError, ToolMissing, run_synth
 
     out = outputs.check_output_dir(args.output)
     if args.default_set:
@@ -405,20 +405,26 @@ def run(args: argparse.Namespace) -> int:
         component, top = wrapped(args.design, args.bus, cfg), top_module(args.design, args.bus)
     # written atomically; a failed tool run is a result (its logs are kept), a crash leaves
     # nothing
+    # (a missing tool is found before any tool runs: then nothing is left either)
     error = report = None
-    with outputs.atomic_dir(out, stale=_stale_files()) as tmp:
-        try:
-            report = run_synth(
-                component,
-                top,
-                synth_cfg,
-                tmp,
-                design=args.design,
-                design_config=cfg,
-                progress=_progress(args.design),
-            )
-        except SynthError as e:
-            error = e
+    try:
+        with outputs.atomic_dir(out, stale=_stale_files()) as tmp:
+            try:
+                report = run_synth(
+                    component,
+                    top,
+                    synth_cfg,
+                    tmp,
+                    design=args.design,
+                    design_config=cfg,
+                    progress=_progress(args.design),
+                )
+            except SynthError as e:
+                error = e
+                if isinstance(e, ToolMissing):
+                    raise
+    except ToolMissing:
+        pass
     if error is not None:
         print(f"accelgen: error: {error}", file=sys.stderr)
         return 1

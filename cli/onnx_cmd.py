@@ -528,13 +528,23 @@ def network_files(imp: Imported) -> dict[str, bytes]:
     return out
 
 
+def _out_path(text: str) -> Path:
+    """``-o``: an empty path is refused (``Path("")`` would mean the current folder)."""
+    from .outputs import output_path
+
+    return output_path(text)
+
+
 def _check_out_dir(out: Path, force: bool) -> None:
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not force)):
         raise ValueError(f"{out} exists and is not an empty directory (use --force to replace)")
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from . import outputs
+
     _check_out_dir(args.output, args.force)
+    outputs.check_output_dir(args.output)  # not under a file, a writable place
     imp = do_import(args)
     files = {
         **network_files(imp),
@@ -551,7 +561,7 @@ def run_import(args: argparse.Namespace) -> int:
 def add_import_arguments(p: argparse.ArgumentParser) -> None:
     add_import_options(p)
     p.add_argument(
-        "-o", "--output", type=Path, required=True, metavar="DIR", help="output directory"
+        "-o", "--output", type=_out_path, required=True, metavar="DIR", help="output directory"
     )
     p.add_argument("--force", action="store_true", help="replace a non-empty DIR")
 
@@ -569,7 +579,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         help="inputs: x float32 [batch, ...input shape], optional y int labels "
         "(also the calibration data when --calib is not given)",
     )
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.npz")
+    p.add_argument("-o", "--output", type=_out_path, required=True, metavar="OUT.npz")
     p.add_argument(
         "--simulator", choices=("verilator", "icarus"), default="verilator", help="HDL simulator"
     )
@@ -613,7 +623,9 @@ def simulate_network(core, imp: Imported, xq, simulator: str) -> tuple[np.ndarra
 
 
 def run_run(args: argparse.Namespace) -> int:
-    from . import cores
+    from . import cores, outputs
+
+    outputs.check_output_file(args.output)  # before the import and the simulation
     from .frontend.onnx_import import import_onnx, ort_forward
     from .frontend.quantize import dequantize_output, quantize_input
     from .sim.runner import check_simulator

@@ -327,6 +327,37 @@ def test_output_file_rejected(command, where, files, capsys):
     check_rejected([*argv, "-o", target], needle, capsys, out)
 
 
+@pytest.mark.parametrize("where", ["existing-file", "under-a-file", "unwritable", "empty"])
+def test_onnx_import_output_rejected(where, files, capsys):
+    (files.root / "afile").write_text("keep")
+    target, needle, out = {
+        "existing-file": (files.root / "afile", "afile exists", files.root / "afile"),
+        "under-a-file": (files.root / "afile" / "sub", "afile is a file", files.root / "afile"),
+        "unwritable": ("/proc/accelgen-fuzz", "/proc", None),
+        "empty": ("", "output path is empty", None),
+    }[where]
+    argv = ["import", files.path("model.onnx"), "--core", "eie", "-o", target]
+    check_rejected(argv, needle, capsys, out)
+
+
+@pytest.mark.parametrize(
+    "where", ["existing-folder", "missing-folder", "under-a-file", "unwritable", "empty"]
+)
+def test_onnx_run_output_rejected(where, files, capsys):
+    (files.root / "afile").write_text("keep")
+    (files.root / "adir").mkdir()
+    target, needle, out = {
+        "existing-folder": (files.root / "adir", "adir is an existing folder", files.root / "adir"),
+        "missing-folder": (files.root / "nodir" / "y.npz", "nodir does not exist", None),
+        "under-a-file": (files.root / "afile" / "y.npz", "afile is a file", files.root / "afile"),
+        "unwritable": ("/proc/accelgen-fuzz.npz", "/proc", None),
+        "empty": ("", "output path is empty", None),
+    }[where]
+    model, data = files.path("model.onnx"), files.path("data.npz")
+    argv = ["run", model, "--core", "eie", "--inputs", data, "-o", target]
+    check_rejected(argv, needle, capsys, out)
+
+
 # ------------------------------------------------------------------------------- cases: layers
 
 

@@ -30,12 +30,20 @@ def _steps(inputs: Mapping[str, np.ndarray]) -> int:
     return lengths.pop()
 
 
+def _port(dut, name: str):
+    """Member ``name`` of ``dut``; ``a__b`` (the Verilog name of a nested port) is ``dut.a.b``."""
+    obj = dut
+    for part in name.split("__"):
+        obj = obj[int(part)] if part.isdigit() else getattr(obj, part)
+    return obj
+
+
 def _port_width(dut, name: str) -> int:
-    return len(Value.cast(getattr(dut, name)))
+    return len(Value.cast(_port(dut, name)))
 
 
 def _signed_outputs(dut, outputs: Sequence[str]) -> list[str]:
-    return [n for n in outputs if getattr(dut, n).shape().signed]
+    return [n for n in outputs if _port(dut, n).shape().signed]
 
 
 def run_amaranth(
@@ -50,7 +58,7 @@ def run_amaranth(
     drives = []
     for name, values in inputs.items():
         values = np.asarray(values, dtype=np.int64)
-        port = Value.cast(getattr(dut, name))
+        port = Value.cast(_port(dut, name))
         if values.ndim == 2:
             lane = len(port) // values.shape[1]
             mask = (1 << lane) - 1
@@ -61,7 +69,7 @@ def run_amaranth(
         else:
             words = values.tolist()
         drives.append((port, words))
-    samples = [(name, getattr(dut, name)) for name in outputs]
+    samples = [(name, _port(dut, name)) for name in outputs]
     result: dict[str, list[int]] = {name: [] for name in outputs}
 
     async def bench(ctx):

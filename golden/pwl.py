@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from accelgen.spec.pwl import PWL_COEF_BITS
+
 from .arith import as_int, quantize, round_shift, sat, smax, smin
 
 __all__ = ["PWL_COEF_BITS", "PWLTable", "FUNCTIONS", "DEFAULT_RANGES", "fit", "evaluate"]
-
-PWL_COEF_BITS = 16
 
 FUNCTIONS = {
     "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),

@@ -59,6 +59,7 @@ from accelgen.spec.diannao import (
     NFU2Out,
     NFU3Op,
 )
+from accelgen.spec.pwl import pwl_table_writes
 
 __all__ = [
     "LayerPlan",
@@ -93,15 +94,14 @@ def pwl_table(act: str, config: DianNaoConfig) -> PWLTable | None:
 
 
 def pwl_writes(table: PWLTable) -> list[tuple[int, int]]:
-    """``(address, value)`` host writes that load ``table`` into NFU-3.
-
-    Addresses ``0..S-1`` slopes, ``S..2S-1`` intercepts, ``2S`` ``x_min``, ``2S+1`` ``seg_shift``.
-    """
-    s = table.segments
-    out = [(i, int(a)) for i, a in enumerate(table.slopes)]
-    out += [(s + i, int(b)) for i, b in enumerate(table.intercepts)]
-    out += [(2 * s, int(table.x_min)), (2 * s + 1, int(table.seg_shift))]
-    return out
+    """``(address, value)`` host writes that load ``table`` into NFU-3 (the map of
+    :mod:`accelgen.spec.pwl`: slopes, intercepts, ``x_min``, ``seg_shift``)."""
+    return pwl_table_writes(
+        slopes=table.slopes,
+        intercepts=table.intercepts,
+        x_min=table.x_min,
+        seg_shift=table.seg_shift,
+    )
 
 
 @dataclass(frozen=True)

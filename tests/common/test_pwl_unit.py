@@ -13,7 +13,7 @@ from accelgen.hdl.common.pwl import PWLUnit
 from accelgen.sim import runner
 
 OUTPUTS = ("y", "out_valid")
-FIELDS = ("x", "bypass", "in_valid", "we", "waddr", "wdata")
+FIELDS = ("x", "bypass", "in_valid", "wr__en", "wr__addr", "wr__data")
 
 
 def random_table(rng, *, act_bits=16, act_frac=8, segments=16, seg_shift=None) -> PWLTable:
@@ -58,6 +58,7 @@ class Program:
         for addr, data in self.unit.table_writes(table):
             self.rows.append((0, 0, 0, 1, addr, data))
             self.table_of.append(None)
+        self.idle(self.unit.write_settle)  # the range's upper end is registered
 
     def samples(self, table: PWLTable, x: np.ndarray, bypass: np.ndarray) -> None:
         self.rows += [(int(v), int(b), 1, 0, 0, 0) for v, b in zip(x, bypass, strict=True)]

@@ -55,6 +55,7 @@ __all__ = [
     "Sel",
     "decode",
     "encode",
+    "field_slices",
     "field_widths",
     "instruction_bits",
 ]
@@ -290,6 +291,17 @@ def field_widths(config: DianNaoConfig) -> dict[str, int]:
     return {name: kinds[kind] for _, name, kind in FIELDS}
 
 
+def field_slices(config: DianNaoConfig) -> dict[str, tuple[int, int]]:
+    """``(offset, width)`` of every instruction field, the first field in the least significant
+    bits: the one bit layout of an instruction. :func:`encode` / :func:`decode` pack with it and
+    the gateware builds its layout from it (``accelgen.hdl.diannao.cp.instruction_layout``)."""
+    out, offset = {}, 0
+    for name, width in field_widths(config).items():
+        out[name] = (offset, width)
+        offset += width
+    return out
+
+
 def instruction_bits(config: DianNaoConfig) -> int:
     """Width of an encoded instruction."""
     return sum(field_widths(config).values())
@@ -387,10 +399,9 @@ class Instruction:
 def encode(instr: Instruction, config: DianNaoConfig) -> int:
     """Pack ``instr`` into an integer, first field in the least significant bits."""
     instr.check(config)
-    word, shift = 0, 0
-    for name, width in field_widths(config).items():
-        word |= int(getattr(instr, name)) << shift
-        shift += width
+    word = 0
+    for name, (offset, _) in field_slices(config).items():
+        word |= int(getattr(instr, name)) << offset
     return word
 
 
@@ -400,12 +411,11 @@ def decode(word: int, config: DianNaoConfig) -> Instruction:
         raise ValueError(
             f"instruction word {word:#x} does not fit in {instruction_bits(config)} bits"
         )
-    values, shift = {}, 0
+    values = {}
     types = {f.name: f.type for f in dataclasses.fields(Instruction)}
-    for name, width in field_widths(config).items():
-        v = (word >> shift) & ((1 << width) - 1)
+    for name, (offset, width) in field_slices(config).items():
+        v = (word >> offset) & ((1 << width) - 1)
         values[name] = bool(v) if types[name] in ("bool", bool) else v
-        shift += width
     return Instruction(**values)
 
 

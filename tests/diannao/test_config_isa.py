@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from accelgen.golden.arith import Numerics
+from accelgen.hdl.diannao.cp import instruction_layout
 from accelgen.spec.diannao import (
     FIELDS,
     DianNaoConfig,
@@ -84,6 +85,7 @@ def _random_instruction(rng, config):
 def test_encode_decode_round_trip(tn, depth):
     config = DianNaoConfig(tn=tn, nbin_depth=depth, sb_depth=depth, nbout_depth=depth)
     rng = np.random.default_rng(tn)
+    widths = field_widths(config)
     for _ in range(200):
         ins = _random_instruction(rng, config)
         # field checks against buffer bounds are a compiler concern; pack the raw fields here
@@ -93,6 +95,9 @@ def test_encode_decode_round_trip(tn, depth):
             word |= int(getattr(ins, name)) << shift
             shift += width
         assert decode(word, config) == ins
+        # the gateware's layout packs the same fields to the same word
+        const = instruction_layout(config).const({n: int(getattr(ins, n)) for n in widths})
+        assert const.as_value().value == word
         assert word >> instruction_bits(config) == 0
     assert [name for _, name, _ in FIELDS] == list(field_widths(config))
 

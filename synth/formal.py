@@ -139,6 +139,13 @@ def _mod(value, depth: int):
     return Mux(value >= depth, value - depth, value)
 
 
+def free_port(m: Module, ports: list[Signal], iface, prefix: str) -> None:
+    """Free inputs ``{prefix}_{member}`` driving every member of the port ``iface`` (a
+    :class:`~accelgen.hdl.common.ports.HostWriteSignature` taken ``In`` by the block)."""
+    for path, _member, value in iface.signature.flatten(iface):
+        free_input(m, ports, value, "_".join((prefix, *map(str, path))))
+
+
 def _queue(depth: int = 3) -> Harness:
     from accelgen.hdl.eie.queue import ActivationQueue
 
@@ -250,8 +257,8 @@ def _pointer(depth: int = 7) -> Harness:
 
     m, ports = Module(), []
     m.submodules.pu = pu = PointerUnit(depth=depth, ptr_bits=4, col_bits=3, act_bits=2)
-    for name in ("ptr_base", "wr_addr", "wr_data", "wr_en"):
-        free_input(m, ports, getattr(pu, name), name)
+    free_input(m, ports, pu.ptr_base, "ptr_base")
+    free_port(m, ports, pu.wr, "wr")
     free_input(m, ports, pu.col_in.valid, "col_valid")
     free_input(m, ports, pu.col_in.payload, "col_payload")
     free_input(m, ports, pu.out.ready, "out_ready")
@@ -266,8 +273,8 @@ def _pointer(depth: int = 7) -> Harness:
     m.d.sync += [first.eq(0), watch_q.eq(watch)]
     m.d.comb += [
         Assume(~pu.col_in.valid | (p_j + 1 < depth)),
-        Assume(~pu.wr_en | (~pu.col_in.valid & ~pu.busy)),
-        Assume(pu.wr_addr < depth),
+        Assume(~pu.wr.en | (~pu.col_in.valid & ~pu.busy)),
+        Assume(pu.wr.addr < depth),
         Assume(first | (watch == watch_q)),
     ]
     stored = []  # the word each bank holds at the watched address (an extra, async read port)
@@ -281,8 +288,8 @@ def _pointer(depth: int = 7) -> Harness:
 
     known = Signal()
     word = Signal(4)
-    with m.If(pu.wr_en & (pu.wr_addr == watch)):
-        m.d.sync += [known.eq(1), word.eq(pu.wr_data)]
+    with m.If(pu.wr.en & (pu.wr.addr == watch)):
+        m.d.sync += [known.eq(1), word.eq(pu.wr.data)]
     load = pu.col_in.valid & pu.col_in.ready
     lo_is = Signal()
     hi_is = Signal()
@@ -312,8 +319,8 @@ def _spmat(words: int = 2) -> Harness:
 
     m, ports = Module(), []
     m.submodules.sp = sp = SpMatReader(words=words, ptr_bits=5, act_bits=1)
-    for name in ("flush", "wr_addr", "wr_data", "wr_en"):
-        free_input(m, ports, getattr(sp, name), name)
+    free_input(m, ports, sp.flush, "flush")
+    free_port(m, ports, sp.wr, "wr")
     free_input(m, ports, sp.span.valid, "span_valid")
     free_input(m, ports, sp.span.payload, "span_payload")
     lo, hi = sp.span.payload.lo, sp.span.payload.hi
@@ -385,15 +392,15 @@ def _diannao_cp() -> Harness:
     layout = instruction_layout(cfg)
     m, ports = Module(), []
     m.submodules.cp = cp = ControlProcessor(cfg)
-    for name in ("imem_we", "imem_addr", "imem_data", "start"):
-        free_input(m, ports, getattr(cp, name), name)
+    free_port(m, ports, cp.imem, "imem")
+    free_input(m, ports, cp.start, "start")
     watch = Signal(cfg.nbout_addr_bits, name="watch")  # the NBout word the interlock is shown on
     ports.append(watch)
     # contract (Instruction.check): the host loads every instruction word with a valid
     # instruction (in address order, one per cycle), then starts the program; afterwards it
     # may start it again at any time
     mul = NFU1Op.MUL
-    ok = _instruction_ok(data.View(layout, cp.imem_data), cfg, mul)
+    ok = _instruction_ok(data.View(layout, cp.imem.data), cfg, mul)
     cycle = Signal(range(cfg.imem_depth + 1))
     with m.If(cycle != cfg.imem_depth):
         m.d.sync += cycle.eq(cycle + 1)
@@ -403,8 +410,8 @@ def _diannao_cp() -> Harness:
     watch_q = Signal.like(watch)
     m.d.sync += [loaded_q.eq(~loading), first.eq(0), watch_q.eq(watch)]
     m.d.comb += [
-        Assume(cp.imem_we == loading),
-        Assume(~loading | ((cp.imem_addr == cycle) & ok & ~cp.start)),
+        Assume(cp.imem.en == loading),
+        Assume(~loading | ((cp.imem.addr == cycle) & ok & ~cp.start)),
         Assume(~ResetSignal()),
         Assume(first | (watch == watch_q)),
     ]

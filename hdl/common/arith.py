@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Mux
 
-__all__ = ["round_shift", "sat", "sat_add", "multiply_round", "smin", "smax"]
+__all__ = ["round_product", "round_shift", "sat", "sat_add", "multiply_round", "smin", "smax"]
 
 
 def smin(bits: int) -> int:
@@ -54,9 +54,15 @@ def round_shift(value, shift: int):
     return (value + (1 << (shift - 1))) >> shift
 
 
+def round_product(product, *, w_frac: int, act_bits: int):
+    """``sat(act_bits, round_shift(product, w_frac))``: the second half of
+    :func:`multiply_round`, for pipelines that register the exact product first."""
+    return sat(round_shift(product, w_frac), act_bits)
+
+
 def multiply_round(a, w, *, w_frac: int, act_bits: int):
     """``sat(act_bits, round_shift(a * w, w_frac))`` for signed ``a`` and ``w``."""
-    return sat(round_shift(a.as_signed() * w.as_signed(), w_frac), act_bits)
+    return round_product(a.as_signed() * w.as_signed(), w_frac=w_frac, act_bits=act_bits)
 
 
 def sat_add(acc, p, *, acc_bits: int):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
@@ -14,10 +16,19 @@ __all__ = ["AdderTree", "MaxTree"]
 
 class _ReductionTree(wiring.Component):
     """A binary tree of a two-input operator over ``tn`` signed inputs, registered every
-    ``register_every`` levels and always at its output. Subclasses define :meth:`_combine` and
-    :meth:`_result_bits`."""
+    ``register_every`` levels and always at its output, or after the levels listed in
+    ``registered_levels`` (0 = the inputs, ``log2(tn)`` = the result; without it ``result`` is
+    combinational: NFU-2 registers half of the levels and adds its own output stage).
+    Subclasses define :meth:`_combine` and :meth:`_result_bits`."""
 
-    def __init__(self, tn: int, *, act_bits: int = 16, register_every: int = 1) -> None:
+    def __init__(
+        self,
+        tn: int,
+        *,
+        act_bits: int = 16,
+        register_every: int = 1,
+        registered_levels: Sequence[int] | None = None,
+    ) -> None:
         require(
             type(tn) is int and is_pow2(tn), f"tn must be a power of two (1, 2, 4, ...), got {tn!r}"
         )
@@ -33,6 +44,17 @@ class _ReductionTree(wiring.Component):
         self.act_bits = act_bits
         self.register_every = register_every
         self.levels = exact_log2(tn)
+        if registered_levels is None:
+            registered_levels = {self.levels} | {
+                level for level in range(1, self.levels) if level % register_every == 0
+            }
+        registered_levels = frozenset(registered_levels)
+        require(
+            all(type(v) is int and 0 <= v <= self.levels for v in registered_levels),
+            f"registered_levels must be levels in 0..{self.levels}, "
+            f"got {sorted(registered_levels)!r}",
+        )
+        self.registered_levels = registered_levels
         super().__init__(
             {
                 "inputs": In(data.ArrayLayout(signed(act_bits), tn)),
@@ -48,28 +70,28 @@ class _ReductionTree(wiring.Component):
     def _combine(self, a, b):
         raise NotImplementedError
 
-    def _registered(self, level: int) -> bool:
-        """Whether the nodes of ``level`` (1-based; the inputs are level 0) are registered."""
-        return level == self.levels or level % self.register_every == 0
-
     @property
     def latency(self) -> int:
-        """Cycles from ``inputs``/``in_valid`` to ``result``/``out_valid``."""
-        return 1 + sum(self._registered(level) for level in range(1, self.levels))
+        """Cycles from ``inputs``/``in_valid`` to ``result``/``out_valid`` (0: combinational)."""
+        return len(self.registered_levels)
 
     def elaborate(self, platform) -> Module:
         m = Module()
         nodes = [self.inputs[i] for i in range(self.tn)]
         valid = self.in_valid
-        for level in range(1, self.levels + 1):
-            nodes = [self._combine(a, b) for a, b in zip(nodes[0::2], nodes[1::2], strict=True)]
-            if self._registered(level) and level != self.levels:
+        for level in range(self.levels + 1):
+            if level:
+                nodes = [self._combine(a, b) for a, b in zip(nodes[0::2], nodes[1::2], strict=True)]
+            if level == self.levels:
+                break
+            if level in self.registered_levels:
                 regs = [Signal.like(v, name=f"l{level}_n{i}") for i, v in enumerate(nodes)]
                 valid_reg = Signal(name=f"l{level}_valid")
                 m.d.sync += [r.eq(v) for r, v in zip(regs, nodes, strict=True)]
                 m.d.sync += valid_reg.eq(valid)
                 nodes, valid = regs, valid_reg
-        m.d.sync += [self.result.eq(nodes[0]), self.out_valid.eq(valid)]
+        domain = m.d.sync if self.levels in self.registered_levels else m.d.comb
+        domain += [self.result.eq(nodes[0]), self.out_valid.eq(valid)]
         return m
 
 
@@ -80,7 +102,8 @@ class AdderTree(_ReductionTree):
     bits and equals :func:`accelgen.golden.arith.adder_tree` of the inputs.
 
     Latency: **ceil(log2(tn) / register_every) cycles** (1 when ``tn == 1``): a pipeline register
-    after every ``register_every``-th level and always after the last one. A new input set can be
+    after every ``register_every``-th level and always after the last one (or one per entry of
+    ``registered_levels``). A new input set can be
     presented every cycle; ``result`` is meaningful when ``out_valid``.
 
     Parameters
@@ -91,6 +114,9 @@ class AdderTree(_ReductionTree):
         Width of each signed input, 2..32. Default 16.
     register_every : int
         Levels per pipeline stage, >= 1. Default 1 (a register per level).
+    registered_levels : sequence of int, optional
+        Instead of ``register_every``: the levels (0 = the inputs .. log2(tn) = the result)
+        followed by a register; the latency is their number.
 
     Members
     -------
@@ -126,6 +152,9 @@ class MaxTree(_ReductionTree):
         Width of each signed input, 2..32. Default 16.
     register_every : int
         Levels per pipeline stage, >= 1. Default 1 (a register per level).
+    registered_levels : sequence of int, optional
+        Instead of ``register_every``: the levels (0 = the inputs .. log2(tn) = the result)
+        followed by a register; the latency is their number.
 
     Members
     -------

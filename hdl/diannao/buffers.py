@@ -9,10 +9,12 @@ from __future__ import annotations
 from amaranth.hdl import Module, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import In
 
 from accelgen.spec.config import require
 from accelgen.spec.diannao import DianNaoConfig
+
+from ..common.ports import HostWriteSignature, ReadPortSignature
 
 __all__ = ["Buffer", "nbin", "nbout", "sb"]
 
@@ -20,19 +22,18 @@ __all__ = ["Buffer", "nbin", "nbout", "sb"]
 class Buffer(wiring.Component):
     """A ``depth`` x ``width`` RAM: one write port, one synchronous read port.
 
-    Latency: read data appears **1 cycle** after ``r_addr`` (reads are not transparent: a read
+    Latency: read data appears **1 cycle** after ``r.addr`` (reads are not transparent: a read
     and a write of the same word in one cycle return the old word). A write happens at the
-    clock edge ending the cycle ``w_en`` is high; ``w_en`` has one bit per ``granularity``
-    bits of ``w_data`` (one bit when ``granularity`` is ``None``).
+    clock edge ending the cycle ``w.en`` is high; ``w.en`` has one bit per ``granularity``
+    bits of ``w.data`` (one bit when ``granularity`` is ``None``).
 
     Members
     -------
-    w_addr, w_data, w_en : In
+    w : In(HostWriteSignature(addr_width, width, en_width=lanes))
         Write port.
-    r_addr : In
-        Read address (always read).
-    r_data : Out(width)
-        The word at the previous cycle's ``r_addr``.
+    r : In(ReadPortSignature(addr_width, width, enable=False))
+        Read port (reads every cycle): ``r.data`` is the word at the previous cycle's
+        ``r.addr``.
     """
 
     def __init__(self, *, depth: int, width: int, granularity: int | None = None) -> None:
@@ -48,11 +49,8 @@ class Buffer(wiring.Component):
         lanes = 1 if granularity is None else width // granularity
         super().__init__(
             {
-                "w_addr": In(abits),
-                "w_data": In(width),
-                "w_en": In(lanes),
-                "r_addr": In(abits),
-                "r_data": Out(width),
+                "w": In(HostWriteSignature(addr_width=abits, data_shape=width, en_width=lanes)),
+                "r": In(ReadPortSignature(addr_width=abits, data_shape=width, enable=False)),
             }
         )
 
@@ -62,11 +60,11 @@ class Buffer(wiring.Component):
         wp = mem.write_port(granularity=self.granularity)
         rp = mem.read_port()
         m.d.comb += [
-            wp.addr.eq(self.w_addr),
-            wp.data.eq(self.w_data),
-            wp.en.eq(self.w_en),
-            rp.addr.eq(self.r_addr),
-            self.r_data.eq(rp.data),
+            wp.addr.eq(self.w.addr),
+            wp.data.eq(self.w.data),
+            wp.en.eq(self.w.en),
+            rp.addr.eq(self.r.addr),
+            self.r.data.eq(rp.data),
         ]
         return m
 

@@ -23,13 +23,14 @@ revisit an NBout word within a program, so they never stall;
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from accelgen.spec.diannao import DianNaoConfig, field_widths, instruction_bits
+from accelgen.spec.diannao import DianNaoConfig, field_slices, instruction_bits
 
+from ..common.ports import HostWriteSignature
 from .nfu import ctl_layout
 
 __all__ = ["ControlProcessor", "COUNTER_BITS", "instruction_layout"]
@@ -37,9 +38,17 @@ __all__ = ["ControlProcessor", "COUNTER_BITS", "instruction_layout"]
 COUNTER_BITS = 32
 
 
-def instruction_layout(config: DianNaoConfig) -> data.StructLayout:
-    """The encoded instruction as an Amaranth struct (same bit order as :func:`isa.encode`)."""
-    return data.StructLayout(dict(field_widths(config)))
+def instruction_layout(config: DianNaoConfig) -> data.FlexibleLayout:
+    """The encoded instruction as an Amaranth layout, built from the field table of
+    :func:`accelgen.spec.diannao.field_slices` (the offsets :func:`~accelgen.spec.diannao.encode`
+    packs with)."""
+    return data.FlexibleLayout(
+        instruction_bits(config),
+        {
+            name: data.Field(unsigned(width), offset)
+            for name, (offset, width) in field_slices(config).items()
+        },
+    )
 
 
 class ControlProcessor(wiring.Component):
@@ -54,8 +63,8 @@ class ControlProcessor(wiring.Component):
 
     Members
     -------
-    imem_we, imem_addr, imem_data : In
-        Host write port of the instruction memory (write only while idle).
+    imem : In(HostWriteSignature(imem_addr_bits, instruction_bits))
+        Host write port of the instruction memory (ignored while busy).
     start : In(1)
         Start the program at address 0 (ignored while busy).
     busy, done : Out(1)
@@ -71,9 +80,11 @@ class ControlProcessor(wiring.Component):
         self.drain = drain
         super().__init__(
             {
-                "imem_we": In(1),
-                "imem_addr": In(config.imem_addr_bits),
-                "imem_data": In(instruction_bits(config)),
+                "imem": In(
+                    HostWriteSignature(
+                        addr_width=config.imem_addr_bits, data_shape=instruction_bits(config)
+                    )
+                ),
                 "start": In(1),
                 "busy": Out(1),
                 "done": Out(1),
@@ -100,9 +111,9 @@ class ControlProcessor(wiring.Component):
         rp = imem.read_port()
         rp2 = imem.read_port()
         m.d.comb += [
-            wp.addr.eq(self.imem_addr),
-            wp.data.eq(self.imem_data),
-            wp.en.eq(self.imem_we & ~self.busy),
+            wp.addr.eq(self.imem.addr),
+            wp.data.eq(self.imem.data),
+            wp.en.eq(self.imem.en & ~self.busy),
         ]
         pick2 = Signal()  # the prefetch in flight is the instruction after next (rp2)
         nxt = data.View(layout, Mux(pick2, rp2.data, rp.data))

@@ -32,19 +32,19 @@ NFU-3       13     saturation and the output select (the NBout write word)
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from accelgen.spec.diannao import AVG_RECIP_BITS, DianNaoConfig, NFU2Op, NFU2Out, NFU3Op
 
-from ..common.arith import round_shift, sat, sat_add
+from ..common.arith import round_product, round_shift, sat, sat_add
+from ..common.pwl import PWLLane, PWLRange, pwl_write_signature
 from ..common.replica import replica
+from ..common.trees import AdderTree
 
-__all__ = ["NFU", "NFU1", "NFU2", "NFU3", "PWL_COEF_BITS", "ctl_layout", "exact_sum"]
+__all__ = ["NFU", "NFU1", "NFU2", "NFU3", "ctl_layout", "pwl_signature"]
 
-PWL_COEF_BITS = 16
 AVG_SPLIT = 17  # low bits of the accumulator in the first average-pooling partial product
 
 
@@ -65,22 +65,9 @@ def ctl_layout(config: DianNaoConfig) -> data.StructLayout:
     )
 
 
-def _tree_levels(values, levels: int) -> list:
-    """``levels`` levels of a balanced pairwise adder tree; each level one bit wider (exact)."""
-    level = list(values)
-    for _ in range(levels):
-        if len(level) == 1:
-            break
-        level = [a + b for a, b in zip(level[0::2], level[1::2], strict=True)] + (
-            [level[-1]] if len(level) % 2 else []
-        )
-    return level
-
-
-def exact_sum(values):
-    """Balanced adder tree; every level one bit wider, so the sum is exact."""
-    level = list(values)
-    return _tree_levels(level, max(0, (len(level) - 1).bit_length()))[0]
+def pwl_signature(config: DianNaoConfig):
+    """The NFU-3 PWL table write port (32-bit data: the host's write word)."""
+    return pwl_write_signature(config.pwl_segments, 32)
 
 
 def _lanes(bits: int, n: int) -> data.ArrayLayout:
@@ -158,7 +145,9 @@ class NFU1(wiring.Component):
         # stage 3: round and saturate (multiply_round of docs/numerics.md, split after the multiply)
         for r in range(t):
             for i in range(t):
-                m.d.sync += self.prod[r][i].eq(sat(round_shift(full[r][i], c.w_frac), c.act_bits))
+                m.d.sync += self.prod[r][i].eq(
+                    round_product(full[r][i], w_frac=c.w_frac, act_bits=c.act_bits)
+                )
         m.d.sync += [out.eq(v) for v, (_, out) in zip(piped, side, strict=True)]
         return m
 
@@ -203,21 +192,21 @@ class NFU2(wiring.Component):
         c = self.config
         s = _Stages(m, "nfu2")
         levels = max(0, (c.tn - 1).bit_length())
-        # stage 4: the first half of the tree levels
-        halves = [
-            [
-                s.reg(v, f"t{r}_{j}")
-                for j, v in enumerate(_tree_levels(self.prod[r], (levels + 1) // 2))
-            ]
-            for r in range(c.tn)
-        ]
+        # stage 4: the first half of the tree levels (registered inside the trees); stage 5: the
+        # rest of the tree (combinational), then the value to accumulate per lane
+        trees = []
+        for r in range(c.tn):
+            m.submodules[f"tree{r}"] = tree = AdderTree(
+                c.tn, act_bits=c.act_bits, registered_levels=((levels + 1) // 2,)
+            )
+            m.d.comb += tree.inputs.eq(self.prod[r])
+            trees.append(tree)
         valid4, ctl4, x4, psum4 = (
             s.reg(v, n)
             for v, n in ((self.valid, "v4"), (self.ctl, "c4"), (self.x, "x4"), (self.psum, "s4"))
         )
-        # stage 5: the rest of the tree; the value to accumulate per lane
         mac = ctl4.nfu2_op == NFU2Op.MAC
-        values = [s.reg(Mux(mac, exact_sum(halves[r]), x4[r]), f"val{r}") for r in range(c.tn)]
+        values = [s.reg(Mux(mac, trees[r].result, x4[r]), f"val{r}") for r in range(c.tn)]
         valid5, ctl5, x5, psum5 = (
             s.reg(v, n) for v, n in ((valid4, "v5"), (ctl4, "c5"), (x4, "x5"), (psum4, "s5"))
         )
@@ -247,12 +236,13 @@ class NFU3(wiring.Component):
     copy per lane from NFU-2). Results are sign-extended to ``acc_bits`` lanes (the NBout word
     format).
 
-    The PWL table is written through ``pwl_we``/``pwl_addr``/``pwl_data`` (addresses as
-    :func:`accelgen.host.diannao.pwl_writes`: slopes, intercepts, ``x_min``,
-    ``seg_shift``); write it only while idle (the upper end of the range is registered one
-    cycle after the write). Each lane holds its own copy of the slopes and intercepts (two
-    ``pwl_segments``-entry memories with a combinational read, LUT RAM on ECP5); a write goes
-    to every copy. The tables keep their contents across a reset.
+    The PWL is the shared block of :mod:`accelgen.hdl.common.pwl`: one
+    :class:`~accelgen.hdl.common.pwl.PWLRange` and one
+    :class:`~accelgen.hdl.common.pwl.PWLLane` per output lane (stages 8-12, each lane with its
+    own LUT-RAM copy of the slopes and intercepts). The table is written through ``pwl``
+    (addresses of :mod:`accelgen.spec.pwl`); write it only while idle (the upper end of the
+    range is registered one cycle after the write). The tables keep their contents across a
+    reset.
     """
 
     latency = 7
@@ -260,16 +250,13 @@ class NFU3(wiring.Component):
     def __init__(self, config: DianNaoConfig) -> None:
         self.config = config
         t = config.tn
-        s = config.pwl_segments
         super().__init__(
             {
                 "valid": In(1),
                 "ctl": In(ctl_layout(config)),
                 "recip": In(data.ArrayLayout(unsigned(AVG_RECIP_BITS), t)),
                 "acc": In(_lanes(config.acc_bits, t)),
-                "pwl_we": In(1),
-                "pwl_addr": In(max(1, (2 * s + 1).bit_length())),
-                "pwl_data": In(32),
+                "pwl": In(pwl_signature(config)),
                 "out_valid": Out(1),
                 "out_addr": Out(config.nbout_addr_bits),
                 "out_data": Out(_lanes(config.acc_bits, t)),
@@ -279,42 +266,22 @@ class NFU3(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         c = self.config
-        s = c.pwl_segments
-        seg_bits = max(1, (s - 1).bit_length())
-        shift_bits = max(1, c.act_bits.bit_length())
-        # The slope and intercept tables: one copy per lane, each a small memory with a
-        # combinational read (LUT RAM on FPGAs). One shared register table read by all lanes
-        # through 16:1 multiplexers made nextpnr's router fail to converge at Tn = 8 (the lanes'
-        # multiplexers all crowd around the shared registers); per-lane copies keep every
-        # look-up local. Every copy is written by the same table writes.
-        coef = self.pwl_data[:PWL_COEF_BITS].as_signed()
-        entry = self.pwl_addr[:seg_bits]
-        tables = []
-
-        def in_range(addr, lo, hi):  # lo <= addr < hi, without a constant compare at lo = 0
-            return (addr < hi) if lo == 0 else ((addr >= lo) & (addr < hi))
-
+        kw = dict(
+            act_bits=c.act_bits, segments=c.pwl_segments, data_shape=self.pwl.signature.data_shape
+        )
+        m.submodules.pwl_range = rng = PWLRange(**kw)
+        wiring.connect(m, wiring.flipped(self.pwl), rng.wr)
+        lanes = []
         for r in range(c.tn):
-            lane = []
-            for kind, lo in (("slope", 0), ("icept", s)):
-                mem = Memory(shape=signed(PWL_COEF_BITS), depth=s, init=[])
-                m.submodules[f"{kind}{r}"] = mem
-                wr = mem.write_port()
-                m.d.comb += [
-                    wr.addr.eq(entry),
-                    wr.data.eq(coef),
-                    wr.en.eq(self.pwl_we & in_range(self.pwl_addr, lo, lo + s)),
-                ]
-                lane.append(mem.read_port(domain="comb"))
-            tables.append(lane)
-        x_min = Signal(signed(c.act_bits))
-        seg_shift = Signal(unsigned(shift_bits))
-        with m.If(self.pwl_we & (self.pwl_addr == 2 * s)):
-            m.d.sync += x_min.eq(self.pwl_data[: c.act_bits].as_signed())
-        with m.Elif(self.pwl_we & (self.pwl_addr > 2 * s)):
-            m.d.sync += seg_shift.eq(self.pwl_data[:shift_bits])
-        x_hi = Signal(signed(c.act_bits + 8))
-        m.d.sync += x_hi.eq(x_min + (Const(s, unsigned(8)) << seg_shift) - 1)
+            m.submodules[f"pwl{r}"] = lane = PWLLane(act_frac=c.act_frac, **kw)
+            wiring.connect(m, wiring.flipped(self.pwl), lane.wr)
+            m.d.comb += [
+                lane.x_min.eq(rng.x_min),
+                lane.seg_shift.eq(rng.seg_shift),
+                lane.x_hi.eq(rng.x_hi),
+            ]
+            lanes.append(lane)
+        assert PWLLane.latency == 5  # stages 8..12 below
 
         st = _Stages(m, "nfu3")
         ctl = [self.ctl]
@@ -331,28 +298,14 @@ class NFU3(wiring.Component):
             lo1 = st.reg(acc[:AVG_SPLIT] * recip, f"avglo{r}")
             hi1 = st.reg(acc[AVG_SPLIT:].as_signed() * recip, f"avghi{r}")
             acc1 = st.reg(acc, f"acc1_{r}")
-            # stage 8: clamp to the table's range; ReLU; the average-pooling product
-            # (the clamped value lies between two act_bits values: it fits act_bits)
-            xc = Mux(y1 < x_min, x_min, Mux(y1 > x_hi, x_hi, y1))
-            xc2 = st.reg(xc, f"xc{r}", signed(c.act_bits))
+            # stages 8-12: the PWL lane (clamp, segment, look-up, multiply, round + intercept)
+            m.d.comb += lanes[r].x.eq(y1)
+            # stage 8: ReLU; the average-pooling product
             relu2 = st.reg(Mux(y1 < 0, 0, y1), f"relu{r}")
             avgp2 = st.reg((hi1 << AVG_SPLIT) + lo1, f"avgp{r}")
             y2, acc2 = st.reg(y1, f"y2_{r}"), st.reg(acc1, f"acc2_{r}")
-            # stage 9: segment index; the rounded, saturated average
-            seg3 = st.reg(((xc2 - x_min) >> seg_shift)[:seg_bits], f"seg{r}")
-            xc3 = st.reg(xc2, f"xc3_{r}")
+            # stage 9: the rounded, saturated average
             avg3 = st.reg(sat(round_shift(avgp2, 16), c.act_bits), f"avg{r}")
-            # stage 10: table look-up
-            slope_rd, icept_rd = tables[r]
-            m.d.comb += [slope_rd.addr.eq(seg3), icept_rd.addr.eq(seg3)]
-            slope4 = st.reg(slope_rd.data, f"sl{r}")
-            icept4 = st.reg(icept_rd.data, f"ic{r}")
-            xc4 = st.reg(xc3, f"xc4_{r}")
-            # stage 11: multiply
-            prod5 = st.reg(slope4 * xc4, f"pm{r}")
-            icept5 = st.reg(icept4, f"ic5_{r}")
-            # stage 12: round, add the intercept
-            sum6 = st.reg(round_shift(prod5, c.act_frac) + icept5, f"ps{r}")
             y_, relu_, acc_ = y2, relu2, acc2
             for k in (3, 4, 5, 6):
                 y_, relu_, acc_ = (
@@ -362,8 +315,7 @@ class NFU3(wiring.Component):
             avg_ = avg3
             for k in (4, 5, 6):
                 avg_ = st.reg(avg_, f"p{k}_{r}_avg")
-            # stage 13: saturate, select
-            pwl = sat(sum6, c.act_bits)
+            # stage 13: saturate (the lane's y), select
             final = Signal(signed(c.act_bits), name=f"final{r}")
             with m.Switch(ctl[6].nfu3_op):
                 with m.Case(NFU3Op.NONE):
@@ -371,7 +323,7 @@ class NFU3(wiring.Component):
                 with m.Case(NFU3Op.RELU):
                     m.d.comb += final.eq(relu_)
                 with m.Case(NFU3Op.PWL):
-                    m.d.comb += final.eq(pwl)
+                    m.d.comb += final.eq(lanes[r].y)
                 with m.Case(NFU3Op.AVG):
                     m.d.comb += final.eq(avg_)
             m.d.sync += self.out_data[r].eq(Mux(ctl[6].nfu2_out == NFU2Out.PARTIAL, acc_, final))
@@ -396,7 +348,6 @@ class NFU(wiring.Component):
     def __init__(self, config: DianNaoConfig) -> None:
         self.config = config
         t = config.tn
-        s = config.pwl_segments
         super().__init__(
             {
                 "valid": In(1),
@@ -404,9 +355,7 @@ class NFU(wiring.Component):
                 "x": In(_lanes(config.act_bits, t)),
                 "w": In(data.ArrayLayout(_lanes(config.w_bits, t), t)),
                 "psum": In(_lanes(config.acc_bits, t)),
-                "pwl_we": In(1),
-                "pwl_addr": In(max(1, (2 * s + 1).bit_length())),
-                "pwl_data": In(32),
+                "pwl": In(pwl_signature(config)),
                 "out_valid": Out(1),
                 "out_addr": Out(config.nbout_addr_bits),
                 "out_data": Out(_lanes(config.acc_bits, t)),
@@ -419,6 +368,7 @@ class NFU(wiring.Component):
         m.submodules.nfu1 = n1 = NFU1(c)
         m.submodules.nfu2 = n2 = NFU2(c)
         m.submodules.nfu3 = n3 = NFU3(c)
+        wiring.connect(m, wiring.flipped(self.pwl), n3.pwl)
         m.d.comb += [
             n1.valid.eq(self.valid),
             n1.ctl.eq(self.ctl),
@@ -434,9 +384,6 @@ class NFU(wiring.Component):
             n3.ctl.eq(n2.out_ctl),
             n3.recip.eq(n2.out_recip),
             n3.acc.eq(n2.acc),
-            n3.pwl_we.eq(self.pwl_we),
-            n3.pwl_addr.eq(self.pwl_addr),
-            n3.pwl_data.eq(self.pwl_data),
             self.out_valid.eq(n3.out_valid),
             self.out_addr.eq(n3.out_addr),
             self.out_data.eq(n3.out_data),

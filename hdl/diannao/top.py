@@ -34,6 +34,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from accelgen.spec.diannao import DianNaoConfig, Sel, instruction_bits
+from accelgen.spec.pwl import PWL_COEF_BITS
 
 from .. import macros
 from ..verilog import cached
@@ -68,8 +69,6 @@ with inferred memories is refused (``docs/diannao.md``, "Generation budget")."""
 
 def memory_bits(config: DianNaoConfig) -> dict[str, int]:
     """Bits of every on-chip memory of the generated core (``total`` included)."""
-    from .nfu import PWL_COEF_BITS
-
     mem = {
         "nbin": config.nbin_depth * config.nbin_word_bits,
         "nbout": config.nbout_depth * config.nbout_word_bits,
@@ -151,18 +150,18 @@ class DianNaoTop(wiring.Component):
         row = addr[: c.log2_tn]
         m.d.comb += [
             # host writes
-            b_in.w_addr.eq(addr),
-            b_in.w_data.eq(wdata[: c.nbin_word_bits]),
-            b_in.w_en.eq(we & (sel == Sel.NBIN)),
-            b_sb.w_addr.eq(addr[c.log2_tn :]),
-            b_sb.w_data.eq(Cat(*([wdata[: c.sb_row_bits]] * c.tn))),
-            b_sb.w_en.eq(Cat(*[we & (sel == Sel.SB) & (row == r) for r in range(c.tn)])),
-            cp.imem_we.eq(idle_we & (sel == Sel.IMEM)),
-            cp.imem_addr.eq(addr),
-            cp.imem_data.eq(wdata[: instruction_bits(c)]),
-            nfu.pwl_we.eq(idle_we & (sel == Sel.PWL)),
-            nfu.pwl_addr.eq(addr),
-            nfu.pwl_data.eq(wdata[:32]),
+            b_in.w.addr.eq(addr),
+            b_in.w.data.eq(wdata[: c.nbin_word_bits]),
+            b_in.w.en.eq(we & (sel == Sel.NBIN)),
+            b_sb.w.addr.eq(addr[c.log2_tn :]),
+            b_sb.w.data.eq(Cat(*([wdata[: c.sb_row_bits]] * c.tn))),
+            b_sb.w.en.eq(Cat(*[we & (sel == Sel.SB) & (row == r) for r in range(c.tn)])),
+            cp.imem.en.eq(idle_we & (sel == Sel.IMEM)),
+            cp.imem.addr.eq(addr),
+            cp.imem.data.eq(wdata[: instruction_bits(c)]),
+            nfu.pwl.en.eq(idle_we & (sel == Sel.PWL)),
+            nfu.pwl.addr.eq(addr),
+            nfu.pwl.data.eq(wdata[:32]),
             # run control and counters
             cp.start.eq(self.start),
             self.busy.eq(cp.busy),
@@ -171,11 +170,11 @@ class DianNaoTop(wiring.Component):
             self.nfu_busy.eq(cp.nfu_busy),
             self.stalls.eq(cp.stalls),
             # CP -> buffers (read addresses)
-            b_in.r_addr.eq(cp.nbin_addr),
-            b_sb.r_addr.eq(cp.sb_addr),
-            self.host_rdata.eq(b_out.r_data),
+            b_in.r.addr.eq(cp.nbin_addr),
+            b_sb.r.addr.eq(cp.sb_addr),
+            self.host_rdata.eq(b_out.r.data),
         ]
-        m.d.comb += b_out.r_addr.eq(Mux(cp.busy, cp.nbout_addr, self.host_raddr))
+        m.d.comb += b_out.r.addr.eq(Mux(cp.busy, cp.nbout_addr, self.host_raddr))
 
         # the step's control word follows the buffers' 1-cycle read latency
         valid_d = Signal()
@@ -184,17 +183,17 @@ class DianNaoTop(wiring.Component):
         m.d.comb += [
             nfu.valid.eq(valid_d),
             nfu.ctl.eq(ctl_d),
-            nfu.x.eq(b_in.r_data),
-            nfu.w.eq(b_sb.r_data),
-            nfu.psum.eq(b_out.r_data),
+            nfu.x.eq(b_in.r.data),
+            nfu.w.eq(b_sb.r.data),
+            nfu.psum.eq(b_out.r.data),
         ]
         # NBout write: the NFU while running, else the host (expressions, not processes, so the
         # port is defined from time 0 in every simulator)
         nfu_w = nfu.out_valid
         m.d.comb += [
-            b_out.w_addr.eq(Mux(nfu_w, nfu.out_addr, addr)),
-            b_out.w_data.eq(Mux(nfu_w, nfu.out_data.as_value(), wdata[: c.nbout_word_bits])),
-            b_out.w_en.eq(nfu_w | (idle_we & (sel == Sel.NBOUT))),
+            b_out.w.addr.eq(Mux(nfu_w, nfu.out_addr, addr)),
+            b_out.w.data.eq(Mux(nfu_w, nfu.out_data.as_value(), wdata[: c.nbout_word_bits])),
+            b_out.w.en.eq(nfu_w | (idle_we & (sel == Sel.NBOUT))),
         ]
         return m
 

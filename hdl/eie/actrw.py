@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Shape, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
+
+from ..common.ports import HostWriteSignature, ReadPortSignature
 
 __all__ = ["ActRW"]
 
@@ -21,44 +23,38 @@ class ActRW(wiring.Component):
 
     Members
     -------
-    src_addr, src_en : In; src_data : Out
+    src : In(ReadPortSignature(range(depth), signed(acc_bits)))
         Source read port.
-    src_waddr, src_wdata, src_we : In
+    src_wr : In(HostWriteSignature(range(depth), signed(acc_bits)))
         Source write port (host input writes, end-of-layer output finishing).
-    dst_addr, dst_en : In; dst_data : Out
-        Destination read port (accumulate).
-    dst_waddr, dst_wdata, dst_we : In
-        Destination write port (bias initialisation, accumulate).
+    dst : In(ReadPortSignature(...)); dst_wr : In(HostWriteSignature(...))
+        Destination read port (accumulate) and write port (bias initialisation, accumulate).
     swap : In(1)
         Exchange the roles.
     src_wtag : In(1); src_tag : Out(1)
         Only with ``tag=True``: one more bit stored with every source write (a destination
-        write stores 0) and read with ``src_data``.
+        write stores 0) and read with ``src.data``.
     """
 
     def __init__(self, *, depth: int, acc_bits: int, tag: bool = False) -> None:
         self.depth = depth
         self.tag = tag
-        port = {
-            "addr": In(range(depth)),
-            "en": In(1),
-            "data": Out(signed(acc_bits)),
-            "waddr": In(range(depth)),
-            "wdata": In(signed(acc_bits)),
-            "we": In(1),
-        }
-        members = {f"{role}_{k}": v for role in ("src", "dst") for k, v in port.items()}
+        port = dict(addr_width=Shape.cast(range(depth)).width, data_shape=signed(acc_bits))
+        members = {}
+        for role in ("src", "dst"):
+            members[role] = In(ReadPortSignature(**port))
+            members[f"{role}_wr"] = In(HostWriteSignature(**port))
         if tag:
             members.update({"src_wtag": In(1), "src_tag": Out(1)})
         super().__init__({**members, "swap": In(1)})
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        acc = len(self.src_data)
+        acc = len(self.src.data)
         shape = acc + 1 if self.tag else signed(acc)
         m.submodules.rf_a = a = Memory(shape=shape, depth=self.depth, init=[])
         m.submodules.rf_b = b = Memory(shape=shape, depth=self.depth, init=[])
-        src_wdata, dst_wdata = self.src_wdata, self.dst_wdata
+        src_wdata, dst_wdata = self.src_wr.data, self.dst_wr.data
         if self.tag:
             src_wdata, dst_wdata = Cat(src_wdata, self.src_wtag), Cat(dst_wdata, 0)
         sel = Signal()  # 0: a is the source file, 1: b is
@@ -67,17 +63,17 @@ class ActRW(wiring.Component):
             rd, wr = mem.read_port(), mem.write_port()
             is_src = sel == mine
             m.d.comb += [
-                rd.addr.eq(Mux(is_src, self.src_addr, self.dst_addr)),
-                rd.en.eq(Mux(is_src, self.src_en, self.dst_en)),
-                wr.addr.eq(Mux(is_src, self.src_waddr, self.dst_waddr)),
+                rd.addr.eq(Mux(is_src, self.src.addr, self.dst.addr)),
+                rd.en.eq(Mux(is_src, self.src.en, self.dst.en)),
+                wr.addr.eq(Mux(is_src, self.src_wr.addr, self.dst_wr.addr)),
                 wr.data.eq(Mux(is_src, src_wdata, dst_wdata)),
-                wr.en.eq(Mux(is_src, self.src_we, self.dst_we)),
+                wr.en.eq(Mux(is_src, self.src_wr.en, self.dst_wr.en)),
             ]
             value = rd.data[:acc].as_signed() if self.tag else rd.data
             with m.If(is_src):
-                m.d.comb += self.src_data.eq(value)
+                m.d.comb += self.src.data.eq(value)
                 if self.tag:
                     m.d.comb += self.src_tag.eq(rd.data[acc])
             with m.Else():
-                m.d.comb += self.dst_data.eq(value)
+                m.d.comb += self.dst.data.eq(value)
         return m

@@ -1,12 +1,23 @@
-"""Arithmetic unit: codebook decode, multiply, saturating accumulate with bypass (EIE Fig. 4)."""
+"""Arithmetic unit: codebook decode, multiply, saturating accumulate with bypass (EIE Fig. 4).
+
+Built from the shared blocks: the decode is a
+:class:`~accelgen.hdl.common.codebook.CodebookDecoder` (reading the codebook held in the top
+level), the multiply and accumulate are :func:`~accelgen.hdl.common.arith.round_product` and
+:func:`~accelgen.hdl.common.arith.sat_add`. The :class:`~accelgen.hdl.common.mac.MAC` block
+itself is not used: its accumulator is a register inside the block, while here the
+accumulator operand is a register-file word read two stages ahead with a read-after-write
+bypass, and the product is registered before rounding (one more stage than ``MAC`` has).
+"""
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Module, Mux, Signal, signed
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..common.arith import round_shift, sat, sat_add
+from ..common.arith import round_product, sat_add
+from ..common.codebook import CODEBOOK_SIZE, CodebookDecoder
+from ..common.ports import HostWriteSignature, ReadPortSignature, entry_stream
 
 __all__ = ["ARITH_LATENCY", "ArithUnit"]
 
@@ -22,11 +33,11 @@ class ArithUnit(wiring.Component):
     cycle):
 
     1. *decode*: ``row = z`` for the first entry of a column, else ``previous row + z + 1``
-       (``eie_format``); ``w = codebook[v]``; both registered.
+       (``eie_format``); ``w = codebook[v]`` (:class:`CodebookDecoder`); both registered.
     2. *multiply*: the raw product ``act * w``, registered; the destination register ``row``
        is read (synchronous read, data out of the register file in stage 3).
-    3. *round*: ``p = sat(act_bits, round(product >> w_frac))`` (the rounding and saturation of
-       :func:`~accelgen.hdl.common.arith.multiply_round`), registered together with the
+    3. *round*: ``p = sat(act_bits, round(product >> w_frac))``
+       (:func:`~accelgen.hdl.common.arith.round_product`), registered together with the
        register-file read data (or the bypassed sum, below) and the bypass select.
     4. *accumulate*: ``sum = sat(acc_bits, acc + p)``
        (:func:`~accelgen.hdl.common.arith.sat_add`), written back to ``row``.
@@ -49,13 +60,13 @@ class ArithUnit(wiring.Component):
 
     Members
     -------
-    e_valid, e_act, e_v, e_z, e_first : In
-        Entry stream from :class:`~accelgen.hdl.eie.spmat.SpMatReader`.
+    entries : In(entry_stream(act_bits))
+        Entry stream from :class:`~accelgen.hdl.eie.spmat.SpMatReader` (always ready).
     codebook : In(signed(w_bits)).array(16)
-        The current layer's shared weights.
-    rd_addr, rd_en : Out; rd_data : In
+        The current layer's shared weights (entry 0 is not read: index 0 decodes to 0).
+    rd : Out(ReadPortSignature(rf_bits, signed(acc_bits)))
         Destination register-file read port (synchronous, 1 cycle, not transparent).
-    wr_addr, wr_data, wr_en : Out
+    wr : Out(HostWriteSignature(rf_bits, signed(acc_bits)))
         Destination register-file write port.
     busy : Out(1)
         A stage after decode holds an entry that writes.
@@ -68,21 +79,15 @@ class ArithUnit(wiring.Component):
     ) -> None:
         self.w_frac = w_frac
         self.act_bits = act_bits
+        self.w_bits = w_bits
         self.acc_bits = acc_bits
+        rf = dict(addr_width=rf_bits, data_shape=signed(acc_bits))
         super().__init__(
             {
-                "e_valid": In(1),
-                "e_act": In(signed(act_bits)),
-                "e_v": In(4),
-                "e_z": In(4),
-                "e_first": In(1),
-                "codebook": In(signed(w_bits)).array(16),
-                "rd_addr": Out(rf_bits),
-                "rd_en": Out(1),
-                "rd_data": In(signed(acc_bits)),
-                "wr_addr": Out(rf_bits),
-                "wr_data": Out(signed(acc_bits)),
-                "wr_en": Out(1),
+                "entries": In(entry_stream(act_bits)),
+                "codebook": In(signed(w_bits)).array(CODEBOOK_SIZE),
+                "rd": Out(ReadPortSignature(**rf)),
+                "wr": Out(HostWriteSignature(**rf)),
                 "busy": Out(1),
                 "bypass1": Out(1),
                 "bypass2": Out(1),
@@ -91,28 +96,31 @@ class ArithUnit(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        rf_bits = len(self.rd_addr)
+        rf_bits = len(self.rd.addr)
+        e = self.entries.payload
         # stage 1: decode
         prev_row = Signal(rf_bits)
         row = Signal(rf_bits)
-        m.d.comb += row.eq(Mux(self.e_first, self.e_z, prev_row + self.e_z + 1))
-        with m.If(self.e_valid):
+        m.d.comb += row.eq(Mux(e.first, e.z, prev_row + e.z + 1))
+        with m.If(self.entries.valid):
             m.d.sync += prev_row.eq(row)
+        m.submodules.decode = dec = CodebookDecoder(w_bits=self.w_bits, external=True)
+        m.d.comb += dec.index.eq(e.v)
+        m.d.comb += [t.eq(w) for t, w in zip(dec.table, self.codebook, strict=True)]
         d_valid = Signal()
         d_row = Signal(rf_bits)
-        d_act = Signal.like(self.e_act)
-        d_w = Signal.like(self.codebook[0])
+        d_act = Signal.like(e.act)
+        d_w = dec.weight
         m.d.sync += [
-            d_valid.eq(self.e_valid & (self.e_v != 0)),
+            d_valid.eq(self.entries.valid & (e.v != 0)),
             d_row.eq(row),
-            d_act.eq(self.e_act),
-            d_w.eq(Array(self.codebook)[self.e_v]),
+            d_act.eq(e.act),
         ]
         # stage 2: raw product; read the destination register
         m_valid = Signal()
         m_row = Signal(rf_bits)
         m_prod = Signal(signed(len(d_act) + len(d_w)))
-        m.d.comb += [self.rd_addr.eq(d_row), self.rd_en.eq(d_valid)]
+        m.d.comb += [self.rd.addr.eq(d_row), self.rd.en.eq(d_valid)]
         m.d.sync += [
             m_valid.eq(d_valid),
             m_row.eq(d_row),
@@ -138,8 +146,8 @@ class ArithUnit(wiring.Component):
         m.d.sync += [
             p_valid.eq(m_valid),
             p_row.eq(m_row),
-            p_prod.eq(sat(round_shift(m_prod, self.w_frac), self.act_bits)),
-            p_base.eq(Mux(hit2, last_sum, self.rd_data)),
+            p_prod.eq(round_product(m_prod, w_frac=self.w_frac, act_bits=self.act_bits)),
+            p_base.eq(Mux(hit2, last_sum, self.rd.data)),
             p_by1.eq(hit1),
             p_by2.eq(hit2 & ~hit1),
         ]
@@ -149,9 +157,9 @@ class ArithUnit(wiring.Component):
         m.d.comb += [
             acc.eq(Mux(p_by1, last_sum, p_base)),
             total.eq(sat_add(acc, p_prod, acc_bits=self.acc_bits)),
-            self.wr_addr.eq(p_row),
-            self.wr_data.eq(total),
-            self.wr_en.eq(p_valid),
+            self.wr.addr.eq(p_row),
+            self.wr.data.eq(total),
+            self.wr.en.eq(p_valid),
             self.bypass1.eq(p_by1),
             self.bypass2.eq(p_by2),
             self.busy.eq(d_valid | m_valid | p_valid),

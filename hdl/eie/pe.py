@@ -10,34 +10,37 @@ from amaranth.lib.wiring import In, Out
 from accelgen.spec.eie import LINE_BITS, SPAN_BUFFER_DEPTH, EIEConfig
 
 from ..common.arith import sat
+from ..common.ports import HostWriteSignature, ReadPortSignature
 from .actrw import ActRW
 from .arith import ArithUnit
 from .pointer import PointerUnit, span_layout
 from .queue import ActivationQueue, RegisterFIFO, column_layout
 from .spmat import SpMatReader
 
-__all__ = ["PE", "pe_signature"]
+__all__ = ["PE", "pe_host_addr_bits", "pe_signature"]
+
+
+def pe_host_addr_bits(c: EIEConfig) -> int:
+    """Address bits of a PE's host write ports (the widest of its memories)."""
+    return max(c.ptr_addr_bits, c.line_addr_bits, c.rf_bits + c.layer_bits)
 
 
 def pe_signature(c: EIEConfig) -> wiring.Signature:
     """The interface of a :class:`PE` (also used to wire PE instances in the top level)."""
+    host = HostWriteSignature(addr_width=pe_host_addr_bits(c), data_shape=LINE_BITS)
     return wiring.Signature(
         {
             "bc": In(stream.Signature(column_layout(c.col_bits, c.act_bits))),
             "ptr_base": In(range(c.ptr_depth)),
             "codebook": In(signed(c.w_bits)).array(16),
             "flush": In(1),
-            "src_addr": In(c.rf_bits),
-            "src_en": In(1),
-            "src_data": Out(signed(c.acc_bits)),
+            "src": In(ReadPortSignature(addr_width=c.rf_bits, data_shape=signed(c.acc_bits))),
             "src_nz": Out(1),
             "src_q": Out(signed(c.acc_bits)),
-            "h_addr": In(max(c.ptr_addr_bits, c.line_addr_bits, c.rf_bits + c.layer_bits)),
-            "h_data": In(LINE_BITS),
-            "we_ptr": In(1),
-            "we_spmat": In(1),
-            "we_bias": In(1),
-            "we_act": In(1),
+            "wr_ptr": In(host),
+            "wr_spmat": In(host),
+            "wr_bias": In(host),
+            "wr_act": In(host),
             "fin_we": In(1),
             "fin_addr": In(c.rf_bits),
             "relu_prev": In(1),
@@ -50,8 +53,7 @@ def pe_signature(c: EIEConfig) -> wiring.Signature:
             "cnt_clear": In(1),
             "cnt_store": In(1),
             "cnt_layer": In(c.layer_bits),
-            "stats_addr": In(c.layer_bits),
-            "stats_data": Out(64),
+            "stats": In(ReadPortSignature(addr_width=c.layer_bits, data_shape=64, enable=False)),
             "idle": Out(1),
             "busy": Out(1),
             "starved": Out(1),
@@ -85,7 +87,7 @@ class PE(wiring.Component):
 
     Counters (32 bit, cleared by ``cnt_clear``, counting while ``run``): *busy* = cycles issuing
     an entry; *starved* = cycles not issuing with an empty activation queue. ``cnt_store`` saves
-    both in the counter memory at ``cnt_layer``; ``stats_data`` (1-cycle read at ``stats_addr``)
+    both in the counter memory at ``cnt_layer``; ``stats.data`` (1-cycle read at ``stats.addr``)
     returns ``busy | starved << 32``.
 
     Members
@@ -94,7 +96,13 @@ class PE(wiring.Component):
         Broadcast ``(col, act)`` into the activation queue.
     idle : Out(1)
         Queue empty and no column or entry anywhere in the pipeline.
-    (other members: memory write ports ``h_*``, boundary and counter controls; see the code.)
+    src : In(ReadPortSignature)
+        Source register-file read port (CCU windows, boundary pass, host reads).
+    wr_ptr, wr_spmat, wr_bias, wr_act : In(HostWriteSignature)
+        Host write ports of the pointer, sparse-matrix, bias memories and the source file.
+    stats : In(ReadPortSignature, no enable)
+        Counter memory read port.
+    (other members: boundary and counter controls; see the code.)
     """
 
     def __init__(self, config: EIEConfig) -> None:
@@ -152,57 +160,53 @@ class PE(wiring.Component):
             wiring.connect(m, ptr.out, spm.span)
         m.d.comb += [
             ptr.ptr_base.eq(0),  # already added
-            ptr.wr_addr.eq(self.h_addr),
-            ptr.wr_data.eq(self.h_data),
-            ptr.wr_en.eq(self.we_ptr),
+            ptr.wr.addr.eq(self.wr_ptr.addr),
+            ptr.wr.data.eq(self.wr_ptr.data),
+            ptr.wr.en.eq(self.wr_ptr.en),
             spm.flush.eq(self.flush),
-            spm.wr_addr.eq(self.h_addr),
-            spm.wr_data.eq(self.h_data),
-            spm.wr_en.eq(self.we_spmat),
-            alu.e_valid.eq(spm.e_valid),
-            alu.e_act.eq(spm.e_act),
-            alu.e_v.eq(spm.e_v),
-            alu.e_z.eq(spm.e_z),
-            alu.e_first.eq(spm.e_first),
-            alu.rd_data.eq(rf.dst_data),
-            rf.dst_addr.eq(alu.rd_addr),
-            rf.dst_en.eq(alu.rd_en),
+            spm.wr.addr.eq(self.wr_spmat.addr),
+            spm.wr.data.eq(self.wr_spmat.data),
+            spm.wr.en.eq(self.wr_spmat.en),
             rf.swap.eq(self.swap),
         ]
+        wiring.connect(m, spm.entries, alu.entries)
+        wiring.connect(m, alu.rd, rf.dst)
         for i in range(16):
             m.d.comb += alu.codebook[i].eq(self.codebook[i])
 
         # source file: shared reads; writes from the host or the output finishing
         finished = Signal(signed(c.act_bits))
         src_q = self.src_q  # the source read data, registered (finishing, host reads)
-        m.d.sync += src_q.eq(rf.src_data)
+        m.d.sync += src_q.eq(rf.src.data)
         clamped = sat(src_q, c.act_bits)
         m.d.comb += [
-            rf.src_addr.eq(self.src_addr),
-            rf.src_en.eq(self.src_en),
-            self.src_data.eq(rf.src_data),
+            rf.src.addr.eq(self.src.addr),
+            rf.src.en.eq(self.src.en),
+            self.src.data.eq(rf.src.data),
             self.src_nz.eq(rf.src_tag),
             finished.eq(Mux(self.relu_prev & (clamped < 0), 0, clamped)),
-            rf.src_we.eq(self.fin_we | self.we_act),
-            rf.src_waddr.eq(Mux(self.fin_we, self.fin_addr, self.h_addr)),
-            rf.src_wdata.eq(Mux(self.fin_we, finished, self.h_data[: c.act_bits].as_signed())),
+            rf.src_wr.en.eq(self.fin_we | self.wr_act.en),
+            rf.src_wr.addr.eq(Mux(self.fin_we, self.fin_addr, self.wr_act.addr)),
+            rf.src_wr.data.eq(
+                Mux(self.fin_we, finished, self.wr_act.data[: c.act_bits].as_signed())
+            ),
             # stored with each activation: the CCU's non-zero test needs no compare after the
             # (slow) block-RAM read
-            rf.src_wtag.eq(Mux(self.fin_we, finished != 0, self.h_data[: c.act_bits] != 0)),
+            rf.src_wtag.eq(Mux(self.fin_we, finished != 0, self.wr_act.data[: c.act_bits] != 0)),
         ]
         # destination file: bias initialisation or accumulation
         b_rd, b_wr = bias.read_port(), bias.write_port()
         bias_q = Signal(signed(c.act_bits))
         m.d.sync += bias_q.eq(b_rd.data)
         m.d.comb += [
-            b_wr.addr.eq(self.h_addr),
-            b_wr.data.eq(self.h_data),
-            b_wr.en.eq(self.we_bias),
+            b_wr.addr.eq(self.wr_bias.addr),
+            b_wr.data.eq(self.wr_bias.data),
+            b_wr.en.eq(self.wr_bias.en),
             b_rd.addr.eq(self.bias_addr),
             b_rd.en.eq(self.bias_en),
-            rf.dst_we.eq(self.init_we | alu.wr_en),
-            rf.dst_waddr.eq(Mux(self.init_we, self.init_addr, alu.wr_addr)),
-            rf.dst_wdata.eq(Mux(self.init_we, bias_q, alu.wr_data)),
+            rf.dst_wr.en.eq(self.init_we | alu.wr.en),
+            rf.dst_wr.addr.eq(Mux(self.init_we, self.init_addr, alu.wr.addr)),
+            rf.dst_wr.data.eq(Mux(self.init_we, bias_q, alu.wr.data)),
         ]
 
         # status and counters
@@ -215,7 +219,7 @@ class PE(wiring.Component):
                 & ~spans_held
                 & ~spm.issue
                 & ~spm.reading
-                & ~spm.e_valid
+                & ~spm.entries.valid
                 & ~alu.busy
             ),
         ]
@@ -237,7 +241,7 @@ class PE(wiring.Component):
             c_wr.addr.eq(self.cnt_layer),
             c_wr.data.eq(Cat(busy_next, starved_next)),
             c_wr.en.eq(self.cnt_store),
-            c_rd.addr.eq(self.stats_addr),
-            self.stats_data.eq(c_rd.data),
+            c_rd.addr.eq(self.stats.addr),
+            self.stats.data.eq(c_rd.data),
         ]
         return m

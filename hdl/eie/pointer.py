@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Module, Mux, Shape, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from ..common.ports import HostWriteSignature
 from .queue import column_layout
 
 __all__ = ["PointerUnit", "span_layout"]
@@ -50,7 +51,7 @@ class PointerUnit(wiring.Component):
         Pointer-memory address of column 0 of the current layer.
     out : Out(stream.Signature(span_layout))
         To the sparse-matrix read unit.
-    wr_addr, wr_data, wr_en : In
+    wr : In(HostWriteSignature(range(depth), ptr_bits))
         Host write port (pointer-memory address, value).
     busy : Out(1)
         A column is held in the pointer register.
@@ -67,16 +68,18 @@ class PointerUnit(wiring.Component):
                 "col_in": In(stream.Signature(column_layout(col_bits, act_bits))),
                 "ptr_base": In(range(depth)),
                 "out": Out(stream.Signature(span_layout(ptr_bits, act_bits))),
-                "wr_addr": In(range(depth)),
-                "wr_data": In(ptr_bits),
-                "wr_en": In(1),
+                "wr": In(
+                    HostWriteSignature(
+                        addr_width=Shape.cast(range(depth)).width, data_shape=ptr_bits
+                    )
+                ),
                 "busy": Out(1),
             }
         )
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        ptr_bits = len(self.wr_data)
+        ptr_bits = len(self.wr.data)
         m.submodules.even = even = Memory(shape=ptr_bits, depth=self.bank_depth, init=[])
         m.submodules.odd = odd = Memory(shape=ptr_bits, depth=self.bank_depth, init=[])
         banks = (even, odd)
@@ -84,9 +87,9 @@ class PointerUnit(wiring.Component):
         wr = [b.write_port() for b in banks]
         for i in range(2):
             m.d.comb += [
-                wr[i].addr.eq(self.wr_addr >> 1),
-                wr[i].data.eq(self.wr_data),
-                wr[i].en.eq(self.wr_en & (self.wr_addr[0] == i)),
+                wr[i].addr.eq(self.wr.addr >> 1),
+                wr[i].data.eq(self.wr.data),
+                wr[i].en.eq(self.wr.en & (self.wr.addr[0] == i)),
             ]
 
         valid = Signal()

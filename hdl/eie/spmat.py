@@ -7,13 +7,14 @@ nibble. Entry address ``e`` is in line ``e // 8``, slot ``e % 8``.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal, signed
+from amaranth.hdl import Module, Shape, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from accelgen.spec.eie import ENTRIES_PER_LINE, LINE_BITS
 
+from ..common.ports import ENTRY_INDEX_BITS, HostWriteSignature, entry_stream
 from .pointer import span_layout
 
 __all__ = ["SpMatReader"]
@@ -30,7 +31,7 @@ class SpMatReader(wiring.Component):
     ``lo`` in the next cycle and one entry per cycle after that. An entry issued in cycle ``t``
     is read from the line in ``t + 1`` (memory output, 8:1 slot select, registered: the wide
     memory's outputs are far apart on an FPGA, so nothing else follows them in that cycle) and
-    appears on ``e_*`` in cycle ``t + 2`` (**latency 2 cycles**). ``span.ready`` is high while
+    appears on ``entries`` in cycle ``t + 2`` (**latency 2 cycles**). ``span.ready`` is high while
     the walker is idle or issuing the last entry of its span, so consecutive columns follow each
     other without a bubble. An empty span (``lo == hi``) is consumed without issuing anything.
 
@@ -40,15 +41,16 @@ class SpMatReader(wiring.Component):
         From the pointer-read unit.
     flush : In(1)
         Forget the buffered line (asserted between layers; the host may have rewritten it).
-    e_valid, e_act, e_v, e_z, e_first : Out
-        The entry stream to the arithmetic unit; ``e_first`` marks the first entry of a column.
+    entries : Out(entry_stream(act_bits))
+        The entry stream to the arithmetic unit (always ready); ``first`` marks the first
+        entry of a column.
     issue : Out(1)
         An entry is issued this cycle (the PE is busy).
     reading : Out(1)
-        An issued entry is being read from the line (it appears on ``e_*`` next cycle).
+        An issued entry is being read from the line (it appears on ``entries`` next cycle).
     line_reads : Out(1)
         A line is read from memory this cycle.
-    wr_addr, wr_data, wr_en : In
+    wr : In(HostWriteSignature(line address, 64))
         Host write port (line address, 64-bit line).
     """
 
@@ -58,17 +60,15 @@ class SpMatReader(wiring.Component):
             {
                 "span": In(stream.Signature(span_layout(ptr_bits, act_bits))),
                 "flush": In(1),
-                "e_valid": Out(1),
-                "e_act": Out(signed(act_bits)),
-                "e_v": Out(4),
-                "e_z": Out(4),
-                "e_first": Out(1),
+                "entries": Out(entry_stream(act_bits)),
                 "issue": Out(1),
                 "reading": Out(1),
                 "line_reads": Out(1),
-                "wr_addr": In(range(words)),
-                "wr_data": In(LINE_BITS),
-                "wr_en": In(1),
+                "wr": In(
+                    HostWriteSignature(
+                        addr_width=Shape.cast(range(words)).width, data_shape=LINE_BITS
+                    )
+                ),
             }
         )
 
@@ -77,7 +77,7 @@ class SpMatReader(wiring.Component):
         m.submodules.mem = mem = Memory(shape=LINE_BITS, depth=self.words, init=[])
         rd = mem.read_port()
         wr = mem.write_port()
-        m.d.comb += [wr.addr.eq(self.wr_addr), wr.data.eq(self.wr_data), wr.en.eq(self.wr_en)]
+        m.d.comb += [wr.addr.eq(self.wr.addr), wr.data.eq(self.wr.data), wr.en.eq(self.wr.en)]
 
         ptr_bits = len(self.span.payload.lo)
         slot_bits = (ENTRIES_PER_LINE - 1).bit_length()
@@ -85,7 +85,7 @@ class SpMatReader(wiring.Component):
         e = Signal(ptr_bits)
         e1 = Signal(ptr_bits)  # e + 1, kept in a register: ``last`` is a compare only
         end = Signal(ptr_bits)
-        act = Signal.like(self.e_act)
+        act = Signal.like(self.entries.payload.act)
         first = Signal()
         last = Signal()
         take = Signal()
@@ -136,11 +136,12 @@ class SpMatReader(wiring.Component):
             s_first.eq(first),
         ]
         entry = rd.data.word_select(slot, 8)
+        e = self.entries.payload
         m.d.sync += [
-            self.e_valid.eq(self.reading),
-            self.e_act.eq(s_act),
-            self.e_first.eq(s_first),
-            self.e_v.eq(entry[:4]),
-            self.e_z.eq(entry[4:]),
+            self.entries.valid.eq(self.reading),
+            e.act.eq(s_act),
+            e.first.eq(s_first),
+            e.v.eq(entry[:ENTRY_INDEX_BITS]),
+            e.z.eq(entry[ENTRY_INDEX_BITS:]),
         ]
         return m

@@ -24,7 +24,7 @@ from accelgen.spec.eie import DESC_FIELD_BITS, LINE_BITS, EIEConfig, MemoryMap, 
 from .. import macros
 from ..verilog import cached
 from .ccu import CCU
-from .pe import PE, pe_signature
+from .pe import PE, pe_host_addr_bits, pe_signature
 
 __all__ = [
     "EIETop",
@@ -134,7 +134,7 @@ class EIETop(wiring.Component):
         region = self.addr[ob:]
         off = self.addr[:ob]
         pe_sel = Signal(max(1, c.pe_bits))
-        local = Signal(len(pes[0].h_addr))
+        local = Signal(pe_host_addr_bits(c))
         with m.Switch(region):
             with m.Case(Region.PTR):
                 m.d.comb += [local.eq(off[: c.ptr_addr_bits]), pe_sel.eq(off[c.ptr_addr_bits :])]
@@ -183,14 +183,17 @@ class EIETop(wiring.Component):
                                 m.d.sync += cbook[i][e].eq(self.wdata)
         for k, pe in enumerate(pes):
             hit = self.we & (pe_sel == k)
-            m.d.comb += [
-                pe.h_addr.eq(local),
-                pe.h_data.eq(self.wdata),
-                pe.we_ptr.eq(hit & (region == Region.PTR)),
-                pe.we_spmat.eq(hit & (region == Region.SPMAT)),
-                pe.we_bias.eq(hit & (region == Region.BIAS)),
-                pe.we_act.eq(hit & (region == Region.ACT)),
-            ]
+            for port, kind in (
+                (pe.wr_ptr, Region.PTR),
+                (pe.wr_spmat, Region.SPMAT),
+                (pe.wr_bias, Region.BIAS),
+                (pe.wr_act, Region.ACT),
+            ):
+                m.d.comb += [
+                    port.addr.eq(local),
+                    port.data.eq(self.wdata),
+                    port.en.eq(hit & (region == kind)),
+                ]
 
         # ---------------------------------------------------------------- sequencer
         layer = Signal(range(c.max_layers + 1))
@@ -306,7 +309,7 @@ class EIETop(wiring.Component):
         ]
         for k, pe in enumerate(pes):
             m.d.comb += [
-                ccu.src_data[k].eq(pe.src_data[: c.act_bits].as_signed()),
+                ccu.src_data[k].eq(pe.src.data[: c.act_bits].as_signed()),
                 ccu.src_nz[k].eq(pe.src_nz),
                 pe.bc.valid.eq(ccu.bc_valid & all_ready),
                 pe.bc.payload.col.eq(ccu.bc_col),
@@ -359,7 +362,7 @@ class EIETop(wiring.Component):
                     Mux(
                         r_flag,
                         Array(layer_cycles)[r_layer],
-                        Array(pe.stats_data for pe in pes)[r_pe],
+                        Array(pe.stats.data for pe in pes)[r_pe],
                     ),
                 )
             ),
@@ -382,8 +385,8 @@ class EIETop(wiring.Component):
             m.d.comb += [
                 pe.ptr_base.eq(ptr_base),
                 pe.flush.eq(in_bnd),
-                pe.src_addr.eq(src_addr),
-                pe.src_en.eq(src_en),
+                pe.src.addr.eq(src_addr),
+                pe.src.en.eq(src_en),
                 pe.fin_we.eq(in_bnd & wr_fin),
                 pe.fin_addr.eq(wr_addr),
                 pe.relu_prev.eq(relu_prev),
@@ -396,7 +399,7 @@ class EIETop(wiring.Component):
                 pe.cnt_clear.eq(in_bnd),
                 pe.cnt_store.eq(finish),
                 pe.cnt_layer.eq(cur_idx),
-                pe.stats_addr.eq(roff[: c.layer_bits]),
+                pe.stats.addr.eq(roff[: c.layer_bits]),
             ]
             m.d.comb += [pe.codebook[e].eq(codebook[e]) for e in range(16)]
         return m

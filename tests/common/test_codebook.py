@@ -32,21 +32,27 @@ def make_vectors(rng, w_bits, n_random):
     ones = np.ones(CODEBOOK_SIZE, dtype=np.int64)
     parts = [
         # every index with the initial codebook
-        dict(index=idx, in_valid=ones, we=zeros, waddr=zeros, wdata=zeros),
+        dict(index=idx, in_valid=ones, wr__en=zeros, wr__addr=zeros, wr__data=zeros),
         # random traffic: ~10% writes, any address including 0 (which must be ignored)
         dict(
             index=rng.integers(0, CODEBOOK_SIZE, n_random),
             in_valid=(rng.random(n_random) < 0.9).astype(np.int64),
-            we=(rng.random(n_random) < 0.1).astype(np.int64),
-            waddr=rng.integers(0, CODEBOOK_SIZE, n_random),
-            wdata=with_extremes(rng, w_bits, n_random),
+            wr__en=(rng.random(n_random) < 0.1).astype(np.int64),
+            wr__addr=rng.integers(0, CODEBOOK_SIZE, n_random),
+            wr__data=with_extremes(rng, w_bits, n_random),
         ),
         # rewrite every entry (entry 0 with a non-zero value) while reading the one being written
-        dict(index=idx, in_valid=ones, we=ones, waddr=idx, wdata=with_extremes(rng, w_bits, 16)),
+        dict(
+            index=idx,
+            in_valid=ones,
+            wr__en=ones,
+            wr__addr=idx,
+            wr__data=with_extremes(rng, w_bits, 16),
+        ),
         # then every index again
-        dict(index=idx[::-1], in_valid=ones, we=zeros, waddr=zeros, wdata=zeros),
+        dict(index=idx[::-1], in_valid=ones, wr__en=zeros, wr__addr=zeros, wr__data=zeros),
     ]
-    parts[2]["wdata"][0] = smax(w_bits)
+    parts[2]["wr__data"][0] = smax(w_bits)
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
@@ -56,10 +62,10 @@ def golden(v, codebook):
     n = len(v["index"])
     weight = np.empty(n, dtype=np.int64)
     start = 0
-    for c in [*np.flatnonzero(v["we"]).tolist(), n]:
+    for c in [*np.flatnonzero(v["wr__en"]).tolist(), n]:
         weight[start : c + 1] = codebook_decode(v["index"][start : c + 1], table)
-        if c < n and v["waddr"][c] != 0:
-            table[v["waddr"][c]] = v["wdata"][c]
+        if c < n and v["wr__addr"][c] != 0:
+            table[v["wr__addr"][c]] = v["wr__data"][c]
         start = c + 1
     return {"weight": weight, "out_valid": v["in_valid"]}
 
@@ -78,7 +84,7 @@ def test_amaranth():
     got, v = check(lambda dut, v: run_amaranth(dut, v, OUTPUTS), 16, 500, seed=1)
     # the sweep covered every index, and index 0 always read 0 although entry 0 was written
     assert set(v["index"].tolist()) == set(range(CODEBOOK_SIZE))
-    assert (v["we"] & (v["waddr"] == 0)).any()
+    assert (v["wr__en"] & (v["wr__addr"] == 0)).any()
     assert np.all(got["weight"][v["index"] == 0] == 0)
 
 
@@ -88,9 +94,9 @@ def test_reset_restores_initial_codebook():
     v = dict(
         index=np.array([5, 5, 5]),
         in_valid=np.ones(3, dtype=np.int64),
-        we=np.array([1, 0, 0]),
-        waddr=np.array([5, 0, 0]),
-        wdata=np.array([-7, 0, 0]),
+        wr__en=np.array([1, 0, 0]),
+        wr__addr=np.array([5, 0, 0]),
+        wr__data=np.array([-7, 0, 0]),
     )
     got = run_amaranth(dut, v, OUTPUTS)
     np.testing.assert_array_equal(got["weight"], [50, -7, -7])
@@ -138,3 +144,15 @@ def test_rtl_widths(simulator, w_bits):
 def test_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         CodebookDecoder(**kwargs)
+
+
+def test_external_table_decodes_from_its_input():
+    """external=True: the entries come from ``table`` (entry 0 still decodes to 0)."""
+    dut = CodebookDecoder(w_bits=8, external=True)
+    assert not hasattr(dut, "wr")
+    table = [(-1) ** e * 7 * e for e in range(CODEBOOK_SIZE)]
+    idx = np.arange(CODEBOOK_SIZE)
+    v = dict(index=idx, in_valid=np.ones(CODEBOOK_SIZE, dtype=np.int64))
+    v.update({f"table__{e}": np.full(CODEBOOK_SIZE, table[e]) for e in range(CODEBOOK_SIZE)})
+    got = run_amaranth(dut, v, OUTPUTS)
+    np.testing.assert_array_equal(got["weight"][:-1], [0, *table[1:-1]])

@@ -97,11 +97,11 @@ def test_nfu_steps_match_the_numerics(tn, acc_bits, act):
 
     async def tb(ctx):
         for addr, value in pwl_writes(table):
-            ctx.set(dut.pwl_we, 1)
-            ctx.set(dut.pwl_addr, addr)
-            ctx.set(dut.pwl_data, value & 0xFFFFFFFF)
+            ctx.set(dut.pwl.en, 1)
+            ctx.set(dut.pwl.addr, addr)
+            ctx.set(dut.pwl.data, value & 0xFFFFFFFF)
             await ctx.tick()
-        ctx.set(dut.pwl_we, 0)
+        ctx.set(dut.pwl.en, 0)
         pending = []
         for op, steps, psum, read, recip, addr in outputs:
             for k, (x, w) in enumerate(steps):
@@ -201,11 +201,11 @@ def test_cp_issues_the_loop_nest_back_to_back():
 
     async def tb(ctx):
         for i, ins in enumerate(program):
-            ctx.set(dut.imem_we, 1)
-            ctx.set(dut.imem_addr, i)
-            ctx.set(dut.imem_data, encode(ins, config))
+            ctx.set(dut.imem.en, 1)
+            ctx.set(dut.imem.addr, i)
+            ctx.set(dut.imem.data, encode(ins, config))
             await ctx.tick()
-        ctx.set(dut.imem_we, 0)
+        ctx.set(dut.imem.en, 0)
         await ctx.tick()
         ctx.set(dut.start, 1)
         await ctx.tick()
@@ -238,18 +238,18 @@ def test_buffer_row_writes_and_read_latency():
     log = []
 
     async def tb(ctx):
-        ctx.set(dut.w_addr, 3)
-        ctx.set(dut.w_data, 0xAABBCCDD)
-        ctx.set(dut.w_en, 0b1111)
+        ctx.set(dut.w.addr, 3)
+        ctx.set(dut.w.data, 0xAABBCCDD)
+        ctx.set(dut.w.en, 0b1111)
         await ctx.tick()
-        ctx.set(dut.w_data, 0x11223344)
-        ctx.set(dut.w_en, 0b0100)  # one lane only
+        ctx.set(dut.w.data, 0x11223344)
+        ctx.set(dut.w.en, 0b0100)  # one lane only
         await ctx.tick()
-        ctx.set(dut.w_en, 0)
-        ctx.set(dut.r_addr, 3)
-        log.append(ctx.get(dut.r_data))  # previous address: not yet word 3
+        ctx.set(dut.w.en, 0)
+        ctx.set(dut.r.addr, 3)
+        log.append(ctx.get(dut.r.data))  # previous address: not yet word 3
         await ctx.tick()
-        log.append(ctx.get(dut.r_data))
+        log.append(ctx.get(dut.r.data))
 
     _run(dut, tb)
     assert log[1] == 0xAA22CCDD

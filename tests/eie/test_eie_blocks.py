@@ -7,6 +7,7 @@ from collections import deque
 import numpy as np
 import pytest
 from amaranth.hdl import Elaboratable, Module, Mux, Signal, signed
+from amaranth.lib import wiring
 from amaranth.sim import Simulator
 from eie_cases import activations, random_layer
 
@@ -94,11 +95,11 @@ def test_pointer_unit_reads_both_banks_in_one_cycle():
 
     async def bench(ctx):
         for a, p in enumerate(mem):
-            ctx.set(dut.wr_addr, a)
-            ctx.set(dut.wr_data, int(p))
-            ctx.set(dut.wr_en, 1)
+            ctx.set(dut.wr.addr, a)
+            ctx.set(dut.wr.data, int(p))
+            ctx.set(dut.wr.en, 1)
             await ctx.tick()
-        ctx.set(dut.wr_en, 0)
+        ctx.set(dut.wr.en, 0)
         got, pending, taken_at = [], list(requests), []
         cycle = 0
         while len(got) < len(requests):
@@ -142,11 +143,11 @@ def test_spmat_reader_issues_one_entry_per_cycle():
 
     async def bench(ctx):
         for a, w in enumerate(lines):
-            ctx.set(dut.wr_addr, a)
-            ctx.set(dut.wr_data, int(w))
-            ctx.set(dut.wr_en, 1)
+            ctx.set(dut.wr.addr, a)
+            ctx.set(dut.wr.data, int(w))
+            ctx.set(dut.wr.en, 1)
             await ctx.tick()
-        ctx.set(dut.wr_en, 0)
+        ctx.set(dut.wr.en, 0)
         ctx.set(dut.flush, 1)
         await ctx.tick()
         ctx.set(dut.flush, 0)
@@ -161,10 +162,9 @@ def test_spmat_reader_issues_one_entry_per_cycle():
                 ctx.set(dut.span.payload.act, act)
             else:
                 ctx.set(dut.span.valid, 0)
-            if ctx.get(dut.e_valid):
-                got.append(
-                    (ctx.get(dut.e_act), ctx.get(dut.e_v), ctx.get(dut.e_z), ctx.get(dut.e_first))
-                )
+            if ctx.get(dut.entries.valid):
+                e = dut.entries.payload
+                got.append((ctx.get(e.act), ctx.get(e.v), ctx.get(e.z), ctx.get(e.first)))
             if ctx.get(dut.issue):
                 issue_cycles.append(cycle)
             reads += ctx.get(dut.line_reads)
@@ -201,13 +201,11 @@ class ArithHarness(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         m.submodules.alu, m.submodules.rf = alu, rf = self.alu, self.rf
+        wiring.connect(m, alu.rd, rf.dst)
         m.d.comb += [
-            rf.dst_addr.eq(alu.rd_addr),
-            rf.dst_en.eq(alu.rd_en),
-            alu.rd_data.eq(rf.dst_data),
-            rf.dst_we.eq(alu.wr_en | self.init_we),
-            rf.dst_waddr.eq(Mux(self.init_we, self.init_addr, alu.wr_addr)),
-            rf.dst_wdata.eq(Mux(self.init_we, self.init_data, alu.wr_data)),
+            rf.dst_wr.en.eq(alu.wr.en | self.init_we),
+            rf.dst_wr.addr.eq(Mux(self.init_we, self.init_addr, alu.wr.addr)),
+            rf.dst_wr.data.eq(Mux(self.init_we, self.init_data, alu.wr.data)),
         ]
         return m
 
@@ -303,16 +301,16 @@ def test_arith_unit_accumulates_with_bypass_and_saturation(acc_bits):
             await ctx.tick()
 
         for act, v, z, first, gap in entries:
-            ctx.set(h.alu.e_valid, 0)
+            ctx.set(h.alu.entries.valid, 0)
             for _ in range(gap):
                 await tick()
-            ctx.set(h.alu.e_valid, 1)
-            ctx.set(h.alu.e_act, act)
-            ctx.set(h.alu.e_v, v)
-            ctx.set(h.alu.e_z, z)
-            ctx.set(h.alu.e_first, first)
+            ctx.set(h.alu.entries.valid, 1)
+            ctx.set(h.alu.entries.payload.act, act)
+            ctx.set(h.alu.entries.payload.v, v)
+            ctx.set(h.alu.entries.payload.z, z)
+            ctx.set(h.alu.entries.payload.first, first)
             await tick()
-        ctx.set(h.alu.e_valid, 0)
+        ctx.set(h.alu.entries.valid, 0)
         for _ in range(6):
             await tick()
         ctx.set(h.rf.swap, 1)
@@ -320,10 +318,10 @@ def test_arith_unit_accumulates_with_bypass_and_saturation(acc_bits):
         ctx.set(h.rf.swap, 0)
         got = []
         for r in range(depth):
-            ctx.set(h.rf.src_addr, r)
-            ctx.set(h.rf.src_en, 1)
+            ctx.set(h.rf.src.addr, r)
+            ctx.set(h.rf.src.en, 1)
             await ctx.tick()
-            got.append(ctx.get(h.rf.src_data))
+            got.append(ctx.get(h.rf.src.data))
         assert got == acc.tolist()
         assert bypasses == want, (bypasses, want)  # both distances were bypassed, as needed
 

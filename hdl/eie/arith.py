@@ -21,7 +21,7 @@ from ..common.ports import HostWriteSignature, ReadPortSignature, entry_stream
 
 __all__ = ["ARITH_LATENCY", "ArithUnit"]
 
-#: Cycles from an entry on ``e_*`` to its register-file write (decode, multiply, round,
+#: Cycles from an entry on ``entries`` to its register-file write (decode, multiply, round,
 #: accumulate).
 ARITH_LATENCY = 4
 
@@ -29,7 +29,7 @@ ARITH_LATENCY = 4
 class ArithUnit(wiring.Component):
     """Accumulates ``multiply(act, codebook[v])`` into the destination register of the entry's row.
 
-    Four stages (**latency 4 cycles** from ``e_*`` to the register-file write, one entry per
+    Four stages (**latency 4 cycles** from ``entries`` to the register-file write, one entry per
     cycle):
 
     1. *decode*: ``row = z`` for the first entry of a column, else ``previous row + z + 1``

@@ -70,6 +70,28 @@ def pwl_signature(config: DianNaoConfig):
     return pwl_write_signature(config.pwl_segments, 32)
 
 
+def _step_inputs(config: DianNaoConfig) -> dict:
+    """An NFU step as it enters NFU-1 (and the whole NFU)."""
+    t = config.tn
+    return {
+        "valid": In(1),
+        "ctl": In(ctl_layout(config)),
+        "x": In(_lanes(config.act_bits, t)),
+        "w": In(data.ArrayLayout(_lanes(config.w_bits, t), t)),
+        "psum": In(_lanes(config.acc_bits, t)),
+    }
+
+
+def _nbout_outputs(config: DianNaoConfig) -> dict:
+    """The NBout write leaving NFU-3 (and the whole NFU), and the PWL table write port."""
+    return {
+        "pwl": In(pwl_signature(config)),
+        "out_valid": Out(1),
+        "out_addr": Out(config.nbout_addr_bits),
+        "out_data": Out(_lanes(config.acc_bits, config.tn)),
+    }
+
+
 def _lanes(bits: int, n: int) -> data.ArrayLayout:
     return data.ArrayLayout(signed(bits), n)
 
@@ -108,11 +130,7 @@ class NFU1(wiring.Component):
         t = config.tn
         super().__init__(
             {
-                "valid": In(1),
-                "ctl": In(ctl_layout(config)),
-                "x": In(_lanes(config.act_bits, t)),
-                "w": In(data.ArrayLayout(_lanes(config.w_bits, t), t)),
-                "psum": In(_lanes(config.acc_bits, t)),
+                **_step_inputs(config),
                 "out_valid": Out(1),
                 "out_ctl": Out(ctl_layout(config)),
                 "prod": Out(data.ArrayLayout(_lanes(config.act_bits, t), t)),
@@ -256,10 +274,7 @@ class NFU3(wiring.Component):
                 "ctl": In(ctl_layout(config)),
                 "recip": In(data.ArrayLayout(unsigned(AVG_RECIP_BITS), t)),
                 "acc": In(_lanes(config.acc_bits, t)),
-                "pwl": In(pwl_signature(config)),
-                "out_valid": Out(1),
-                "out_addr": Out(config.nbout_addr_bits),
-                "out_data": Out(_lanes(config.acc_bits, t)),
+                **_nbout_outputs(config),
             }
         )
 
@@ -347,20 +362,7 @@ class NFU(wiring.Component):
 
     def __init__(self, config: DianNaoConfig) -> None:
         self.config = config
-        t = config.tn
-        super().__init__(
-            {
-                "valid": In(1),
-                "ctl": In(ctl_layout(config)),
-                "x": In(_lanes(config.act_bits, t)),
-                "w": In(data.ArrayLayout(_lanes(config.w_bits, t), t)),
-                "psum": In(_lanes(config.acc_bits, t)),
-                "pwl": In(pwl_signature(config)),
-                "out_valid": Out(1),
-                "out_addr": Out(config.nbout_addr_bits),
-                "out_data": Out(_lanes(config.acc_bits, t)),
-            }
-        )
+        super().__init__({**_step_inputs(config), **_nbout_outputs(config)})
 
     def elaborate(self, platform) -> Module:
         m = Module()

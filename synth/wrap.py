@@ -114,8 +114,8 @@ class IORegisterWrapper(wiring.Component):
         self.top = top
         self.mode = mode
         self.core = core
-        self.inputs = [p for p in data if p.direction == "input"]
-        self.outputs = [p for p in data if p.direction == "output"]
+        self.in_ports = [p for p in data if p.direction == "input"]
+        self.out_ports = [p for p in data if p.direction == "output"]
         self.clocked = {p.name for p in ports} & {CLOCK, RESET}
         if mode == "parallel":
             members = {}
@@ -128,12 +128,12 @@ class IORegisterWrapper(wiring.Component):
     @property
     def in_bits(self) -> int:
         """Total width of the wrapped top's data inputs."""
-        return sum(p.width for p in self.inputs)
+        return sum(p.width for p in self.in_ports)
 
     @property
     def out_bits(self) -> int:
         """Total width of the wrapped top's outputs."""
-        return sum(p.width for p in self.outputs)
+        return sum(p.width for p in self.out_ports)
 
     @property
     def register_bits(self) -> int:
@@ -142,13 +142,13 @@ class IORegisterWrapper(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        in_regs = [Signal(p.width, name=f"in_{_pin_name(p.name)}") for p in self.inputs]
-        out_wires = [Signal(p.width, name=f"core_{_pin_name(p.name)}") for p in self.outputs]
+        in_regs = [Signal(p.width, name=f"in_{_pin_name(p.name)}") for p in self.in_ports]
+        out_wires = [Signal(p.width, name=f"core_{_pin_name(p.name)}") for p in self.out_ports]
         if self.core is not None:
             m.submodules.core = self.core
-            for p, s in zip(self.inputs, in_regs, strict=True):
+            for p, s in zip(self.in_ports, in_regs, strict=True):
                 m.d.comb += _member(self.core, p.name).eq(s)
-            for p, s in zip(self.outputs, out_wires, strict=True):
+            for p, s in zip(self.out_ports, out_wires, strict=True):
                 m.d.comb += s.eq(_member(self.core, p.name))
         else:
             kwargs = {}
@@ -156,16 +156,16 @@ class IORegisterWrapper(wiring.Component):
                 kwargs[f"i_{CLOCK}"] = ClockSignal("sync")
             if RESET in self.clocked:
                 kwargs[f"i_{RESET}"] = ResetSignal("sync")
-            for p, s in zip(self.inputs, in_regs, strict=True):
+            for p, s in zip(self.in_ports, in_regs, strict=True):
                 kwargs[f"i_{p.name}"] = s
-            for p, s in zip(self.outputs, out_wires, strict=True):
+            for p, s in zip(self.out_ports, out_wires, strict=True):
                 kwargs[f"o_{p.name}"] = s
             m.submodules.core = Instance(self.top, **kwargs)
 
         if self.mode == "parallel":
-            for p, s in zip(self.inputs, in_regs, strict=True):
+            for p, s in zip(self.in_ports, in_regs, strict=True):
                 m.d.sync += s.eq(getattr(self, _pin_name(p.name)))
-            for p, s in zip(self.outputs, out_wires, strict=True):
+            for p, s in zip(self.out_ports, out_wires, strict=True):
                 m.d.sync += getattr(self, _pin_name(p.name)).eq(s)
             return m
 

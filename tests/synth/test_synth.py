@@ -116,6 +116,13 @@ class Inc(wiring.Component):
         return m
 
 
+def test_wrapper_takes_ports_named_like_its_own_attributes():
+    """A block whose ports are called ``inputs``/``outputs`` (the adder tree) can be wrapped."""
+    ports = [wrap.Port("inputs", "input", 8), wrap.Port("outputs", "output", 4)]
+    w = wrap.IORegisterWrapper("blk", ports, mode="parallel")
+    assert (w.in_ports, w.out_ports) == ([ports[0]], [ports[1]])
+
+
 def _sim_wrapper(mode, stimulus):
     ports = [p for p in wrap.verilog_ports(VERILOG, "blk") if p.name in ("a", "y")]
     w = wrap.IORegisterWrapper("blk", ports, mode=mode, core=Inc())

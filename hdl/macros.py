@@ -38,6 +38,8 @@ from dataclasses import dataclass
 
 from amaranth.hdl import Cat, ClockSignal, Const, Fragment, Instance, MemoryInstance, Shape
 
+from .verilog import top_ports
+
 __all__ = [
     "MEMORY_MODES",
     "MacroShape",
@@ -162,19 +164,6 @@ def replace_memories(fragment: Fragment, path: str = "") -> list[MacroUse]:
     return uses
 
 
-def _ports(component) -> dict:
-    from amaranth.hdl._ir import PortDirection
-    from amaranth.lib import wiring
-
-    ports = {}
-    for path, member, value in component.signature.flatten(component):
-        if hasattr(value, "as_value"):
-            value = value.as_value()
-        direction = PortDirection.Input if member.flow == wiring.In else PortDirection.Output
-        ports["__".join(map(str, path))] = (value, direction)
-    return ports
-
-
 def convert(
     component, name: str, *, memories: str = "flops", emit_src: bool = False
 ) -> tuple[str, list[MacroUse]]:
@@ -188,9 +177,9 @@ def convert(
 
     if memories not in MEMORY_MODES:
         raise ValueError(f"memories must be one of {', '.join(MEMORY_MODES)}, got {memories!r}")
+    ports = top_ports(component)
     if memories == "flops":
-        return verilog.convert(component, name=name, emit_src=emit_src), []
-    ports = _ports(component)
+        return verilog.convert(component, name=name, ports=ports, emit_src=emit_src), []
     fragment = Fragment.get(component, None)
     uses = replace_memories(fragment)
     text = verilog.convert(fragment, name=name, ports=ports, emit_src=emit_src)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["build_dir_root", "cached", "convert"]
+__all__ = ["build_dir_root", "cached", "convert", "top_ports"]
 
 # The packages whose source decides the generated text.
 _SOURCE_DIRS = (Path(__file__).resolve().parent, Path(__file__).resolve().parent.parent / "spec")
@@ -27,11 +27,30 @@ def build_dir_root() -> Path:
     return Path(os.environ.get("ACCELGEN_BUILD_DIR", "build")).resolve()
 
 
+def top_ports(component) -> dict:
+    """The Verilog ports of a component used as a top: every member of its signature, named
+    ``a__b`` for ``a.b``, except constant members (an ``always_ready`` stream's ``ready`` is a
+    constant, not a port; Amaranth refuses it as one)."""
+    from amaranth.hdl import Signal
+    from amaranth.hdl._ir import PortDirection
+    from amaranth.lib import wiring
+
+    ports = {}
+    for path, member, value in component.signature.flatten(component):
+        if hasattr(value, "as_value"):
+            value = value.as_value()
+        if not isinstance(value, Signal):
+            continue
+        direction = PortDirection.Input if member.flow == wiring.In else PortDirection.Output
+        ports["__".join(map(str, path))] = (value, direction)
+    return ports
+
+
 def convert(component, name: str) -> str:
     """Convert an Amaranth ``wiring.Component`` to Verilog text with top module ``name``."""
     from amaranth.back import verilog
 
-    return verilog.convert(component, name=name, emit_src=False)
+    return verilog.convert(component, name=name, ports=top_ports(component), emit_src=False)
 
 
 @functools.lru_cache(maxsize=1)

@@ -51,24 +51,9 @@ def run_eie(
     waves: bool = False,
 ):
     """:func:`accelgen.sim.eie.run_jobs` through the ``bus`` wrapper (``axi``/``wishbone``)."""
-    from .eie import EIEResult, _timeout
+    from .eie import EIEResult, pack_jobs
 
-    inputs: dict[str, np.ndarray] = {}
-    params_jobs = []
-    for i, job in enumerate(jobs):
-        if job.image.config != config:
-            raise ValueError(f"job {i} was built for {job.image.config}, not {config}")
-        waddr, wdata = job.image.writes()
-        inputs[f"j{i}_waddr"] = waddr
-        inputs[f"j{i}_wdata"] = wdata
-        inputs[f"j{i}_x"] = np.atleast_2d(job.x).astype(np.int64)
-        params_jobs.append(
-            {
-                "layers": len(job.image.layers),
-                "out": job.image.layers[-1].shape[0],
-                "timeout": _timeout(job.image),
-            }
-        )
+    inputs, params_jobs = pack_jobs(config, jobs)
     res = _run(
         "eie", bus, config, inputs, {"jobs": params_jobs},
         simulator=simulator, pause=pause, seed=seed, waves=waves,
@@ -97,18 +82,10 @@ def run_diannao(
     waves: bool = False,
 ):
     """:func:`accelgen.sim.diannao.simulate_cases` through the ``bus`` wrapper."""
-    from .diannao import _batched, _result, check_fixed, check_mappable
+    from .diannao import _result, check_cases
     from .diannao_host import pack_cases
 
-    batched, plans = [], []
-    for i, (layers, x) in enumerate(cases):
-        try:
-            xb = _batched(layers, x)
-            check_fixed(xb, config.act_bits, "x")
-            plans.append(check_mappable(layers, xb.shape, config))
-        except (TypeError, ValueError) as e:
-            raise type(e)(f"case {i}: {e}") from None
-        batched.append((list(layers), xb))
+    batched, plans = check_cases(cases, config)
     inputs, params = pack_cases(batched, config)
     res = _run(
         "diannao", bus, config, inputs, params,

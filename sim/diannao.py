@@ -28,6 +28,7 @@ from accelgen.spec.diannao import DianNaoConfig
 
 __all__ = [
     "check",
+    "check_cases",
     "ConvLayer",
     "DianNaoResult",
     "FCLayer",
@@ -152,6 +153,20 @@ def check(
     return xb, check_mappable(layers, xb.shape, config)
 
 
+def check_cases(cases, config: DianNaoConfig) -> tuple[list, list[list[LayerPlan]]]:
+    """:func:`check` for every ``(layers, x)`` case (errors name the case); returns the cases
+    with batched inputs and each case's layer plans."""
+    batched, plans = [], []
+    for i, (layers, x) in enumerate(cases):
+        try:
+            xb, plan = check(layers, x, config)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"case {i}: {e}") from None
+        plans.append(plan)
+        batched.append((list(layers), xb))
+    return batched, plans
+
+
 def _result(
     config: DianNaoConfig,
     plans: list[LayerPlan],
@@ -229,15 +244,7 @@ def simulate_cases(
 
     check_simulator(simulator)
     check_engine(engine, simulator=simulator, waves=waves)
-    batched, plans = [], []
-    for i, (layers, x) in enumerate(cases):
-        try:
-            xb = _batched(layers, x)
-            check_fixed(xb, config.act_bits, "x")
-            plans.append(check_mappable(layers, xb.shape, config))
-        except (TypeError, ValueError) as e:
-            raise type(e)(f"case {i}: {e}") from None
-        batched.append((list(layers), xb))
+    batched, plans = check_cases(cases, config)
     if engine == "native":
         from accelgen.sim.native import run_diannao
 

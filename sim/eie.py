@@ -95,6 +95,27 @@ def _timeout(image: EIEImage) -> int:
     return cycles
 
 
+def pack_jobs(config: EIEConfig, jobs: Sequence[Job]) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """The arrays and per-job parameters a cocotb EIE host (native port or a bus) runs from."""
+    inputs: dict[str, np.ndarray] = {}
+    params_jobs = []
+    for i, job in enumerate(jobs):
+        if job.image.config != config:
+            raise ValueError(f"job {i} was built for {job.image.config}, not {config}")
+        waddr, wdata = job.image.writes()
+        inputs[f"j{i}_waddr"] = waddr
+        inputs[f"j{i}_wdata"] = wdata
+        inputs[f"j{i}_x"] = np.atleast_2d(job.x).astype(np.int64)
+        params_jobs.append(
+            {
+                "layers": len(job.image.layers),
+                "out": job.image.layers[-1].shape[0],
+                "timeout": _timeout(job.image),
+            }
+        )
+    return inputs, params_jobs
+
+
 def run_jobs(
     config: EIEConfig,
     jobs: Sequence[Job],
@@ -119,22 +140,7 @@ def run_jobs(
         if gap:
             raise ValueError("the native engine writes back to back (gap = 0); use cocotb")
         return _run_native(config, jobs)
-    inputs: dict[str, np.ndarray] = {}
-    params_jobs = []
-    for i, job in enumerate(jobs):
-        if job.image.config != config:
-            raise ValueError(f"job {i} was built for {job.image.config}, not {config}")
-        waddr, wdata = job.image.writes()
-        inputs[f"j{i}_waddr"] = waddr
-        inputs[f"j{i}_wdata"] = wdata
-        inputs[f"j{i}_x"] = np.atleast_2d(job.x).astype(np.int64)
-        params_jobs.append(
-            {
-                "layers": len(job.image.layers),
-                "out": job.image.layers[-1].shape[0],
-                "timeout": _timeout(job.image),
-            }
-        )
+    inputs, params_jobs = pack_jobs(config, jobs)
     res = run_cocotb(
         verilog(config),
         toplevel=TOP_MODULE,

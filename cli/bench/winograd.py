@@ -1,5 +1,5 @@
 """``accelgen bench`` section ``winograd``: the seed's FFT / Winograd cost claims and DianNao's
-Winograd mode (issue 25).
+Winograd mode.
 
 Tables:
 

@@ -93,7 +93,7 @@ def regression_cases(seed: int, *, tn: int) -> list[tuple[str, list, np.ndarray]
             )
     cases.append(("conv-k3-s2-p1", *conv(rng, 2, 3, 3, h=6, w=7, stride=2, pad=1, act="relu")))
     # a 1x1 window with stride 2 on 3 rows of 64: one output row per band, so the unused
-    # output-row stride (2 x 64) is wider than its field at nbin_depth 64 (issue 20)
+    # output-row stride (2 x 64) is wider than its field at nbin_depth 64
     cases.append(("conv-k1-s2-wide", *conv(rng, 1, 2, 1, h=3, w=64, stride=2)))
     cases.append(("pool-k1-s2-wide", *pool(rng, 1, 1, 2, "max", h=3, w=64)))
     cases.append(("pool-max", *pool(rng, tn + 1, 2, 2, "max")))

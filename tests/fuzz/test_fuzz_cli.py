@@ -1,6 +1,6 @@
 """The project's own fuzz suite: bad input through every command, in process.
 
-Every case runs ``accelgen.main.main([...])`` and asserts the contract of issue 20: a non-zero
+Every case runs ``accelgen.main.main([...])`` and asserts the bad-input contract: a non-zero
 exit status, exactly one ``error:`` line on stderr that names the offending value, no
 traceback, nothing written at ``-o`` (an existing ``-o`` left unchanged), and no simulator,
 synthesis tool or Verilog generation started (they are replaced by tripwires here). The

@@ -52,7 +52,20 @@ class RegBusSignature(wiring.Signature):
         )
 
 
-class EIEPort:
+class _CorePort:
+    """What both cores' host ports share: ``start``, ``busy`` and ``done`` under those names."""
+
+    def busy(self, core):
+        return core.busy
+
+    def done(self, core):
+        return core.done
+
+    def start(self, core):
+        return core.start
+
+
+class EIEPort(_CorePort):
     """How the bridge drives ``eie_top``'s host port."""
 
     core = "eie"
@@ -81,15 +94,6 @@ class EIEPort:
     def rdata(self, core):
         return core.rdata
 
-    def busy(self, core):
-        return core.busy
-
-    def done(self, core):
-        return core.done
-
-    def start(self, core):
-        return core.start
-
     def decode_error(self, addr):
         return Const(0)
 
@@ -111,7 +115,7 @@ class EIEPort:
         }
 
 
-class DianNaoPort:
+class DianNaoPort(_CorePort):
     """How the bridge drives ``diannao_top``'s host port."""
 
     core = "diannao"
@@ -140,15 +144,6 @@ class DianNaoPort:
 
     def rdata(self, core):
         return core.host_rdata
-
-    def busy(self, core):
-        return core.busy
-
-    def done(self, core):
-        return core.done
-
-    def start(self, core):
-        return core.start
 
     def decode_error(self, addr):
         from accelgen.spec.diannao import Sel

@@ -37,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
+from accelgen.golden.float_layers import activate_float, conv2d_float, pool2d_float
+
 __all__ = [
     "FloatConv",
     "FloatFC",
@@ -693,55 +695,9 @@ def import_onnx(path: str | Path, model=None) -> ImportedGraph:
 # ------------------------------------------------------------------------- float references
 
 
-def _act(y: np.ndarray, act: str) -> np.ndarray:
-    if act == "relu":
-        return np.maximum(y, 0.0)
-    if act == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-y))
-    if act == "tanh":
-        return np.tanh(y)
-    return y
-
-
-def _conv(x: np.ndarray, w: np.ndarray, stride: int, pad: int) -> np.ndarray:
-    xb = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    k = w.shape[2]
-    oh = (xb.shape[2] - k) // stride + 1
-    ow = (xb.shape[3] - k) // stride + 1
-    out = np.zeros((x.shape[0], w.shape[0], oh, ow))
-    for ky in range(k):
-        for kx in range(k):
-            patch = xb[
-                :,
-                :,
-                ky : ky + stride * (oh - 1) + 1 : stride,
-                kx : kx + stride * (ow - 1) + 1 : stride,
-            ]
-            out += np.einsum("bchw,oc->bohw", patch, w[:, :, ky, kx])
-    return out
-
-
-def _pool(x: np.ndarray, k: int, stride: int, mode: str) -> np.ndarray:
-    oh = (x.shape[2] - k) // stride + 1
-    ow = (x.shape[3] - k) // stride + 1
-    wins = np.stack(
-        [
-            x[
-                :,
-                :,
-                ky : ky + stride * (oh - 1) + 1 : stride,
-                kx : kx + stride * (ow - 1) + 1 : stride,
-            ]
-            for ky in range(k)
-            for kx in range(k)
-        ],
-        axis=-1,
-    )
-    return wins.max(axis=-1) if mode == "max" else wins.mean(axis=-1)
-
-
 def float_forward(layers, x, *, pre_activation: bool = False) -> list[np.ndarray]:
-    """Every layer's float output for the batch ``x`` (float64, batch first).
+    """Every layer's float output for the batch ``x`` (float64, batch first), computed with the
+    golden model's float layers (:mod:`accelgen.golden.float_layers`).
 
     With ``pre_activation`` the list holds ``(pre, post)`` pairs (``pre`` is ``None`` for pooling).
     """
@@ -763,10 +719,10 @@ def float_forward(layers, x, *, pre_activation: bool = False) -> list[np.ndarray
             a = a.reshape(a.shape[0], -1)
             pre = a @ layer.w.T + layer.b
         elif layer.kind == "conv":
-            pre = _conv(a, layer.w, layer.stride, layer.pad) + layer.b[None, :, None, None]
+            pre = conv2d_float(a, layer.w, layer.b, stride=layer.stride, pad=layer.pad)
         else:
-            pre = _pool(a, layer.k, layer.stride, layer.mode)
-        a = _act(pre, layer.act)
+            pre = pool2d_float(a, k=layer.k, stride=layer.stride, mode=layer.mode)
+        a = activate_float(pre, layer.act)
         outs.append((pre, a) if pre_activation else a)
     return outs
 

@@ -401,6 +401,24 @@ def _compile_fc(layer: FCLayer, x: np.ndarray, plan: LayerPlan, config: DianNaoC
     return tiles
 
 
+def _map_reads(
+    bi: int, w0: int, words: int, oy0: int, n_out: int, maps: int, oh: int, ow: int, t: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The NBout reads of a convolution or pooling tile and where each lane lands.
+
+    The tile left ``words`` map words (word ``w`` = maps ``(w0 + w) * T ..``, ``n_out`` output
+    positions each, from output row ``oy0``) at NBout ``0 ..``. Returns ``read_addr`` and, per
+    lane, the flat index into the batched ``[B, maps, oh, ow]`` output of sample ``bi`` (-1 for
+    padding lanes beyond ``maps``).
+    """
+    read_addr = np.arange(words * n_out)
+    wl, rest = np.divmod(read_addr, n_out)
+    oyl, ox = np.divmod(rest, ow)
+    ch = (w0 + wl)[:, None] * t + np.arange(t)[None, :]
+    flat = ((bi * maps + ch) * oh + (oy0 + oyl)[:, None]) * ow + ox[:, None]
+    return read_addr, np.where(ch < maps, flat, -1)
+
+
 def _compile_conv(layer: ConvLayer, x: np.ndarray, plan: LayerPlan, config: DianNaoConfig):
     t = config.tn
     b_all, c, h, w = x.shape
@@ -472,12 +490,7 @@ def _compile_conv(layer: ConvLayer, x: np.ndarray, plan: LayerPlan, config: Dian
                         for ol in range(oc)
                     ]
                     if last:
-                        read_addr = np.arange(oc * n_out)
-                        ol, rest = np.divmod(read_addr, n_out)
-                        oyl, ox = np.divmod(rest, ow)
-                        ch = (o0 + ol)[:, None] * t + np.arange(t)[None, :]
-                        flat = ((bi * no + ch) * oh + (oy0 + oyl)[:, None]) * ow + ox[:, None]
-                        scatter = np.where(ch < no, flat, -1)
+                        read_addr, scatter = _map_reads(bi, o0, oc, oy0, n_out, no, oh, ow, t)
                     else:
                         read_addr, scatter = _empty(t)
                     tiles.append(
@@ -546,12 +559,7 @@ def _compile_pool(layer: PoolLayer, x: np.ndarray, plan: LayerPlan, config: Dian
                     )
                     for cl in range(cc)
                 ]
-                read_addr = np.arange(cc * n_out)
-                cl, rest = np.divmod(read_addr, n_out)
-                oyl, ox = np.divmod(rest, ow)
-                ch = (c0 + cl)[:, None] * t + np.arange(t)[None, :]
-                flat = ((bi * c + ch) * oh + (oy0 + oyl)[:, None]) * ow + ox[:, None]
-                scatter = np.where(ch < c, flat, -1)
+                read_addr, scatter = _map_reads(bi, c0, cc, oy0, n_out, c, oh, ow, t)
                 no_addr, no_data = _empty(t)
                 sb_addr, sb_data = _empty(t)
                 tiles.append(

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..spec.eie import SPAN_BUFFER_DEPTH
+from ..spec.eie import ENTRIES_PER_LINE, SPAN_BUFFER_DEPTH
 from .arith import Numerics
 from .eie_format import EIEEncoding, encode
 from .netspec import EIELayer, run_eie
@@ -54,7 +54,15 @@ def _ceil(a: int, b: int) -> int:
 
 
 def layer_run(
-    enc: EIEEncoding, nonzero: np.ndarray, *, fifo_depth: int, skip_empty: bool = False
+    enc: EIEEncoding,
+    nonzero: np.ndarray,
+    *,
+    fifo_depth: int,
+    skip_empty: bool = False,
+    issue_width: int = 1,
+    filter_empty: bool = False,
+    merge_padding: bool = False,
+    profile: dict | None = None,
 ) -> tuple[int, np.ndarray, np.ndarray]:
     """Cycles of one layer's run phase for the input non-zero pattern ``nonzero[cols]``.
 
@@ -62,6 +70,24 @@ def layer_run(
     drops a column without entries in the cycle its pointers are read and passes the others
     into a ``SPAN_BUFFER_DEPTH``-deep span buffer, from which the walker takes its spans.
     Returns ``(cycles, busy[N], starved[N])`` exactly as the RTL counts them.
+
+    ``profile`` (a dict, filled in) receives where each PE's cycles go, ``[N]`` arrays that
+    add up to ``cycles``: ``entry`` (issuing an entry with a weight), ``padding`` (issuing a
+    padding entry), ``bubble`` (not issuing with columns queued: empty columns, pointer read
+    and span hand-over), ``starved`` (not issuing, queue empty); and ``line_reads[N]``
+    (64-bit line reads: one per line per column visit) and ``ccu_stalls`` (cycles the
+    broadcast register waits for a full queue).
+
+    Design-study parameters (**not options of the RTL**; the defaults are the RTL):
+
+    * ``issue_width`` K: the CCU loads the K lowest non-zeros of its window into the
+      broadcast register per cycle; a broadcast is pushed when every queue has room for the
+      columns it keeps (K <= ``fifo_depth``);
+    * ``filter_empty``: a PE queues only the broadcast columns with entries for it (a
+      per-column bit read with the broadcast), so the broadcast waits only for the PEs that
+      keep a column;
+    * ``merge_padding``: the walker issues a padding entry together with the entry after it
+      (one cycle for both; the encoder never ends a column with padding).
     """
     n, cols = enc.n_pes, enc.cols
     nz = np.zeros(_ceil(cols, n) * n, dtype=bool)
@@ -70,9 +96,19 @@ def layer_run(
     win_masks = [int(sum(1 << k for k in range(n) if nz[w * n + k])) for w in range(windows)]
     ptr = enc.ptr
     vz = [enc.v[k] for k in range(n)]
+    width = int(issue_width)
+    if not 1 <= width <= fifo_depth:
+        raise ValueError(
+            f"issue_width must be in 1..fifo_depth ({fifo_depth}), got {issue_width!r}"
+        )
+    nonempty = np.diff(ptr, axis=1) != 0  # [N, cols]: the filter's bitmap
+    cat = {k: np.zeros(n, dtype=np.int64) for k in ("entry", "padding", "bubble", "starved")}
+    line_reads = np.zeros(n, dtype=np.int64)
+    held = [-1] * n
+    ccu_stalls = 0
 
     next_w, f_valid, f_w, cur_mask, cur_w = 0, False, 0, 0, 0
-    bc_valid, bc_col = False, 0
+    bc_valid, bc_cols = False, ()
     queues = [deque() for _ in range(n)]
     pr_valid = [False] * n
     pr_lo = [0] * n
@@ -90,13 +126,26 @@ def layer_run(
     p_valid = [False] * n
     busy = np.zeros(n, dtype=np.int64)
     starved = np.zeros(n, dtype=np.int64)
+
+    def step(k: int) -> int:
+        """1 if the walker's entry is a padding entry it issues with the next one, else 0."""
+        return int(merge_padding and vz[k][w_e[k]] == 0)
+
     cycle = 0
     while True:
         # ---- combinational
-        all_ready = all(len(q) < fifo_depth for q in queues)
+        # every queue has room for the broadcast's columns it keeps
+        all_ready = all(
+            len(queues[k]) + sum(1 for j in bc_cols if not filter_empty or nonempty[k, j])
+            <= fifo_depth
+            for k in range(n)
+        )
         fire = cur_mask != 0 and (not bc_valid or all_ready)
-        pick = (cur_mask & -cur_mask).bit_length() - 1 if cur_mask else 0
-        rest = cur_mask & ~(1 << pick) if fire else cur_mask
+        picks, left = [], cur_mask
+        while left and len(picks) < width:  # the lowest ``width`` non-zeros of the window
+            picks.append((left & -left).bit_length() - 1)
+            left &= left - 1
+        rest = left if fire else cur_mask
         take_f = f_valid and rest == 0
         issue = (not f_valid or take_f) and next_w < windows
         ccu_done = next_w == windows and not f_valid and cur_mask == 0 and not bc_valid
@@ -106,18 +155,32 @@ def layer_run(
             q_valid = bool(queues[k])
             if w_active[k]:
                 busy[k] += 1
+                e = w_e[k] + step(k)  # the entry that leaves the walker this cycle
+                cat["entry" if vz[k][e] else "padding"][k] += 1
+                for line in sorted({w_e[k] // ENTRIES_PER_LINE, e // ENTRIES_PER_LINE}):
+                    if line != held[k]:
+                        line_reads[k] += 1
+                        held[k] = line
             elif not q_valid:
                 starved[k] += 1
+                cat["starved"][k] += 1
+            else:
+                cat["bubble"][k] += 1
             stages = (pr_valid[k], spans[k], w_active[k], r_valid[k], e_valid[k], d_valid[k])
             if q_valid or m_valid[k] or p_valid[k] or any(stages):
                 idle = False
+        if bc_valid and not all_ready:
+            ccu_stalls += 1
         if ccu_done and idle:
+            if profile is not None:
+                profile.update(cat, line_reads=line_reads, ccu_stalls=ccu_stalls)
             return cycle + 1, busy, starved
         # ---- registers, PEs
         for k in range(n):
             q = queues[k]
             sb = spans[k]
-            last = w_active[k] and w_e[k] + 1 == w_end[k]
+            adv = step(k) + 1 if w_active[k] else 1
+            last = w_active[k] and w_e[k] + adv == w_end[k]
             span_ready = not w_active[k] or last
             if skip_empty:
                 pr_empty = pr_valid[k] and pr_lo[k] == pr_hi[k]
@@ -138,13 +201,13 @@ def layer_run(
             e_valid[k], e_v[k] = r_valid[k], r_v[k]
             r_valid[k] = w_active[k]
             if w_active[k]:
-                r_v[k] = int(vz[k][w_e[k]])
+                r_v[k] = int(vz[k][w_e[k] + adv - 1])
             if take_span:
                 w_active[k], (w_e[k], w_end[k]) = True, span
                 if skip_empty:
                     sb.popleft()
             elif w_active[k]:
-                w_e[k] += 1
+                w_e[k] += adv
                 if last:
                     w_active[k] = False
             if push_span:
@@ -155,10 +218,10 @@ def layer_run(
             elif freed:
                 pr_valid[k] = False
             if push:
-                q.append(bc_col)
+                q.extend(j for j in bc_cols if not filter_empty or nonempty[k, j])
         # ---- registers, CCU
         if fire:
-            bc_valid, bc_col = True, cur_w * n + pick
+            bc_valid, bc_cols = True, tuple(cur_w * n + p for p in picks)
         elif all_ready:
             bc_valid = False
         if take_f:

@@ -29,6 +29,12 @@ Sections (``--only`` picks one):
     The native simulation engine (compiled Verilator harness) beside cocotb in one run: core
     cycles per second of wall and CPU time on EIE ``N = 8`` / ``64`` and DianNao ``Tn = 8``,
     and the full-size synthetic Alex-7 on the 64-PE RTL (:mod:`.native`).
+``eie_uarch``
+    Issue 23 (:mod:`.eie_uarch`): the EIE core beside the authors' C++ cycle simulator on
+    scaled Table III layers (their cycles measured with ``--authors-sim PATH``, else the
+    stored figures), where the cycles go (per-PE categories of the cycle model), and the
+    cycle model's study of the options past the paper (empty-column filter, 2-issue CCU,
+    padding merge) at 64 PEs.
 ``energy``
     Energy per inference from access counts (:mod:`accelgen.golden.energy`, Horowitz
     ISSCC 2014, 45 nm): each Table III layer compressed on EIE vs the same layer dense on
@@ -67,6 +73,7 @@ from ..outputs import output_path
 from .context import BenchContext, Section
 from .diannao import section_diannao
 from .eie import section_eie
+from .eie_uarch import section_eie_uarch
 from .energy import section_energy
 from .native import section_native
 from .speed import section_speed
@@ -78,6 +85,7 @@ __all__ = ["SECTIONS", "BenchContext", "Section", "add_arguments", "run", "write
 #: The sections in report order: name (``--only NAME``) -> ``section(ctx) -> Section``.
 SECTIONS: dict[str, Callable[[BenchContext], Section]] = {
     "eie": section_eie,
+    "eie_uarch": section_eie_uarch,
     "diannao": section_diannao,
     "speed": section_speed,
     "native": section_native,
@@ -99,6 +107,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--only", choices=tuple(SECTIONS), help="run one section only")
     parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic layers")
+    parser.add_argument(
+        "--authors-sim",
+        metavar="PATH",
+        help="a checkout of the EIE authors' public C++ simulator: the eie_uarch section builds "
+        "it (g++) and measures their cycles on its layers (default: quote the stored figures)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,9 +121,14 @@ def run(args: argparse.Namespace) -> int:
     # the folder is checked first; it is then written section by section (a checkpoint after
     # each, so the finished sections of a long run survive an interruption), each file
     # atomically (writers.py)
+    authors_sim = None
+    if args.authors_sim is not None:
+        from .authors_sim import check_authors_sim
+
+        authors_sim = check_authors_sim(args.authors_sim)
     out = outputs.check_output_dir(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    ctx = BenchContext(out=out, quick=args.quick, seed=args.seed)
+    ctx = BenchContext(out=out, quick=args.quick, seed=args.seed, authors_sim=authors_sim)
     names = (args.only,) if args.only else tuple(SECTIONS)
     t0 = time.perf_counter()
     sections: dict[str, Section] = {}

@@ -83,6 +83,8 @@ class BenchContext:
     _layers: dict[str, synthetic.SyntheticEIE] = field(default_factory=dict)
     checkpoint: Callable[[Section], None] = lambda section: None
     _cache: dict[tuple, Any] = field(default_factory=dict)
+    #: A checkout of the EIE authors' simulator (``--authors-sim``), or None.
+    authors_sim: Path | None = None
     #: (layer, PE count) pairs whose encoding exceeds EIE's 16-bit column pointers.
     oversize: set[tuple[str, int]] = field(default_factory=set)
 

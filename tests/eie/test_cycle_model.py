@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from eie_cases import codebook, random_layer
 
 from accelgen.golden.eie_cycles import layer_run, predict
@@ -81,3 +82,76 @@ def test_skip_empty_costs_at_most_its_latency():
         skip = layer_run(enc, nz, fifo_depth=depth, skip_empty=True)
         assert skip[0] <= base[0] + 1
         assert skip[1].tolist() == base[1].tolist()
+
+
+def _profile(enc, nz, **kw):
+    prof = {}
+    cycles, busy, starved = layer_run(enc, nz, fifo_depth=4, profile=prof, **kw)
+    return cycles, busy, starved, prof
+
+
+def test_profile_categories_add_up_to_the_run():
+    rng = np.random.default_rng(3)
+    for kw in ({}, {"skip_empty": True}, {"filter_empty": True, "issue_width": 2}):
+        for _ in range(20):
+            n = int(2 ** rng.integers(0, 3))
+            rows, cols = int(rng.integers(1, 70)), int(rng.integers(1, 50))
+            idx = (rng.random((rows, cols)) < rng.random()) * rng.integers(1, 16, (rows, cols))
+            enc = encode(idx.astype(np.uint8), n)
+            nz = rng.random(cols) < 0.6
+            cycles, busy, starved, prof = _profile(enc, nz, **kw)
+            parts = prof["entry"] + prof["padding"] + prof["bubble"] + prof["starved"]
+            assert (parts == cycles).all()
+            assert (prof["entry"] + prof["padding"] == busy).all()
+            assert (prof["starved"] == starved).all()
+            # padding cycles: every padding entry of a column with a non-zero input
+            pads = [
+                sum(
+                    int((enc.v[k][enc.ptr[k, j] : enc.ptr[k, j + 1]] == 0).sum())
+                    for j in np.flatnonzero(nz)
+                )
+                for k in range(n)
+            ]
+            assert prof["padding"].tolist() == pads
+
+
+def test_filter_and_two_issue_past_one_broadcast_per_cycle():
+    """Two PEs, one entry each in alternate columns: one broadcast per cycle caps both at
+    half an entry per cycle; with the filter and 2-issue every PE gets one column (one entry)
+    per cycle."""
+    n, cols = 2, 64
+    idx = np.zeros((2, cols), dtype=np.uint8)
+    idx[0, 0::2] = 3  # PE 0: even columns
+    idx[1, 1::2] = 5  # PE 1: odd columns
+    enc, nz = encode(idx, n), np.ones(cols)
+    base = layer_run(enc, nz, fifo_depth=4)[0]
+    one = layer_run(enc, nz, fifo_depth=4, filter_empty=True)[0]
+    two = layer_run(enc, nz, fifo_depth=4, filter_empty=True, issue_width=2)[0]
+    assert base == cols + RUN_FILL_CYCLES  # the empty column costs the bubble
+    assert one >= cols  # one broadcast per cycle
+    assert two <= cols // 2 + RUN_FILL_CYCLES + 1
+    # no filter: a second broadcast per cycle is no help, every PE walks every column
+    assert layer_run(enc, nz, fifo_depth=4, issue_width=2)[0] >= cols
+
+
+def test_merge_padding_saves_a_cycle_per_padding_entry():
+    """One PE, rows 0 and 20 of every column: entry, padding (16 zeros), entry; the merged
+    padding costs no cycle of its own."""
+    cols = 30
+    idx = np.zeros((24, cols), dtype=np.uint8)
+    idx[0, :] = 2
+    idx[20, :] = 7
+    enc = encode(idx, 1)
+    assert [len(v) for v in enc.v] == [3 * cols]
+    nz = np.ones(cols)
+    base, busy, _, prof = _profile(enc, nz)
+    merged, mbusy, _, mprof = _profile(enc, nz, merge_padding=True)
+    assert base == merged + cols
+    assert busy.tolist() == [3 * cols] and mbusy.tolist() == [2 * cols]
+    assert prof["padding"].tolist() == [cols] and mprof["padding"].tolist() == [0]
+
+
+def test_issue_width_is_checked():
+    enc = encode(np.ones((4, 4), dtype=np.uint8), 2)
+    with pytest.raises(ValueError, match="issue_width"):
+        layer_run(enc, np.ones(4), fifo_depth=2, issue_width=3)

@@ -78,14 +78,15 @@ def layer_run(
     (64-bit line reads: one per line per column visit) and ``ccu_stalls`` (cycles the
     broadcast register waits for a full queue).
 
+    ``filter_empty`` models ``EIEConfig.filter_empty``: a PE queues only the broadcast columns
+    with entries for it (a per-column bit read with the broadcast), so the broadcast waits only
+    for the full queues of PEs that keep the column.
+
     Design-study parameters (**not options of the RTL**; the defaults are the RTL):
 
     * ``issue_width`` K: the CCU loads the K lowest non-zeros of its window into the
       broadcast register per cycle; a broadcast is pushed when every queue has room for the
       columns it keeps (K <= ``fifo_depth``);
-    * ``filter_empty``: a PE queues only the broadcast columns with entries for it (a
-      per-column bit read with the broadcast), so the broadcast waits only for the PEs that
-      keep a column;
     * ``merge_padding``: the walker issues a padding entry together with the entry after it
       (one cycle for both; the encoder never ends a column with padding).
     """
@@ -243,11 +244,12 @@ def predict(
     fifo_depth: int,
     num: Numerics | None = None,
     skip_empty: bool = False,
+    filter_empty: bool = False,
 ) -> EIECycles:
     """Predict the EIE core's counters for ``layers`` on every input of ``x`` ([in] or [b, in]).
 
     ``num`` is needed to know which hidden activations are zero (default formats if omitted);
-    ``skip_empty`` is ``EIEConfig.skip_empty`` (see :func:`layer_run`).
+    ``skip_empty`` and ``filter_empty`` are the ``EIEConfig`` options (see :func:`layer_run`).
     """
     num = num or Numerics()
     xb = np.atleast_2d(np.asarray(x))
@@ -264,7 +266,11 @@ def predict(
         boundary = max(prev, _ceil(rows[li], n_pes)) + BOUNDARY_EXTRA_CYCLES
         for i in range(b):
             run, busy[i, li], starved[i, li] = layer_run(
-                enc, acts[li][i] != 0, fifo_depth=fifo_depth, skip_empty=skip_empty
+                enc,
+                acts[li][i] != 0,
+                fifo_depth=fifo_depth,
+                skip_empty=skip_empty,
+                filter_empty=filter_empty,
             )
             run_cycles[i, li] = run
             layer_cycles[i, li] = boundary + run

@@ -14,7 +14,13 @@ import numpy as np
 
 from accelgen.golden.eie_format import EIEEncoding, encode
 from accelgen.golden.netspec import EIELayer, check_eie_chain
-from accelgen.spec.eie import ENTRIES_PER_LINE, EIEConfig, MemoryMap, pack_descriptor
+from accelgen.spec.eie import (
+    ENTRIES_PER_LINE,
+    PTR_NONEMPTY_BIT,
+    EIEConfig,
+    MemoryMap,
+    pack_descriptor,
+)
 
 __all__ = [
     "EIEImage",
@@ -91,9 +97,15 @@ class EIEImage:
                     addr.append(mm.bias(k, li, r))
                     data.append(int(b) & mask_a)
         for k in range(c.n_pes):
-            for a, p in enumerate(self.ptr[k]):
+            ptr = self.ptr[k]
+            # the filter's bit: a column starts at word a and has entries in this PE (the
+            # last word of a layer equals the next layer's first, so it is never flagged)
+            flags = np.zeros(len(ptr), dtype=bool)
+            if c.filter_empty:
+                flags[:-1] = ptr[1:] != ptr[:-1]
+            for a, (p, f) in enumerate(zip(ptr, flags, strict=True)):
                 addr.append(mm.ptr(k, a))
-                data.append(int(p))
+                data.append(int(p) | (int(f) << PTR_NONEMPTY_BIT))
             for line, word in enumerate(self.lines[k]):
                 addr.append(mm.spmat(k, line))
                 data.append(int(word))

@@ -13,7 +13,9 @@ CTRL     0  0                                         write: number of layers; r
                                                       cycles of the last run
 DESC     1  layer                                     descriptor (:func:`pack_descriptor`)
 CODEBOOK 2  ``layer << 4 | i``                        codebook entry ``i`` (signed ``w_bits``)
-PTR      3  ``pe << ptr_addr_bits | a``               pointer word ``a`` of PE ``pe``
+PTR      3  ``pe << ptr_addr_bits | a``               pointer word ``a`` of PE ``pe`` (bit 32:
+                                                      the column's non-empty flag, used with
+                                                      ``filter_empty``)
 SPMAT    4  ``pe << line_addr_bits | line``           64-bit sparse-matrix line
 BIAS     5  ``pe << (layer_bits + rf_bits) |``        bias of local row ``r`` (signed
             ``layer << rf_bits | r``                  ``act_bits``, 0 where there is none)
@@ -46,6 +48,7 @@ __all__ = [
     "MemoryMap",
     "REGION_BITS",
     "Region",
+    "PTR_NONEMPTY_BIT",
     "SPAN_BUFFER_DEPTH",
     "pack_descriptor",
 ]
@@ -55,6 +58,9 @@ LINE_BITS = 64
 # Spans the pointer unit buffers ahead of the entry walker (option (a), skip_empty); the RTL's
 # FIFO depth and the cycle model's buffer (accelgen.golden.eie_cycles) are this number.
 SPAN_BUFFER_DEPTH = 2
+# With filter_empty, bit 32 of a pointer word's host write is the non-empty flag of the
+# column that starts there (the pointer memory keeps the low ptr_bits).
+PTR_NONEMPTY_BIT = 32
 
 
 def _bits(n: int) -> int:
@@ -91,6 +97,12 @@ class EIEConfig(NumericsConfig):
         entries in the pointer-read stage, and a 2-deep span buffer feeds the entry walker, so
         non-empty columns issue back to back instead of costing a bubble per empty column.
         Default False (the paper's scheme).
+    filter_empty : bool
+        Empty-column filter: each PE keeps one bit per pointer word (the column has entries
+        for this PE), written by the host with the pointer (``PTR_NONEMPTY_BIT``) and read
+        with the broadcast, and queues only its non-empty columns; the broadcast waits only
+        for the full queues of PEs that keep the column. The queue then holds
+        ``fifo_depth`` columns of work. Costs ``ptr_depth`` bits per PE. Default False.
     """
 
     n_pes: int = 8
@@ -105,6 +117,7 @@ class EIEConfig(NumericsConfig):
     ptr_depth: int = 1024
     max_layers: int = 4
     skip_empty: bool = False
+    filter_empty: bool = False
 
     def __post_init__(self) -> None:
         self.validate_fields()
@@ -190,6 +203,8 @@ class EIEConfig(NumericsConfig):
             "codebooks": self.max_layers * 16 * self.w_bits,
             "counters": n * self.max_layers * 64,
         }
+        if self.filter_empty:
+            mem["column_bitmap"] = n * self.ptr_depth
         mem["total"] = sum(mem.values())
         return mem
 

@@ -21,6 +21,7 @@ __all__ = [
     "BALANCED",
     "BASELINE",
     "EIE_VARIANTS",
+    "FILTER",
     "SKIP",
     "SKIP_BALANCED",
     "section_eie",
@@ -34,15 +35,24 @@ QUICK_PE_COUNTS = (64,)
 SWEEP_LAYER = "Alex-8"
 
 #: The variants compared: EIE's scheme, option (b) (balanced rows), option (a) (empty-column
-#: skipping, ``EIEConfig.skip_empty``) and both.
+#: skipping, ``EIEConfig.skip_empty``), both, and all three with option (c) (the empty-column
+#: filter, ``EIEConfig.filter_empty``).
 BASELINE, BALANCED = "baseline", "balanced rows (b)"
 SKIP, SKIP_BALANCED = "skip empty (a)", "(a) + (b)"
-EIE_VARIANTS = (BASELINE, BALANCED, SKIP, SKIP_BALANCED)
-#: Row placement and ``skip_empty`` of each variant.
-_PLACEMENT = {BASELINE: BASELINE, BALANCED: BALANCED, SKIP: BASELINE, SKIP_BALANCED: BALANCED}
-_SKIPS = (SKIP, SKIP_BALANCED)
+FILTER = "(a) + (b) + filter (c)"
+EIE_VARIANTS = (BASELINE, BALANCED, SKIP, SKIP_BALANCED, FILTER)
+#: Row placement, ``skip_empty`` and ``filter_empty`` of each variant.
+_PLACEMENT = {
+    BASELINE: BASELINE,
+    BALANCED: BALANCED,
+    SKIP: BASELINE,
+    SKIP_BALANCED: BALANCED,
+    FILTER: BALANCED,
+}
+_SKIPS = (SKIP, SKIP_BALANCED, FILTER)
+_FILTERS = (FILTER,)
 #: The options drawn over the Table III efficiency bars, and their marker styles.
-_PLOT_OPTIONS = ((BALANCED, "k_"), (SKIP, "r_"), (SKIP_BALANCED, "g_"))
+_PLOT_OPTIONS = ((BALANCED, "k_"), (SKIP, "r_"), (SKIP_BALANCED, "g_"), (FILTER, "b_"))
 
 
 def _eie_predict(
@@ -76,6 +86,7 @@ def _eie_run(ctx: BenchContext, name: str, variant: str, n_pes: int, depth: int)
         s.x != 0,
         fifo_depth=depth,
         skip_empty=variant in _SKIPS,
+        filter_empty=variant in _FILTERS,
     )
     ideal = balance.ideal_cycles(ctx.column_work(name, n_pes), s.x)
     return {
@@ -152,6 +163,9 @@ def _eie_table3(ctx: BenchContext, sec: Section) -> None:
         "outputs back. Option (a) (EIEConfig.skip_empty) drops a queued column without "
         "entries for a PE in the pointer-read stage and feeds the walker from a 2-deep span "
         "buffer, so empty columns cost that PE no cycle; its area cost is in the 'area' table. "
+        "Option (c) (EIEConfig.filter_empty) keeps a bit per column in each PE (written with "
+        "the pointers) and queues only the columns with entries for that PE, so a queue holds "
+        "8 columns of work and the broadcast waits only for PEs that keep the column. "
         "'meets_paper': mean-definition efficiency >= the paper's (the goals: every "
         "layer >= the paper, NT-We >= 75 %, Alex-8 >= 92 %).",
     ]
@@ -327,9 +341,11 @@ def _eie_area(ctx: BenchContext, sec: Section) -> None:
         from ..synth.flow import SynthConfig, run_synth
 
         rows = []
-        for skip in progress((False, True), "EIE area (Yosys, ECP5)"):
-            config = EIEConfig(**AREA_CONFIG, skip_empty=skip)
-            out = ctx.out / "synth" / f"eie-n4-ecp5{'-skip' if skip else ''}"
+        variants = ((BASELINE, False, False), (SKIP, True, False), ("(a) + filter (c)", True, True))
+        for label, skip, filt in progress(variants, "EIE area (Yosys, ECP5)"):
+            config = EIEConfig(**AREA_CONFIG, skip_empty=skip, filter_empty=filt)
+            tag = ("-skip" if skip else "") + ("-filter" if filt else "")
+            out = ctx.out / "synth" / f"eie-n4-ecp5{tag}"
             report = run_synth(
                 EIETop(config),
                 TOP_MODULE,
@@ -341,7 +357,7 @@ def _eie_area(ctx: BenchContext, sec: Section) -> None:
             r = report["resources"]
             rows.append(
                 {
-                    "variant": SKIP if skip else BASELINE,
+                    "variant": label,
                     "n_pes": config.n_pes,
                     "target": "ecp5 85k (Yosys only)",
                     **{k: r[k] for k in ("lut", "ff", "carry", "lutram", "bram", "dsp")},
@@ -359,6 +375,8 @@ def _eie_area(ctx: BenchContext, sec: Section) -> None:
     sec.notes.append(
         "Area cost of the options ('area'): Yosys synth_ecp5 resources of the EIE core, N = 4, "
         "default memories, without and with option (a) (skip_empty: an equality compare per "
-        "PE and a 2-entry span buffer). Option (b) is encoder-only: no area. The counts include "
+        "PE and a 2-entry span buffer) and with (a) + (c) (filter_empty: a ptr_depth x 1 bit "
+        "memory per PE, read with the broadcast). Option (b) is encoder-only: no area. The "
+        "counts include "
         "the flow's I/O register wrapper (the same for both)."
     )

@@ -94,6 +94,9 @@ class CCU(wiring.Component):
         compare after the register file's read would lengthen the fetch path).
     bc_valid, bc_col, bc_act : Out; bc_ready : In
         The broadcast.
+    pick, pick_col : Out
+        The broadcast register is loaded this cycle, with column ``pick_col`` (for the PEs'
+        empty-column filter, whose bit is then read in step with the broadcast).
     done : Out(1)
     """
 
@@ -111,6 +114,8 @@ class CCU(wiring.Component):
                 "bc_col": Out(c.col_bits),
                 "bc_act": Out(signed(c.act_bits)),
                 "bc_ready": In(1),
+                "pick": Out(1),
+                "pick_col": Out(c.col_bits),
                 "done": Out(1),
             }
         )
@@ -164,6 +169,8 @@ class CCU(wiring.Component):
         for k in range(n):
             col = Cat(Const(k, c.pe_bits), f_w) if n > 1 else f_w
             m.d.comb += f_mask[k].eq(nz_now[k] & (col < self.cols))
+        pick_col = Cat(lnzd.index[: c.pe_bits], cur_w) if n > 1 else cur_w
+        m.d.comb += [self.pick.eq(fire), self.pick_col.eq(pick_col)]
 
         m.d.sync += windows.eq((self.cols + (n - 1)) >> c.pe_bits)
         with m.If(~self.run):
@@ -181,10 +188,9 @@ class CCU(wiring.Component):
             with m.Else():
                 m.d.sync += cur_mask.eq(rest)
             with m.If(fire):
-                col = Cat(lnzd.index[: c.pe_bits], cur_w) if n > 1 else cur_w
                 m.d.sync += [
                     self.bc_valid.eq(1),
-                    self.bc_col.eq(col),
+                    self.bc_col.eq(pick_col),
                     self.bc_act.eq(Array(cur_vals)[lnzd.index]),
                 ]
             with m.Elif(self.bc_ready):

@@ -7,7 +7,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from accelgen.spec.eie import LINE_BITS, SPAN_BUFFER_DEPTH, EIEConfig
+from accelgen.spec.eie import LINE_BITS, PTR_NONEMPTY_BIT, SPAN_BUFFER_DEPTH, EIEConfig
 
 from ..common.arith import sat
 from ..common.ports import HostWriteSignature, ReadPortSignature
@@ -31,6 +31,8 @@ def pe_signature(c: EIEConfig) -> wiring.Signature:
     return wiring.Signature(
         {
             "bc": In(stream.Signature(column_layout(c.col_bits, c.act_bits))),
+            "bc_pick": In(1),
+            "bc_pick_col": In(c.col_bits),
             "ptr_base": In(range(c.ptr_depth)),
             "codebook": In(signed(c.w_bits)).array(16),
             "flush": In(1),
@@ -77,6 +79,11 @@ class PE(wiring.Component):
     ``SPAN_BUFFER_DEPTH`` (2) spans to the walker, which takes its next span from there: the
     first entry is issued in ``t+3`` (one more cycle of latency) and empty columns cost the
     walker no cycle, as long as the queue holds enough columns.
+
+    With ``config.filter_empty`` a bit per pointer word (written by the host with the pointer,
+    ``PTR_NONEMPTY_BIT``) tells whether the column has entries here; it is read as the CCU
+    loads its broadcast register (``bc_pick``, ``bc_pick_col``), and a column without entries
+    is not queued: ``bc.ready`` is then high even with a full queue.
 
     Between layers the top level drives the *boundary* pass: ``fin_we`` rewrites source
     register ``fin_addr`` with ``relu?(sat(act_bits, value))`` of the value read from it two
@@ -141,9 +148,23 @@ class PE(wiring.Component):
         )
         m.submodules.counters = cnt = Memory(shape=64, depth=c.max_layers, init=[])
 
+        keep = Signal(init=1)  # the broadcast column has entries here (filter_empty)
+        if c.filter_empty:
+            m.submodules.bitmap = bitmap = Memory(shape=1, depth=c.ptr_depth, init=[])
+            bm_wr, bm_rd = bitmap.write_port(), bitmap.read_port()
+            m.d.comb += [
+                bm_wr.addr.eq(self.wr_ptr.addr),
+                bm_wr.data.eq(self.wr_ptr.data[PTR_NONEMPTY_BIT]),
+                bm_wr.en.eq(self.wr_ptr.en),
+                # read as the CCU loads the broadcast register: the bit is out with it, and
+                # held while the broadcast waits
+                bm_rd.addr.eq(self.ptr_base + self.bc_pick_col),
+                bm_rd.en.eq(self.bc_pick),
+                keep.eq(bm_rd.data),
+            ]
         m.d.comb += [
-            queue.w.valid.eq(self.bc.valid),
-            self.bc.ready.eq(queue.w.ready),
+            queue.w.valid.eq(self.bc.valid & keep),
+            self.bc.ready.eq(queue.w.ready | ~keep),
             queue.w.payload.col.eq(self.ptr_base + self.bc.payload.col),
             queue.w.payload.act.eq(self.bc.payload.act),
         ]

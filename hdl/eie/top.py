@@ -312,6 +312,8 @@ class EIETop(wiring.Component):
                 ccu.src_data[k].eq(pe.src.data[: c.act_bits].as_signed()),
                 ccu.src_nz[k].eq(pe.src_nz),
                 pe.bc.valid.eq(ccu.bc_valid & all_ready),
+                pe.bc_pick.eq(ccu.pick),
+                pe.bc_pick_col.eq(ccu.pick_col),
                 pe.bc.payload.col.eq(ccu.bc_col),
                 pe.bc.payload.act.eq(ccu.bc_act),
             ]

@@ -374,13 +374,15 @@ def test_ccu_broadcasts_nonzeros_in_column_order(n):
     run(dut, bench)
 
 
-@pytest.mark.parametrize("skip_empty", [False, True])
-def test_flat_top_runs_a_network_in_amaranth(skip_empty):
+@pytest.mark.parametrize(
+    ("skip_empty", "filter_empty"), [(False, False), (True, False), (False, True)]
+)
+def test_flat_top_runs_a_network_in_amaranth(skip_empty, filter_empty):
     """The self-contained (no instances) EIETop, simulated in Amaranth, matches the golden model
     and the cycle model."""
     config = EIEConfig(
         n_pes=2, fifo_depth=2, regfile_depth=8, spmat_words=16, ptr_depth=32,
-        skip_empty=skip_empty,
+        skip_empty=skip_empty, filter_empty=filter_empty,
     )  # fmt: skip
     rng = np.random.default_rng(9)
     layers = [random_layer(rng, 11, 7, 0.3, relu=True), random_layer(rng, 5, 11, 0.4)]
@@ -420,8 +422,17 @@ def test_flat_top_runs_a_network_in_amaranth(skip_empty):
         await ctx.tick()
         await ctx.tick()
         model = predict(
-            layers, x, n_pes=2, fifo_depth=2, num=config.numerics, skip_empty=skip_empty
+            layers,
+            x,
+            n_pes=2,
+            fifo_depth=2,
+            num=config.numerics,
+            skip_empty=skip_empty,
+            filter_empty=filter_empty,
         )
         assert ctx.get(dut.rdata) == model.cycles[0]
+        if filter_empty:  # the filter changes the run here (the test can tell them apart)
+            base = predict(layers, x, n_pes=2, fifo_depth=2, num=config.numerics)
+            assert base.cycles[0] != model.cycles[0]
 
     run(dut, bench)

@@ -35,6 +35,10 @@ Sections (``--only`` picks one):
     stored figures), where the cycles go (per-PE categories of the cycle model), and the
     cycle model's study of the options past the paper (empty-column filter, 2-issue CCU,
     padding merge) at 64 PEs.
+``cpu``
+    The EIE paper's Figure 6/7 measured here (:mod:`.cpu`): dense GEMV (NumPy, its BLAS) and
+    CSR SpMV (SciPy) at batch 1 on the Table III layers beside EIE's time at 800 MHz and at
+    our Fmax, as speed-ups over the dense CPU time (GPU columns only with a GPU).
 ``energy``
     Energy per inference from access counts (:mod:`accelgen.golden.energy`, Horowitz
     ISSCC 2014, 45 nm): each Table III layer compressed on EIE vs the same layer dense on
@@ -71,6 +75,7 @@ from .. import outputs
 from ..golden import synthetic
 from ..outputs import output_path
 from .context import BenchContext, Section
+from .cpu import section_cpu
 from .diannao import section_diannao
 from .eie import section_eie
 from .eie_uarch import section_eie_uarch
@@ -86,6 +91,7 @@ __all__ = ["SECTIONS", "BenchContext", "Section", "add_arguments", "run", "write
 SECTIONS: dict[str, Callable[[BenchContext], Section]] = {
     "eie": section_eie,
     "eie_uarch": section_eie_uarch,
+    "cpu": section_cpu,
     "diannao": section_diannao,
     "speed": section_speed,
     "native": section_native,

@@ -54,17 +54,17 @@ SIDE_VARIANTS = (
 )
 #: The cycle model's design study at 64 PEs, queue 8: (label, layer_run keywords, balanced).
 STUDY_VARIANTS = (
-    ("(a) + (b) (today's best)", {"skip_empty": True}, True),
-    ("(a) + (b), 2-issue CCU", {"skip_empty": True, "issue_width": 2}, True),
-    ("(a) + (b) + empty-column filter", {"skip_empty": True, "filter_empty": True}, True),
+    ("(a) + (b)", {"skip_empty": True}, True),
+    ("(a) + (b), 2-issue CCU [model]", {"skip_empty": True, "issue_width": 2}, True),
+    ("(a) + (b) + filter (c)", {"skip_empty": True, "filter_empty": True}, True),
     (
-        "(a) + (b) + filter, 2-issue CCU",
+        "(a) + (b) + (c), 2-issue CCU [model]",
         {"skip_empty": True, "filter_empty": True, "issue_width": 2},
         True,
     ),
-    ("(a) + (b) + padding merge", {"skip_empty": True, "merge_padding": True}, True),
+    ("(a) + (b), padding merge [model]", {"skip_empty": True, "merge_padding": True}, True),
     (
-        "(a) + (b) + filter + padding merge",
+        "(a) + (b) + (c), padding merge [model]",
         {"skip_empty": True, "filter_empty": True, "merge_padding": True},
         True,
     ),
@@ -211,10 +211,17 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
 
 def _design_study(ctx: BenchContext, sec: Section) -> None:
     n, depth = paper.EIE_PES, paper.EIE_FIFO_DEPTH
-    layers = QUICK_STUDY_LAYERS if ctx.quick else STUDY_LAYERS
     rows = []
-    variants = QUICK_STUDY_VARIANTS if ctx.quick else STUDY_VARIANTS
-    runs = [(name, v) for name in layers for v in variants]
+    if ctx.quick:
+        runs = [(name, v) for name in QUICK_STUDY_LAYERS for v in QUICK_STUDY_VARIANTS]
+    else:
+        # every Table III layer with the RTL's options, the model-only ones on STUDY_LAYERS
+        runs = [
+            (name, v)
+            for name in ctx.eie_layer_names()
+            for v in STUDY_VARIANTS
+            if name in STUDY_LAYERS or "[model]" not in v[0]
+        ]
     for name, (label, kwargs, bal) in progress(runs, "EIE design study (model)"):
         s = ctx.eie_layer(name)
         ideal = balance.ideal_cycles(ctx.column_work(name, n), s.x)
@@ -229,6 +236,7 @@ def _design_study(ctx: BenchContext, sec: Section) -> None:
                 "variant": label,
                 "cycles": int(cycles),
                 "eff_mean_pct": pct(ideal["mean"] / cycles),
+                "paper_eff_pct": paper.eie_layer(name).efficiency_pct,
                 "padding_pct": pct(int(prof["padding"].sum()) / cells),
                 "bubble_pct": pct(int(prof["bubble"].sum()) / cells),
                 "starved_pct": pct(int(prof["starved"].sum()) / cells),
@@ -237,9 +245,10 @@ def _design_study(ctx: BenchContext, sec: Section) -> None:
         )
     sec.tables["design_study"] = rows
     sec.notes.append(
-        f"Design study ('design_study', cycle model only, {n} PEs, queue depth {depth}, "
-        "full-size synthetic layers, option (b)'s rows): options not in the RTL, modelled "
-        "cycle by cycle in accelgen.golden.eie_cycles.layer_run. 'filter': each PE keeps a "
+        f"Design study ('design_study', cycle model, {n} PEs, queue depth {depth}, "
+        "full-size synthetic layers, option (b)'s rows); '[model]' marks options that are "
+        "only in the cycle model (accelgen.golden.eie_cycles.layer_run), not in the RTL. "
+        "Filter (c) (EIEConfig.filter_empty, in the RTL): each PE keeps a "
         "bit per column (non-empty for it), read with the broadcast, and queues only its "
         "non-empty columns, so an 8-deep queue holds 8 columns of work and the broadcast "
         "waits only for PEs that keep the column; '2-issue': the CCU broadcasts the two "

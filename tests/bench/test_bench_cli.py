@@ -11,7 +11,9 @@ import pytest
 
 from accelgen import bench, main
 from accelgen.bench import context as bench_context
+from accelgen.bench import cpu as bench_cpu
 from accelgen.bench import eie as bench_eie
+from accelgen.bench import eie_uarch as bench_uarch
 from accelgen.golden import balance, paper
 
 
@@ -22,6 +24,9 @@ def test_quick_bench(tmp_path, monkeypatch):
     monkeypatch.setattr(bench_eie, "QUICK_FIFO_DEPTHS", (8,))
     monkeypatch.setattr(bench_eie, "QUICK_PE_COUNTS", (64,))
     monkeypatch.setattr(bench_context, "DIANNAO_QUICK_LAYERS", ("POOL3", "CLASS1", "CLASS3"))
+    monkeypatch.setattr(bench_uarch, "SCALED_LAYERS", ("NT-We",))
+    monkeypatch.setattr(bench_cpu, "QUICK_LAYERS", ("NT-We",))
+    monkeypatch.setattr(bench_cpu, "REPEATS", 3)
     assert main.main(["bench", "--quick", "-o", str(tmp_path)]) == 0
     quick = tmp_path, json.loads((tmp_path / "bench.json").read_text())
     for check in (
@@ -29,6 +34,8 @@ def test_quick_bench(tmp_path, monkeypatch):
         check_csv_per_table,
         check_diannao_arithmetic,
         check_eie_section,
+        check_eie_uarch_section,
+        check_cpu_section,
         check_energy_section,
         check_winograd_section,
         check_only_keeps_the_other_sections,
@@ -114,6 +121,33 @@ def check_eie_section(quick):
         assert eff[bench_eie.SKIP]["cycles"] < 0.9 * eff[bench_eie.BASELINE]["cycles"]
         assert eff[bench_eie.SKIP_BALANCED]["cycles"] < eff[bench_eie.BALANCED]["cycles"]
         assert [r["n_pes"] for r in tables["pe_sweep"]] == [64]
+
+
+def check_eie_uarch_section(quick):
+    tables = quick[1]["sections"]["eie_uarch"]["tables"]
+    rows = [r for r in tables["authors"] if r["layer"] == "NT-We"]
+    assert [r["variant"] for r in rows] == [v[0] for v in bench_uarch.SIDE_VARIANTS]
+    for r in rows:
+        # 75 outputs on 8 PEs: two boundary passes of ceil(75 / 8) + 2 cycles
+        assert r["total_cycles"] == r["run_cycles"] + 2 * (10 + 2)
+        assert r["authors_cycles"] == bench_uarch.AUTHORS_MEASURED[("NT-We", False)]
+        assert float(r["run_ratio"]) == pytest.approx(
+            r["run_cycles"] / r["authors_cycles"], abs=1e-3
+        )
+    (where,) = tables["where_cycles_go"]
+    parts = ("entry_pct", "padding_pct", "bubble_pct", "starved_pct")
+    assert sum(where[k] for k in parts) == pytest.approx(100, abs=0.05)
+    study = {r["variant"]: r for r in tables["design_study"]}
+    assert study["(a) + (b) + filter (c)"]["cycles"] < study["(a) + (b)"]["cycles"]
+
+
+def check_cpu_section(quick):
+    (row,) = quick[1]["sections"]["cpu"]["tables"]["cpu"]
+    assert row["layer"] == "NT-We" and row["cpu_dense_us"] > 0 and row["cpu_csr_us"] > 0
+    assert row["eie_800mhz_us"] == pytest.approx(row["eie_cycles"] / 800, abs=0.01)
+    assert row["best_cycles"] < row["eie_cycles"]
+    speedup = row["cpu_dense_us"] / row["best_fmax_us"]
+    assert row["speedup_best_fmax"] == pytest.approx(speedup, rel=0.01)
 
 
 def check_winograd_section(quick):

@@ -260,10 +260,43 @@ def _design_study(ctx: BenchContext, sec: Section) -> None:
     )
 
 
+#: Queue depths of the NT-We sweep with options (a) + (b) (+ (c)).
+NTWE_DEPTHS = (8, 10, 12, 16)
+QUICK_NTWE_DEPTHS = (8,)
+
+
+def _ntwe_depths(ctx: BenchContext, sec: Section) -> None:
+    n, name = paper.EIE_PES, "NT-We"
+    s = ctx.eie_layer(name)
+    ideal = balance.ideal_cycles(ctx.column_work(name, n), s.x)
+    rows = []
+    depths = QUICK_NTWE_DEPTHS if ctx.quick else NTWE_DEPTHS
+    for depth in progress(depths, "NT-We queue depths (model)"):
+        row = {"layer": name, "n_pes": n, "fifo_depth": depth}
+        for key, filt in (("ab", False), ("abc", True)):
+            cycles, _, _ = layer_run(
+                ctx.encoding(name, True, n),
+                s.x != 0,
+                fifo_depth=depth,
+                skip_empty=True,
+                filter_empty=filt,
+            )
+            row[f"{key}_cycles"] = int(cycles)
+            row[f"{key}_eff_mean_pct"] = pct(ideal["mean"] / cycles)
+        rows.append(row)
+    sec.tables["ntwe_depth"] = rows
+    sec.notes.append(
+        "NT-We at 64 PEs vs the activation-queue depth ('ntwe_depth', cycle model = RTL): "
+        "options (a) + (b) ('ab') and (a) + (b) + (c) ('abc'). With the filter a queue slot "
+        "holds a column with work for the PE, so depth buys more than without it."
+    )
+
+
 def section_eie_uarch(ctx: BenchContext) -> Section:
     sec = Section("eie_uarch", "EIE micro-architecture: the authors' simulator, cycle budget")
     sec.notes.append(synthetic.DESCRIPTION)
     _side_by_side(ctx, sec)
     ctx.checkpoint(sec)
     _design_study(ctx, sec)
+    _ntwe_depths(ctx, sec)
     return sec

@@ -177,3 +177,30 @@ def test_codebook_entry_zero_changed_after_construction():
         check_fits([layer], EIEConfig(n_pes=2))
     with pytest.raises(ValueError, match=r"codebook\[0\] is 5"):
         build_image([layer], EIEConfig(n_pes=2))
+
+
+def test_filter_flags_in_the_pointer_writes():
+    """With filter_empty, bit 32 of the write of pointer word ``base + j`` is set exactly when
+    column ``j`` has a non-zero weight among the PE's rows (two layers: the last word of the
+    first is the second's first and is never flagged); without it no flag is written."""
+    rng = np.random.default_rng(4)
+    layers = [random_layer(rng, 13, 9, 0.3), random_layer(rng, 6, 13, 0.3)]
+    layers[0].index[:, 3] = 0  # an empty column in every PE
+    for filt in (False, True):
+        config = EIEConfig(n_pes=4, regfile_depth=8, spmat_words=16, ptr_depth=32)
+        config = config.replace(filter_empty=filt)
+        image = build_image(layers, config)
+        mm = image.memory_map
+        writes = dict(zip(*(a.tolist() for a in image.writes()), strict=True))
+        for k in range(4):
+            flags = []
+            for a in range(image.ptr.shape[1]):
+                data = writes[mm.ptr(k, a)]
+                assert data & 0xFFFF == image.ptr[k, a]
+                flags.append(data >> 32)
+            want = []
+            for layer in layers:
+                rows = layer.index[k::4]
+                want += [int(rows[:, j].any()) if filt else 0 for j in range(layer.shape[1])] + [0]
+            assert flags == want
+    assert config.memory_bits["column_bitmap"] == 4 * 32

@@ -110,6 +110,8 @@ def layer_run(
 
     next_w, f_valid, f_w, cur_mask, cur_w = 0, False, 0, 0, 0
     bc_valid, bc_cols = False, ()
+    bc_need = [0] * n  # columns of the broadcast each PE keeps (queues)
+    pes = range(n)
     queues = [deque() for _ in range(n)]
     pr_valid = [False] * n
     pr_lo = [0] * n
@@ -136,11 +138,7 @@ def layer_run(
     while True:
         # ---- combinational
         # every queue has room for the broadcast's columns it keeps
-        all_ready = all(
-            len(queues[k]) + sum(1 for j in bc_cols if not filter_empty or nonempty[k, j])
-            <= fifo_depth
-            for k in range(n)
-        )
+        all_ready = all(len(queues[k]) + bc_need[k] <= fifo_depth for k in pes)
         fire = cur_mask != 0 and (not bc_valid or all_ready)
         picks, left = [], cur_mask
         while left and len(picks) < width:  # the lowest ``width`` non-zeros of the window
@@ -223,6 +221,10 @@ def layer_run(
         # ---- registers, CCU
         if fire:
             bc_valid, bc_cols = True, tuple(cur_w * n + p for p in picks)
+            if filter_empty:
+                bc_need = [int(c) for c in nonempty[:, list(bc_cols)].sum(axis=1)]
+            else:
+                bc_need = [len(bc_cols)] * n
         elif all_ready:
             bc_valid = False
         if take_f:

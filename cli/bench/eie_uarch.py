@@ -46,11 +46,12 @@ AUTHORS_MEASURED = {
 AUTHORS_MEASURED_DATE = "2026-12-05"
 AUTHORS_MEASURED_SEED = 1
 
-#: The variants of the side-by-side: (label, skip_empty, balanced rows).
+#: The variants of the side-by-side: (label, skip_empty, balanced rows, filter_empty).
 SIDE_VARIANTS = (
-    ("default", False, False),
-    ("skip_empty (a)", True, False),
-    ("(a) + balanced rows (b)", True, True),
+    ("default", False, False, False),
+    ("skip_empty (a)", True, False, False),
+    ("(a) + balanced rows (b)", True, True, False),
+    ("(a) + (b) + filter (c)", True, True, True),
 )
 #: The cycle model's design study at 64 PEs, queue 8: (label, layer_run keywords, balanced).
 STUDY_VARIANTS = (
@@ -69,7 +70,7 @@ STUDY_VARIANTS = (
         True,
     ),
 )
-STUDY_LAYERS = ("Alex-7", "NT-We", "VGG-6", "NT-LSTM")
+STUDY_LAYERS = ("Alex-7", "NT-We")
 QUICK_STUDY_LAYERS = ("NT-We",)
 #: ``--quick``: today's best and the filter only.
 QUICK_STUDY_VARIANTS = (STUDY_VARIANTS[0], STUDY_VARIANTS[2])
@@ -123,10 +124,15 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
             else:
                 theirs[bal] = None
         extra = _boundary(idx.shape[0], n)
-        for label, skip, bal in SIDE_VARIANTS:
+        for label, skip, bal, filt in SIDE_VARIANTS:
             prof: dict = {}
             run, _, _ = layer_run(
-                encs[bal], s.x != 0, fifo_depth=depth, skip_empty=skip, profile=prof
+                encs[bal],
+                s.x != 0,
+                fifo_depth=depth,
+                skip_empty=skip,
+                filter_empty=filt,
+                profile=prof,
             )
             rows.append(
                 {
@@ -157,7 +163,7 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
                     }
                 )
     geo = {}
-    for label, _, _ in SIDE_VARIANTS:
+    for label, *_ in SIDE_VARIANTS:
         rs = [r for r in rows if r["variant"] == label and r["run_ratio"] is not None]
         if len(rs) == len(SCALED_LAYERS):
             geo[label] = tuple(
@@ -215,12 +221,13 @@ def _design_study(ctx: BenchContext, sec: Section) -> None:
     if ctx.quick:
         runs = [(name, v) for name in QUICK_STUDY_LAYERS for v in QUICK_STUDY_VARIANTS]
     else:
-        # every Table III layer with the RTL's options, the model-only ones on STUDY_LAYERS
+        # every variant on STUDY_LAYERS, option (c) on every Table III layer (the eie
+        # section's 'options' table has the others)
         runs = [
             (name, v)
             for name in ctx.eie_layer_names()
             for v in STUDY_VARIANTS
-            if name in STUDY_LAYERS or "[model]" not in v[0]
+            if name in STUDY_LAYERS or v is STUDY_VARIANTS[2]
         ]
     for name, (label, kwargs, bal) in progress(runs, "EIE design study (model)"):
         s = ctx.eie_layer(name)

@@ -10,12 +10,14 @@ figures measured that way for seed 1 (:data:`AUTHORS_MEASURED`, with the date)."
 
 from __future__ import annotations
 
+import subprocess
+
 import numpy as np
 
 from ..golden import balance, paper, synthetic
 from ..golden.eie_cycles import BOUNDARY_EXTRA_CYCLES, layer_run
 from ..golden.eie_format import encode
-from .context import BenchContext, Section, pct, progress, ratio
+from .context import BenchContext, Section, first_line, pct, progress, ratio
 
 __all__ = [
     "AUTHORS_MEASURED",
@@ -101,7 +103,7 @@ def _boundary(rows: int, n: int) -> int:
 
 
 def _side_by_side(ctx: BenchContext, sec: Section) -> None:
-    from .authors_sim import run_authors_sim
+    from .authors_sim import AuthorsSimError, run_authors_sim
 
     n, depth = SCALED_PES, SCALED_DEPTH
     measured = ctx.authors_sim is not None
@@ -116,9 +118,13 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
         theirs = {}
         for bal, enc in encs.items():
             if measured:
-                theirs[bal] = run_authors_sim(
-                    ctx.authors_sim, enc, s.x, s.layer.codebook, fifo_depth=depth
-                )
+                try:
+                    theirs[bal] = run_authors_sim(
+                        ctx.authors_sim, enc, s.x, s.layer.codebook, fifo_depth=depth
+                    )
+                except (AuthorsSimError, OSError, subprocess.SubprocessError) as e:
+                    sec.skipped.append(f"FAILED: the authors' simulator on {name}: {first_line(e)}")
+                    theirs[bal] = None
             elif ctx.seed == AUTHORS_MEASURED_SEED:
                 theirs[bal] = AUTHORS_MEASURED[(name, bal)]
             else:

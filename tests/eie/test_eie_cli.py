@@ -49,6 +49,21 @@ def test_generate_skip_empty_option(tmp_path):
     assert "module \\eie_pe.spans" not in (base / "eie.v").read_text()
 
 
+def test_generate_filter_empty_option(tmp_path):
+    """``--filter-empty`` lands in the resolved config and in the Verilog (the bitmap)."""
+    out = tmp_path / "gen"
+    assert main(["generate", "eie", *SMALL, "--filter-empty", "-o", str(out)]) == 0
+    assert EIEConfig.load(out / "config.json").filter_empty is True
+    report = json.loads((out / "report.json").read_text())
+    assert report["memory_bits"]["column_bitmap"] == 2 * 32
+    assert "bitmap" in (out / "eie.v").read_text()
+    base = tmp_path / "base"
+    assert main(["generate", "eie", *SMALL, "-o", str(base)]) == 0
+    assert "bitmap" not in (base / "eie.v").read_text()
+    with pytest.raises(TypeError, match="filter_empty"):
+        EIEConfig(filter_empty=1)
+
+
 def test_skip_empty_config_round_trip_and_validation(tmp_path):
     config = EIEConfig(n_pes=4, skip_empty=True)
     config.save(tmp_path / "c.json")

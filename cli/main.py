@@ -38,6 +38,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "export-onnx": ("accelgen.export_onnx", "export the built-in digits models as ONNX + data"),
     "lint": ("accelgen.lint", "Verilator -Wall lint and Icarus compile of every generated top"),
+    "explore": (
+        "accelgen.explore",
+        "design-space exploration on Dask: cycle model, energy, area, Pareto front synthesized",
+    ),
+    "regress": (
+        "accelgen.regress",
+        "random configs x random layers on the RTL vs golden and cycle model, on Dask",
+    ),
 }
 
 

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Top to bottom. The command line (the modules and packages of the root package, ``cli/``) sits
 # above all of them. Names joined by " | " are independent siblings.
 LAYERS = (
+    "accelgen.farm",
     "accelgen.cores",
     "accelgen.synth",
     "accelgen.sim",

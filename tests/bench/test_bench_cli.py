@@ -14,6 +14,7 @@ from accelgen.bench import context as bench_context
 from accelgen.bench import cpu as bench_cpu
 from accelgen.bench import eie as bench_eie
 from accelgen.bench import eie_uarch as bench_uarch
+from accelgen.bench import farm as bench_farm
 from accelgen.golden import balance, paper
 
 
@@ -27,6 +28,8 @@ def test_quick_bench(tmp_path, monkeypatch):
     monkeypatch.setattr(bench_uarch, "SCALED_LAYERS", ("NT-We",))
     monkeypatch.setattr(bench_cpu, "QUICK_LAYERS", ("NT-We",))
     monkeypatch.setattr(bench_cpu, "REPEATS", 3)
+    grid = {"n_pes": [64], "fifo_depth": [2, 8], "skip_empty": [False]}
+    monkeypatch.setattr(bench_farm, "QUICK_GRID", grid)
     assert main.main(["bench", "--quick", "-o", str(tmp_path)]) == 0
     quick = tmp_path, json.loads((tmp_path / "bench.json").read_text())
     for check in (
@@ -38,6 +41,7 @@ def test_quick_bench(tmp_path, monkeypatch):
         check_cpu_section,
         check_energy_section,
         check_winograd_section,
+        check_farm_section,
         check_only_keeps_the_other_sections,
     ):
         check(quick)
@@ -148,6 +152,19 @@ def check_cpu_section(quick):
     assert row["best_cycles"] < row["eie_cycles"]
     speedup = row["cpu_dense_us"] / row["best_fmax_us"]
     assert row["speedup_best_fmax"] == pytest.approx(speedup, rel=0.01)
+
+
+def check_farm_section(quick):
+    tables = quick[1]["sections"]["farm"]["tables"]
+    sweep = {r["workers"]: r for r in tables["sweep"]}
+    assert set(sweep) == {1, 2} and all(
+        r["points"] == 2 and r["status"] == 0 for r in sweep.values()
+    )
+    assert sweep[1]["speedup"] == 1.0
+    (reg,) = tables["regress"]
+    assert reg["engine"] == "native" and reg["cases"] == 20 and reg["failures"] == 0
+    assert reg["passed"] and reg["cases_per_s"] > 0
+    assert {r["core"] for r in tables["estimator"]} == {"eie", "diannao"}
 
 
 def check_winograd_section(quick):

@@ -281,7 +281,19 @@ def _dir_commands(files: Inputs) -> dict[str, list]:
         "lint": ["lint", "mac"],
         "demo": ["demo", "--images", "1"],
         "bench": ["bench", "--quick"],
+        "explore": ["explore", _explore_spec(files), "--workers", "0"],
+        "regress": ["regress", "--cases", "2", "--workers", "0"],
     }
+
+
+def _explore_spec(files: Inputs) -> Path:
+    spec = files.root / "spec.toml"
+    spec.write_text(
+        'core = "eie"\n[workload]\n'
+        "synthetic = [{ inputs = 8, outputs = 8, weight_density = 0.5, act_density = 0.5 }]\n"
+        "[grid]\nn_pes = [1, 2]\n"
+    )
+    return spec
 
 
 def _file_commands(files: Inputs) -> dict[str, list]:
@@ -290,7 +302,17 @@ def _file_commands(files: Inputs) -> dict[str, list]:
     return {"sim-eie": ["sim", "eie", eie, "--pes", "1"], "sim-diannao": ["sim", "diannao", dn]}
 
 
-DIR_COMMANDS = ["generate-eie", "generate-diannao", "compress", "synth", "lint", "demo", "bench"]
+DIR_COMMANDS = [
+    "generate-eie",
+    "generate-diannao",
+    "compress",
+    "synth",
+    "lint",
+    "demo",
+    "bench",
+    "explore",
+    "regress",
+]
 FILE_COMMANDS = ["sim-eie", "sim-diannao"]
 
 

@@ -204,7 +204,7 @@ def explore(spec, out: Path, args: argparse.Namespace) -> int:
                         sk,
                         timed,
                         (synth_point, core, cfg, str(out / "synth" / f"{core}-{sk}")),
-                        {"pnr": args.pnr},
+                        {"pnr": args.pnr, "pnr_timeout_s": float(spec.pareto["timeout_s"])},
                     )
                 )
             if n_spot:

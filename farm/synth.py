@@ -23,12 +23,15 @@ def tool_versions() -> dict[str, str]:
     return out
 
 
-def synth_point(core: str, config: dict, out_dir: str, *, pnr: bool = False) -> dict[str, Any]:
+def synth_point(
+    core: str, config: dict, out_dir: str, *, pnr: bool = False, pnr_timeout_s: float = 0.0
+) -> dict[str, Any]:
     """Synthesize ``core`` with ``config`` (JSON fields) into ``out_dir`` for ECP5.
 
     Returns ``{"status": "ok", "lut": .., "ff": .., "dsp": .., "bram": .., "carry": ..,
     "lutram": .., "fmax_mhz": .., "yosys_s": ..}`` or ``{"status": "failed", "error": line,
-    "log": tail}``. ``pnr`` also runs nextpnr (Fmax).
+    "log": tail}``. ``pnr`` also runs nextpnr (Fmax), stopped after ``pnr_timeout_s`` seconds
+    (0: no limit; a stopped run reports nextpnr's post-placement estimate).
     """
     from accelgen import cores
     from accelgen.synth.flow import SynthConfig, run_synth
@@ -44,7 +47,7 @@ def synth_point(core: str, config: dict, out_dir: str, *, pnr: bool = False) -> 
         report = run_synth(
             c.top(cfg),
             c.verilog_name,
-            SynthConfig(target="ecp5", place_route=pnr),
+            SynthConfig(target="ecp5", place_route=pnr, pnr_timeout_s=pnr_timeout_s),
             out,
             design=core,
             design_config=cfg,
@@ -62,7 +65,8 @@ def synth_point(core: str, config: dict, out_dir: str, *, pnr: bool = False) -> 
     res["ff"] -= int(r.get("wrapper_ffs", 0))  # the I/O wrapper is not the core's
     res["status"] = "ok"
     res["yosys_s"] = report["tool_seconds"].get("yosys_s")
-    res["fmax_mhz"] = (report.get("timing") or {}).get("fmax_mhz")
+    timing = report.get("timing") or {}
+    res["fmax_mhz"] = timing.get("fmax_mhz") or timing.get("placement_estimate_mhz")
     import json
 
     record = {"config": config, "pnr": pnr, "status": "ok", "result": res}

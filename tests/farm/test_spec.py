@@ -130,3 +130,39 @@ def test_stored_coefficients_cover_both_cores():
         for res in ("lut", "ff", "dsp", "bram"):
             assert res in model.coefficients[core]
     assert os.path.exists(area.COEFFICIENTS)
+
+
+def test_tool_failure_is_recorded_and_sweep_continues(tmp_path, monkeypatch):
+    """A Yosys crash on a front point is a failed row with its log; the rest completes."""
+    from accelgen.synth import flow
+    from accelgen.synth.errors import SynthError
+
+    calls = []
+
+    def broken(component, top, cfg, out_dir, **kwargs):
+        calls.append(out_dir)
+        (Path(out_dir) / "yosys.log").parent.mkdir(parents=True, exist_ok=True)
+        (Path(out_dir) / "yosys.log").write_text("ERROR: out of cheese\n")
+        component._MustUse__silence = True
+        raise SynthError("yosys failed: ERROR: out of cheese")
+
+    monkeypatch.setattr(flow, "run_synth", broken)
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({**BASE, "pareto": {"max_points": 2, "spot_check": 0}}))
+    out = tmp_path / "out"
+    assert main(["explore", str(spec), "-o", str(out), "--workers", "0", "--no-progress"]) == 1
+    rows = list(ResultStore(out / "results.csv", _columns()).rows.values())
+    model = [r for r in rows if r["kind"] == "model"]
+    synth = [r for r in rows if r["kind"] == "synth"]
+    assert len(model) == 2 and all(r["status"] == "ok" for r in model)
+    assert synth and len(synth) == len(calls)
+    for r in synth:
+        assert r["status"] == "failed" and "out of cheese" in r["error"]
+        assert "out of cheese" in (out / r["log"]).read_text()
+    assert (out / "report.md").exists() and (out / "pareto.png").exists()
+
+
+def _columns():
+    from accelgen.explore import COLUMNS
+
+    return COLUMNS

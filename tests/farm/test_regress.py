@@ -89,11 +89,15 @@ def test_bad_arguments_one_line(tmp_path, capsys, argv, message):
     assert not out.exists()
 
 
-@pytest.mark.skipif("verilator" not in default_simulators(), reason="needs Verilator")
-def test_real_rtl_passes_native(tmp_path):
-    """A few random cases per core on the real RTL (native engine), one config each."""
+@pytest.mark.parametrize("simulator", default_simulators())
+def test_real_rtl_passes(tmp_path, simulator):
+    """Random cases per core on the real RTL (native engine on Verilator, cocotb on Icarus),
+    one config each."""
     out = tmp_path / "reg"
-    argv = ["regress", "--cases", "16", "--configs", "1", "--seed", "1", "--workers", "0"]
+    n = 16 if simulator == "verilator" else 6
+    argv = ["regress", "--cases", str(n), "--configs", "1", "--seed", "1", "--workers", "0"]
+    argv += ["--simulator", simulator]
     assert main([*argv, "--no-progress", "-o", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["cases"] == 16 and summary["failures"] == 0 and summary["task_errors"] == 0
+    assert summary["cases"] == n and summary["failures"] == 0 and summary["task_errors"] == 0
+    assert summary["engine"] == ("native" if simulator == "verilator" else "cocotb")

@@ -166,3 +166,32 @@ def _columns():
     from accelgen.explore import COLUMNS
 
     return COLUMNS
+
+
+def test_interrupt_leaves_whole_rows_and_rerun_completes(tmp_path, monkeypatch, capsys):
+    from accelgen.farm import evaluate
+
+    real = evaluate.evaluate_point
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluate, "evaluate_point", interrupted)
+    spec = tmp_path / "s.json"
+    spec.write_text(
+        json.dumps({**BASE, "grid": {"n_pes": [1, 2, 4, 8]}, "pareto": {"synth": False}})
+    )
+    out = tmp_path / "out"
+    argv = ["explore", str(spec), "-o", str(out), "--workers", "0", "--no-progress"]
+    assert main(argv) == 130
+    assert "interrupted" in capsys.readouterr().err
+    text = (out / "results.csv").read_text()
+    assert text.endswith("\n") and len(ResultStore(out / "results.csv", _columns()).rows) == 2
+    monkeypatch.setattr(evaluate, "evaluate_point", real)
+    assert main(argv) == 0
+    rows = ResultStore(out / "results.csv", _columns()).rows
+    assert len(rows) == 4 and all(r["status"] == "ok" for r in rows.values())

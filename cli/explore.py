@@ -3,7 +3,8 @@
 ``accelgen explore SPEC -o DIR`` evaluates every point of the SPEC (``docs/explore.md``) with
 the exact cycle model, the energy model and the area estimator, then synthesizes the Pareto
 front with Yosys and spot-checks it on the RTL. Writes ``DIR/results.csv`` (one row per task,
-resumable), ``DIR/pareto.png``, ``DIR/report.md``, ``DIR/logs/`` (failed tasks) and
+resumable), ``DIR/pareto.png``, ``DIR/report.md``, ``DIR/spec.json`` (the checked SPEC),
+``DIR/logs/`` (failed tasks) and
 ``DIR/synth/`` (the synthesis runs). ``accelgen explore --fit-area -o DIR`` synthesizes the
 estimator's training set and writes ``DIR/area_coefficients.json`` and ``DIR/area_fit.md``.
 """
@@ -147,6 +148,7 @@ def explore(spec, out: Path, args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     tools = tool_versions()
     store = ResultStore(out / "results.csv", COLUMNS)
+    outputs.write_text(out / "spec.json", json.dumps(spec.to_json(), indent=1) + "\n")
     progress = not args.no_progress
     core, workload = spec.core, spec.workload
     tasks = []

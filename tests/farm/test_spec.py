@@ -195,3 +195,26 @@ def test_interrupt_leaves_whole_rows_and_rerun_completes(tmp_path, monkeypatch, 
     assert main(argv) == 0
     rows = ResultStore(out / "results.csv", _columns()).rows
     assert len(rows) == 4 and all(r["status"] == "ok" for r in rows.values())
+
+
+def test_fit_area_writes_coefficients_and_error_table(tmp_path, monkeypatch):
+    """--fit-area on fake "Yosys" resources that are linear in the features: the fit recovers
+    them (near-zero held-out error) and writes the JSON and the Markdown table."""
+    from accelgen import cores
+    from accelgen.farm import synth
+
+    def fake(core, config, out_dir, **kwargs):
+        f = area.features(core, cores.get(core).config_cls.from_json(config))
+        lut = 800 + 300 * f.get("pes", 0) + 40 * f.get("tn2*w", 0) / 16 + 7 * f.get("1", 0)
+        return {"status": "ok", "lut": lut, "ff": 0.8 * lut, "dsp": 3, "bram": f["blocks"] + 1}
+
+    monkeypatch.setattr(synth, "synth_point", fake)
+    out = tmp_path / "fit"
+    assert main(["explore", "--fit-area", "-o", str(out), "--workers", "0", "--no-progress"]) == 0
+    model = area.load_model(out / "area_coefficients.json")
+    for core in ("eie", "diannao"):
+        held = model.errors[core]["held_out_pct"]
+        assert held["lut"] < 0.5 and held["ff"] < 0.5 and held["bram"] < 0.5
+        assert model.fit_range[core]
+    table = (out / "area_fit.md").read_text()
+    assert "| eie | held out | 3 |" in table and "| diannao | held out | 3 |" in table

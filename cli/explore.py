@@ -153,8 +153,11 @@ def explore(spec, out: Path, args: argparse.Namespace) -> int:
     core, workload = spec.core, spec.workload
     tasks = []
     point_of = {}
+    from accelgen.farm.area import model_version
+
+    model_tools = {**tools, "area_model": model_version()}
     for p in spec.points:
-        key = point_key("model", core, p, workload, tools)
+        key = point_key("model", core, p, workload, model_tools)
         point_of[key] = p
         if not store.done(key):
             tasks.append(Task(key, timed, (evaluate_point, core, p, workload)))

@@ -53,8 +53,8 @@ BRAM_BITS = 18432
 # DP16KD aspect ratios (depth, width)
 _BRAM_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
 
-_EIE_LOGIC = ("1", "pes", "pes*acc", "pes*queue_bits", "pes*skip", "pes*addr_bits")
-_DN_LOGIC = ("1", "tn", "tn2*w", "tn*acc", "tn*pwl", "ctrl_bits")
+_EIE_LOGIC = ("1", "pes", "pes*acc", "pes*queue_bits", "pes*skip")
+_DN_LOGIC = ("1", "tn", "tn2*w", "tn*acc", "small_mem_bits")
 #: Feature names per core and resource (the columns of the linear model, ``1`` = constant).
 FEATURES: dict[str, dict[str, tuple[str, ...]]] = {
     "eie": {"lut": _EIE_LOGIC, "ff": _EIE_LOGIC, "dsp": ("1", "pes"), "bram": ("1", "blocks")},
@@ -129,7 +129,7 @@ def features(core: str, config) -> dict[str, float]:
             "tn2": t * t,
             "tn2*w": t * t * c.w_bits,
             "tn*acc": t * c.acc_bits,
-            "tn*pwl": t * c.act_bits * c.pwl_segments,
+            "small_mem_bits": _counted(core, config)["small_mem_bits"],
             "ctrl_bits": ctrl,
         }
     raise ValueError(f"no area model for core {core!r}; expected eie or diannao")
@@ -142,7 +142,12 @@ def _counted(core: str, config) -> dict[str, int]:
         if depth * width >= BRAM_BITS // 2:
             blocks += inst * bram_blocks(depth, width)
             bits += inst * depth * width
-    return {"bram": blocks, "bram_bits": bits}
+    small = sum(
+        inst * depth * width
+        for inst, depth, width in memories(core, config)
+        if depth * width < BRAM_BITS // 2
+    )
+    return {"bram": blocks, "bram_bits": bits, "small_mem_bits": small}
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,16 @@ def load_model(path: str | Path | None = None) -> AreaModel:
     if path is None:
         _MODEL = model
     return model
+
+
+def model_version() -> str:
+    """12 hex digits of SHA-256 of the stored coefficients (part of a sweep point's key)."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(COEFFICIENTS.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return "-"
 
 
 def estimate(core: str, config, model: AreaModel | None = None) -> dict[str, float]:

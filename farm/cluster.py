@@ -72,7 +72,7 @@ def open_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: never clashes with another cluster
         silence_logs=logging.ERROR,
     )
     client = Client(cluster)

@@ -217,4 +217,4 @@ def test_fit_area_writes_coefficients_and_error_table(tmp_path, monkeypatch):
         assert held["lut"] < 0.5 and held["ff"] < 0.5 and held["bram"] < 0.5
         assert model.fit_range[core]
     table = (out / "area_fit.md").read_text()
-    assert "| eie | held out | 3 |" in table and "| diannao | held out | 3 |" in table
+    assert "| eie | held out | 2 |" in table and "| diannao | held out | 2 |" in table

@@ -28,7 +28,7 @@ SPEC = {
         "synthetic": [{"inputs": 256, "outputs": 128, "weight_density": 0.3, "act_density": 0.6}],
         "batch": 2,
     },
-    "grid": {"n_pes": [2, 4, 8, 16], "fifo_depth": [1, 2, 4, 8]},
+    "grid": {"n_pes": [2, 4, 8, 16], "fifo_depth": [1, 2, 4, 8], "skip_empty": [False, True]},
     "pareto": {"synth": False},
 }
 
@@ -77,11 +77,11 @@ def test_killed_worker_every_point_once(tmp_path):
     assert status == 0
     rows = _rows(out)
     counts = Counter(r["key"] for r in rows)
-    assert len(counts) == 16 and set(counts.values()) == {1}
+    assert len(counts) == 32 and set(counts.values()) == {1}
     assert all(r["status"] == "ok" for r in rows)
     # a rerun finds every point done and adds nothing
     assert main(["explore", str(spec), "-o", str(out), "--workers", "0", "--no-progress"]) == 0
-    assert len(_rows(out)) == 16
+    assert len(_rows(out)) == 32
 
 
 def test_scheduler_subprocess_pair(tmp_path):
@@ -113,7 +113,7 @@ def test_scheduler_subprocess_pair(tmp_path):
             )
         )
         spec = tmp_path / "spec.json"
-        small = {**SPEC, "grid": {"n_pes": [2, 4], "fifo_depth": [2, 8]}}
+        small = {**SPEC, "grid": {"n_pes": [2, 4], "fifo_depth": [2, 8], "skip_empty": [False]}}
         spec.write_text(json.dumps(small))
         out = tmp_path / "out"
         assert (

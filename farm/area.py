@@ -6,14 +6,14 @@ For a configuration the estimator returns the ECP5 resources Yosys' ``synth_ecp5
 
 * every resource is linear in a handful of features of the config (:data:`FEATURES`,
   :func:`features`), each a count of hardware the RTL instantiates: per PE / per lane datapath
-  widths, queue and buffer words, multipliers, and for BRAM the blocks its memories need
-  (:func:`memories`: a memory of at least half a 18 Kbit ``DP16KD`` block costed in blocks at
-  the block's best aspect ratio, 16384 x 1 ... 512 x 36; smaller ones are left to LUTs /
-  LUT-RAM). The coefficients are fitted by least squares on *relative* error to the resources
+  widths, queue bits, buffer address widths, multipliers, and for BRAM the blocks its memories
+  need (:func:`memories`, each costed in 18 Kbit ``DP16KD`` blocks at the block's best aspect
+  ratio, 16384 x 1 ... 512 x 36: Yosys maps every memory of the cores to block RAM). The
+  coefficients are fitted by least squares on *relative* error to the resources
   of real Yosys runs over a training set of configurations (``accelgen explore --fit-area``)
   and stored in ``area_coefficients.json`` next to this module, with the training range and
   the held-out error;
-* ``bram_bits`` is counted: the bits of the memories of at least half a block.
+* ``bram_bits`` is counted: the bits of all memories.
 
 The model is only meant inside the fitted range (``fit_range`` in the JSON): outside it the
 estimate is an extrapolation, flagged by :func:`in_range`.
@@ -54,7 +54,7 @@ BRAM_BITS = 18432
 _BRAM_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
 
 _EIE_LOGIC = ("1", "pes", "pes*acc", "pes*queue_bits", "pes*skip")
-_DN_LOGIC = ("1", "tn", "tn2*w", "tn*acc", "small_mem_bits")
+_DN_LOGIC = ("1", "tn", "tn2*w", "tn*acc", "addr_bits")
 #: Feature names per core and resource (the columns of the linear model, ``1`` = constant).
 FEATURES: dict[str, dict[str, tuple[str, ...]]] = {
     "eie": {"lut": _EIE_LOGIC, "ff": _EIE_LOGIC, "dsp": ("1", "pes"), "bram": ("1", "blocks")},
@@ -129,25 +129,20 @@ def features(core: str, config) -> dict[str, float]:
             "tn2": t * t,
             "tn2*w": t * t * c.w_bits,
             "tn*acc": t * c.acc_bits,
-            "small_mem_bits": _counted(core, config)["small_mem_bits"],
+            "addr_bits": _log2(c.nbin_depth) + _log2(c.nbout_depth) + _log2(c.sb_depth),
             "ctrl_bits": ctrl,
         }
     raise ValueError(f"no area model for core {core!r}; expected eie or diannao")
 
 
 def _counted(core: str, config) -> dict[str, int]:
-    """Block RAM counted from the config's memories (blocks and bits)."""
+    """Block RAM counted from the config's memories: DP16KD blocks and bits. Yosys'
+    ``synth_ecp5`` maps every memory of the cores to block RAM, however small."""
     blocks = bits = 0
     for inst, depth, width in memories(core, config):
-        if depth * width >= BRAM_BITS // 2:
-            blocks += inst * bram_blocks(depth, width)
-            bits += inst * depth * width
-    small = sum(
-        inst * depth * width
-        for inst, depth, width in memories(core, config)
-        if depth * width < BRAM_BITS // 2
-    )
-    return {"bram": blocks, "bram_bits": bits, "small_mem_bits": small}
+        blocks += inst * bram_blocks(depth, width)
+        bits += inst * depth * width
+    return {"bram": blocks, "bram_bits": bits}
 
 
 @dataclass(frozen=True)

@@ -360,6 +360,7 @@ def _fit_area(args: argparse.Namespace, out: Path) -> int:
             "held_out_pct": area.relative_errors(
                 core, [runs[i][0] for i in test], [meas[i] for i in test], model
             ),
+            "loo_pct": area.loo_errors(core, [runs[i][0] for i in train], [meas[i] for i in train]),
             "n_train": len(train),
             "n_held_out": len(test),
         }
@@ -382,6 +383,7 @@ def fit_markdown(errors: dict, table: list) -> str:
     for core, e in errors.items():
         for name, key, n in (
             ("training", "train_pct", e["n_train"]),
+            ("leave-one-out", "loo_pct", e["n_train"]),
             ("held out", "held_out_pct", e["n_held_out"]),
         ):
             v = e[key]
@@ -391,7 +393,9 @@ def fit_markdown(errors: dict, table: list) -> str:
             )
     lines += [
         "",
-        "Mean relative error |estimate - Yosys| / Yosys. Held-out configurations:",
+        "Mean relative error |estimate - Yosys| / Yosys: on the training configurations, each "
+        "training configuration predicted by the fit on the others (leave-one-out), and on the "
+        "held-out configurations:",
         "",
         "| core | config | LUT Yosys / est | FF Yosys / est | DSP Yosys / est | BRAM Yosys / est |",
         "|---|---|---:|---:|---:|---:|",

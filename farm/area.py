@@ -249,6 +249,20 @@ def fit(
     return out
 
 
+def loo_errors(core: str, configs: Sequence, measured: Sequence[Mapping[str, float]]) -> dict:
+    """Leave-one-out cross-validation: each config predicted by the model fitted on the others
+    (mean relative error per resource, percent)."""
+    errs: dict[str, list[float]] = {r: [] for r in FITTED}
+    for i in range(len(configs)):
+        rest = [j for j in range(len(configs)) if j != i]
+        coef = fit(core, [configs[j] for j in rest], [measured[j] for j in rest])
+        est = estimate(core, configs[i], AreaModel({core: coef}, {}, {}))
+        for r in errs:
+            ref = float(measured[i][r])
+            errs[r].append(abs(est[r] - ref) / ref if ref else float(est[r] != 0))
+    return {r: round(100.0 * float(np.mean(v)), 2) for r, v in errs.items()}
+
+
 def relative_errors(
     core: str, configs: Sequence, measured: Sequence[Mapping[str, float]], model: AreaModel
 ) -> dict[str, float]:

@@ -130,9 +130,14 @@ def _estimator(sec: Section) -> None:
     model = load_model()
     rows = []
     for core, e in model.errors.items():
-        for name, key in (("training", "train_pct"), ("held out", "held_out_pct")):
-            n = e["n_train"] if key == "train_pct" else e["n_held_out"]
-            rows.append({"core": core, "set": name, "configs": n, **e[key]})
+        for name, key in (
+            ("training", "train_pct"),
+            ("leave-one-out", "loo_pct"),
+            ("held out", "held_out_pct"),
+        ):
+            if key in e:
+                n = e["n_held_out"] if key == "held_out_pct" else e["n_train"]
+                rows.append({"core": core, "set": name, "configs": n, **e[key]})
     sec.tables["estimator"] = rows
     sec.notes.append(
         "Area estimator ('estimator'): mean relative error in percent of the estimate vs Yosys "

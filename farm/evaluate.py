@@ -18,7 +18,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Entry", "evaluate_point", "fit_config", "spot_check", "workload_entries"]
+__all__ = [
+    "ENERGY_INFERENCES",
+    "Entry",
+    "evaluate_point",
+    "fit_config",
+    "spot_check",
+    "workload_entries",
+]
+
+#: Inferences over which the one-off model load from DRAM is amortised in the energy per
+#: inference (as in ``accelgen bench``'s energy section).
+ENERGY_INFERENCES = 1000
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,7 +169,9 @@ def _eie_metrics(config, entries) -> dict[str, float]:
         for li in range(len(e.layers)):
             cw = _column_work(e, li, config.n_pes)
             ideal += float(np.mean(ideal_cycles(cw, acts[li])["mean"]))
-        energy += eie_energy(list(e.layers), acts, num=num, n_pes=config.n_pes).total_pj
+        energy += eie_energy(
+            list(e.layers), acts, num=num, n_pes=config.n_pes, n_inferences=ENERGY_INFERENCES
+        ).total_pj
     return {"cycles": cycles, "efficiency": ideal / run if run else 0.0, "energy_pj": energy}
 
 
@@ -184,6 +197,7 @@ def _diannao_metrics(config, entries) -> dict[str, float]:
             num=num,
             tn=config.tn,
             sb_bytes=config.sb_bytes,
+            n_inferences=ENERGY_INFERENCES,
         ).total_pj
     util = useful / (config.tn**2 * cycles) if cycles else 0.0
     return {"cycles": cycles, "efficiency": util, "energy_pj": energy}

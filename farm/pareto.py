@@ -130,9 +130,14 @@ def report_markdown(
         f"Workload: {', '.join(_workload_names(spec['workload']))} (batch "
         f"{spec['workload']['batch']}, seed {spec['workload']['seed']}). Cycles and efficiency "
         "from the exact cycle model (EIE: load efficiency, mean definition; DianNao: NFU "
-        "utilization), energy from the 45 nm model, LUT/FF from the area estimator "
-        "(accelgen.farm.area); the front's points were synthesized with Yosys (synth_ecp5) and "
-        "spot-checked on the RTL.",
+        "utilization), energy per inference from the 45 nm model (the model load amortised over "
+        "1000 inferences), LUT/FF from the area estimator (accelgen.farm.area)"
+        + (
+            "; the front's points were synthesized with Yosys (synth_ecp5) and spot-checked on "
+            "the RTL."
+            if synth or spot
+            else "; no synthesis (pareto.synth = false)."
+        ),
         "",
         "![Pareto plot](pareto.png)",
         "",

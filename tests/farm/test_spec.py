@@ -110,7 +110,7 @@ def test_bram_blocks_and_fit_recovers_a_linear_model():
         for n in (1, 2, 4, 8)
         for f, s, a in ((2, False, 32), (8, True, 24), (16, False, 24))
     ]
-    truth = {"1": 500, "pes": 900, "pes*acc": 10, "pes*queue_bits": 2, "pes*skip": 50}
+    truth = {"1": 500, "pes": 900, "pes*acc": 10, "pes*skip": 50}
     meas = []
     for c in configs:
         f = area.features("eie", c)

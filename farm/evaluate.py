@@ -162,6 +162,7 @@ def _eie_metrics(config, entries) -> dict[str, float]:
             fifo_depth=config.fifo_depth,
             num=num,
             skip_empty=config.skip_empty,
+            filter_empty=config.filter_empty,
         )
         cycles += float(res.cycles.mean())
         run += float(res.run_cycles.sum(axis=1).mean())
@@ -299,6 +300,7 @@ def _golden(core: str, config, e: Entry, x) -> tuple[np.ndarray, np.ndarray]:
             fifo_depth=config.fifo_depth,
             num=num,
             skip_empty=config.skip_empty,
+            filter_empty=config.filter_empty,
         ).cycles
         return np.atleast_2d(y), cyc
     from accelgen.golden.netspec import run_dense

@@ -57,6 +57,7 @@ def _eie_config(rng: np.random.Generator):
         ptr_depth=256,
         max_layers=3,
         skip_empty=bool(rng.integers(2)),
+        filter_empty=bool(rng.integers(2)),
     )
 
 
@@ -208,6 +209,7 @@ def expected(case: Case) -> tuple[np.ndarray, np.ndarray]:
             fifo_depth=c.fifo_depth,
             num=num,
             skip_empty=c.skip_empty,
+            filter_empty=c.filter_empty,
         ).cycles
         return np.atleast_2d(y), cyc
     from accelgen.golden.netspec import run_dense

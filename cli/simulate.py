@@ -7,6 +7,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from accelgen.hdl.bus.generate import BUSES
+from accelgen.spec import regmap
+
 from . import cores, outputs
 
 __all__ = ["add_arguments", "run"]
@@ -30,6 +33,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             help="cocotb testbench (default, the regression path) or the compiled Verilator C++ "
             "harness (same results, no Python per cycle; Verilator only, no --waves)",
         )
+        if core.name in regmap.CORES:
+            p.add_argument(
+                "--bus",
+                choices=BUSES,
+                default="native",
+                help="drive the core through its own port (native, default) or its AXI4-Lite + "
+                "AXI4-Stream (axi) or Wishbone (wishbone) wrapper; --engine native drives the "
+                f"axi build from C through accelgen_{core.name}.h (docs/bus.md)",
+            )
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
         p.set_defaults(_core=core)
 
@@ -42,6 +54,11 @@ def run(args: argparse.Namespace) -> int:
     if core.prepare_network is not None:
         layers = core.prepare_network(layers, args, str(args.layer))
     core.check(layers, x, config)
+    bus = getattr(args, "bus", "native")
+    if bus != "native":
+        from accelgen.sim.bus import check_engine
+
+        check_engine(args.engine, bus=bus, simulator=args.simulator, waves=args.waves)
     res = core.simulate(
         layers,
         x,
@@ -50,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         waves=args.waves,
         progress=not args.no_progress,
         engine=args.engine,
+        **({"bus": bus} if bus != "native" else {}),
     )
     arrays = core.result_arrays(res)
     if core.single_input(layers, x):

@@ -16,6 +16,7 @@ from accelgen.hdl.diannao.top import (
     check_generation_budget,
     verilog,
 )
+from accelgen.sim import bus as sim_bus
 from accelgen.sim import diannao as sim_diannao
 from accelgen.spec.diannao import DianNaoConfig, field_widths, instruction_bits
 
@@ -89,6 +90,13 @@ def _prepare_network(layers: list, args: argparse.Namespace, src: str) -> list:
     return with_conv(layers, conv, src) if conv else layers
 
 
+def _simulate(layers, x, *, bus: str = "native", **kwargs):
+    """The core's own port (``bus="native"``) or a bus wrapper (``axi``, ``wishbone``)."""
+    if bus == "native":
+        return sim_diannao.simulate(layers, x, **kwargs)
+    return sim_bus.simulate_diannao(layers, x, bus=bus, **kwargs)
+
+
 DIANNAO = Core(
     name="diannao",
     description="DianNao dense NFU accelerator",
@@ -99,7 +107,7 @@ DIANNAO = Core(
     report=_report,
     load_network=load_diannao_npz,
     check=_check,
-    simulate=sim_diannao.simulate,
+    simulate=_simulate,
     single_input=_single,
     result_arrays=_arrays,
     summary=_summary,

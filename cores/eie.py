@@ -8,6 +8,7 @@ import numpy as np
 
 from accelgen.golden.npzformat import load_eie_npz
 from accelgen.hdl.eie.top import PE_MODULE, TOP_MODULE, EIETop, verilog
+from accelgen.sim import bus as sim_bus
 from accelgen.sim import eie as sim_eie
 from accelgen.spec.eie import EIEConfig, MemoryMap
 
@@ -47,6 +48,13 @@ def _summary(res: sim_eie.EIEResult, config: EIEConfig) -> str:
     )
 
 
+def _simulate(layers, x, *, bus: str = "native", **kwargs):
+    """The core's own port (``bus="native"``) or a bus wrapper (``axi``, ``wishbone``)."""
+    if bus == "native":
+        return sim_eie.simulate(layers, x, **kwargs)
+    return sim_bus.simulate_eie(layers, x, bus=bus, **kwargs)
+
+
 EIE = Core(
     name="eie",
     description="EIE sparse compressed-FC accelerator",
@@ -57,7 +65,7 @@ EIE = Core(
     report=_report,
     load_network=load_eie_npz,
     check=_check,
-    simulate=sim_eie.simulate,
+    simulate=_simulate,
     single_input=lambda layers, x: np.ndim(x) == 1,
     result_arrays=_arrays,
     summary=_summary,

@@ -59,8 +59,10 @@ class Core:
         ``check(layers, x, config)``: every fit and input check, before any simulator starts
         (``ValueError`` naming the value).
     simulate : callable
-        ``simulate(layers, x, *, config, simulator, waves, progress, engine) -> result``
-        (``engine``: ``"cocotb"`` or ``"native"``, :mod:`accelgen.sim.native`).
+        ``simulate(layers, x, *, config, simulator, waves, progress, engine, bus) -> result``
+        (``engine``: ``"cocotb"`` or ``"native"``, :mod:`accelgen.sim.native`; ``bus``:
+        ``"native"``, the core's own port, or ``"axi"`` / ``"wishbone"``, the wrapped core of
+        :mod:`accelgen.sim.bus`, for cores with a register map).
     single_input : callable
         ``single_input(layers, x) -> bool``: ``x`` is one unbatched input.
     result_arrays : callable

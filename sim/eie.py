@@ -174,15 +174,16 @@ def _results(out: dict[str, np.ndarray], n_jobs: int) -> list[EIEResult]:
     ]
 
 
-def _run_native(config: EIEConfig, jobs: Sequence[Job]) -> list[EIEResult]:
-    from accelgen.sim.native import EIENativeJob, run_eie
+def native_jobs(config: EIEConfig, jobs: Sequence[Job]) -> list:
+    """The jobs as :class:`accelgen.sim.native.EIENativeJob` (the native engine's hand-off)."""
+    from accelgen.sim.native import EIENativeJob
 
-    native_jobs = []
+    out = []
     for i, job in enumerate(jobs):
         if job.image.config != config:
             raise ValueError(f"job {i} was built for {job.image.config}, not {config}")
         waddr, wdata = job.image.writes()
-        native_jobs.append(
+        out.append(
             EIENativeJob(
                 waddr=waddr,
                 wdata=wdata,
@@ -192,9 +193,15 @@ def _run_native(config: EIEConfig, jobs: Sequence[Job]) -> list[EIEResult]:
                 timeout=_timeout(job.image),
             )
         )
+    return out
+
+
+def _run_native(config: EIEConfig, jobs: Sequence[Job]) -> list[EIEResult]:
+    from accelgen.sim.native import run_eie
+
     out = run_eie(
         verilog(config),
-        native_jobs,
+        native_jobs(config, jobs),
         toplevel=TOP_MODULE,
         n_pes=config.n_pes,
         act_bits=config.act_bits,

@@ -60,6 +60,8 @@ MAGIC = 0x484E4741  # "AGNH"
 VERSION = 1
 OP_END, OP_WRITE, OP_READ, OP_RUN, OP_FLUSH = 0, 1, 2, 3, 4
 CORE_MACROS = {"eie": "ACCELGEN_CORE_EIE", "diannao": "ACCELGEN_CORE_DIANNAO"}
+#: the buses the harness drives: the core's own host port, or the AXI wrapper through its header
+BUSES = ("native", "axi")
 
 
 def check_engine(engine: str, *, simulator: str = "verilator", waves: bool = False) -> str:
@@ -110,13 +112,24 @@ def _verilator_version() -> str:
         return ""
 
 
-def build_native(verilog_text: str, *, toplevel: str, core: str) -> Path:
-    """Build (or find in the cache) the harness of ``core`` for ``verilog_text``; return it."""
+def build_native(
+    verilog_text: str, *, toplevel: str, core: str, bus: str = "native", header: str = ""
+) -> Path:
+    """Build (or find in the cache) the harness of ``core`` for ``verilog_text``; return it.
+
+    ``bus="axi"``: ``verilog_text`` is the AXI-wrapped core and ``header`` the text of its
+    ``accelgen_<core>.h`` (:func:`accelgen.spec.regmap.c_header`), which the harness includes
+    and drives the bus with.
+    """
     if core not in CORE_MACROS:
         raise ValueError(f"no native harness for core {core!r}")
+    if bus not in BUSES:
+        raise ValueError(f"the native engine drives bus {', '.join(BUSES)}, not {bus!r}")
+    if bus == "axi" and not header:
+        raise ValueError("the native AXI harness needs the core's C header")
     opt = _native_opt()
     harness = HARNESS.read_text()
-    fields = (core, toplevel, opt, _verilator_version(), harness, verilog_text)
+    fields = (core, bus, toplevel, opt, _verilator_version(), harness, header, verilog_text)
     key = hashlib.sha256("\0".join(fields).encode()).hexdigest()[:16]
     bdir = build_dir_root() / "sim" / "native" / f"{toplevel}-{key}"
     exe = bdir / "Vharness"
@@ -129,6 +142,10 @@ def build_native(verilog_text: str, *, toplevel: str, core: str) -> Path:
         bdir.mkdir(parents=True)
         (bdir / f"{toplevel}.v").write_text(verilog_text)
         (bdir / "native_harness.cpp").write_text(harness)
+        defines = [f"-D{CORE_MACROS[core]}"]
+        if bus == "axi":
+            (bdir / f"accelgen_{core}.h").write_text(header)
+            defines.append("-DACCELGEN_BUS_AXI")
         cmd = [
             str(verilator_bin_dir() / "verilator"),
             "--cc",
@@ -148,7 +165,7 @@ def build_native(verilog_text: str, *, toplevel: str, core: str) -> Path:
             "-Wno-lint",
             "-Wno-style",
             "-CFLAGS",
-            f"-D{CORE_MACROS[core]}",
+            " ".join(defines),
             "native_harness.cpp",
             f"{toplevel}.v",
         ]
@@ -447,14 +464,19 @@ def run_eie(
     act_bits: int,
     memory_map: dict,
     keep: bool = False,
+    bus: str = "native",
+    header: str = "",
 ) -> dict[str, np.ndarray]:
     """Run EIE jobs on the native harness; the same output arrays as ``eie_host.run_jobs``.
 
     The host sequence is the one of :class:`accelgen.sim.eie_host.EIEHost` with ``gap = 0``:
     load the network, then per input write the activations, start, wait for done, read the
     outputs, then the total / per-layer cycle counters and the per-PE busy/starved words.
+    ``bus="axi"``: ``verilog_text`` is ``eie_axi`` and the harness is the C host of its bus
+    (``header``: ``accelgen_eie.h``); the ``CYCLES`` register read after each run must equal
+    the total-cycles word read through the window.
     """
-    exe = build_native(verilog_text, toplevel=toplevel, core="eie")
+    exe = build_native(verilog_text, toplevel=toplevel, core="eie", bus=bus, header=header)
     mm = memory_map
     mask = (1 << act_bits) - 1
     s = Stream(w=2, r=2)
@@ -484,10 +506,15 @@ def run_eie(
         ys = np.zeros((batch, n_out), dtype=np.int64)
         words = np.zeros((batch, 1 + n_layers + n_layers * n_pes), dtype=np.uint64)
         for b in range(batch):
-            replies.run(f"EIE job {ji} input {b}")
+            cycles_reg = replies.run(f"EIE job {ji} input {b}")[0]
             y = replies.read_u64(n_out).astype(np.int64) & mask
             ys[b] = np.where(y >> (act_bits - 1) & 1, y - (1 << act_bits), y)
             words[b] = replies.read_u64(words.shape[1])
+            if bus == "axi" and cycles_reg != int(words[b, 0]) & 0xFFFFFFFF:
+                raise SimulationError(
+                    f"EIE job {ji} input {b}: CYCLES register {cycles_reg}, "
+                    f"total-cycles word {int(words[b, 0])}"
+                )
         pe = words[:, 1 + n_layers :].reshape(batch, n_layers, n_pes)
         results[f"j{ji}_y"] = ys
         results[f"j{ji}_cycles"] = words[:, 0].astype(np.int64)
@@ -500,20 +527,30 @@ def run_eie(
 
 # -------------------------------------------------------------------------------- DianNao
 def run_diannao(
-    verilog_text: str, cases: Sequence[tuple[Sequence, np.ndarray]], *, config, toplevel: str
+    verilog_text: str,
+    cases: Sequence[tuple[Sequence, np.ndarray]],
+    *,
+    config,
+    toplevel: str,
+    bus: str = "native",
+    header: str = "",
 ) -> dict[str, np.ndarray]:
     """Run DianNao networks on the native harness; the same arrays as ``diannao_host``.
 
     The host of :class:`accelgen.sim.diannao_host.DianNaoHost`: per layer, the host compiler
     runs on the RTL's output of the previous layer and the layer's tiles go to the harness as
     one round (loads, start/done with the double-buffer prefetch, NBout reads).
+    ``bus="axi"``: ``verilog_text`` is ``diannao_axi``, driven through ``header``
+    (``accelgen_diannao.h``); a read value is then a whole bus word (``LANES`` words).
     """
     from accelgen.host.diannao import assemble, compile_layer, finish_layer, layer_input
     from accelgen.spec.diannao import Sel, encode
 
     c = config
-    exe = build_native(verilog_text, toplevel=toplevel, core="diannao")
+    exe = build_native(verilog_text, toplevel=toplevel, core="diannao", bus=bus, header=header)
     w, r = words_of(c.host_data_bits), words_of(c.nbout_word_bits)
+    if bus == "axi":
+        r = w  # the result stream carries LANES words
     wmask = (1 << c.host_data_bits) - 1
 
     def burst(addrs, lanes, bits, sel):

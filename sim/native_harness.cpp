@@ -18,6 +18,20 @@
 //   FLUSH    write the queued replies to stdout.
 //   END      queue {edges lo, hi, wall ns lo, hi, CPU ns lo, hi} of the run, flush, exit 0.
 // Errors: one line on stderr, exit status 1.
+//
+// With ``-DACCELGEN_BUS_AXI`` the model is the AXI-wrapped core (``<core>_axi``, docs/bus.md) and
+// the harness is a C host of that bus: every register offset, field mask, window address and
+// stream layout comes from the generated header ``accelgen_<core>.h`` (copied next to this file),
+// so the header is compiled and exercised for real. The same command stream (W = R = LANES)
+// is served the way the cocotb bus host (sim/bus_host.py) does it: EIE's layer count through
+// LAYERS, EIE DESC / CODEBOOK and DianNao PWL / IMEM words through the window (AXI4-Lite, low
+// lane first), everything else through the AXI4-Stream command stream (reads answer on
+// m_axis); EIE counters other than activations are read through the window. RUN writes
+// CTRL.START, streams the concurrent writes, waits for ``irq`` (IRQ_ENABLE.DONE), checks and
+// clears IRQ_STATUS.DONE, checks STATUS and replies {status, CYCLES, NFU_BUSY, STALLS}
+// (DianNao) or {status, CYCLES, 0, 0} (EIE). At reset it checks ID, VERSION and the window
+// layout registers against the header. A non-OKAY response, a bad-address result (tuser) or a
+// handshake that waits more than 10000 cycles is an error.
 
 #include <chrono>
 #include <ctime>
@@ -32,7 +46,17 @@
 #include "Vtop___024root.h"
 #include "verilated.h"
 
+#if defined(ACCELGEN_BUS_AXI)
 #if defined(ACCELGEN_CORE_EIE)
+#include "accelgen_eie.h"
+#define AG(name) ACCELGEN_EIE_##name
+#elif defined(ACCELGEN_CORE_DIANNAO)
+#include "accelgen_diannao.h"
+#define AG(name) ACCELGEN_DIANNAO_##name
+#else
+#error "define ACCELGEN_CORE_EIE or ACCELGEN_CORE_DIANNAO"
+#endif
+#elif defined(ACCELGEN_CORE_EIE)
 #define P_ADDR addr
 #define P_WDATA wdata
 #define P_WE we
@@ -89,10 +113,20 @@ inline void get(const VlWide<N>& port, uint32_t* w) {
     for (std::size_t i = 0; i < N; ++i) w[i] = port[i];
 }
 
-using WData = std::remove_reference_t<decltype(std::declval<Vtop&>().P_WDATA)>;
-using RData = std::remove_reference_t<decltype(std::declval<Vtop&>().P_RDATA)>;
-constexpr std::size_t W = Words<WData>::n;
-constexpr std::size_t R = Words<RData>::n;
+template <typename T>
+using Port = std::remove_reference_t<T>;
+#if !defined(ACCELGEN_BUS_AXI)
+constexpr std::size_t W = Words<Port<decltype(std::declval<Vtop&>().P_WDATA)>>::n;
+constexpr std::size_t R = Words<Port<decltype(std::declval<Vtop&>().P_RDATA)>>::n;
+#else
+// a core word is LANES 32-bit lanes on the bus; a command beat adds the address and the flags
+constexpr std::size_t W = AG(LANES);
+constexpr std::size_t R = AG(LANES);
+static_assert(Words<Port<decltype(std::declval<Vtop&>().m_axis_tdata)>>::n == R,
+              "m_axis_tdata is not LANES words wide");
+static_assert(Words<Port<decltype(std::declval<Vtop&>().s_axis_tdata)>>::n == W + 2,
+              "s_axis_tdata is not LANES + 2 words wide");
+#endif
 constexpr std::size_t REC = 2 + W;  // addr, sel, data
 
 // The falling clock edge changes nothing in these designs (every register is on the rising
@@ -110,25 +144,11 @@ struct HasClkPrev<T, std::void_t<decltype(std::declval<T&>().__Vtrigprevexpr___T
     std::exit(1);
 }
 
-class Harness {
+// The model and its clock, shared by both hosts.
+class Clocked {
    public:
-    Harness(VerilatedContext* ctx) : top_(new Vtop{ctx, "TOP"}) {}
-    ~Harness() { top_->final(); }
-
-    void reset() {
-        top_->clk = 0;
-        top_->rst = 1;
-        top_->P_WE = 0;
-        top_->start = 0;
-#if defined(ACCELGEN_CORE_EIE)
-        top_->re = 0;
-#endif
-        top_->eval();
-        tick();
-        tick();
-        top_->rst = 0;
-        tick();
-    }
+    explicit Clocked(VerilatedContext* ctx) : top_(new Vtop{ctx, "TOP"}) {}
+    ~Clocked() { top_->final(); }
 
     void tick() {
         top_->clk = 1;
@@ -144,6 +164,34 @@ class Harness {
             top_->eval();
         }
         ++edges_;
+    }
+
+    uint64_t edges() const { return edges_; }
+
+   protected:
+    std::unique_ptr<Vtop> top_;
+    uint64_t edges_ = 0;
+};
+
+#if !defined(ACCELGEN_BUS_AXI)
+// The core's own host port, driven like the cocotb hosts (eie_host.py, diannao_host.py).
+class Harness : public Clocked {
+   public:
+    using Clocked::Clocked;
+
+    void reset() {
+        top_->clk = 0;
+        top_->rst = 1;
+        top_->P_WE = 0;
+        top_->start = 0;
+#if defined(ACCELGEN_CORE_EIE)
+        top_->re = 0;
+#endif
+        top_->eval();
+        tick();
+        tick();
+        top_->rst = 0;
+        tick();
     }
 
     void drive_write(const uint32_t* rec) {
@@ -260,13 +308,274 @@ class Harness {
 #endif
         out.insert(out.end(), {status, c0, c1, c2});
     }
+};
+#else
+// The AXI-wrapped core, driven by a C host through the register map of accelgen_<core>.h.
+class Harness : public Clocked {
+   public:
+    using Clocked::Clocked;
 
-    uint64_t edges() const { return edges_; }
+    void reset() {
+        top_->clk = 0;
+        top_->rst = 1;
+        top_->s_axil_awvalid = 0;
+        top_->s_axil_wvalid = 0;
+        top_->s_axil_bready = 0;
+        top_->s_axil_arvalid = 0;
+        top_->s_axil_rready = 0;
+        top_->s_axil_awprot = 0;
+        top_->s_axil_arprot = 0;
+        top_->s_axis_tvalid = 0;
+        top_->s_axis_tlast = 0;
+        top_->m_axis_tready = 0;
+        top_->eval();
+        tick();
+        tick();
+        top_->rst = 0;
+        tick();
+        // the header and the hardware describe the same register map and window
+        check_reg(AG(REG_ID), AG(ID), "ID");
+        check_reg(AG(REG_VERSION), AG(VERSION), "VERSION");
+        check_reg(AG(REG_WINDOW_BASE), AG(WINDOW_BASE), "WINDOW_BASE");
+        check_reg(AG(REG_WORD_BYTES), AG(WORD_BYTES), "WORD_BYTES");
+        check_reg(AG(REG_LANES), AG(LANES), "LANES");
+        reg_write(AG(REG_IRQ_ENABLE), AG(IRQ_ENABLE_DONE));
+    }
+
+    void write(const uint32_t* recs, uint32_t n) {
+        uint32_t i = 0;
+        while (i < n) {
+            const uint32_t* rec = recs + std::size_t(i) * REC;
+            Path path = write_path(rec);
+            if (path == Path::Stream) {  // a run of stream writes goes as one frame
+                uint32_t j = i + 1;
+                while (j < n && write_path(recs + std::size_t(j) * REC) == Path::Stream) ++j;
+                stream(recs + std::size_t(i) * REC, j - i, nullptr, nullptr, 0);
+                i = j;
+                continue;
+            }
+#if defined(ACCELGEN_CORE_EIE)
+            if (path == Path::Register) {
+                reg_write(AG(REG_LAYERS), rec[2]);
+                ++i;
+                continue;
+            }
+#endif
+            for (uint32_t k = 0; k < AG(LANES); ++k)  // low lane first: the top lane commits
+                reg_write(AG(WINDOW)(core_addr(rec), k), rec[2 + k]);
+            ++i;
+        }
+    }
+
+    void read(const uint32_t* addrs, uint32_t n, std::vector<uint32_t>& out) {
+        std::size_t base = out.size();
+        out.resize(base + std::size_t(n) * R);
+        uint32_t* dst = out.data() + base;
+        uint32_t i = 0;
+        while (i < n) {
+            if (read_by_stream(addrs[i])) {
+                uint32_t j = i + 1;
+                while (j < n && read_by_stream(addrs[j])) ++j;
+                stream(nullptr, 0, addrs + i, dst + std::size_t(i) * R, j - i);
+                i = j;
+                continue;
+            }
+            for (uint32_t k = 0; k < AG(LANES); ++k)
+                dst[std::size_t(i) * R + k] = reg_read(AG(WINDOW)(read_addr(addrs[i]), k));
+            ++i;
+        }
+    }
+
+    void run(uint64_t limit, const uint32_t* bg, uint32_t nbg, std::vector<uint32_t>& out) {
+        reg_write(AG(REG_CTRL), AG(CTRL_START));
+        // the concurrent writes stream from here on; the limit counts the cycles waited
+        // for irq once they are all sent (a queued START waits for a quiet host port)
+        uint64_t waited = 0;
+        uint32_t sent = 0, stalled = 0;
+        bool irq = false;
+        for (;;) {
+            if (sent < nbg) drive_cmd(bg + std::size_t(sent) * REC, false, sent + 1 == nbg);
+            top_->s_axis_tvalid = sent < nbg;
+            top_->eval();
+            irq = top_->irq;
+            bool taken = sent < nbg && top_->s_axis_tready;
+            if (irq && sent == nbg) break;
+            if (sent == nbg && ++waited > limit) break;
+            tick();
+            if (taken) {
+                ++sent;
+                stalled = 0;
+            } else if (sent < nbg && ++stalled > HANG) {
+                fail("s_axis_tready low too long during a run; command", sent);
+            }
+        }
+        top_->s_axis_tvalid = 0;
+        if (!irq) {
+            out.insert(out.end(), {1u, 0u, 0u, 0u});
+            return;
+        }
+        uint32_t st = reg_read(AG(REG_IRQ_STATUS));
+        if (!(st & AG(IRQ_STATUS_DONE))) fail("irq without IRQ_STATUS.DONE; IRQ_STATUS", st);
+        reg_write(AG(REG_IRQ_STATUS), AG(IRQ_STATUS_DONE));
+        st = reg_read(AG(REG_STATUS));
+        if (st != AG(STATUS_DONE)) fail("STATUS after the interrupt is not DONE but", st);
+        top_->eval();
+        if (top_->irq) fail("irq still high after clearing IRQ_STATUS.DONE", 0);
+        uint32_t cycles = reg_read(AG(REG_CYCLES));
+#if defined(ACCELGEN_CORE_DIANNAO)
+        uint32_t busy = reg_read(AG(REG_NFU_BUSY)), stalls = reg_read(AG(REG_STALLS));
+#else
+        uint32_t busy = 0, stalls = 0;
+#endif
+        out.insert(out.end(), {0u, cycles, busy, stalls});
+    }
 
    private:
-    std::unique_ptr<Vtop> top_;
-    uint64_t edges_ = 0;
+    // cycles a handshake may wait before the harness reports a hang
+    static constexpr uint32_t HANG = 10000;
+    enum class Path { Register, Window, Stream };
+
+#if defined(ACCELGEN_CORE_EIE)
+    static uint32_t core_addr(const uint32_t* rec) { return rec[0]; }
+    static uint32_t region(uint32_t a) { return a >> AG(OFFSET_BITS); }
+    static Path write_path(const uint32_t* rec) {
+        uint32_t a = core_addr(rec);
+        if (a == AG(CORE_ADDR)(AG(REGION_CTRL), 0)) return Path::Register;
+        uint32_t r = region(a);
+        if (r == AG(REGION_DESC) || r == AG(REGION_CODEBOOK)) return Path::Window;
+        return Path::Stream;
+    }
+    static uint32_t read_addr(uint32_t a) { return a; }
+    // activations (the outputs) through the stream, counters through the window
+    static bool read_by_stream(uint32_t a) { return region(a) == AG(REGION_ACT); }
+#else
+    static uint32_t core_addr(const uint32_t* rec) { return AG(CORE_ADDR)(rec[1], rec[0]); }
+    static Path write_path(const uint32_t* rec) {
+        if (rec[1] == AG(SEL_PWL) || rec[1] == AG(SEL_IMEM)) return Path::Window;
+        return Path::Stream;
+    }
+    // reads are of NBout (the harness stream's read addresses are NBout addresses)
+    static uint32_t read_addr(uint32_t a) { return AG(CORE_ADDR)(AG(SEL_NBOUT), a); }
+    static bool read_by_stream(uint32_t) { return true; }
+#endif
+
+    void check_reg(uint32_t off, uint32_t want, const char* name) {
+        uint32_t got = reg_read(off);
+        if (got != want) {
+            std::fprintf(stderr, "accelgen native harness: register %s reads %#x, header %#x\n",
+                         name, got, want);
+            std::exit(1);
+        }
+    }
+
+    // one AXI4-Lite access; returns the response code (0 OKAY)
+    uint32_t axil(bool we, uint32_t addr, uint32_t wdata, uint32_t* rdata) {
+        if (we) {
+            top_->s_axil_awaddr = addr;
+            top_->s_axil_wdata = wdata;
+            top_->s_axil_wstrb = 0xF;
+            top_->s_axil_awvalid = 1;
+            top_->s_axil_wvalid = 1;
+            top_->s_axil_bready = 1;
+        } else {
+            top_->s_axil_araddr = addr;
+            top_->s_axil_arvalid = 1;
+            top_->s_axil_rready = 1;
+        }
+        for (uint32_t t = 0;; ++t) {  // address (and write data) handshake
+            top_->eval();
+            bool taken = we ? (top_->s_axil_awready && top_->s_axil_wready) : top_->s_axil_arready;
+            tick();
+            if (taken) break;
+            if (t > HANG) fail("AXI4-Lite address handshake hangs at", addr);
+        }
+        top_->s_axil_awvalid = 0;
+        top_->s_axil_wvalid = 0;
+        top_->s_axil_arvalid = 0;
+        uint32_t resp = 0;
+        for (uint32_t t = 0;; ++t) {  // response handshake
+            top_->eval();
+            bool valid = we ? top_->s_axil_bvalid : top_->s_axil_rvalid;
+            if (valid) {
+                resp = we ? top_->s_axil_bresp : top_->s_axil_rresp;
+                if (rdata) *rdata = top_->s_axil_rdata;
+            }
+            tick();
+            if (valid) break;
+            if (t > HANG) fail("AXI4-Lite response hangs at", addr);
+        }
+        top_->s_axil_bready = 0;
+        top_->s_axil_rready = 0;
+        return resp;
+    }
+
+    uint32_t reg_read(uint32_t addr) {
+        uint32_t v = 0;
+        uint32_t resp = axil(false, addr, 0, &v);
+        if (resp != 0) bad_response("read", addr, resp);
+        return v;
+    }
+
+    void reg_write(uint32_t addr, uint32_t v) {
+        uint32_t resp = axil(true, addr, v, nullptr);
+        if (resp != 0) bad_response("write", addr, resp);
+    }
+
+    [[noreturn]] static void bad_response(const char* what, uint32_t addr, uint32_t resp) {
+        std::fprintf(stderr, "accelgen native harness: AXI4-Lite %s of %#x answered %s\n", what,
+                     addr, resp == 2 ? "SLVERR" : resp == 3 ? "DECERR" : "EXOKAY");
+        std::exit(1);
+    }
+
+    // a command beat: data (LANES words), core address, flags
+    void drive_cmd(const uint32_t* rec, bool rd, bool last) {
+        auto& t = top_->s_axis_tdata;
+        for (std::size_t k = 0; k < W; ++k) t[k] = rd ? 0 : rec[2 + k];
+        t[W] = rd ? read_addr(rec[0]) : core_addr(rec);
+        t[W + 1] = rd ? AG(CMD_READ) : 0;
+        top_->s_axis_tlast = last;
+    }
+
+    // n_w write records, or n_r reads of core addresses ``addrs`` (results to dst, R words
+    // each), as one frame on s_axis; read results are taken from m_axis as they come
+    void stream(const uint32_t* recs, uint32_t n_w, const uint32_t* addrs, uint32_t* dst,
+                uint32_t n_r) {
+        uint32_t n = n_w ? n_w : n_r, sent = 0, got = 0, idle = 0;
+        uint32_t rec[2 + W] = {};
+        top_->m_axis_tready = n_r > 0;
+        while (sent < n || got < n_r) {
+            if (sent < n) {
+                if (n_w) {
+                    drive_cmd(recs + std::size_t(sent) * REC, false, sent + 1 == n);
+                } else {
+                    rec[0] = addrs[sent];
+                    drive_cmd(rec, true, sent + 1 == n);
+                }
+            }
+            top_->s_axis_tvalid = sent < n;
+            top_->eval();
+            bool taken = sent < n && top_->s_axis_tready;
+            bool result = n_r && top_->m_axis_tvalid;
+            if (result) {
+                if (got >= n_r) fail("an unexpected result beat after read", got);
+                if (top_->m_axis_tuser)
+                    fail("stream read of a bad core address", read_addr(addrs[got]));
+                if (bool(top_->m_axis_tlast) != (got + 1 == n_r))
+                    fail("result tlast differs from the command's at read", got);
+                get(top_->m_axis_tdata, dst + std::size_t(got) * R);
+            }
+            tick();
+            if (taken) ++sent;
+            if (result) ++got;
+            idle = (taken || result) ? 0 : idle + 1;
+            if (idle > HANG) fail("the command stream hangs; commands sent", sent);
+        }
+        top_->s_axis_tvalid = 0;
+        top_->s_axis_tlast = 0;
+        top_->m_axis_tready = 0;
+    }
 };
+#endif
 
 class Input {
    public:

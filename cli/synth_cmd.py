@@ -52,7 +52,9 @@ ECP5_PNR_TIMEOUT_S = 7200.0
 # without converging); router1 rips up arc by arc and finishes (docs/synth.md).
 EIE_ECP5_ROUTER = "router1"
 
-# (directory, design, config overrides, synthesis options): the set `make synth` runs.
+# (directory, design, config overrides, synthesis options): the set `make synth` runs. The
+# option "bus" (not a SynthConfig field) synthesizes the core behind that bus wrapper
+# (`accelgen synth --bus`, docs/bus.md) with the same nextpnr options as the bare core.
 DEFAULT_SET: tuple[tuple[str, str, dict[str, Any], dict[str, Any]], ...] = (
     (
         "eie-n4-ecp5",
@@ -77,6 +79,24 @@ DEFAULT_SET: tuple[tuple[str, str, dict[str, Any], dict[str, Any]], ...] = (
         ICE40_EIE,
         {"target": "ice40", "device": "up5k", "pnr_timeout_s": ICE40_PNR_TIMEOUT_S},
     ),
+    (
+        "eie-n4-axi-ecp5",
+        "eie",
+        {"n_pes": 4},
+        {
+            "target": "ecp5",
+            "device": "85k",
+            "pnr_timeout_s": ECP5_PNR_TIMEOUT_S,
+            "router": EIE_ECP5_ROUTER,
+            "bus": "axi",
+        },
+    ),
+    (
+        "diannao-tn8-axi-ecp5",
+        "diannao",
+        {"tn": 8},
+        {"target": "ecp5", "device": "85k", "pnr_timeout_s": ECP5_PNR_TIMEOUT_S, "bus": "axi"},
+    ),
 )
 
 
@@ -92,7 +112,7 @@ def single_run_defaults(design: str, target: str) -> dict[str, Any]:
     :data:`SINGLE_RUN_PNR_TIMEOUT_S`."""
     opts: dict[str, Any] = {"pnr_timeout_s": SINGLE_RUN_PNR_TIMEOUT_S}
     for _, d, _, run_opts in DEFAULT_SET:
-        if d == design and run_opts.get("target") == target:
+        if d == design and run_opts.get("target") == target and "bus" not in run_opts:
             opts.update({k: run_opts[k] for k in ("router", "placer") if k in run_opts})
             break
     return opts
@@ -246,7 +266,12 @@ def _prepare(design: str, cfg_path: Path | None, overrides: dict[str, Any], synt
     return cfg, synth_cfg
 
 
-def _build(design: str, cfg):
+def _build(design: str, cfg, bus: str = "native"):
+    """``(component, top module, config)`` of ``design``, behind ``bus`` unless native."""
+    if bus != "native":
+        from .hdl.bus.generate import top_module, wrapped
+
+        return wrapped(design, bus, cfg), top_module(design, bus), cfg
     from .cores import designs
 
     return designs.build(design, cfg)
@@ -277,13 +302,23 @@ def _summary_line(name: str, report: dict[str, Any] | None, error: str | None) -
     )
 
 
-def _run_one(name: str, design: str, cfg, synth_cfg, out: Path, label: str, t_start: float):
+def _run_one(
+    name: str,
+    design: str,
+    cfg,
+    synth_cfg,
+    out: Path,
+    label: str,
+    t_start: float,
+    bus: str = "native",
+):
     """One run of the default set (also in a worker process): ``(name, report, error, target)``."""
     from accelgen.synth.flow import SynthError, run_synth
 
     say = _progress(label, t_start)
-    say(f"starting: {design} on {synth_cfg.target} {synth_cfg.device}")
-    component, top, cfg = _build(design, cfg)
+    wrapper = "" if bus == "native" else f" behind {bus}"
+    say(f"starting: {design}{wrapper} on {synth_cfg.target} {synth_cfg.device}")
+    component, top, cfg = _build(design, cfg, bus)
     try:
         report = run_synth(
             component, top, synth_cfg, out, design=design, design_config=cfg, progress=say
@@ -316,12 +351,14 @@ def _default_set(args: argparse.Namespace, final: Path) -> int:
             opts["placer"] = args.placer
         if args.pnr_timeout is not None:
             opts["pnr_timeout_s"] = args.pnr_timeout
+        bus = opts.pop("bus", "native")
         # every run is validated and built before the first tool starts
-        plan.append((name, design, *_prepare(design, None, overrides, opts)))
+        plan.append((name, design, *_prepare(design, None, overrides, opts), bus))
     # _run_one's arguments per run, in the documented order
     runs = [
         (name, design, cfg, synth_cfg, args.output / name, f"run {i}/{len(plan)} {name}", t_start)
-        for i, (name, design, cfg, synth_cfg) in enumerate(plan, 1)
+        + (bus,)
+        for i, (name, design, cfg, synth_cfg, bus) in enumerate(plan, 1)
     ]
     jobs = max(1, min(args.jobs, len(plan)))
     if jobs == 1:
@@ -397,12 +434,7 @@ def run(args: argparse.Namespace) -> int:
         )
     # every check (options, device and package, config, generation budget) before any tool
     cfg, synth_cfg = _prepare(args.design, args.config, _overrides(args.set), opts)
-    if args.bus == "native":
-        component, top, cfg = _build(args.design, cfg)
-    else:
-        from .hdl.bus.generate import top_module, wrapped
-
-        component, top = wrapped(args.design, args.bus, cfg), top_module(args.design, args.bus)
+    component, top, cfg = _build(args.design, cfg, args.bus)
     # written atomically; a failed tool run is a result (its logs are kept), a crash leaves
     # nothing
     # (a missing tool is found before any tool runs: then nothing is left either)

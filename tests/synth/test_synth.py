@@ -449,7 +449,9 @@ def test_default_set_progress_and_summary(tmp_path, capsys, monkeypatch):
 
     def fake_run_synth(component, top, cfg, out, *, design, design_config, progress):
         component._MustUse__silence = True  # never elaborated here (Amaranth's unused warning)
-        seen.append((design, cfg.target, cfg.router, cfg.pnr_timeout_s, design_config, cfg.placer))
+        seen.append(
+            (design, cfg.target, cfg.router, cfg.pnr_timeout_s, design_config, cfg.placer, top)
+        )
         progress("[2/4] yosys: ...")
         if cfg.target == "ice40":
             raise flow.SynthTimeout("nextpnr stopped after 1800 s (limit 1800 s)")
@@ -477,15 +479,22 @@ def test_default_set_progress_and_summary(tmp_path, capsys, monkeypatch):
     argv = ["synth", "--default-set", "-j", "1", "--router", "router1", "-o", str(out)]
     assert cli.main(argv) == 0
     err = capsys.readouterr().err
-    for i, name in enumerate(("eie-n4-ecp5", "diannao-tn8-ecp5", "eie-n1-ice40"), 1):
-        assert f"run {i}/3 {name}" in err
+    names = ("eie-n4-ecp5", "diannao-tn8-ecp5", "eie-n1-ice40")
+    names += ("eie-n4-axi-ecp5", "diannao-tn8-axi-ecp5")
+    for i, name in enumerate(names, 1):
+        assert f"run {i}/5 {name}" in err
     assert [s[:4] for s in seen] == [
         ("eie", "ecp5", "router1", synth_cmd.ECP5_PNR_TIMEOUT_S),
         ("diannao", "ecp5", "router1", synth_cmd.ECP5_PNR_TIMEOUT_S),
         ("eie", "ice40", "router1", synth_cmd.ICE40_PNR_TIMEOUT_S),
+        ("eie", "ecp5", "router1", synth_cmd.ECP5_PNR_TIMEOUT_S),
+        ("diannao", "ecp5", "router1", synth_cmd.ECP5_PNR_TIMEOUT_S),
     ]
     assert seen[2][4].n_pes == 1 and seen[2][4].max_layers == synth_cmd.ICE40_EIE["max_layers"]
-    assert [s[5] for s in seen] == ["heap", "heap", "heap"]
+    assert [s[5] for s in seen] == ["heap"] * 5
+    # the wrapped cores of docs/bus.md, the same configurations as the bare ones
+    assert [s[6] for s in seen] == ["eie_top", "diannao_top", "eie_top", "eie_axi", "diannao_axi"]
+    assert seen[3][4].n_pes == 4 and seen[4][4].tn == 8
     summary = (out / "summary.md").read_text()
     assert "`core.a` -> `core.b`: 20.0 ns, 9 logic levels" in summary
     assert "yosys 1.0 + nextpnr 2.0" in summary and "nextpnr stopped after 1800 s" in summary
@@ -501,10 +510,11 @@ def test_default_set_progress_and_summary(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(flow, "run_synth", fake_run_synth)
     argv = ["synth", "--default-set", "-j", "1", "--pnr-timeout", "99", "--placer", "sa"]
     cli.main([*argv, "-o", str(out)])
-    assert [s[3] for s in seen] == [99.0, 99.0, 99.0]
-    assert [s[5] for s in seen] == ["sa", "sa", "sa"]
+    assert [s[3] for s in seen] == [99.0] * 5
+    assert [s[5] for s in seen] == ["sa"] * 5
     # without --router every run keeps its own: EIE N = 4 router1, the others router2
-    assert [s[2] for s in seen] == [synth_cmd.EIE_ECP5_ROUTER, "router2", "router2"]
+    eie_router = synth_cmd.EIE_ECP5_ROUTER
+    assert [s[2] for s in seen] == [eie_router, "router2", "router2", eie_router, "router2"]
 
 
 def test_unrouted_run_reports_the_placement_estimate(tmp_path):

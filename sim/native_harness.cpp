@@ -1,6 +1,6 @@
 // Native simulation harness of accelgen (the ``native`` engine, accelgen.sim.native).
 //
-// Compiled by ``verilator --cc --exe --build`` together with the generated Verilog of one core
+// Compiled by ``verilator --cc --exe`` (then the model's makefile) together with the generated Verilog of one core
 // (``-DACCELGEN_CORE_EIE`` or ``-DACCELGEN_CORE_DIANNAO``, class ``Vtop``). It reads host commands
 // from stdin and runs them clock by clock on the model, with no Python in the loop. The write,
 // read and start/done sequences are the ones of the cocotb host drivers (sim/eie_host.py,
@@ -139,6 +139,17 @@ template <typename T>
 struct HasClkPrev<T, std::void_t<decltype(std::declval<T&>().__Vtrigprevexpr___TOP__clk__0)>>
     : std::true_type {};
 
+}  // namespace
+
+// Read (and cleared) by the model's eval() when accelgen.sim.native could patch it: 1 skips the
+// input-combinational (``ico``) phase of that eval, which Verilator otherwise runs on every
+// eval() whether or not an input changed. Set only for clock edges whose inputs equal those of
+// the previous eval(): the ico logic then recomputes the values it already holds (logic that
+// also depends on state is evaluated again in the NBA phase). Unpatched models never read it.
+unsigned char accelgen_ico_skip = 0;
+
+namespace {
+
 [[noreturn]] void fail(const char* msg, unsigned long long v = 0) {
     std::fprintf(stderr, "accelgen native harness: %s %llu\n", msg, v);
     std::exit(1);
@@ -150,7 +161,10 @@ class Clocked {
     explicit Clocked(VerilatedContext* ctx) : top_(new Vtop{ctx, "TOP"}) {}
     ~Clocked() { top_->final(); }
 
-    void tick() {
+    // One clock edge; ``quiet``: no input changed since the previous eval() (see
+    // accelgen_ico_skip).
+    void tick(bool quiet = false) {
+        accelgen_ico_skip = quiet;
         top_->clk = 1;
         top_->eval();
         top_->clk = 0;
@@ -249,13 +263,14 @@ class Harness : public Clocked {
     }
 
     // One edge with the next background write (if any) driven; returns the records left.
-    uint32_t bg_tick(const uint32_t*& bg, uint32_t left) {
+    // ``quiet``: the previous edge had no write left either (so no input changes).
+    uint32_t bg_tick(const uint32_t*& bg, uint32_t left, bool quiet = false) {
         if (left) {
             drive_write(bg);
         } else {
             top_->P_WE = 0;
         }
-        tick();
+        tick(quiet && !left);
         if (left) {
             bg += REC;
             --left;
@@ -274,12 +289,12 @@ class Harness : public Clocked {
         top_->start = 0;
         tick();
         uint64_t waited = 0;
-        while (!top_->done) {
+        while (!top_->done) {  // the inputs stay as the last edge saw them
             if (++waited > limit) {
                 status = 1;
                 break;
             }
-            tick();
+            tick(true);
         }
         tick();
 #else
@@ -287,13 +302,16 @@ class Harness : public Clocked {
         nbg = bg_tick(bg, nbg);
         top_->start = 0;
         bool prev = top_->done;
+        bool idle = false;  // the previous edge drove no write and start was already low
         uint64_t waited = 0;
         for (;;) {
             if (++waited > limit) {
                 status = 1;
                 break;
             }
-            nbg = bg_tick(bg, nbg);
+            bool none = nbg == 0;
+            nbg = bg_tick(bg, nbg, idle && none);
+            idle = none;
             bool now = top_->done;
             if (now && !prev) {
                 c0 = top_->cycles;

@@ -71,3 +71,45 @@ def test_stream_rejects_addresses_over_32_bits():
     s = native.Stream(w=2, r=2)
     with pytest.raises(ValueError, match="0x200000000 does not fit"):
         s.read([1, 1 << 33])
+
+
+_EVAL_SRC = """void Vtop___024root___eval(Vtop___024root* vlSelf) {
+    // Body
+    __VicoIterCount = 0U;
+    vlSelfRef.__VicoFirstIteration = 1U;
+    do {
+    } while (vlSelfRef.__VicoPhaseResult);
+}
+"""
+
+
+def test_ico_skip_patch_of_the_expected_shape(tmp_path):
+    (tmp_path / "Vtop___024root__0__Slow.cpp").write_text("vlSelfRef.__VicoFirstIteration = 1U;")
+    (tmp_path / "Vtop___024root__0.cpp").write_text("// model\n" + _EVAL_SRC)
+    assert native.patch_ico_skip(tmp_path)
+    text = (tmp_path / "Vtop___024root__0.cpp").read_text()
+    assert "extern unsigned char accelgen_ico_skip;\nvoid Vtop___024root___eval(" in text
+    assert "__VicoFirstIteration = !accelgen_ico_skip; accelgen_ico_skip = 0U;" in text
+    assert "__VicoFirstIteration = 1U" not in text
+    slow = (tmp_path / "Vtop___024root__0__Slow.cpp").read_text()
+    assert slow == "vlSelfRef.__VicoFirstIteration = 1U;"  # the settle code is left alone
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        _EVAL_SRC.replace("vlSelfRef.__VicoFirstIteration = 1U;\n", ""),  # no such line
+        _EVAL_SRC.replace("do {", "vlSelfRef.__VicoFirstIteration = 1U;\n    do {"),  # two
+        "void other() {}\n",  # no eval function at all
+    ],
+)
+def test_ico_skip_patch_leaves_another_shape_alone(tmp_path, source):
+    f = tmp_path / "Vtop___024root__0.cpp"
+    f.write_text(source)
+    assert not native.patch_ico_skip(tmp_path)
+    assert f.read_text() == source
+
+
+def test_ico_skip_is_on_for_the_pinned_verilator(eie_exe):
+    """The speed-up of docs/benchmarks.md is applied to the models this Verilator generates."""
+    assert "input-combinational skip on" in (eie_exe.parent / "build.log").read_text()

@@ -193,7 +193,8 @@ def section_native(ctx: BenchContext) -> Section:
     sec.notes.append(
         "Both engines run the same host sequence on Verilator 5 (cocotb: the model at "
         "-O0 behind cocotb's Python host; native: the compiled C++ harness of accelgen.sim.native "
-        "at -O2). Core cycles = the RTL counters' start-to-done cycles summed over the inputs; "
+        "at -O2, the model's input-combinational phase skipped while the harness waits for "
+        "done with unchanged inputs). Core cycles = the RTL counters' start-to-done cycles summed over the inputs; "
         "per second of wall time and of CPU time (this process plus its simulator child "
         "processes), one timed run after a warm-up run per engine, Python host preparation, "
         "process start-up and the host's memory loads and reads included (whose clock edges "

@@ -191,19 +191,19 @@ def section_native(ctx: BenchContext) -> Section:
     except Exception as e:
         sec.skipped.append(f"FAILED: Alex-7 on the 64-PE RTL (native): {first_line(e)}")
     sec.notes.append(
-        "Both engines run the same host sequence on Verilator 5 (cocotb: the model at "
-        "-O0 behind cocotb's Python host; native: the compiled C++ harness of accelgen.sim.native "
-        "at -O2, the model's input-combinational phase skipped while the harness waits for "
-        "done with unchanged inputs). Core cycles = the RTL counters' start-to-done cycles summed over the inputs; "
-        "per second of wall time and of CPU time (this process plus its simulator child "
+        "Both engines run the same host sequence on Verilator 5 (cocotb: the model at -O0 behind "
+        "cocotb's Python host; native: the compiled C++ harness of accelgen.sim.native at -O2, the"
+        " model's input-combinational phase skipped while the harness waits for done with "
+        "unchanged inputs). Core cycles = the RTL counters' start-to-done cycles summed over the "
+        "inputs; per second of wall time and of CPU time (this process plus its simulator child "
         "processes), one timed run after a warm-up run per engine, Python host preparation, "
-        "process start-up and the host's memory loads and reads included (whose clock edges "
-        "are not counted as core cycles), so lower bounds. Speedups compare the native row with "
-        "the cocotb row of the same core. edges_per_cpu_s: every simulated clock edge (host "
-        "traffic included) per CPU second of the harness's loop. native_build_s: the "
-        "wall time of the native harness's Verilator build (verilate + C++ compile at -O2) as "
-        "recorded when it was built; ccache, when installed, reuses the objects of an identical "
-        "model, so only a first build pays the whole compile."
+        "process start-up and the host's memory loads and reads included (whose clock edges are "
+        "not counted as core cycles), so lower bounds. Speedups compare the native row with the "
+        "cocotb row of the same core. edges_per_cpu_s: every simulated clock edge (host traffic "
+        "included) per CPU second of the harness's loop. native_build_s: the wall time of the "
+        "native harness's Verilator build (verilate + C++ compile at -O2) as recorded when it was "
+        "built; ccache, when installed, reuses the objects of an identical model, so only a first "
+        "build pays the whole compile."
     )
     sec.notes.append(
         "Workloads: EIE seeded synthetic layers (N = 8: 512 x 512; N = 64: 1024 x 1024); "

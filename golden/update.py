@@ -1,11 +1,12 @@
 """Weight update ``w += alpha * g * a`` with stochastic rounding driven by an LFSR
 (``docs/numerics.md``).
 
-Formats: weights ``w[out, in]`` (``w_bits``/``w_frac``), activations ``a[in]`` and error terms
-``g[out]`` in the activation format (``act_frac``), learning rate ``alpha`` an unsigned integer
-with ``alpha_frac`` fractional bits. The exact update of weight ``(i, j)`` is the integer
-``p = alpha * g[i] * a[j]`` with ``F = alpha_frac + 2 * act_frac`` fractional bits; it is brought to
-the weight's scale by dropping ``s = F - w_frac`` bits:
+Formats: weights ``w[out, in]`` (``w_bits``/``w_frac``), activations ``a[in]`` in the activation
+format (``act_frac``), error terms ``g[out]`` ``act_bits`` wide with ``g_frac`` fractional bits
+(default ``act_frac``), learning rate ``alpha`` an unsigned 16-bit integer with ``alpha_frac``
+fractional bits. The exact update of weight ``(i, j)`` is the integer ``p = alpha * g[i] * a[j]``
+with ``F = alpha_frac + g_frac + act_frac`` fractional bits; it is brought to the weight's scale by
+dropping ``s = F - w_frac`` bits (:func:`update_shift`):
 
 * ``nearest``: ``(p + 2**(s-1)) >> s`` (round half up, as everywhere in docs/numerics.md). An update
   smaller than half a weight LSB is lost, every time.
@@ -27,14 +28,15 @@ XAPP052), i.e. ``taps = 0x80200003``; a 16-bit alternative is ``0xB400``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 import numpy as np
 
 from ..spec.config import Config, require
-from .arith import Numerics, check_fixed, round_shift, sat
+from .arith import Numerics, as_int, check_fixed, round_shift, sat
 
-__all__ = ["LFSR", "LFSRConfig", "weight_update"]
+__all__ = ["LFSR", "LFSRConfig", "rounded_update", "update_shift", "weight_update"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,8 +77,65 @@ class LFSR:
         return self.state
 
     def draw(self, n: int) -> np.ndarray:
-        """The next ``n`` states as ``uint64``."""
-        return np.fromiter((self.step() for _ in range(n)), dtype=np.uint64, count=n)
+        """The next ``n`` states as ``uint64`` (the same as ``n`` calls of :meth:`step`).
+
+        Vectorised: the LFSR is linear over GF(2), so the ``t``-th next state is the XOR of
+        ``M^t e_i`` over the set bits ``i`` of the current state (:func:`_jump_table`); blocks of
+        :data:`DRAW_BLOCK` states are drawn at once.
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n must be a non-negative integer, got {n!r}")
+        table = _jump_table(self.config.width, self.config.taps)
+        out = np.empty(int(n), dtype=np.uint64)
+        done = 0
+        while done < n:
+            k = min(DRAW_BLOCK, int(n) - done)
+            bits = [i for i in range(self.config.width) if (self.state >> i) & 1]
+            out[done : done + k] = np.bitwise_xor.reduce(table[:k, bits], axis=1)
+            self.state = int(out[done + k - 1])
+            done += k
+        return out
+
+
+#: States drawn per block by :meth:`LFSR.draw`.
+DRAW_BLOCK = 2048
+
+
+@cache
+def _jump_table(width: int, taps: int) -> np.ndarray:
+    """``table[t, i] = M^(t+1) e_i`` for ``t < DRAW_BLOCK``: the state ``t + 1`` steps after the
+    single-bit state ``1 << i`` (``M`` one Galois step, module docstring)."""
+    cols = np.array([1 << i for i in range(width)], dtype=np.uint64)
+    taps_u = np.uint64(taps)
+    one = np.uint64(1)
+    table = np.empty((DRAW_BLOCK, width), dtype=np.uint64)
+    for t in range(DRAW_BLOCK):
+        cols = (cols >> one) ^ np.where((cols & one) == one, taps_u, np.uint64(0))
+        table[t] = cols
+    table.setflags(write=False)
+    return table
+
+
+def rounded_update(
+    p, shift: int, *, rounding: Literal["stochastic", "nearest"], lfsr: LFSR | None = None
+) -> np.ndarray:
+    """Exact updates ``p`` (integers) with ``shift`` bits dropped by ``rounding`` (module
+    docstring); in ``stochastic`` mode the LFSR advances once per element, in C (row-major)
+    order of ``p``, before its state is used."""
+    p = as_int(p)
+    if rounding == "nearest":
+        return round_shift(p, shift)
+    if rounding != "stochastic":
+        raise ValueError(f"rounding must be 'stochastic' or 'nearest', got {rounding!r}")
+    gen = lfsr if lfsr is not None else LFSR()
+    if shift > gen.config.width:
+        raise ValueError(
+            f"stochastic rounding drops {shift} bits but the LFSR has only "
+            f"{gen.config.width}; use a wider LFSR or fewer alpha_frac bits"
+        )
+    low = p & ((1 << shift) - 1)
+    r = (gen.draw(p.size).reshape(p.shape) & np.uint64((1 << shift) - 1)).astype(np.int64)
+    return (p >> shift) + (low > r)
 
 
 def weight_update(
@@ -89,9 +148,11 @@ def weight_update(
     num: Numerics,
     rounding: Literal["stochastic", "nearest"] = "stochastic",
     lfsr: LFSR | None = None,
+    g_frac: int | None = None,
 ) -> np.ndarray:
     """One update ``w += alpha * outer(g, a)`` (formats and rounding in the module docstring).
 
+    ``g`` has ``g_frac`` fractional bits (default ``num.act_frac``) and ``num.act_bits`` bits.
     ``lfsr`` carries its state across calls; a fresh ``LFSR()`` is used when it is ``None``.
     """
     wa = check_fixed(w, num.w_bits, "w")
@@ -109,25 +170,21 @@ def weight_update(
         raise ValueError(f"alpha must be an integer in 0..65535, got {alpha!r}")
     if not 0 <= alpha_frac <= 32:
         raise ValueError(f"alpha_frac must be in 0..32, got {alpha_frac!r}")
-    shift = alpha_frac + 2 * num.act_frac - num.w_frac
+    gf = num.act_frac if g_frac is None else g_frac
+    if not 0 <= gf < num.act_bits:
+        raise ValueError(f"g_frac must be in 0..{num.act_bits - 1}, got {g_frac!r}")
+    shift = update_shift(alpha_frac=alpha_frac, act_frac=num.act_frac, g_frac=gf, w_frac=num.w_frac)
+    p = int(alpha) * ga[:, None] * aa[None, :]
+    return sat(num.w_bits, wa + rounded_update(p, shift, rounding=rounding, lfsr=lfsr))
+
+
+def update_shift(*, alpha_frac: int, act_frac: int, g_frac: int, w_frac: int) -> int:
+    """Bits dropped from ``p = alpha * g * a`` (``alpha_frac + g_frac + act_frac`` fractional
+    bits) to reach the weight's ``w_frac``; ``ValueError`` when that is negative."""
+    shift = alpha_frac + g_frac + act_frac - w_frac
     if shift < 0:
         raise ValueError(
-            f"the update has {alpha_frac + 2 * num.act_frac} fractional bits, fewer than "
-            f"w_frac={num.w_frac}; raise alpha_frac"
+            f"the update has {alpha_frac + g_frac + act_frac} fractional bits, fewer than "
+            f"w_frac={w_frac}; raise alpha_frac"
         )
-    p = int(alpha) * ga[:, None] * aa[None, :]
-    if rounding == "nearest":
-        upd = round_shift(p, shift)
-    elif rounding == "stochastic":
-        gen = lfsr if lfsr is not None else LFSR()
-        if shift > gen.config.width:
-            raise ValueError(
-                f"stochastic rounding drops {shift} bits but the LFSR has only "
-                f"{gen.config.width}; use a wider LFSR or fewer alpha_frac bits"
-            )
-        low = p & ((1 << shift) - 1)
-        r = (gen.draw(p.size).reshape(p.shape) & np.uint64((1 << shift) - 1)).astype(np.int64)
-        upd = (p >> shift) + (low > r)
-    else:
-        raise ValueError(f"rounding must be 'stochastic' or 'nearest', got {rounding!r}")
-    return sat(num.w_bits, wa + upd)
+    return shift

@@ -128,7 +128,9 @@ class SGDConfig(Config):
     def shift(self) -> int:
         """Bits dropped from the exact update (``alpha_frac + g_frac + act_frac - w_frac``)."""
         return update_shift(
-            alpha_frac=self.alpha_frac, act_frac=self.act_frac, g_frac=self.g_frac,
+            alpha_frac=self.alpha_frac,
+            act_frac=self.act_frac,
+            g_frac=self.g_frac,
             w_frac=self.w_frac,
         )
 

@@ -57,8 +57,15 @@ def test_update_with_g_frac_vs_slow_formula(rounding):
     a = rng.integers(-32768, 32768, 9)
     g = rng.integers(-32768, 32768, 7)
     got = weight_update(
-        w, a, g, alpha=cfg.alpha, alpha_frac=cfg.alpha_frac, num=cfg.numerics,
-        rounding=rounding, lfsr=LFSR(cfg.lfsr), g_frac=cfg.g_frac,
+        w,
+        a,
+        g,
+        alpha=cfg.alpha,
+        alpha_frac=cfg.alpha_frac,
+        num=cfg.numerics,
+        rounding=rounding,
+        lfsr=LFSR(cfg.lfsr),
+        g_frac=cfg.g_frac,
     )
     shift = cfg.alpha_frac + cfg.g_frac + cfg.act_frac - cfg.w_frac
     assert shift == cfg.shift == 22
@@ -121,10 +128,28 @@ def test_sgd_step_vs_slow_composition(rounding):
     g1 = sgd.output_error(acts[2], y, cfg)
     g0 = np.where(acts[1] > 0, _slow_fc_t(ws[1], g1, cfg), 0)
     lfsr = LFSR(cfg.lfsr)
-    want1 = weight_update(ws[1], acts[1], g1, alpha=cfg.alpha, alpha_frac=cfg.alpha_frac,
-                          num=cfg.numerics, rounding=rounding, lfsr=lfsr, g_frac=cfg.g_frac)
-    want0 = weight_update(ws[0], acts[0], g0, alpha=cfg.alpha, alpha_frac=cfg.alpha_frac,
-                          num=cfg.numerics, rounding=rounding, lfsr=lfsr, g_frac=cfg.g_frac)
+    want1 = weight_update(
+        ws[1],
+        acts[1],
+        g1,
+        alpha=cfg.alpha,
+        alpha_frac=cfg.alpha_frac,
+        num=cfg.numerics,
+        rounding=rounding,
+        lfsr=lfsr,
+        g_frac=cfg.g_frac,
+    )
+    want0 = weight_update(
+        ws[0],
+        acts[0],
+        g0,
+        alpha=cfg.alpha,
+        alpha_frac=cfg.alpha_frac,
+        num=cfg.numerics,
+        rounding=rounding,
+        lfsr=lfsr,
+        g_frac=cfg.g_frac,
+    )
     np.testing.assert_array_equal(got[1], want1)
     np.testing.assert_array_equal(got[0], want0)
     assert (got[0] != ws[0]).any() and (got[1] != ws[1]).any()

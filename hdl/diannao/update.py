@@ -7,13 +7,13 @@ row-major ``[out, in]`` order, lane 0 first. The unit is stand-alone (no buffer 
 caller reads the synapse-buffer words, presents them here and writes ``w_out`` back.
 
 **LFSR: one, shared by the lanes.** It is the golden model's Galois LFSR
-(:class:`~accelgen.golden.update.LFSRConfig`). On a stochastic beat with ``n_valid = n``
-lanes the next ``n`` states ``s_1 .. s_n`` are computed combinationally from the state (an
-unrolled chain of ``n`` Galois steps); lane ``k`` compares its dropped bits with the low ``shift`` bits
-of ``s_{k+1}`` and the register takes ``s_n``. So the sequence of states used is exactly the
-golden model's: one step per weight, in element order. A nearest beat, an idle cycle and lanes
-``>= n_valid`` do not advance it. ``load`` sets the state to ``seed`` (non-zero); it wins over a
-beat in the same cycle, whose lanes still use the states after the old value.
+(:class:`~accelgen.golden.update.LFSRConfig`). On a stochastic beat with ``n_valid = n`` lanes the
+next ``n`` states ``s_1 .. s_n`` are computed combinationally from the state (an unrolled chain of
+``n`` Galois steps); lane ``k`` compares its dropped bits with the low ``shift`` bits of
+``s_{k+1}`` and the register takes ``s_n``. So the sequence of states used is exactly the golden
+model's: one step per weight, in element order. A nearest beat, an idle cycle and lanes ``>=
+n_valid`` do not advance it. ``load`` sets the state to ``seed`` (non-zero); it wins over a beat in
+the same cycle, whose lanes still use the states after the old value.
 
 Pipeline, latency **2** (``w_out`` / ``out_valid`` show the beat presented two rising edges
 earlier):

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from amaranth.hdl import Module, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import Out
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "common"))
-from blocksim import run_amaranth, run_rtl, with_extremes  # noqa: E402
+from blocksim import run_amaranth, with_extremes  # noqa: E402
 
 from accelgen.golden.arith import sat  # noqa: E402
 from accelgen.golden.update import LFSR, LFSRConfig, rounded_update  # noqa: E402
@@ -117,23 +120,34 @@ def golden(v, unit: WeightUpdate) -> dict[str, np.ndarray]:
     return {"w_out": w_out, "out_valid": (v["n_valid"] != 0).astype(np.int64), "lfsr": state}
 
 
-def unpack(words, unit: WeightUpdate) -> np.ndarray:
-    """Lanes of the sampled ``w_out`` (Amaranth gives them per lane, cocotb one packed word)."""
-    if np.ndim(words) == 2:
-        return np.asarray(words, dtype=np.int64)
-    b = unit.w_bits
-    out = np.array(
-        [[(int(x) >> (b * k)) & ((1 << b) - 1) for k in range(unit.lanes)] for x in words],
-        dtype=np.int64,
-    )
-    return np.where(out >= 1 << (b - 1), out - (1 << b), out)
+class LaneOutputs(wiring.Component):
+    """Test harness: the unit with ``w_out`` as one signed port per lane (``w_out_k``), so the
+    cocotb side records 64-bit integers."""
+
+    def __init__(self, unit: WeightUpdate) -> None:
+        self.unit = unit
+        members = {n: m for n, m in unit.signature.members.items() if n != "w_out"}
+        members.update({f"w_out_{k}": Out(signed(unit.w_bits)) for k in range(unit.lanes)})
+        super().__init__(members)
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        m.submodules.unit = u = self.unit
+        for name, member in u.signature.members.items():
+            if member.flow == wiring.In:
+                m.d.comb += getattr(u, name).eq(getattr(self, name))
+            elif name != "w_out":
+                m.d.comb += getattr(self, name).eq(getattr(u, name))
+        for k in range(u.lanes):
+            m.d.comb += getattr(self, f"w_out_{k}").eq(u.w_out[k])
+        return m
 
 
 def check(got, v, unit: WeightUpdate) -> dict:
     want = golden(v, unit)
     # step i samples the registers after beat i: the LFSR (latency 1) and w_out of beat i - 1
     np.testing.assert_array_equal(got["lfsr_state"], want["lfsr"], err_msg="lfsr_state")
-    w = unpack(got["w_out"], unit)
+    w = np.asarray(got["w_out"], dtype=np.int64)
     np.testing.assert_array_equal(w[1:], want["w_out"][:-1], err_msg="w_out")
     np.testing.assert_array_equal(got["out_valid"][1:], want["out_valid"][:-1])
     return want
@@ -220,5 +234,17 @@ def test_rtl(simulator):
     unit = WeightUpdate(lanes=8)
     v = concat(corner_beats(unit), beats(np.random.default_rng(17), unit, 1400))
     assert v["n_valid"].sum() >= 10_000
-    got = run_rtl(unit, toplevel="weight_update", simulator=simulator, inputs=v, outputs=OUTPUTS)
+    dut = LaneOutputs(unit)
+    lane_ports = [f"w_out_{k}" for k in range(unit.lanes)]
+    res = runner.run_cocotb(
+        dut,
+        toplevel="weight_update",
+        test_module="tb_vectors",
+        module_dir=Path(__file__).parents[1] / "common",
+        simulator=simulator,
+        inputs=v,
+        params={"outputs": [*lane_ports, "out_valid", "lfsr_state"], "signed": lane_ports},
+    )
+    got = {k: np.asarray(res.outputs[k], dtype=np.int64) for k in ("out_valid", "lfsr_state")}
+    got["w_out"] = np.stack([np.asarray(res.outputs[p], dtype=np.int64) for p in lane_ports], 1)
     _properties(check(got, v, unit), v, unit)

@@ -154,13 +154,22 @@ def init_weights(sizes: Sequence[int], cfg: SGDConfig, *, seed: int = 0) -> tupl
     return wf, [quantize(w, cfg.w_frac, cfg.w_bits) for w in wf]
 
 
+def _fc(x, w, cfg: SGDConfig, act: str) -> np.ndarray:
+    """:func:`~accelgen.golden.layers.fc` in groups of ``cfg.group``. When no partial sum can
+    reach the accumulator's limits (``n_in * 2^(act_bits-1) < 2^(acc_bits-1)``: every product is
+    ``act_bits`` wide) the grouping cannot change the result, so one group is used (faster)."""
+    n_in = np.shape(w)[1]
+    group = cfg.group
+    if n_in << (cfg.act_bits - 1) < 1 << (cfg.acc_bits - 1):
+        group = max(group, n_in)
+    return fc(x, w, num=cfg.numerics, act=act, group=group)
+
+
 def forward(ws: Weights, x, cfg: SGDConfig) -> list[np.ndarray]:
     """``[a_0 = x, a_1, ..., logits]`` for one sample ``x[in]`` or a batch ``x[n, in]``."""
-    num = cfg.numerics
     acts = [check_fixed(x, cfg.act_bits, "x")]
     for i, w in enumerate(ws):
-        act = "relu" if i < len(ws) - 1 else "none"
-        acts.append(fc(acts[-1], w, num=num, act=act, group=cfg.group))
+        acts.append(_fc(acts[-1], w, cfg, "relu" if i < len(ws) - 1 else "none"))
     return acts
 
 
@@ -177,7 +186,7 @@ def output_error(logits, y: int, cfg: SGDConfig) -> np.ndarray:
 
 def backward(w, g, a_in, cfg: SGDConfig) -> np.ndarray:
     """``relu'(a_in) * fc(g, w^T)``: the error of the layer's input (step 3)."""
-    gb = fc(g, np.asarray(w).T, num=cfg.numerics, act="none", group=cfg.group)
+    gb = _fc(g, np.asarray(w).T, cfg, "none")
     return np.where(np.asarray(a_in) > 0, gb, 0)
 
 

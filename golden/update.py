@@ -90,8 +90,11 @@ class LFSR:
         done = 0
         while done < n:
             k = min(DRAW_BLOCK, int(n) - done)
-            bits = [i for i in range(self.config.width) if (self.state >> i) & 1]
-            out[done : done + k] = np.bitwise_xor.reduce(table[:k, bits], axis=1)
+            block = np.zeros(k, dtype=np.uint64)
+            for i in range(self.config.width):
+                if (self.state >> i) & 1:
+                    block ^= table[i, :k]
+            out[done : done + k] = block
             self.state = int(out[done + k - 1])
             done += k
         return out
@@ -103,7 +106,7 @@ DRAW_BLOCK = 2048
 
 @cache
 def _jump_table(width: int, taps: int) -> np.ndarray:
-    """``table[t, i] = M^(t+1) e_i`` for ``t < DRAW_BLOCK``: the state ``t + 1`` steps after the
+    """``table[i, t] = M^(t+1) e_i`` for ``t < DRAW_BLOCK``: the state ``t + 1`` steps after the
     single-bit state ``1 << i`` (``M`` one Galois step, module docstring)."""
     cols = np.array([1 << i for i in range(width)], dtype=np.uint64)
     taps_u = np.uint64(taps)
@@ -112,6 +115,7 @@ def _jump_table(width: int, taps: int) -> np.ndarray:
     for t in range(DRAW_BLOCK):
         cols = (cols >> one) ^ np.where((cols & one) == one, taps_u, np.uint64(0))
         table[t] = cols
+    table = np.ascontiguousarray(table.T)
     table.setflags(write=False)
     return table
 

@@ -208,3 +208,17 @@ def test_config_errors(kwargs, match):
 def test_config_json_round_trip():
     cfg = sgd.SGDConfig(rounding="nearest", w_frac=12, alpha=9, lfsr_seed=77)
     assert sgd.SGDConfig.from_json(cfg.to_json()) == cfg
+
+
+def test_backward_grouped_accumulator_saturation_order():
+    """556 outputs: partial sums reach the 24-bit accumulator's limits, so the groups of
+    ``group`` and the saturation after each matter (the slow formula follows them)."""
+    w = np.full((556, 3), 32767)
+    w[:, 1] = -32768
+    w[300:, 2] = -32768  # column 2 climbs into saturation, then comes back down to -1
+    g = np.full(556, 32767)
+    got = sgd.backward(w, g, np.ones(3, dtype=np.int64), CFG)
+    want = _slow_fc_t(w, g, CFG)
+    np.testing.assert_array_equal(got, want)
+    unsat = sum(_clamp(16, (32767 * int(v) + (1 << 13)) >> 14) for v in w[:, 2])
+    assert want[2] != _clamp(16, unsat)  # saturation really changed the result

@@ -31,6 +31,7 @@ reproduction (:func:`training_curves`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -250,15 +251,18 @@ def train_fixed(
     cfg: SGDConfig,
     orders: Sequence[np.ndarray],
     *,
+    alphas: Sequence[int] | None = None,
     on_epoch: Callable[[int, Weights], None] | None = None,
 ) -> Weights:
-    """Fixed-point SGD, one step per sample, epochs in ``orders``; ``on_epoch(e, ws)`` after
-    each epoch."""
+    """Fixed-point SGD, one step per sample, epochs in ``orders``; ``alphas[e]`` (default
+    ``cfg.alpha``) is epoch ``e``'s learning rate numerator; ``on_epoch(e, ws)`` after each
+    epoch."""
     lfsr = LFSR(cfg.lfsr)
     xq = check_fixed(x_train, cfg.act_bits, "x_train")
     for e, order in enumerate(orders):
+        step_cfg = cfg if alphas is None else dataclasses.replace(cfg, alpha=int(alphas[e]))
         for i in order:
-            ws, _ = sgd_step(ws, xq[i], int(y_train[i]), cfg, lfsr)
+            ws, _ = sgd_step(ws, xq[i], int(y_train[i]), step_cfg, lfsr)
         if on_epoch:
             on_epoch(e, ws)
     return ws
@@ -268,15 +272,18 @@ def train_float(
     wf: Sequence[np.ndarray],
     x_train,
     y_train,
-    lr: float,
+    lr: float | Sequence[float],
     orders: Sequence[np.ndarray],
     *,
     on_epoch: Callable[[int, list], None] | None = None,
 ) -> list[np.ndarray]:
-    """The float64 reference of :func:`train_fixed`: same network, order and learning rate."""
+    """The float64 reference of :func:`train_fixed`: same network, order and learning rate
+    (``lr`` one value, or one per epoch)."""
     ws = [w.copy() for w in wf]
     x_train = np.asarray(x_train, dtype=np.float64)
+    lrs = [lr] * len(orders) if np.ndim(lr) == 0 else list(lr)
     for e, order in enumerate(orders):
+        lr_e = float(lrs[e])
         for i in order:
             acts = [x_train[i]]
             for k, w in enumerate(ws):
@@ -289,7 +296,7 @@ def train_float(
             g[int(y_train[i])] += 1.0
             for k in range(len(ws) - 1, -1, -1):
                 g_below = (ws[k].T @ g) * (acts[k] > 0) if k else None
-                ws[k] += lr * np.outer(g, acts[k])
+                ws[k] += lr_e * np.outer(g, acts[k])
                 g = g_below
         if on_epoch:
             on_epoch(e, ws)

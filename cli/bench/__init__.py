@@ -54,6 +54,11 @@ Sections (``--only`` picks one):
     Issue 21 (:mod:`.farm`): a 64-point ``accelgen explore`` sweep of EIE on Alex-8 on a
     LocalCluster of 1 and of 2 workers, ``accelgen regress`` throughput per engine, the area
     estimator's error table.
+``training``
+    Issue 17 (:mod:`.training`): Gupta et al. 2015's reduced-precision training claim with the
+    golden fixed-point SGD: train / test error per epoch of the digits MLP in float and 16-bit
+    fixed point (weight FL 12 and 14) with nearest and stochastic rounding, and the training
+    curves' plot.
 
 ``--quick`` runs a subset in about a minute (fewer layers and sweep points, no RTL runs).
 A section whose core module is not available is reported as skipped, with the reason.
@@ -62,7 +67,8 @@ same folder (same ``--quick`` and ``--seed``), so the report can be completed se
 section; each section notes when it ran.
 
 The package: :mod:`.context` (:class:`Section`, :class:`BenchContext`), one module per section
-(:mod:`.eie`, :mod:`.diannao`, :mod:`.speed`, :mod:`.native`, :mod:`.energy`, :mod:`.winograd`:
+(:mod:`.eie`, :mod:`.diannao`, :mod:`.speed`, :mod:`.native`, :mod:`.energy`, :mod:`.winograd`,
+:mod:`.training`:
 each a ``section_<name>(ctx) -> Section`` and the sizing of its runs), :mod:`.plots` and
 :mod:`.writers` (JSON, CSV, Markdown).
 A new section is a module with its section function plus one entry in :data:`SECTIONS`.
@@ -88,6 +94,7 @@ from .energy import section_energy
 from .farm import section_farm
 from .native import section_native
 from .speed import section_speed
+from .training import section_training
 from .winograd import section_winograd
 from .writers import machine_info, previous_sections, write_report
 
@@ -104,6 +111,7 @@ SECTIONS: dict[str, Callable[[BenchContext], Section]] = {
     "energy": section_energy,
     "winograd": section_winograd,
     "farm": section_farm,
+    "training": section_training,
 }
 
 

@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "import an ONNX model, run it on a core's RTL, check vs golden and ONNX Runtime",
     ),
     "export-onnx": ("accelgen.export_onnx", "export the built-in digits models as ONNX + data"),
+    "train": (
+        "accelgen.train_cmd",
+        "SGD steps of the digits MLP on the DianNao RTL, bit-exact vs the golden training",
+    ),
     "lint": ("accelgen.lint", "Verilator -Wall lint and Icarus compile of every generated top"),
     "explore": (
         "accelgen.explore",

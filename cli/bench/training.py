@@ -142,8 +142,8 @@ def section_training(ctx: BenchContext) -> Section:
     sec.notes += [
         "Seed claim (Dally, NIPS 2015 tutorial, after Gupta et al., ICML 2015): 16-bit "
         "fixed-point training works with stochastic rounding but stalls with round-to-nearest "
-        "when the updates are smaller than half an LSB. Here: digits (scikit-learn, 1437 train / "
-        "360 test images), MLP 64-100-10 without biases, per-sample SGD, learning rate 2^-13, "
+        "when the updates are smaller than half an LSB. Here: digits (scikit-learn, 1438 train / "
+        "359 test images), MLP 64-100-10 without biases, per-sample SGD, learning rate 2^-13, "
         f"{epochs} epochs, the same He initialisation (quantized for the fixed-point runs) and "
         "sample order for every run; fixed point per docs/numerics.md 'Training' "
         "(golden/sgd.py): activations <16, 8>, errors <16, 12>, weights <16, FL>, 24-bit "

@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", type=outputs.output_path, required=True, help="DIR")
     parser.add_argument("--hidden", type=int, default=32, help="hidden units H (default 32)")
     parser.add_argument(
-        "--alpha", type=int, default=128, help="learning rate alpha / 2^alpha-frac (default 128)"
+        "--alpha", type=int, default=256, help="learning rate alpha / 2^alpha-frac (default 256)"
     )
     parser.add_argument("--alpha-frac", type=int, default=16, help="default 16")
     parser.add_argument("--g-frac", type=int, default=12, help="error fractional bits (12)")

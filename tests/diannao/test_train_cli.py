@@ -40,7 +40,8 @@ def test_bad_arguments_one_line_before_any_simulator(tmp_path, capsys, argv, mes
 def test_two_steps_bit_exact(tmp_path, simulator):
     out = tmp_path / "t"
     argv = ["train", "--core", "diannao", "--steps", "2", "--rounding", "stochastic"]
-    argv += ["--hidden", "16", "--alpha", "2000", "--simulator", simulator, "-o", str(out)]
+    argv += ["--hidden", "16", "--alpha", "2000", "--pretrain-epochs", "1"]
+    argv += ["--simulator", simulator, "-o", str(out)]
     assert main([*argv, *SMALL]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["bit_exact"] and len(report["steps"]) == 2

@@ -42,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pretrain-epochs",
         type=int,
-        default=1,
-        help="golden (host) SGD epochs before the RTL steps (default 1)",
+        default=3,
+        help="golden (host) SGD epochs before the RTL steps (default 3)",
     )
     parser.add_argument("--seed", type=int, default=0, help="initialisation seed")
     parser.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")

@@ -15,6 +15,7 @@ from accelgen.bench import cpu as bench_cpu
 from accelgen.bench import eie as bench_eie
 from accelgen.bench import eie_uarch as bench_uarch
 from accelgen.bench import farm as bench_farm
+from accelgen.bench import training as bench_training
 from accelgen.golden import balance, paper
 
 
@@ -30,6 +31,8 @@ def test_quick_bench(tmp_path, monkeypatch):
     monkeypatch.setattr(bench_cpu, "REPEATS", 3)
     grid = {"n_pes": [64], "fifo_depth": [2, 8], "skip_empty": [False]}
     monkeypatch.setattr(bench_farm, "QUICK_GRID", grid)
+    monkeypatch.setattr(bench_training, "QUICK_EPOCHS", 1)
+    monkeypatch.setattr(bench_training, "QUICK_SAMPLES", 100)
     assert main.main(["bench", "--quick", "-o", str(tmp_path)]) == 0
     quick = tmp_path, json.loads((tmp_path / "bench.json").read_text())
     for check in (
@@ -42,6 +45,7 @@ def test_quick_bench(tmp_path, monkeypatch):
         check_energy_section,
         check_winograd_section,
         check_farm_section,
+        check_training_section,
         check_only_keeps_the_other_sections,
     ):
         check(quick)
@@ -179,6 +183,20 @@ def check_winograd_section(quick):
         assert cycles[name]["speedup"] >= 1.8
     for r in tables["error"]:
         assert r["winograd_vs_float_rms_lsb"] <= 2 * r["direct_vs_float_rms_lsb"] + 1
+
+
+def check_training_section(quick):
+    tables = quick[1]["sections"]["training"]["tables"]
+    runs = {r["run"] for r in tables["curves"]}
+    assert runs == {"float"} | {
+        f"FL {fl} {r}" for fl in (12, 14) for r in ("nearest", "stochastic")
+    }
+    for r in tables["curves"]:
+        assert 0 <= r["train_error_pct"] <= 100 and 0 <= r["test_error_pct"] <= 100
+    final = {r["run"]: r for r in tables["final"]}
+    assert final["float"]["test_gap_to_float_pts"] == 0
+    lost = {r["fl"]: r["updates_below_half_lsb_pct"] for r in tables["lost_updates"]}
+    assert lost[12] > lost[14] > 0  # a coarser weight LSB loses more updates
 
 
 def check_energy_section(quick):

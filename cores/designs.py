@@ -3,7 +3,9 @@ blocks and the registered cores, built by name.
 
 * blocks (no config): ``mac`` (:class:`~accelgen.hdl.common.mac.MAC`), ``codebook``
   (``CodebookDecoder``), ``adder_tree`` / ``max_tree`` (``hdl.common.trees``, Tn = 8), ``pwl``
-  (``PWLUnit``); the Verilog top has the same name;
+  (``PWLUnit``), ``weight_update`` (DianNao's training update unit
+  :class:`~accelgen.hdl.diannao.update.WeightUpdate`, 8 lanes, weights FL 14); the Verilog top
+  has the same name;
 * cores: every entry of the registry (:func:`accelgen.cores.all_cores`), built as
   ``core.top(config)`` with top ``core.verilog_name``.
 """
@@ -19,6 +21,7 @@ from accelgen.hdl.common.codebook import CodebookDecoder
 from accelgen.hdl.common.mac import MAC
 from accelgen.hdl.common.pwl import PWLUnit
 from accelgen.hdl.common.trees import AdderTree, MaxTree
+from accelgen.hdl.diannao.update import WeightUpdate
 
 from . import registry
 
@@ -39,6 +42,7 @@ BLOCKS: dict[str, Block] = {
     "adder_tree": Block("adder_tree", lambda: AdderTree(8)),
     "max_tree": Block("max_tree", lambda: MaxTree(8)),
     "pwl": Block("pwl", PWLUnit),
+    "weight_update": Block("weight_update", lambda: WeightUpdate(lanes=8)),
 }
 
 

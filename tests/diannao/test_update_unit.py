@@ -222,7 +222,6 @@ def test_lfsr_sequence_matches_golden_steps():
         (dict(g_frac=16), "g_frac"),
     ],
 )
-@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         WeightUpdate(**kwargs)

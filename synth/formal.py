@@ -342,11 +342,11 @@ def _spmat(words: int = 2) -> Harness:
     with m.If(~sp.issue):
         m.d.comb += Assert(pending == 0, "every requested entry was issued")
     # inductive invariants: the walker's registers describe exactly the pending entries
-    active, e, e1, end = (internal(sp, n) for n in ("active", "e", "e1", "end"))
+    active, e, end, first = (internal(sp, n) for n in ("active", "e", "end", "first"))
     m.d.comb += [
-        Assert(active == sp.issue, "issue is the walker's active flag"),
-        Assert(~active | ((e < end) & (end <= n_entries)), "walker inside its span"),
-        Assert(~active | (e1 == e + 1), "e1 = e + 1"),
+        Assert(sp.issue == (active & (e != end)), "issue: a span is held and not used up"),
+        Assert(~active | ((e <= end) & (end <= n_entries)), "walker inside its span"),
+        Assert(~active | first | (e != end), "only a span just taken can be empty"),
         Assert(pending == Mux(active, end - e, 0), "pending entries = end - e"),
     ]
     m.d.comb += [

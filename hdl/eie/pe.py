@@ -94,7 +94,8 @@ class PE(wiring.Component):
 
     Counters (32 bit, cleared by ``cnt_clear``, counting while ``run``): *busy* = cycles issuing
     an entry; *starved* = cycles not issuing with an empty activation queue. ``cnt_store`` saves
-    both in the counter memory at ``cnt_layer``; ``stats.data`` (1-cycle read at ``stats.addr``)
+    both in the counter memory at ``cnt_layer`` (written one cycle later, the values including
+    the storing cycle); ``stats.data`` (1-cycle read at ``stats.addr``)
     returns ``busy | starved << 32``.
 
     Members
@@ -244,24 +245,36 @@ class PE(wiring.Component):
                 & ~alu.busy
             ),
         ]
+        # The increments are registered before the 32-bit adders (``spm.issue`` ends in the
+        # walker's empty-span compare), and the store is one cycle late, so that it includes
+        # the storing cycle's increment: the stored values are those of the storing cycle.
         busy = Signal(32)
         starved = Signal(32)
+        inc_busy = Signal()
+        inc_starved = Signal()
         busy_next = Signal(32)
         starved_next = Signal(32)
         m.d.comb += [
-            busy_next.eq(busy + (self.run & self.busy)),
-            starved_next.eq(starved + (self.run & self.starved)),
+            busy_next.eq(busy + inc_busy),
+            starved_next.eq(starved + inc_starved),
         ]
         with m.If(self.cnt_clear):
-            m.d.sync += [busy.eq(0), starved.eq(0)]
+            m.d.sync += [busy.eq(0), starved.eq(0), inc_busy.eq(0), inc_starved.eq(0)]
         with m.Else():
-            m.d.sync += [busy.eq(busy_next), starved.eq(starved_next)]
-        # the stored values include the storing cycle
+            m.d.sync += [
+                busy.eq(busy_next),
+                starved.eq(starved_next),
+                inc_busy.eq(self.run & self.busy),
+                inc_starved.eq(self.run & self.starved),
+            ]
+        store = Signal()
+        store_layer = Signal.like(self.cnt_layer)
+        m.d.sync += [store.eq(self.cnt_store), store_layer.eq(self.cnt_layer)]
         c_wr, c_rd = cnt.write_port(), cnt.read_port()
         m.d.comb += [
-            c_wr.addr.eq(self.cnt_layer),
+            c_wr.addr.eq(store_layer),
             c_wr.data.eq(Cat(busy_next, starved_next)),
-            c_wr.en.eq(self.cnt_store),
+            c_wr.en.eq(store),
             c_rd.addr.eq(self.stats.addr),
             self.stats.data.eq(c_rd.data),
         ]

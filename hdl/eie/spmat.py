@@ -7,7 +7,7 @@ nibble. Entry address ``e`` is in line ``e // 8``, slot ``e % 8``.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Shape, Signal
+from amaranth.hdl import Cat, Module, Shape, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -17,7 +17,24 @@ from accelgen.spec.eie import ENTRIES_PER_LINE, LINE_BITS
 from ..common.ports import ENTRY_INDEX_BITS, HostWriteSignature, entry_stream
 from .pointer import span_layout
 
-__all__ = ["SpMatReader"]
+__all__ = ["SpMatReader", "is_successor"]
+
+
+def is_successor(a: Value, b: Value) -> Value:
+    """``a + 1 == b`` (modulo ``2 ** len(a)``) without an adder: one 4-input function per bit.
+
+    Bit ``i`` of ``a + 1`` is ``a[i] ^ c[i]`` with the carry ``c[0] = 1``, ``c[i] = a[i-1] &
+    c[i-1]``. When the bits below ``i`` already match ``b``, the carry into bit ``i`` is
+    ``a[i-1] & ~b[i-1]`` (a carry left bit ``i-1`` exactly when it flipped a one to a zero),
+    so every bit is checked from ``a`` and ``b`` at ``i`` and ``i-1`` alone and the results
+    are ANDed: a compare tree instead of a carry chain (EIE N = 4 on ECP5: the pointer
+    block-RAM read -> ``lo + 1`` carry chain was the critical path, docs/synth.md).
+    """
+    n = len(a)
+    assert len(b) == n
+    bits = [b[0] == ~a[0]]
+    bits += [b[i] == (a[i] ^ (a[i - 1] & ~b[i - 1])) for i in range(1, n)]
+    return Cat(*bits).all()
 
 
 class SpMatReader(wiring.Component):
@@ -81,34 +98,41 @@ class SpMatReader(wiring.Component):
 
         ptr_bits = len(self.span.payload.lo)
         slot_bits = (ENTRIES_PER_LINE - 1).bit_length()
-        active = Signal()
+        # The span's pointers are the pointer unit's block-RAM read data (slow on an FPGA): they
+        # go straight into registers. Nothing is computed from them in the cycle they arrive;
+        # an empty span is recognised one cycle later, from the registers (``empty``).
+        active = Signal()  # a span is held (the first cycle of an empty one included)
         e = Signal(ptr_bits)
-        e1 = Signal(ptr_bits)  # e + 1, kept in a register: ``last`` is a compare only
         end = Signal(ptr_bits)
         act = Signal.like(self.entries.payload.act)
         first = Signal()
+        issue = Signal()
+        empty = Signal()  # the span just taken is empty: nothing issued, the walker is free
         last = Signal()
         take = Signal()
         m.d.comb += [
-            self.issue.eq(active),
-            last.eq(active & (e1 == end)),
-            self.span.ready.eq(~active | last),
+            empty.eq(first & (e == end)),
+            issue.eq(active & ~empty),
+            # e + 1 == end without a carry chain (``is_successor``): a compare only
+            last.eq(issue & is_successor(e, end)),
+            self.issue.eq(issue),
+            self.span.ready.eq(~active | empty | last),
             take.eq(self.span.valid & self.span.ready),
         ]
-        # every span offered is taken (an empty one leaves the walker inactive), so only
-        # ``active`` waits for the pointer compare, not the enables of the span registers
+        # every span offered is taken (an empty one issues nothing and is dropped in the next
+        # cycle, in which the walker takes the next span: one cycle per empty span, as when the
+        # compare came before the registers)
         with m.If(take):
             m.d.sync += [
-                active.eq(self.span.payload.lo != self.span.payload.hi),
+                active.eq(1),
                 e.eq(self.span.payload.lo),
-                e1.eq(self.span.payload.lo + 1),
                 end.eq(self.span.payload.hi),
                 act.eq(self.span.payload.act),
                 first.eq(1),
             ]
         with m.Elif(active):
-            m.d.sync += [e.eq(e1), e1.eq(e1 + 1), first.eq(0)]
-            with m.If(last):
+            m.d.sync += [e.eq(e + 1), first.eq(0)]
+            with m.If(empty | last):
                 m.d.sync += active.eq(0)
 
         # line buffer: read only when the issued entry is in a different line
@@ -118,19 +142,19 @@ class SpMatReader(wiring.Component):
         m.d.comb += [
             line.eq(e >> slot_bits),
             rd.addr.eq(line),
-            rd.en.eq(active & (~held_valid | (held != line))),
+            rd.en.eq(issue & (~held_valid | (held != line))),
             self.line_reads.eq(rd.en),
         ]
         with m.If(self.flush):
             m.d.sync += held_valid.eq(0)
-        with m.Elif(active):
+        with m.Elif(issue):
             m.d.sync += [held.eq(line), held_valid.eq(1)]
 
         slot = Signal(slot_bits)
         s_act = Signal.like(act)
         s_first = Signal()
         m.d.sync += [
-            self.reading.eq(active),
+            self.reading.eq(issue),
             slot.eq(e[:slot_bits]),
             s_act.eq(act),
             s_first.eq(first),

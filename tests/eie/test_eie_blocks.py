@@ -19,7 +19,7 @@ from accelgen.hdl.eie.arith import ArithUnit
 from accelgen.hdl.eie.ccu import CCU, LNZD
 from accelgen.hdl.eie.pointer import PointerUnit
 from accelgen.hdl.eie.queue import ActivationQueue
-from accelgen.hdl.eie.spmat import SpMatReader
+from accelgen.hdl.eie.spmat import SpMatReader, is_successor
 from accelgen.hdl.eie.top import EIETop
 from accelgen.host.eie import build_image, pack_lines
 from accelgen.spec.eie import EIEConfig
@@ -181,6 +181,83 @@ def test_spmat_reader_issues_one_entry_per_cycle():
         assert issue_cycles == list(range(issue_cycles[0], issue_cycles[0] + n))
         # the line buffer reads each line once per visit (spans are consecutive here)
         assert reads == len(lines)
+
+    run(dut, bench)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_is_successor_is_a_plus_one_equals_b(n):
+    # every pair of n-bit values, against (a + 1) mod 2^n computed in Python
+    a, b = Signal(n), Signal(n)
+    m = Module()
+    out = Signal()
+    m.d.comb += out.eq(is_successor(a, b))
+
+    async def bench(ctx):
+        for x in range(1 << n):
+            for y in range(1 << n):
+                ctx.set(a, x)
+                ctx.set(b, y)
+                assert ctx.get(out) == int((x + 1) % (1 << n) == y), (x, y)
+
+    run(m, bench, clock=False)
+
+
+def test_spmat_reader_empty_spans_cost_one_cycle():
+    # empty spans (lo == hi) mixed with short ones, offered back to back: an empty span issues
+    # nothing and holds the walker for exactly one cycle (EIE without skip_empty)
+    rng = np.random.default_rng(9)
+    n = 64
+    v = rng.integers(0, 16, n)
+    z = rng.integers(0, 16, n)
+    lines = pack_lines(v, z)
+    sizes = [0, 3, 0, 0, 1, 1, 0, 5, 2, 0, 1, 0, 0, 0, 4, 1, 0]
+    spans, lo = [], 0
+    for i, k in enumerate(sizes):
+        spans.append((lo, lo + k, 5 * i - 40))
+        lo += k
+    dut = SpMatReader(words=len(lines), ptr_bits=7, act_bits=16)
+
+    async def bench(ctx):
+        for a, w in enumerate(lines):
+            ctx.set(dut.wr.addr, a)
+            ctx.set(dut.wr.data, int(w))
+            ctx.set(dut.wr.en, 1)
+            await ctx.tick()
+        ctx.set(dut.wr.en, 0)
+        pending = list(spans)
+        got, issued, taken = [], [], []
+        for cycle in range(sum(sizes) + len(sizes) + 10):
+            if pending:
+                lo, hi, act = pending[0]
+                ctx.set(dut.span.valid, 1)
+                ctx.set(dut.span.payload.lo, lo)
+                ctx.set(dut.span.payload.hi, hi)
+                ctx.set(dut.span.payload.act, act)
+            else:
+                ctx.set(dut.span.valid, 0)
+            if ctx.get(dut.entries.valid):
+                e = dut.entries.payload
+                got.append((ctx.get(e.act), ctx.get(e.v), ctx.get(e.z), ctx.get(e.first)))
+            if ctx.get(dut.issue):
+                issued.append(cycle)
+            if pending and ctx.get(dut.span.ready):
+                pending.pop(0)
+                taken.append(cycle)
+            await ctx.tick()
+        want = [
+            (act, int(v[e]), int(z[e]), int(e == lo))
+            for lo, hi, act in spans
+            for e in range(lo, hi)
+        ]
+        assert got == want
+        # span i is taken in the cycle after span i-1 is used up: max(k, 1) cycles per span
+        want_taken = [taken[0]]
+        for k in sizes[:-1]:
+            want_taken.append(want_taken[-1] + max(k, 1))
+        assert taken == want_taken
+        want_issued = [t + 1 + j for t, k in zip(taken, sizes, strict=True) for j in range(k)]
+        assert issued == want_issued
 
     run(dut, bench)
 

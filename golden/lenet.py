@@ -15,10 +15,13 @@ digits models' (``$ACCELGEN_BUILD_DIR/models``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..data.mnist import MNIST, load_mnist
-from . import train
+from ..spec.config import Config, require
+from . import cnn_train, compress, train
 from .arith import Numerics
 from .models import (
     DEFAULT_NUMERICS,
@@ -30,7 +33,17 @@ from .models import (
 )
 from .models import compressed_mlp as _compressed
 
-__all__ = ["LENET300_PARAMS", "PAPER_LENET300", "lenet300", "mnist_data", "mnist_split"]
+__all__ = [
+    "LENET300_PARAMS",
+    "PAPER_LENET300",
+    "PAPER_LENET5",
+    "LeNet5Params",
+    "lenet300",
+    "lenet5_arrays",
+    "mnist_cnn_split",
+    "mnist_data",
+    "mnist_split",
+]
 
 #: The paper's row (Deep Compression, Table 1 and Table 2).
 PAPER_LENET300 = {
@@ -90,3 +103,113 @@ def lenet300(
         "lenet300", params, lambda: train_compressed_mlp(params, mnist_split(d), "LeNet-300-100")
     )
     return _compressed(arrays, params, mnist_data(num, d), num=num, n_pes=n_pes)
+
+
+# ---------------------------------------------------------------------------------------- LeNet-5
+
+#: The paper's row (Deep Compression, Table 1 and Table 3): Caffe's LeNet-5.
+PAPER_LENET5 = {
+    "error_before": 0.0080,
+    "error_after": 0.0074,
+    "bytes_before": 1720e3,
+    "bytes_after": 44e3,
+    "ratio": 39,
+    "densities": (0.66, 0.12, 0.08, 0.19),
+    "weight_bits": (8, 8, 5, 5),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeNet5Params(Config):
+    """Training and Deep Compression settings of Caffe's LeNet-5 (conv1, conv2, ip1, ip2)."""
+
+    seed: int = 0
+    epochs: int = 12
+    lr: float = 1e-3
+    decay: float = 1e-4
+    lr_decay: float = 0.85
+    batch: int = 64
+    densities: tuple[float, ...] = PAPER_LENET5["densities"]
+    #: shared values per layer (+ the reserved zero): 8-bit indices for the convolutions (the
+    #: paper's), 4-bit for the FC layers (EIE's codebook)
+    shared: tuple[int, ...] = (255, 255, 15, 15)
+    prune_epochs: int = 8
+    prune_lr: float = 3e-4
+    share_epochs: int = 3
+    share_lr: float = 1e-4
+    #: train on the first ``train_images`` training images only (0 = all 60,000)
+    train_images: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "densities", tuple(self.densities))
+        object.__setattr__(self, "shared", tuple(self.shared))
+        self.validate_fields()
+        require(
+            len(self.densities) == 4 and all(0 < d <= 1 for d in self.densities),
+            f"densities must be four values in (0, 1], got {self.densities!r}",
+        )
+        require(
+            len(self.shared) == 4 and all(1 <= k <= 255 for k in self.shared),
+            f"shared must be four counts in 1..255, got {self.shared!r}",
+        )
+        require(
+            all(k <= 15 for k in self.shared[2:]),
+            f"the FC layers run on EIE: at most 15 shared values, got {self.shared[2:]!r}",
+        )
+        for name in ("epochs", "prune_epochs", "share_epochs", "train_images"):
+            require(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)!r}")
+        for name in ("lr", "prune_lr", "share_lr"):
+            require(getattr(self, name) > 0, f"{name} must be > 0, got {getattr(self, name)!r}")
+        require(self.batch >= 1, f"batch must be >= 1, got {self.batch!r}")
+        require(0 < self.lr_decay <= 1, f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
+
+
+def mnist_cnn_split(data: MNIST | None = None, train_images: int = 0) -> cnn_train.CNNData:
+    """MNIST as LeNet-5's float32 training data (``pixel / 256``, ``[n, 28, 28]``)."""
+    d = data or load_mnist()
+    n = train_images or len(d.x_train)
+    return cnn_train.CNNData(
+        (d.x_train[:n] / np.float32(256)).astype(np.float32),
+        d.y_train[:n].astype(np.int64),
+        (d.x_test / np.float32(256)).astype(np.float32),
+        d.y_test.astype(np.int64),
+    )
+
+
+def _train_lenet5(p: LeNet5Params, d: cnn_train.CNNData, log) -> dict[str, np.ndarray]:
+    return cnn_train.deep_compress(
+        d,
+        densities=p.densities,
+        shared=p.shared,
+        epochs=p.epochs,
+        lr=p.lr,
+        prune_epochs=p.prune_epochs,
+        prune_lr=p.prune_lr,
+        share_epochs=p.share_epochs,
+        share_lr=p.share_lr,
+        batch=p.batch,
+        decay=p.decay,
+        lr_decay=p.lr_decay,
+        seed=p.seed,
+        log=log,
+    )
+
+
+def lenet5_arrays(
+    params: LeNet5Params | None = None, *, data: MNIST | None = None, log=None
+) -> dict[str, np.ndarray]:
+    """LeNet-5 trained and Deep-Compressed (:func:`~.cnn_train.deep_compress`'s arrays), read
+    from the model cache when present (the first run takes about half an hour per 20 epochs on a
+    loaded machine)."""
+    import sys
+
+    p = params or LeNet5Params()
+
+    def build():
+        d = mnist_cnn_split(data, p.train_images)
+        return _train_lenet5(
+            p, d, log or (lambda m: print(f"accelgen: LeNet-5 {m}", file=sys.stderr))
+        )
+
+    sources = (cnn_train, compress.prune, compress.kmeans_1d, _train_lenet5)
+    return cached_arrays("lenet5", p, build, sources)

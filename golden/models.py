@@ -130,17 +130,20 @@ def cache_dir() -> Path:
     return Path(os.environ.get("ACCELGEN_BUILD_DIR", "build")) / "models"
 
 
-def _cache_key(kind: str, params: Config) -> str:
+def _cache_key(kind: str, params: Config, sources=None) -> str:
     h = hashlib.sha256()
     h.update(kind.encode())
     h.update(json.dumps(params.to_json(), sort_keys=True).encode())
-    for mod in (train, compress):
-        h.update(inspect.getsource(mod).encode())
+    for obj in sources if sources is not None else (train, compress):
+        h.update(inspect.getsource(obj).encode())
     return h.hexdigest()[:16]
 
 
-def cached_arrays(kind: str, params: Config, build) -> dict[str, np.ndarray]:
-    path = cache_dir() / f"{kind}-{_cache_key(kind, params)}.npz"
+def cached_arrays(kind: str, params: Config, build, sources=None) -> dict[str, np.ndarray]:
+    """The arrays ``build()`` returns, cached in :func:`cache_dir` under a key hashing ``kind``,
+    ``params`` and the source code of ``sources`` (modules or functions; default: the training
+    and compression modules)."""
+    path = cache_dir() / f"{kind}-{_cache_key(kind, params, sources)}.npz"
     if path.is_file():
         try:
             with np.load(path, allow_pickle=False) as f:

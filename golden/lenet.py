@@ -21,8 +21,10 @@ import numpy as np
 
 from ..data.mnist import MNIST, load_mnist
 from ..spec.config import Config, require
-from . import cnn_train, compress, train
-from .arith import Numerics
+from . import cnn_train, compress, relindex, train
+from .arith import Numerics, quantize
+from .eie_format import encode
+from .fastconv import run_conv_fast
 from .models import (
     DEFAULT_NUMERICS,
     DigitsData,
@@ -32,14 +34,18 @@ from .models import (
     train_compressed_mlp,
 )
 from .models import compressed_mlp as _compressed
+from .netspec import EIELayer, run_eie
 
 __all__ = [
     "LENET300_PARAMS",
     "PAPER_LENET300",
     "PAPER_LENET5",
+    "LeNet5",
     "LeNet5Params",
     "lenet300",
+    "lenet5",
     "lenet5_arrays",
+    "mnist_images",
     "mnist_cnn_split",
     "mnist_data",
     "mnist_split",
@@ -213,3 +219,133 @@ def lenet5_arrays(
 
     sources = (cnn_train, compress.prune, compress.kmeans_1d, _train_lenet5)
     return cached_arrays("lenet5", p, build, sources)
+
+
+@dataclass(frozen=True, eq=False)
+class LeNet5:
+    """Caffe's LeNet-5, Deep-Compressed: convolutions and pooling for DianNao, FC layers for EIE.
+
+    Attributes
+    ----------
+    conv_layers : list of ConvLayer, PoolLayer
+        ``conv1`` (5x5, 20), max-pool 2, ``conv2`` (5x5, 50), max-pool 2: fixed point, the
+        weights decoded from the 8-bit shared codebooks; run with ``run_dense(..., group=tn)``.
+        Their output ``[n, 50, 4, 4]`` flattened (``C, H, W``) is the FC layers' input.
+    fc_layers : list of EIELayer
+        ``ip1`` (800-500, ReLU) and ``ip2`` (500-10): 4-bit indices into 16-entry codebooks.
+    numerics : Numerics
+        Of both parts.
+    tn : int
+        DianNao's tile size (the accumulation group of the convolutions' golden model).
+    errors : dict
+        Top-1 float test errors over the 10,000 images: ``float`` (dense) and
+        ``compressed_float`` (pruned, shared, fine-tuned). The fixed-point golden model's
+        (:meth:`golden`, minutes for the whole set) is measured where it runs (the demo).
+    stage_errors : dict
+        Float test error after each training stage (dense, pruned, retrained, shared,
+        fine-tuned), as measured during training.
+    epoch_seconds : numpy.ndarray
+        Wall time of every training epoch (dense, retraining, fine-tuning).
+    report : CompressionReport
+        Storage per layer (conv1, conv2: relative indexing with 8-bit indices; ip1, ip2: EIE's
+        format on one PE) and the ratios.
+    """
+
+    conv_layers: list
+    fc_layers: list[EIELayer]
+    numerics: Numerics
+    tn: int
+    params: LeNet5Params
+    errors: dict
+    stage_errors: dict
+    epoch_seconds: np.ndarray
+    report: compress.CompressionReport
+
+    def golden(self, images) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Every layer's fixed-point output for ``images[n, 1, 28, 28]`` (int16): the DianNao
+        part's and the EIE part's (whose input is the last DianNao output flattened)."""
+        conv = run_conv_fast(self.conv_layers, images, num=self.numerics, group=self.tn)
+        flat = np.asarray(conv[-1]).reshape(len(images), -1)
+        return conv, run_eie(self.fc_layers, flat, num=self.numerics, n_pes=1)
+
+    def predict(self, images) -> np.ndarray:
+        return np.asarray(self.golden(images)[1][-1]).argmax(-1)
+
+
+_STAGES = ("dense", "pruned", "retrained", "shared", "fine-tuned")
+_LAYER_NAMES = ("conv1", "conv2", "ip1", "ip2")
+
+
+def mnist_images(num: Numerics = DEFAULT_NUMERICS, data: MNIST | None = None):
+    """``(images int16[n, 1, 28, 28], labels)`` of the test set in ``num``'s activation format."""
+    if num.act_frac < 8:
+        raise ValueError(f"MNIST pixels / 256 need act_frac >= 8, got {num.act_frac}")
+    d = data or load_mnist()
+    x = d.x_test.astype(np.int64)[:, None] << (num.act_frac - 8)
+    return x.astype(np.int16), d.y_test.astype(np.int64)
+
+
+def lenet5(
+    *,
+    num: Numerics = DEFAULT_NUMERICS,
+    params: LeNet5Params | None = None,
+    tn: int = 8,
+    data: MNIST | None = None,
+    log=None,
+) -> LeNet5:
+    """LeNet-5 trained (once, cached), Deep-Compressed and quantized, with its test errors."""
+    from .netspec import ConvLayer, PoolLayer
+
+    p = params or LeNet5Params()
+    d = data or load_mnist()
+    a = lenet5_arrays(p, data=d, log=log)
+    dense = [(a[f"w{i}"], a[f"b{i}"]) for i in range(4)]
+    shared = [
+        (np.concatenate([[0.0], a[f"centroids{i}"]])[a[f"index{i}"].astype(np.int64)], a[f"sb{i}"])
+        for i in range(4)
+    ]
+    for i, name in enumerate(_LAYER_NAMES):
+        compress.check_representable(a[f"centroids{i}"], num.w_frac, num.w_bits, f"{name} weight")
+        compress.check_representable(a[f"sb{i}"], num.act_frac, num.act_bits, f"{name} bias")
+    qw = lambda v: quantize(v, num.w_frac, num.w_bits)  # noqa: E731
+    qb = lambda v: quantize(v, num.act_frac, num.act_bits)  # noqa: E731
+    pool = PoolLayer(k=2, stride=2, mode="max")
+    conv_layers = [
+        ConvLayer(qw(shared[0][0]), qb(shared[0][1]), stride=1, pad=0, act="none"),
+        pool,
+        ConvLayer(qw(shared[1][0]), qb(shared[1][1]), stride=1, pad=0, act="none"),
+        pool,
+    ]
+    fc_layers = [
+        EIELayer(
+            compress.quantize_codebook(a[f"centroids{i}"], w_frac=num.w_frac, w_bits=num.w_bits),
+            a[f"index{i}"],
+            qb(a[f"sb{i}"]),
+            relu=i == 2,
+        )
+        for i in (2, 3)
+    ]
+    model = LeNet5(
+        conv_layers=conv_layers,
+        fc_layers=fc_layers,
+        numerics=num,
+        tn=tn,
+        params=p,
+        errors={},
+        stage_errors=dict(zip(_STAGES, map(float, a["stage_errors"]), strict=True)),
+        epoch_seconds=a["epoch_seconds"],
+        report=compress.CompressionReport(
+            (
+                relindex.conv_layer_size(a["index0"], "conv1"),
+                relindex.conv_layer_size(a["index1"], "conv2"),
+                compress.layer_size(encode(a["index2"], 1), "ip1"),
+                compress.layer_size(encode(a["index3"], 1), "ip2"),
+            )
+        ),
+    )
+    xf = d.x_test.astype(np.float32) / np.float32(256)
+    y = d.y_test.astype(np.int64)
+    with train.single_thread_blas():
+        model.errors["float"] = float((cnn_train.predict(dense, xf) != y).mean())
+        model.errors["compressed_float"] = float((cnn_train.predict(shared, xf) != y).mean())
+    return model

@@ -32,10 +32,15 @@ from .report import eie_efficiency, find_fmax
 __all__ = ["lenet5_configs", "run_lenet5", "run_lenet5_rtl"]
 
 
-def lenet5_configs(pes: int, tn: int, num) -> tuple[DianNaoConfig, EIEConfig]:
+def lenet5_configs(model: lenet.LeNet5, pes: int, tn: int) -> tuple[DianNaoConfig, EIEConfig]:
     """The cores LeNet-5 fits: DianNao with 1024-word buffers (a 12x12x20 input tile of
-    ``conv2`` and its 8x8 outputs), EIE with ``ceil(800 / N)`` register-file entries and 2048
-    pointer words per PE (800 + 500 + 2 columns' pointers); both in ``num``'s formats."""
+    ``conv2`` and its 8x8 outputs), EIE with ``ceil(800 / N)`` register-file entries, 2048
+    pointer words per PE (800 + 500 + 2 columns' pointers) and the sparse-matrix lines the
+    busiest PE needs (at least the default 512); both in the model's number formats."""
+    from ..golden.eie_format import encode
+    from ..spec.eie import ENTRIES_PER_LINE
+
+    num = model.numerics
     fmt = dict(
         act_bits=num.act_bits,
         act_frac=num.act_frac,
@@ -44,7 +49,15 @@ def lenet5_configs(pes: int, tn: int, num) -> tuple[DianNaoConfig, EIEConfig]:
         acc_bits=num.acc_bits,
     )
     dn = DianNaoConfig(tn=tn, nbin_depth=1024, nbout_depth=1024, sb_depth=1024, **fmt)
-    eie = EIEConfig(n_pes=pes, ptr_depth=2048, regfile_depth=max(64, -(-800 // pes)), **fmt)
+    entries = sum(encode(layer.index, pes).entries_per_pe for layer in model.fc_layers)
+    lines = max(512, -(-int(entries.max()) // ENTRIES_PER_LINE))
+    eie = EIEConfig(
+        n_pes=pes,
+        ptr_depth=2048,
+        regfile_depth=max(64, -(-800 // pes)),
+        spmat_words=lines,
+        **fmt,
+    )
     return dn, eie
 
 
@@ -154,7 +167,7 @@ def run_lenet5(
     x_all, y_all = lenet.mnist_images(model.numerics, d)
     n = len(x_all) if images is None else images
     x, y = x_all[:n], y_all[:n]
-    dn_config, eie_config = lenet5_configs(pes, tn, model.numerics)
+    dn_config, eie_config = lenet5_configs(model, pes, tn)
 
     log(
         f"[2/4] {n} image(s): conv/pool on DianNao (Tn = {tn}), FC on EIE (N = {pes}); "

@@ -59,6 +59,11 @@ Sections (``--only`` picks one):
     golden fixed-point SGD: train / test error per epoch of the digits MLP in float and 16-bit
     fixed point (weight FL 12 and 14) with nearest and stochastic rounding, and the training
     curves' plot.
+``mnist``
+    Issue 22 (:mod:`.mnist`): LeNet-300-100 on EIE and LeNet-5 on DianNao + EIE over the
+    10,000 MNIST test images on the RTL (native engine), beside the seed's compression rows:
+    errors float / fixed-point golden / RTL, sizes, cycles, inferences/s, energy, EIE load
+    efficiency per layer.
 
 ``--quick`` runs a subset in about a minute (fewer layers and sweep points, no RTL runs).
 A section whose core module is not available is reported as skipped, with the reason.
@@ -68,7 +73,7 @@ section; each section notes when it ran.
 
 The package: :mod:`.context` (:class:`Section`, :class:`BenchContext`), one module per section
 (:mod:`.eie`, :mod:`.diannao`, :mod:`.speed`, :mod:`.native`, :mod:`.energy`, :mod:`.winograd`,
-:mod:`.training`:
+:mod:`.training`, :mod:`.mnist`:
 each a ``section_<name>(ctx) -> Section`` and the sizing of its runs), :mod:`.plots` and
 :mod:`.writers` (JSON, CSV, Markdown).
 A new section is a module with its section function plus one entry in :data:`SECTIONS`.
@@ -92,6 +97,7 @@ from .eie import section_eie
 from .eie_uarch import section_eie_uarch
 from .energy import section_energy
 from .farm import section_farm
+from .mnist import section_mnist
 from .native import section_native
 from .speed import section_speed
 from .training import section_training
@@ -112,6 +118,7 @@ SECTIONS: dict[str, Callable[[BenchContext], Section]] = {
     "winograd": section_winograd,
     "farm": section_farm,
     "training": section_training,
+    "mnist": section_mnist,
 }
 
 

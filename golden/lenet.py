@@ -205,7 +205,7 @@ def lenet5_arrays(
     params: LeNet5Params | None = None, *, data: MNIST | None = None, log=None
 ) -> dict[str, np.ndarray]:
     """LeNet-5 trained and Deep-Compressed (:func:`~.cnn_train.deep_compress`'s arrays), read
-    from the model cache when present (the first run takes about half an hour per 20 epochs on a
+    from the model cache when present (the first run trains 23 epochs: about an hour on a
     loaded machine)."""
     import sys
 

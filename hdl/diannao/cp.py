@@ -103,28 +103,48 @@ class ControlProcessor(wiring.Component):
         m = Module()
         c = self.config
         layout = instruction_layout(c)
+        abits = c.imem_addr_bits
         m.submodules.imem = imem = Memory(shape=instruction_bits(c), depth=c.imem_depth, init=[])
         wp = imem.write_port()
-        # two read ports: the instruction after pc and the one after that are both fetched, and
-        # the late `advance` (it depends on the NBout interlock) picks one at the RAM's output
-        # instead of driving the RAM's address (synthesis duplicates the small RAM)
-        rp = imem.read_port()
-        rp2 = imem.read_port()
+        # two read ports: the words at pc + 3 and pc + 4, one of which becomes the prefetched
+        # word at pc + 2 when the instruction advances (the registered `advance` picks the
+        # right one a cycle later; synthesis duplicates the small RAM)
+        rpa = imem.read_port()
+        rpb = imem.read_port()
+        host_we = self.imem.en & ~self.busy
         m.d.comb += [
             wp.addr.eq(self.imem.addr),
             wp.data.eq(self.imem.data),
-            wp.en.eq(self.imem.en & ~self.busy),
+            wp.en.eq(host_we),
         ]
-        pick2 = Signal()  # the prefetch in flight is the instruction after next (rp2)
-        nxt = data.View(layout, Mux(pick2, rp2.data, rp.data))
+        # the first three instruction words, also kept in registers (written with the RAM): the
+        # fetch cycle loads the prefetch queue from them, so no RAM read data feeds the loop
+        # state (a block RAM's read data arrives late in the cycle)
+        shadow = [Signal(layout, name=f"imem_w{k}", reset_less=True) for k in range(3)]
+        for k, word in enumerate(shadow):
+            with m.If(host_we & (self.imem.addr == k % (1 << abits))):
+                m.d.sync += word.eq(self.imem.data)
         ir = Signal(layout)
-        pc = Signal(c.imem_addr_bits + 1)
-        cr0, cr1, cr2, co0, co1 = (
-            Signal(c.count_bits, name=n) for n in ("c_r0", "c_r1", "c_r2", "c_o0", "c_o1")
-        )
-        a_r0, a_r1, a_r2, a_o0, a_o1 = (
-            Signal(c.nbin_addr_bits, name=n) for n in ("a_r0", "a_r1", "a_r2", "a_o0", "a_o1")
-        )
+        nxt1 = Signal(layout, name="nxt1")  # the word at pc + 1 (the next instruction)
+        nxt2 = Signal(layout, name="nxt2")  # the word at pc + 2
+        pc = Signal(abits)
+        fetch_a = Signal(abits, init=3 % (1 << abits))  # RAM read addresses: pc + 3, pc + 4
+        fetch_b = Signal(abits, init=4 % (1 << abits))
+        pick2 = Signal()  # the instruction advanced last cycle: the word at pc + 3 is port b's
+        fetched = Mux(pick2, rpb.data, rpa.data)
+        m.d.comb += [rpa.addr.eq(fetch_a), rpb.addr.eq(fetch_b)]
+
+        names = ("r0", "r1", "r2", "o0", "o1")
+        cnt = {n: Signal(c.count_bits, name=f"c_{n}") for n in names}
+        # per loop, registered at load: count - 1 (the loop-end compare needs no subtractor),
+        # count - 2 (the compare that registers the loop end one step early) and count == 1
+        last = {n: Signal(c.count_bits, name=f"last_{n}") for n in names}
+        pen = {n: Signal(c.count_bits, name=f"pen_{n}") for n in names}
+        one = {n: Signal(name=f"one_{n}") for n in names}
+        # end[n] = (cnt[n] == last[n]), kept as a register
+        end = {n: Signal(name=f"end_{n}") for n in names}
+        first = Signal(name="first_step")  # = the reduction counters are all 0
+        addr = {n: Signal(c.nbin_addr_bits, name=f"a_{n}") for n in names}
         a_sb = Signal(c.sb_addr_bits)
         a_out = Signal(c.nbout_addr_bits)
         drain = Signal(range(self.drain + 1))
@@ -132,50 +152,39 @@ class ControlProcessor(wiring.Component):
         # cycles ago; its write happens drain - 1 - j cycles from now
         pend_v = [Signal(name=f"pend_v{j}") for j in range(self.drain)]
         pend_a = [Signal(c.nbout_addr_bits, name=f"pend_a{j}") for j in range(self.drain)]
-        hazard = Signal()  # the step to issue reads an NBout word still in flight: stall
-
-        # loop count - 1 of the current instruction, registered at load: the loop-end compares
-        # need no subtractor
-        last_r0, last_r1, last_r2, last_o0, last_o1 = (
-            Signal(c.count_bits, name=f"last_{n}") for n in ("r0", "r1", "r2", "o0", "o1")
-        )
+        # the step to issue reads an NBout word still in flight: stall. A register, computed a
+        # cycle ahead from the state the cycle's step (issued or not) leads to
+        hazard = Signal()
 
         def load(word):
-            return [
-                ir.eq(word),
-                last_r0.eq(word.n_r0 - 1),
-                last_r1.eq(word.n_r1 - 1),
-                last_r2.eq(word.n_r2 - 1),
-                last_o0.eq(word.n_o0 - 1),
-                last_o1.eq(word.n_o1 - 1),
-                cr0.eq(0),
-                cr1.eq(0),
-                cr2.eq(0),
-                co0.eq(0),
-                co1.eq(0),
-                a_r0.eq(word.nbin_addr),
-                a_r1.eq(word.nbin_addr),
-                a_r2.eq(word.nbin_addr),
-                a_o0.eq(word.nbin_addr),
-                a_o1.eq(word.nbin_addr),
-                a_sb.eq(word.sb_addr),
-                a_out.eq(word.nbout_addr),
-            ]
+            out = [ir.eq(word), first.eq(1), a_sb.eq(word.sb_addr), a_out.eq(word.nbout_addr)]
+            for n in names:
+                count = getattr(word, f"n_{n}")
+                out += [
+                    last[n].eq(count - 1),
+                    pen[n].eq(count - 2),
+                    one[n].eq(count == 1),
+                    end[n].eq(count == 1),
+                    cnt[n].eq(0),
+                    addr[n].eq(word.nbin_addr),
+                ]
+            return out
 
-        end_r0 = cr0 == last_r0
-        end_r1 = cr1 == last_r1
-        end_r2 = cr2 == last_r2
-        end_o0 = co0 == last_o0
-        end_o1 = co1 == last_o1
-        last = end_r0 & end_r1 & end_r2
+        def restart(n):
+            return [cnt[n].eq(0), end[n].eq(one[n])]
+
+        def step(n):
+            return [cnt[n].eq(cnt[n] + 1), end[n].eq(cnt[n] == pen[n])]
+
+        last_step = end["r0"] & end["r1"] & end["r2"]
         advance = Signal()  # the current instruction issues its last step this cycle
 
         m.d.comb += [
-            self.nbin_addr.eq(a_r0),
+            self.nbin_addr.eq(addr["r0"]),
             self.sb_addr.eq(a_sb),
             self.nbout_addr.eq(a_out),
-            self.ctl.first.eq((cr0 == 0) & (cr1 == 0) & (cr2 == 0)),
-            self.ctl.last.eq(last),
+            self.ctl.first.eq(first),
+            self.ctl.last.eq(last_step),
             self.ctl.nfu1_op.eq(ir.nfu1_op),
             self.ctl.nfu2_op.eq(ir.nfu2_op),
             self.ctl.nfu2_out.eq(ir.nfu2_out),
@@ -191,65 +200,76 @@ class ControlProcessor(wiring.Component):
             m.d.sync += self.nfu_busy.eq(self.nfu_busy + 1)
         m.d.sync += self.done.eq(0)
 
+        # next cycle's interlock: entries 0 .. drain - 2 are still in flight then (as entries
+        # 1 .. drain - 1), plus the output finishing now (as entry 0)
+        def in_flight(a):
+            return Cat(pend_v[j] & (pend_a[j] == a) for j in range(self.drain - 1)).any()
+
+        a_inc = Signal.like(a_out, name="a_out_inc")
+        m.d.comb += a_inc.eq(a_out + 1)
+        hazard_hold = in_flight(a_out)  # a stalled step reads the same word next cycle
+        hazard_output = ir.nbout_read & (in_flight(a_inc) | (a_out == a_inc))
+        hazard_ins = nxt1.nbout_read & (in_flight(nxt1.nbout_addr) | (a_out == nxt1.nbout_addr))
+        m.d.sync += hazard.eq(0)
+
         # Outputs are plain expressions of the state (continuous assignments in Verilog), so they
         # are defined from time 0 in every simulator, before the first state change.
         with m.FSM() as fsm:
             with m.State("IDLE"):
+                m.d.sync += [fetch_a.eq(3 % (1 << abits)), fetch_b.eq(4 % (1 << abits))]
                 with m.If(self.start):
                     m.d.sync += [self.cycles.eq(0), self.nfu_busy.eq(0)]
                     m.next = "FETCH"
             with m.State("FETCH"):
-                m.d.sync += [*load(nxt), pc.eq(0)]
+                m.d.sync += [*load(shadow[0]), nxt1.eq(shadow[1]), nxt2.eq(shadow[2]), pc.eq(0)]
                 m.next = "RUN"
-            with m.State("RUN"), m.If(~hazard):
-                with m.If(last):
-                    m.d.sync += a_out.eq(a_out + 1)
+            with m.State("RUN"):
+                with m.If(hazard):
+                    m.d.sync += hazard.eq(hazard_hold)
+                with m.Elif(last_step):
+                    m.d.sync += [a_out.eq(a_inc), first.eq(1)]
                     with m.If(ir.sb_reuse):
                         m.d.sync += a_sb.eq(ir.sb_addr)
                     with m.Else():
                         m.d.sync += a_sb.eq(a_sb + 1)
-                    m.d.sync += [cr0.eq(0), cr1.eq(0), cr2.eq(0)]
-                    with m.If(~end_o0):
-                        nb = a_o0 + ir.s_o0
+                    m.d.sync += [*restart("r0"), *restart("r1"), *restart("r2")]
+                    with m.If(~end["o0"]):
+                        nb = addr["o0"] + ir.s_o0
                         m.d.sync += [
-                            co0.eq(co0 + 1),
-                            a_o0.eq(nb),
-                            a_r2.eq(nb),
-                            a_r1.eq(nb),
-                            a_r0.eq(nb),
+                            *step("o0"),
+                            *(addr[n].eq(nb) for n in ("o0", "r2", "r1", "r0")),
                         ]
-                    with m.Elif(~end_o1):
-                        nb = a_o1 + ir.s_o1
-                        m.d.sync += [
-                            co0.eq(0),
-                            co1.eq(co1 + 1),
-                            a_o1.eq(nb),
-                            a_o0.eq(nb),
-                            a_r2.eq(nb),
-                            a_r1.eq(nb),
-                            a_r0.eq(nb),
-                        ]
+                        m.d.sync += hazard.eq(hazard_output)
+                    with m.Elif(~end["o1"]):
+                        nb = addr["o1"] + ir.s_o1
+                        m.d.sync += [*restart("o0"), *step("o1"), *(addr[n].eq(nb) for n in names)]
+                        m.d.sync += hazard.eq(hazard_output)
                     with m.Elif(ir.end):
                         m.d.sync += drain.eq(self.drain)
                         m.next = "DRAIN"
                     with m.Else():
-                        m.d.sync += [*load(nxt), pc.eq(pc + 1)]
+                        m.d.sync += [*load(nxt1), pc.eq(pc + 1), nxt1.eq(nxt2), nxt2.eq(fetched)]
+                        m.d.sync += [fetch_a.eq(fetch_a + 1), fetch_b.eq(fetch_b + 1)]
+                        m.d.sync += hazard.eq(hazard_ins)
                 with m.Else():
-                    m.d.sync += a_sb.eq(a_sb + 1)
-                    with m.If(~end_r0):
-                        m.d.sync += [cr0.eq(cr0 + 1), a_r0.eq(a_r0 + ir.s_r0)]
-                    with m.Elif(~end_r1):
-                        nb = a_r1 + ir.s_r1
-                        m.d.sync += [cr0.eq(0), cr1.eq(cr1 + 1), a_r1.eq(nb), a_r0.eq(nb)]
-                    with m.Else():
-                        nb = a_r2 + ir.s_r2
+                    m.d.sync += [a_sb.eq(a_sb + 1), first.eq(0)]
+                    with m.If(~end["r0"]):
+                        m.d.sync += [*step("r0"), addr["r0"].eq(addr["r0"] + ir.s_r0)]
+                    with m.Elif(~end["r1"]):
+                        nb = addr["r1"] + ir.s_r1
                         m.d.sync += [
-                            cr0.eq(0),
-                            cr1.eq(0),
-                            cr2.eq(cr2 + 1),
-                            a_r2.eq(nb),
-                            a_r1.eq(nb),
-                            a_r0.eq(nb),
+                            *restart("r0"),
+                            *step("r1"),
+                            addr["r1"].eq(nb),
+                            addr["r0"].eq(nb),
+                        ]
+                    with m.Else():
+                        nb = addr["r2"] + ir.s_r2
+                        m.d.sync += [
+                            *restart("r0"),
+                            *restart("r1"),
+                            *step("r2"),
+                            *(addr[n].eq(nb) for n in ("r2", "r1", "r0")),
                         ]
             with m.State("DRAIN"):
                 m.d.sync += drain.eq(drain - 1)
@@ -257,19 +277,13 @@ class ControlProcessor(wiring.Component):
                     m.d.sync += self.done.eq(1)
                     m.next = "IDLE"
         running = fsm.ongoing("RUN")
-        in_flight = Cat(v & (a == a_out) for v, a in zip(pend_v, pend_a, strict=True)).any()
-        m.d.sync += [pend_v[0].eq(self.issue & last), pend_a[0].eq(a_out)]
+        m.d.sync += [pend_v[0].eq(self.issue & last_step), pend_a[0].eq(a_out)]
         m.d.sync += [pend_v[j].eq(pend_v[j - 1]) for j in range(1, self.drain)]
         m.d.sync += [pend_a[j].eq(pend_a[j - 1]) for j in range(1, self.drain)]
         m.d.comb += [
-            hazard.eq(running & self.ctl.first & ir.nbout_read & in_flight),
             self.busy.eq(~fsm.ongoing("IDLE")),
             self.issue.eq(running & ~hazard),
-            advance.eq(self.issue & last & end_o0 & end_o1),
-            # both prefetch addresses are computed from pc alone; `advance` is registered and
-            # selects between the two read data (the instruction at pc + 1 + advance)
-            rp.addr.eq(Mux(running, pc + 1, fsm.ongoing("FETCH"))),
-            rp2.addr.eq(pc + 2),
+            advance.eq(self.issue & last_step & end["o0"] & end["o1"]),
         ]
         m.d.sync += pick2.eq(running & advance)
         return m

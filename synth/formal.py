@@ -252,6 +252,13 @@ def _all(terms):
     return out
 
 
+def _any(terms):
+    out = None
+    for t in terms:
+        out = t if out is None else out | t
+    return out
+
+
 def _pointer(depth: int = 7) -> Harness:
     from accelgen.hdl.eie.pointer import PointerUnit
 
@@ -477,11 +484,12 @@ def _diannao_cp() -> Harness:
 
     # inductive invariants (k-induction), true of every reachable state
     imem = probe(cp, "imem")
-    words_ok = []
+    words_ok, words = [], []
     for a in range(cfg.imem_depth):
         peek = imem.read_port(domain="comb")
         m.d.comb += peek.addr.eq(a)
         words_ok.append(_instruction_ok(data.View(layout, peek.data), cfg, mul))
+        words.append(peek.data)
     fetched_ok = [_instruction_ok(data.View(layout, p.data), cfg, mul) for p in imem.read_ports[:2]]
     pend = [(internal(cp, f"pend_v{j}"), internal(cp, f"pend_a{j}")) for j in range(d)]
     due_expected = 0
@@ -511,6 +519,60 @@ def _diannao_cp() -> Harness:
         with m.If(ir.nfu1_op == mul):
             sb = ir.sb_addr + Mux(ir.sb_reuse, red_idx, out_idx * reduction + red_idx)
             m.d.comb += Assert(a_sb == sb, "a_sb")
+    # the registered prefetch queue, loop ends and stall (hdl/diannao/cp.py): the words at
+    # pc + 1 and pc + 2, the RAM read addresses pc + 3 and pc + 4, the shadowed first words, the
+    # loop-end flags and the interlock computed a cycle ahead equal what they stand for
+    abits = cfg.imem_addr_bits
+    assert cfg.imem_depth == 1 << abits  # every address wraps onto a word
+    word_at = Array(words)
+    pc = internal(cp, "pc")
+
+    def at(offset):
+        return word_at[(pc + offset)[:abits]]
+
+    pick2 = internal(cp, "pick2")
+    fetch_a, fetch_b = internal(cp, "fetch_a"), internal(cp, "fetch_b")
+    fetched = Mux(pick2, imem.read_ports[1].data, imem.read_ports[0].data)
+    end = {n: internal(cp, f"end_{n}") for n in names}
+    pen = {n: internal(cp, f"pen_{n}") for n in names}
+    one = {n: internal(cp, f"one_{n}") for n in names}
+    in_flight = _any(v & (a == a_out) for v, a in pend)
+    m.d.comb += [
+        Assert(internal(cp, f"imem_w{k}") == words[k % cfg.imem_depth], f"shadow {k}")
+        for k in range(3)
+    ]
+    with m.If(draining):  # no step issued since the drain began
+        m.d.comb += [
+            Assert(~v | (drain + j >= d), f"pend_v{j} empty") for j, (v, _) in enumerate(pend)
+        ]
+    with m.If(idle | fetch):
+        m.d.comb += Assert(~_any(v for v, _ in pend), "no write in flight before a run")
+    with m.If(fetch):
+        m.d.comb += Assert(
+            (fetch_a == 3 % cfg.imem_depth) & (fetch_b == 4 % cfg.imem_depth), "fetch addresses"
+        )
+    with m.If(run):
+        m.d.comb += [
+            Assert(internal(cp, "nxt1") == at(1), "nxt1 = word at pc + 1"),
+            Assert(internal(cp, "nxt2") == at(2), "nxt2 = word at pc + 2"),
+            Assert(fetch_a == (pc + 3)[:abits], "fetch_a = pc + 3"),
+            Assert(fetch_b == (pc + 4)[:abits], "fetch_b = pc + 4"),
+            Assert(fetched == at(3), "picked RAM word = word at pc + 3"),
+            *(Assert(end[n] == (cnt[n] == last[n]), f"end_{n}") for n in names),
+            *(Assert(pen[n] == (last[n] - 1)[: cfg.count_bits], f"pen_{n}") for n in names),
+            *(Assert(one[n] == (last[n] == 0), f"one_{n}") for n in names),
+            Assert(
+                internal(cp, "first_step")
+                == ((cnt["r0"] == 0) & (cnt["r1"] == 0) & (cnt["r2"] == 0)),
+                "first_step",
+            ),
+            Assert(
+                internal(cp, "hazard") == (cp.ctl.first & ir.nbout_read & in_flight),
+                "registered stall = read of a word in flight",
+            ),
+        ]
+    with m.Else():
+        m.d.comb += Assert(~internal(cp, "hazard"), "no stall outside RUN")
     m.d.comb += [
         Cover(cp.issue & cp.ctl.last & (cp.nbout_addr == cfg.nbout_depth - 1)),
         Cover(run & ~cp.issue),

@@ -6,6 +6,13 @@ one NFU step per cycle: the NBin, SB and NBout read addresses plus the control w
 multipliers). The next instruction is prefetched while the current one runs, so instructions
 issue back to back.
 
+Every decision of a cycle is taken from registers (the clock-rate work of ``docs/synth.md``):
+the next two instruction words are held in registers (``nxt1``, ``nxt2``; the instruction RAM
+reads the words after them, and a copy of the first three words kept at host-write time fills
+them in the fetch cycle), the loop ends and the "first step of an output" flag are registered
+one step ahead, and so is the interlock stall (computed from the state the current cycle leads
+to). None of this changes a cycle count.
+
 Timing (measured by the RTL counters and reproduced by :mod:`accelgen.golden.diannao_cp`):
 ``start`` (one cycle, while idle) -> 1 fetch cycle -> ``N`` issue cycles (``N`` = total NFU
 steps, plus interlock stalls) -> ``drain`` cycles for the NFU pipeline and the NBout write ->

@@ -32,7 +32,7 @@ NFU-3       13     saturation and the output select (the NBout write word)
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -223,19 +223,27 @@ class NFU2(wiring.Component):
             s.reg(v, n)
             for v, n in ((self.valid, "v4"), (self.ctl, "c4"), (self.x, "x4"), (self.psum, "s4"))
         )
-        mac = ctl4.nfu2_op == NFU2Op.MAC
-        values = [s.reg(Mux(mac, trees[r].result, x4[r]), f"val{r}") for r in range(c.tn)]
+        # the control bits the lanes select with, one register copy per lane (replicas: one
+        # register driving every lane's multiplexers across the device was slow)
+        op4 = [replica(2, f"nfu2_op4_{r}") for r in range(c.tn)]
+        m.d.sync += [op.eq(self.ctl.nfu2_op) for op in op4]
+        values = [
+            s.reg(Mux(op4[r] == NFU2Op.MAC, trees[r].result, x4[r]), f"val{r}") for r in range(c.tn)
+        ]
         valid5, ctl5, x5, psum5 = (
             s.reg(v, n) for v, n in ((valid4, "v5"), (ctl4, "c5"), (x4, "x5"), (psum4, "s5"))
         )
+        lane5 = [replica(5, f"nfu2_c5_{r}") for r in range(c.tn)]
+        m.d.sync += [ln.eq(Cat(valid4, ctl4.first, ctl4.nbout_read, ctl4.nfu2_op)) for ln in lane5]
         # stage 6: the accumulator
         for r in range(c.tn):
-            base = Mux(ctl5.first, Mux(ctl5.nbout_read, psum5[r], 0), self.acc[r])
+            v5, first5, read5, op5 = lane5[r][0], lane5[r][1], lane5[r][2], lane5[r][3:5]
+            base = Mux(first5, Mux(read5, psum5[r], 0), self.acc[r])
             added = sat_add(base, values[r], acc_bits=c.acc_bits)
             xr = x5[r]
-            maxed = Mux(ctl5.first | (xr > self.acc[r]), xr, self.acc[r])
-            with m.If(valid5):
-                m.d.sync += self.acc[r].eq(Mux(ctl5.nfu2_op == NFU2Op.MAX, maxed, added))
+            maxed = Mux(first5 | (xr > self.acc[r]), xr, self.acc[r])
+            with m.If(v5):
+                m.d.sync += self.acc[r].eq(Mux(op5 == NFU2Op.MAX, maxed, added))
         m.d.sync += [self.out_valid.eq(valid5), self.out_ctl.eq(ctl5)]
         for r in range(c.tn):
             copy = replica(unsigned(AVG_RECIP_BITS), f"nfu2_recip{r}")
@@ -258,9 +266,10 @@ class NFU3(wiring.Component):
     :class:`~accelgen.hdl.common.pwl.PWLRange` and one
     :class:`~accelgen.hdl.common.pwl.PWLLane` per output lane (stages 8-12, each lane with its
     own LUT-RAM copy of the slopes and intercepts). The table is written through ``pwl``
-    (addresses of :mod:`accelgen.spec.pwl`); write it only while idle (the upper end of the
-    range is registered one cycle after the write). The tables keep their contents across a
-    reset.
+    (addresses of :mod:`accelgen.spec.pwl`); write it only while idle (the range reaches the
+    lanes two cycles after the write: the upper end is registered one cycle after it, and each
+    lane has its own copy of the range registers, one cycle later). The tables keep their
+    contents across a reset.
     """
 
     latency = 7
@@ -290,10 +299,16 @@ class NFU3(wiring.Component):
         for r in range(c.tn):
             m.submodules[f"pwl{r}"] = lane = PWLLane(act_frac=c.act_frac, **kw)
             wiring.connect(m, wiring.flipped(self.pwl), lane.wr)
+            # the range registers, one copy per lane (replicas: the shared registers driving
+            # all lanes' clamps were the critical path), one cycle behind the range's
+            x_min = replica(rng.x_min.shape(), f"nfu3_x_min{r}")
+            seg_shift = replica(rng.seg_shift.shape(), f"nfu3_seg_shift{r}")
+            x_hi = replica(rng.x_hi.shape(), f"nfu3_x_hi{r}")
+            m.d.sync += [x_min.eq(rng.x_min), seg_shift.eq(rng.seg_shift), x_hi.eq(rng.x_hi)]
             m.d.comb += [
-                lane.x_min.eq(rng.x_min),
-                lane.seg_shift.eq(rng.seg_shift),
-                lane.x_hi.eq(rng.x_hi),
+                lane.x_min.eq(x_min),
+                lane.seg_shift.eq(seg_shift),
+                lane.x_hi.eq(x_hi),
             ]
             lanes.append(lane)
         assert PWLLane.latency == 5  # stages 8..12 below
@@ -330,9 +345,11 @@ class NFU3(wiring.Component):
             avg_ = avg3
             for k in (4, 5, 6):
                 avg_ = st.reg(avg_, f"p{k}_{r}_avg")
-            # stage 13: saturate (the lane's y), select
+            # stage 13: saturate (the lane's y), select (with this lane's copy of the op bits)
+            ops = replica(3, f"nfu3_op6_{r}")
+            m.d.sync += ops.eq(Cat(ctl[5].nfu3_op, ctl[5].nfu2_out))
             final = Signal(signed(c.act_bits), name=f"final{r}")
-            with m.Switch(ctl[6].nfu3_op):
+            with m.Switch(ops[:2]):
                 with m.Case(NFU3Op.NONE):
                     m.d.comb += final.eq(y_)
                 with m.Case(NFU3Op.RELU):
@@ -341,7 +358,7 @@ class NFU3(wiring.Component):
                     m.d.comb += final.eq(lanes[r].y)
                 with m.Case(NFU3Op.AVG):
                     m.d.comb += final.eq(avg_)
-            m.d.sync += self.out_data[r].eq(Mux(ctl[6].nfu2_out == NFU2Out.PARTIAL, acc_, final))
+            m.d.sync += self.out_data[r].eq(Mux(ops[2] == NFU2Out.PARTIAL, acc_, final))
         m.d.sync += [
             self.out_valid.eq(valid[6] & ctl[6].last),
             self.out_addr.eq(ctl[6].addr),

@@ -537,10 +537,14 @@ def _diannao_cp() -> Harness:
     pen = {n: internal(cp, f"pen_{n}") for n in names}
     one = {n: internal(cp, f"one_{n}") for n in names}
     in_flight = _any(v & (a == a_out) for v, a in pend)
-    m.d.comb += [
-        Assert(internal(cp, f"imem_w{k}") == words[k % cfg.imem_depth], f"shadow {k}")
-        for k in range(3)
-    ]
+    shadow_data = internal(cp, "imem_wdata")
+    for k in range(3):  # a host write reaches the shadow registers a cycle after the RAM
+        we, word = internal(cp, f"imem_we{k}"), words[k % cfg.imem_depth]
+        m.d.comb += [
+            Assert(we | (internal(cp, f"imem_w{k}") == word), f"shadow {k}"),
+            Assert(~we | (shadow_data == word), f"shadow {k} write"),
+            Assert(~we | idle, f"shadow {k} written while idle"),
+        ]
     with m.If(draining):  # no step issued since the drain began
         m.d.comb += [
             Assert(~v | (drain + j >= d), f"pend_v{j} empty") for j, (v, _) in enumerate(pend)

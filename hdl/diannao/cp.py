@@ -124,13 +124,19 @@ class ControlProcessor(wiring.Component):
             wp.data.eq(self.imem.data),
             wp.en.eq(host_we),
         ]
-        # the first three instruction words, also kept in registers (written with the RAM): the
-        # fetch cycle loads the prefetch queue from them, so no RAM read data feeds the loop
-        # state (a block RAM's read data arrives late in the cycle)
+        # the first three instruction words, also kept in registers: the fetch cycle loads the
+        # prefetch queue from them, so no RAM read data feeds the loop state (a block RAM's read
+        # data arrives late in the cycle). A host write reaches them one cycle after the RAM
+        # (through a registered write, so that `busy` does not drive their 3 x 114 enables):
+        # write an instruction at least one cycle before `start`
         shadow = [Signal(layout, name=f"imem_w{k}", reset_less=True) for k in range(3)]
+        shadow_data = Signal(instruction_bits(c), name="imem_wdata", reset_less=True)
+        shadow_we = [Signal(name=f"imem_we{k}") for k in range(3)]
+        m.d.sync += shadow_data.eq(self.imem.data)
         for k, word in enumerate(shadow):
-            with m.If(host_we & (self.imem.addr == k % (1 << abits))):
-                m.d.sync += word.eq(self.imem.data)
+            m.d.sync += shadow_we[k].eq(host_we & (self.imem.addr == k % (1 << abits)))
+            with m.If(shadow_we[k]):
+                m.d.sync += word.eq(shadow_data)
         ir = Signal(layout)
         nxt1 = Signal(layout, name="nxt1")  # the word at pc + 1 (the next instruction)
         nxt2 = Signal(layout, name="nxt2")  # the word at pc + 2

@@ -17,10 +17,10 @@ sel     target    address / data
 
 NBin and SB writes are accepted at any time (so the host can fill the other half of a
 double-buffered NBin/SB while a program runs); NBout, IMEM and PWL writes only while ``busy`` is
-low. ``start`` (one cycle, while idle) runs the program at IMEM address 0; ``done`` pulses when
-the last output has been written; ``host_raddr`` -> ``host_rdata`` reads NBout with a latency of
-one cycle while idle. ``cycles``, ``nfu_busy`` and ``stalls`` are the control processor's
-counters of the last run.
+low. ``start`` (one cycle, while idle, after the last IMEM write) runs the program at IMEM
+address 0; ``done`` pulses when the last output has been written; ``host_raddr`` ->
+``host_rdata`` reads NBout with a latency of one cycle while idle. ``cycles``, ``nfu_busy`` and
+``stalls`` are the control processor's counters of the last run.
 
 Pipeline: issue (buffer read addresses) -> NFU-1 (3 stages) -> NFU-2 (3) -> NFU-3 (7) -> NBout
 write: an NFU step issued in cycle ``t`` writes its output in cycle ``t + PIPELINE_DRAIN``

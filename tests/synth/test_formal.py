@@ -39,7 +39,10 @@ def _harness(name):
 )
 def test_property_holds(name):
     spec = formal.HARNESSES[name]
-    result = formal.run_sby(_harness(name), name, FORMAL_DIR, mode=spec.mode, depth=spec.depth)
+    # the timeout is wall time: diannao_cp needs ~2 CPU minutes, far longer on a loaded machine
+    result = formal.run_sby(
+        _harness(name), name, FORMAL_DIR, mode=spec.mode, depth=spec.depth, timeout=1800
+    )
     assert result.passed, f"{name}: {result.status}, failed: {result.failed}\n" + result.log[-3000:]
 
 

@@ -17,6 +17,6 @@ __all__ = ["REPLICA_ATTR", "replica"]
 REPLICA_ATTR = "accelgen_replica"
 
 
-def replica(shape, name: str, *, reset_less: bool = False) -> Signal:
+def replica(shape, name: str) -> Signal:
     """A signal for one copy of a replicated register (assign it in a sync domain)."""
-    return Signal(shape, name=name, attrs={REPLICA_ATTR: 1}, reset_less=reset_less, src_loc_at=1)
+    return Signal(shape, name=name, attrs={REPLICA_ATTR: 1}, src_loc_at=1)

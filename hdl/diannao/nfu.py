@@ -103,13 +103,12 @@ class _Stages:
         self.m = m
         self.prefix = prefix
 
-    def reg(self, value, name: str, shape=None, *, reset_less: bool = False) -> Signal:
+    def reg(self, value, name: str, shape=None) -> Signal:
         # src_loc_at=1: the register's source location is the caller's line (synthesis reports
         # name the statement that feeds it, not this helper)
         sig = Signal(
             value.shape() if shape is None else shape,
             name=f"{self.prefix}_{name}",
-            reset_less=reset_less,
             src_loc_at=1,
         )
         self.m.d.sync += sig.eq(value)
@@ -145,19 +144,15 @@ class NFU1(wiring.Component):
         c = self.config
         t = c.tn
         s = _Stages(m, "nfu1")
-        # stage 1: inputs. The data registers have no reset (only valid needs one): the buffers'
-        # block-RAM read data then goes straight into a flip-flop, without a reset LUT
-        w1 = s.reg(self.w, "w1", reset_less=True)
+        # stage 1: inputs
+        w1 = s.reg(self.w, "w1")
         side = [(self.valid, self.out_valid), (self.ctl, self.out_ctl)]
         side += [(self.x, self.x_out), (self.psum, self.psum_out)]
-        piped = [s.reg(v, f"d1_{i}", reset_less=i >= 2) for i, (v, _) in enumerate(side)]
+        piped = [s.reg(v, f"d1_{i}") for i, (v, _) in enumerate(side)]
         # x goes to every multiplier row through its own register copy per row (replicas: a
         # single register fanning out to tn DSP blocks spread over the device was the critical
         # path)
-        xr = [
-            [replica(signed(c.act_bits), f"nfu1_x1r{r}_{i}", reset_less=True) for i in range(t)]
-            for r in range(t)
-        ]
+        xr = [[replica(signed(c.act_bits), f"nfu1_x1r{r}_{i}") for i in range(t)] for r in range(t)]
         m.d.sync += [xr[r][i].eq(self.x[i]) for r in range(t) for i in range(t)]
         # stage 2: exact products
         full = [

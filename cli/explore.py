@@ -364,6 +364,15 @@ def _fit_area(args: argparse.Namespace, out: Path) -> int:
             "n_train": len(train),
             "n_held_out": len(test),
         }
+        if core in area.CANDIDATES:  # the features this training set would choose
+            errors[core]["selected_features"] = {
+                res: list(
+                    area.select_features(
+                        core, res, [runs[i][0] for i in train], [meas[i] for i in train]
+                    )
+                )
+                for res in ("lut", "ff")
+            }
         for i in test:
             est = area.estimate(core, runs[i][0], model)
             table.append((core, runs[i][0], meas[i], est))
@@ -404,11 +413,27 @@ def fit_markdown(errors: dict, table: list) -> str:
         text = ", ".join(
             f"{k}={getattr(cfg, k)}"
             for k in (
-                ("n_pes", "fifo_depth", "skip_empty", "acc_bits")
+                ("n_pes", "fifo_depth", "skip_empty", "filter_empty", "acc_bits")
                 if core == "eie"
                 else ("tn", "nbin_depth", "nbout_depth", "sb_depth", "acc_bits", "double_buffer")
             )
         )
         cells = " | ".join(f"{meas[k]:.0f} / {est[k]:.0f}" for k in ("lut", "ff", "dsp", "bram"))
         lines.append(f"| {core} | {text} | {cells} |")
+    from accelgen.farm.area import FEATURES
+
+    chosen = [
+        f"- {core} {res}: {', '.join(names)}"
+        + ("" if names == list(FEATURES[core][res]) else " (differs from the estimator's)")
+        for core, e in errors.items()
+        for res, names in e.get("selected_features", {}).items()
+    ]
+    if chosen:
+        lines += [
+            "",
+            "Features chosen on this training set (leave-one-out, the smallest set within one "
+            "standard error of the best; accelgen.farm.area.select_features):",
+            "",
+            *chosen,
+        ]
     return "\n".join(lines) + "\n"

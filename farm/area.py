@@ -42,6 +42,7 @@ __all__ = [
     "in_range",
     "load_model",
     "memories",
+    "select_features",
 ]
 
 COEFFICIENTS = Path(__file__).with_name("area_coefficients.json")
@@ -54,11 +55,12 @@ BRAM_BITS = 18432
 _BRAM_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
 
 #: Feature names per core and resource (the columns of the linear model, ``1`` = constant),
-#: chosen by leave-one-out error on the training set (``accelgen explore --fit-area``).
+#: chosen on the training set by leave-one-out error (EIE LUT and FF: :func:`select_features`
+#: over :data:`CANDIDATES`).
 FEATURES: dict[str, dict[str, tuple[str, ...]]] = {
     "eie": {
-        "lut": ("1", "pes", "pes*acc", "pes*skip"),
-        "ff": ("1", "pes", "pes*acc", "pes*queue_bits", "pes*skip"),
+        "lut": ("1", "pes", "pes*acc"),
+        "ff": ("1", "pes", "pes*acc", "pes*skip", "pes*filter", "pes*fifo"),
         "dsp": ("1", "pes"),
         "bram": ("1", "blocks"),
     },
@@ -68,6 +70,22 @@ FEATURES: dict[str, dict[str, tuple[str, ...]]] = {
         "dsp": ("1", "tn", "tn2"),
         "bram": ("1", "blocks"),
     },
+}
+
+#: Candidate features :func:`select_features` chose the EIE LUT and FF features from.
+CANDIDATES: dict[str, tuple[str, ...]] = {
+    "eie": (
+        "pes",
+        "pes*acc",
+        "acc",
+        "pes*skip",
+        "skip",
+        "pes*filter",
+        "filter",
+        "pes*queue_bits",
+        "pes*fifo",
+        "pes*log2fifo",
+    ),
 }
 
 
@@ -86,7 +104,7 @@ def memories(core: str, config) -> list[tuple[int, int, int]]:
             (2 * n, c.regfile_depth, c.acc_bits),
             (n, c.max_layers << c.rf_bits, c.act_bits),
             (n, c.max_layers, 64),
-        ]
+        ] + ([(n, c.ptr_depth, 1)] if c.filter_empty else [])  # option (c): a bit per column
     if core == "diannao":
         from accelgen.spec.diannao import instruction_bits
 
@@ -117,8 +135,14 @@ def features(core: str, config) -> dict[str, float]:
             "blocks": _counted(core, config)["bram"],
             "pes": n,
             "pes*acc": n * c.acc_bits,
+            "acc": c.acc_bits,
             "pes*queue_bits": n * queue_bits,
             "pes*skip": n * int(c.skip_empty),
+            "skip": int(c.skip_empty),
+            "pes*filter": n * int(c.filter_empty),
+            "filter": int(c.filter_empty),
+            "pes*fifo": n * c.fifo_depth,
+            "pes*log2fifo": n * _log2(c.fifo_depth),
             "pes*addr_bits": n * addr_bits,
         }
     if core == "diannao":
@@ -278,3 +302,49 @@ def relative_errors(
             ref = float(m[r])
             errs[r].append(abs(est[r] - ref) / ref if ref else float(est[r] != 0))
     return {r: round(100.0 * float(np.mean(v)), 2) for r, v in errs.items()}
+
+
+def _loo_per_config(
+    core: str, res: str, names: Sequence[str], feats: Sequence[Mapping[str, float]], y
+) -> np.ndarray:
+    """Leave-one-out relative errors (percent) of ``res`` linear in ``names``."""
+    a = np.array([[f[k] for k in names] for f in feats], dtype=float)
+    w = 1.0 / np.maximum(y, 1.0)
+    out = []
+    for i in range(len(y)):
+        keep = np.arange(len(y)) != i
+        coef, *_ = np.linalg.lstsq(a[keep] * w[keep, None], y[keep] * w[keep], rcond=None)
+        out.append(100.0 * abs(float(a[i] @ coef) - y[i]) / max(y[i], 1.0))
+    return np.array(out)
+
+
+def select_features(
+    core: str,
+    res: str,
+    configs: Sequence,
+    measured: Sequence[Mapping[str, float]],
+    candidates: Sequence[str] | None = None,
+    max_terms: int = 6,
+) -> tuple[str, ...]:
+    """The features of ``res`` chosen on a training set: every subset of ``candidates`` with a
+    constant and at most ``max_terms`` coefficients (fewer than configs - 1) ranked by
+    leave-one-out mean relative error; the smallest subset within one standard error of the
+    best (differences under 0.01 % count as ties; among equal sizes the lower error). Only the
+    training configs may be passed in."""
+    from itertools import combinations
+
+    cands = tuple(candidates if candidates is not None else CANDIDATES[core])
+    feats = [features(core, c) for c in configs]
+    y = np.array([float(m[res]) for m in measured])
+    limit = min(max_terms, len(configs) - 2)
+    scored = []  # (size, mean, se, names)
+    for k in range(0, limit):
+        for sub in combinations(cands, k):
+            names = ("1", *sub)
+            e = _loo_per_config(core, res, names, feats, y)
+            scored.append(
+                (len(names), float(e.mean()), float(e.std(ddof=1) / np.sqrt(len(e))), names)
+            )
+    best = min(scored, key=lambda t: t[1])
+    ok = [t for t in scored if t[1] <= best[1] + max(best[2], 0.01)]  # 0.01 %: a tie
+    return min(ok, key=lambda t: (t[0], t[1]))[3]

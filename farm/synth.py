@@ -91,7 +91,8 @@ def _cached(out: Path, config: dict, pnr: bool) -> dict[str, Any] | None:
 
 #: The estimator's training set: (config overrides, held_out) per core, PEs 1-8 / Tn 2-8. Small
 #: memories so that a run takes a minute or a few; the explore examples vary the same fields.
-#: (Kept small: Yosys on a 4-PE EIE needs ~4 CPU minutes.)
+#: (Kept small: Yosys on a 4-PE EIE needs ~4 CPU minutes.) EIE covers options (a) and (c) at
+#: 1, 2 and 4 PEs; the held-out configs: no option, option (a), option (c).
 _EIE_MEM = {"regfile_depth": 64, "spmat_words": 256, "ptr_depth": 512, "max_layers": 2}
 _DN_MEM = {"imem_depth": 64}
 TRAINING: dict[str, list[tuple[dict, bool]]] = {
@@ -103,8 +104,25 @@ TRAINING: dict[str, list[tuple[dict, bool]]] = {
         ({"n_pes": 4, "fifo_depth": 4, "skip_empty": True, "acc_bits": 24}, False),
         ({"n_pes": 1, "fifo_depth": 16, "skip_empty": True, "acc_bits": 24}, False),
         ({"n_pes": 8, "fifo_depth": 8}, False),
+        ({"n_pes": 1, "fifo_depth": 2, "skip_empty": True}, False),
+        ({"n_pes": 1, "fifo_depth": 8, "filter_empty": True}, False),
+        (
+            {"n_pes": 2, "fifo_depth": 4, "skip_empty": True, "filter_empty": True, "acc_bits": 24},
+            False,
+        ),
+        # three drawn at random (seed 21) from n_pes 1/2/4 x fifo_depth 2-16 x acc_bits x options
+        ({"n_pes": 1, "fifo_depth": 16, "filter_empty": True}, False),
+        ({"n_pes": 1, "fifo_depth": 16, "acc_bits": 24, "filter_empty": True}, False),
+        ({"n_pes": 1, "fifo_depth": 2, "filter_empty": True}, False),
+        # option (c) at more than 2 PEs (its LUT cost grows with the PEs)
+        ({"n_pes": 2, "fifo_depth": 8, "filter_empty": True}, False),
+        (
+            {"n_pes": 4, "fifo_depth": 8, "skip_empty": True, "filter_empty": True, "acc_bits": 24},
+            False,
+        ),
         ({"n_pes": 2, "fifo_depth": 8, "acc_bits": 24}, True),
         ({"n_pes": 1, "fifo_depth": 8, "skip_empty": True}, True),
+        ({"n_pes": 4, "fifo_depth": 4, "filter_empty": True}, True),
     ],
     "diannao": [
         ({"tn": 2, "nbin_depth": 16, "nbout_depth": 16, "sb_depth": 16}, False),

@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from accelgen.farm import area, pareto
@@ -106,22 +107,72 @@ def test_bram_blocks_and_fit_recovers_a_linear_model():
     from accelgen.spec.eie import EIEConfig
 
     configs = [
-        EIEConfig(n_pes=n, fifo_depth=f, skip_empty=s, acc_bits=a)
+        EIEConfig(n_pes=n, fifo_depth=f, skip_empty=s, filter_empty=e, acc_bits=a)
         for n in (1, 2, 4, 8)
-        for f, s, a in ((2, False, 32), (8, True, 24), (16, False, 24))
+        for f, s, e, a in (
+            (2, False, True, 32),
+            (4, True, True, 24),
+            (8, True, False, 24),
+            (16, False, False, 32),
+            (8, False, True, 32),
+            (4, False, False, 24),
+        )
     ]
-    truth = {"1": 500, "pes": 900, "pes*acc": 10, "pes*skip": 50}
+    # every resource an arbitrary linear function of its own features: the fit recovers it
+    rng = np.random.default_rng(21)
+    truth = {
+        res: {k: float(rng.uniform(1, 50)) for k in area.FEATURES["eie"][res]}
+        for res in ("lut", "ff")
+    }
     meas = []
     for c in configs:
         f = area.features("eie", c)
-        lut = sum(v * f[k] for k, v in truth.items())
-        meas.append({"lut": lut, "ff": lut / 2, "dsp": c.n_pes, "bram": f["blocks"]})
+        m = {res: sum(v * f[k] for k, v in t.items()) for res, t in truth.items()}
+        meas.append({**m, "dsp": c.n_pes, "bram": f["blocks"]})
     coef = area.fit("eie", configs, meas)
+    for res, t in truth.items():
+        assert coef[res] == pytest.approx(t, rel=1e-6)
     model = area.AreaModel({"eie": coef}, {"eie": {"n_pes": (1, 8)}}, {})
     errs = area.relative_errors("eie", configs, meas, model)
     assert errs["lut"] < 0.5 and errs["ff"] < 0.5 and errs["dsp"] < 0.5
     assert area.in_range("eie", configs[0], model)
     assert not area.in_range("eie", EIEConfig(n_pes=64), model)
+
+
+def test_select_features_finds_the_true_features():
+    """Resources linear in a few candidate features: the leave-one-out selection returns
+    exactly those features (not a superset, not a look-alike), from the training configs."""
+    from accelgen import cores
+    from accelgen.farm.synth import TRAINING
+
+    cls = cores.get("eie").config_cls
+    configs = [cls(**ov) for ov, held in TRAINING["eie"] if not held]
+    for truth in (
+        {"1": 900.0, "pes": 700.0, "pes*acc": 20.0, "pes*skip": 150.0},
+        {"1": 1200.0, "pes": 500.0, "pes*filter": 90.0, "pes*fifo": 30.0},
+    ):
+        meas = []
+        for c in configs:
+            f = area.features("eie", c)
+            v = sum(w * f[k] for k, w in truth.items())
+            meas.append({"lut": v})
+        chosen = area.select_features("eie", "lut", configs, meas)
+        assert set(chosen) == set(truth)
+
+
+def test_filter_empty_is_a_feature_and_a_memory():
+    """Option (c) keeps a ptr_depth x 1 bitmap per PE: one more block RAM per PE, and the
+    estimator's features see the option."""
+    from accelgen.spec.eie import EIEConfig
+
+    for n in (1, 2, 4):
+        off = EIEConfig(n_pes=n, ptr_depth=512)
+        on = EIEConfig(n_pes=n, ptr_depth=512, filter_empty=True)
+        f_off, f_on = area.features("eie", off), area.features("eie", on)
+        assert f_on["blocks"] - f_off["blocks"] == n
+        assert (f_off["filter"], f_on["filter"], f_on["pes*filter"]) == (0, 1, n)
+        est_on, est_off = area.estimate("eie", on), area.estimate("eie", off)
+        assert est_on["bram_bits"] - est_off["bram_bits"] == n * 512
 
 
 def test_stored_coefficients_cover_both_cores():
@@ -130,6 +181,16 @@ def test_stored_coefficients_cover_both_cores():
         for res in ("lut", "ff", "dsp", "bram"):
             assert res in model.coefficients[core]
     assert os.path.exists(area.COEFFICIENTS)
+    # the stored coefficients are those of the features the estimator computes
+    stored = json.loads(area.COEFFICIENTS.read_text())
+    for core, res_features in area.FEATURES.items():
+        for res, names in res_features.items():
+            assert stored["features"][core][res] == list(names)
+            assert set(model.coefficients[core][res]) == set(names)
+        # ... and those its training set chose (accelgen explore --fit-area)
+        for res, names in model.errors[core].get("selected_features", {}).items():
+            assert names == list(area.FEATURES[core][res])
+    assert model.errors["eie"]["selected_features"]
 
 
 def test_tool_failure_is_recorded_and_sweep_continues(tmp_path, monkeypatch):
@@ -217,4 +278,8 @@ def test_fit_area_writes_coefficients_and_error_table(tmp_path, monkeypatch):
         assert held["lut"] < 0.5 and held["ff"] < 0.5 and held["bram"] < 0.5
         assert model.fit_range[core]
     table = (out / "area_fit.md").read_text()
-    assert "| eie | held out | 2 |" in table and "| diannao | held out | 2 |" in table
+    for core, rows in synth.TRAINING.items():
+        held = sum(h for _, h in rows)
+        assert held >= 2 and f"| {core} | held out | {held} |" in table
+        assert model.errors[core]["n_train"] == len(rows) - held
+    assert "filter_empty=True" in table  # option (c) is in the EIE held-out set

@@ -476,20 +476,6 @@ def _stale_files() -> tuple[str, ...]:
     """Files of an earlier run in the same folder that a new run may not write (no place and
     route, another target, a timeout): removed when the new results are moved in, so reports
     never mix runs."""
-    from accelgen.synth.flow import ABC_CONSTR, MACRO_MODELS, MACRO_STUBS
+    from accelgen.synth.flow import ABC_CONSTR, MACRO_MODELS, MACRO_STUBS, TOOL_OUTPUTS
 
-    return (
-        "report.json",
-        "report.md",
-        "stat.json",
-        "inventory.json",
-        "synth.json",
-        "pnr.json",
-        "nextpnr.log",
-        "netlist.json",
-        "netlist.v",
-        "sta.log",
-        MACRO_STUBS,
-        MACRO_MODELS,
-        ABC_CONSTR,
-    )
+    return ("report.json", "report.md", *TOOL_OUTPUTS, MACRO_STUBS, MACRO_MODELS, ABC_CONSTR)

@@ -340,6 +340,18 @@ def _wait(proc, t0, log, step, say, timeout_s, heartbeat_s, cwd) -> tuple[str, s
             say(f"      {step} running for {elapsed / 60:.1f} min: {phase}")
 
 
+# what the tools of one run write into its folder (a new run removes them first, so a run that
+# stops earlier never leaves another run's files beside its own)
+TOOL_OUTPUTS = (
+    "stat.json",
+    "inventory.json",
+    "synth.json",
+    "pnr.json",
+    "nextpnr.log",
+    "netlist.json",
+    "netlist.v",
+    "sta.log",
+)
 MACRO_STUBS = "macros_blackbox.v"
 MACRO_MODELS = "macros_model.v"
 MACRO_LIBERTY = "accelgen_macros.lib"
@@ -549,16 +561,7 @@ def run_synth(
     if liberty is not None:
         resolved["synth"]["liberty"] = str(liberty.path)
     (out / "config.json").write_text(json.dumps(resolved, indent=2) + "\n")
-    for stale in (
-        "stat.json",
-        "inventory.json",
-        "synth.json",
-        "pnr.json",
-        "nextpnr.log",
-        "netlist.json",
-        "netlist.v",
-        "sta.log",
-    ):
+    for stale in TOOL_OUTPUTS:
         (out / stale).unlink(missing_ok=True)
     if liberty is not None:
         # next to the netlist: Yosys 0.70 (YoWASP) found no liberty in a subfolder

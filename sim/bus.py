@@ -72,7 +72,7 @@ def run_eie(
     engine: str = "cocotb",
 ):
     """:func:`accelgen.sim.eie.run_jobs` through the ``bus`` wrapper (``axi``/``wishbone``)."""
-    from .eie import native_jobs, pack_jobs
+    from .eie import _results, native_jobs, pack_jobs
 
     if check_engine(engine, bus=bus, simulator=simulator, waves=waves, pause=pause):
         from accelgen.spec.eie import MemoryMap
@@ -89,28 +89,13 @@ def run_eie(
             bus=bus,
             header=regmap.c_header("eie", config),
         )
-        return _eie_results(out, len(jobs))
+        return _results(out, len(jobs))
     inputs, params_jobs = pack_jobs(config, jobs)
     res = _run(
         "eie", bus, config, inputs, {"jobs": params_jobs},
         simulator=simulator, pause=pause, seed=seed, waves=waves,
     )  # fmt: skip
-    return _eie_results(res.outputs, len(jobs))
-
-
-def _eie_results(out: dict, n_jobs: int) -> list:
-    from .eie import EIEResult
-
-    return [
-        EIEResult(
-            y=out[f"j{i}_y"].astype(np.int16),
-            cycles=out[f"j{i}_cycles"],
-            layer_cycles=out[f"j{i}_layer_cycles"],
-            pe_busy=out[f"j{i}_busy"],
-            pe_starved=out[f"j{i}_starved"],
-        )
-        for i in range(n_jobs)
-    ]
+    return _results(res.outputs, len(jobs))
 
 
 def run_diannao(
@@ -125,7 +110,7 @@ def run_diannao(
     engine: str = "cocotb",
 ):
     """:func:`accelgen.sim.diannao.simulate_cases` through the ``bus`` wrapper."""
-    from .diannao import _result, check_cases
+    from .diannao import _case_results, check_cases
     from .diannao_host import pack_cases
 
     native_engine = check_engine(engine, bus=bus, simulator=simulator, waves=waves, pause=pause)
@@ -147,12 +132,7 @@ def run_diannao(
             "diannao", bus, config, inputs, params,
             simulator=simulator, pause=pause, seed=seed, waves=waves,
         ).outputs  # fmt: skip
-    out = []
-    for i, ((layers, xb), plan) in enumerate(zip(batched, plans, strict=True)):
-        ys = [outputs[f"c{i}_y{j}"] for j in range(len(layers))]
-        stats = [outputs[f"c{i}_s{j}"] for j in range(len(layers))]
-        out.append(_result(config, plan, ys, stats, xb.shape[0]))
-    return out
+    return _case_results(config, batched, plans, outputs)
 
 
 def simulate_eie(

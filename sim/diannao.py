@@ -167,6 +167,17 @@ def check_cases(cases, config: DianNaoConfig) -> tuple[list, list[list[LayerPlan
     return batched, plans
 
 
+def _case_results(config, batched, plans, outputs) -> list:
+    """The results of every case of one simulation run, from its ``c<i>_y<j>`` / ``c<i>_s<j>``
+    outputs (layer ``j`` of case ``i``)."""
+    out = []
+    for i, ((layers, xb), plan) in enumerate(zip(batched, plans, strict=True)):
+        ys = [outputs[f"c{i}_y{j}"] for j in range(len(layers))]
+        stats = [outputs[f"c{i}_s{j}"] for j in range(len(layers))]
+        out.append(_result(config, plan, ys, stats, xb.shape[0]))
+    return out
+
+
 def _result(
     config: DianNaoConfig,
     plans: list[LayerPlan],
@@ -263,12 +274,7 @@ def simulate_cases(
             params=params,
             waves=waves,
         ).outputs
-    out = []
-    for i, ((layers, xb), plan) in enumerate(zip(batched, plans, strict=True)):
-        ys = [outputs[f"c{i}_y{j}"] for j in range(len(layers))]
-        stats = [outputs[f"c{i}_s{j}"] for j in range(len(layers))]
-        out.append(_result(config, plan, ys, stats, xb.shape[0]))
-    return out
+    return _case_results(config, batched, plans, outputs)
 
 
 def simulate(

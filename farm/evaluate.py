@@ -146,7 +146,7 @@ def fit_config(core: str, config, entries, given: set[str]):
 
 def _eie_metrics(config, entries) -> dict[str, float]:
     from accelgen.golden.balance import ideal_cycles
-    from accelgen.golden.eie_cycles import predict
+    from accelgen.golden.eie_cycles import predict_for
     from accelgen.golden.energy import eie_energy
     from accelgen.golden.netspec import run_eie
     from accelgen.host.eie import check_fits
@@ -155,15 +155,7 @@ def _eie_metrics(config, entries) -> dict[str, float]:
     cycles = run = ideal = energy = 0.0
     for e in entries:
         check_fits(list(e.layers), config)
-        res = predict(
-            list(e.layers),
-            e.x,
-            n_pes=config.n_pes,
-            fifo_depth=config.fifo_depth,
-            num=num,
-            skip_empty=config.skip_empty,
-            filter_empty=config.filter_empty,
-        )
+        res = predict_for(list(e.layers), e.x, config)
         cycles += float(res.cycles.mean())
         run += float(res.run_cycles.sum(axis=1).mean())
         acts = [e.x] + list(run_eie(list(e.layers), e.x, num=num, n_pes=config.n_pes)[:-1])
@@ -289,19 +281,11 @@ def _golden(core: str, config, e: Entry, x) -> tuple[np.ndarray, np.ndarray]:
     """Golden outputs and the cycle model's cycles of ``x`` through the entry's layers."""
     num = config.numerics
     if core == "eie":
-        from accelgen.golden.eie_cycles import predict
+        from accelgen.golden.eie_cycles import predict_for
         from accelgen.golden.netspec import run_eie
 
         y = run_eie(list(e.layers), x, num=num, n_pes=config.n_pes)[-1]
-        cyc = predict(
-            list(e.layers),
-            x,
-            n_pes=config.n_pes,
-            fifo_depth=config.fifo_depth,
-            num=num,
-            skip_empty=config.skip_empty,
-            filter_empty=config.filter_empty,
-        ).cycles
+        cyc = predict_for(list(e.layers), x, config).cycles
         return np.atleast_2d(y), cyc
     from accelgen.golden.netspec import run_dense
     from accelgen.sim.diannao import run_model

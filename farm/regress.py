@@ -198,19 +198,11 @@ def expected(case: Case) -> tuple[np.ndarray, np.ndarray]:
     """Golden outputs and the cycle model's cycles per input of ``case``."""
     c, num = case.config, case.config.numerics
     if case.core == "eie":
-        from accelgen.golden.eie_cycles import predict
+        from accelgen.golden.eie_cycles import predict_for
         from accelgen.golden.netspec import run_eie
 
         y = run_eie(list(case.layers), case.x, num=num, n_pes=c.n_pes)[-1]
-        cyc = predict(
-            list(case.layers),
-            case.x,
-            n_pes=c.n_pes,
-            fifo_depth=c.fifo_depth,
-            num=num,
-            skip_empty=c.skip_empty,
-            filter_empty=c.filter_empty,
-        ).cycles
+        cyc = predict_for(list(case.layers), case.x, c).cycles
         return np.atleast_2d(y), cyc
     from accelgen.golden.netspec import run_dense
     from accelgen.sim.diannao import run_model

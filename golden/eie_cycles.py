@@ -25,12 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..spec.eie import ENTRIES_PER_LINE, SPAN_BUFFER_DEPTH
+from ..spec.eie import ENTRIES_PER_LINE, SPAN_BUFFER_DEPTH, EIEConfig
 from .arith import Numerics
 from .eie_format import EIEEncoding, encode
 from .netspec import EIELayer, run_eie
 
-__all__ = ["BOUNDARY_EXTRA_CYCLES", "EIECycles", "layer_run", "predict"]
+__all__ = ["BOUNDARY_EXTRA_CYCLES", "EIECycles", "layer_run", "predict", "predict_for"]
 
 #: A boundary pass over ``R`` register addresses takes ``R + BOUNDARY_EXTRA_CYCLES`` cycles: one
 #: address read per cycle, its (registered) data finished and written two cycles later.
@@ -278,3 +278,17 @@ def predict(
             layer_cycles[i, li] = boundary + run
     cycles = layer_cycles.sum(axis=1) + _ceil(rows[-1], n_pes) + BOUNDARY_EXTRA_CYCLES
     return EIECycles(cycles, layer_cycles, busy, starved, run_cycles)
+
+
+def predict_for(layers: Sequence[EIELayer], x, config: EIEConfig) -> EIECycles:
+    """:func:`predict` for the core ``config`` describes: its PE count, queue depth, formats and
+    options, all taken from the config so that no caller can leave one out."""
+    return predict(
+        layers,
+        x,
+        n_pes=config.n_pes,
+        fifo_depth=config.fifo_depth,
+        num=config.numerics,
+        skip_empty=config.skip_empty,
+        filter_empty=config.filter_empty,
+    )

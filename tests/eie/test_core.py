@@ -17,7 +17,7 @@ from eie_cases import (
     random_network,
 )
 
-from accelgen.golden.eie_cycles import predict
+from accelgen.golden.eie_cycles import predict, predict_for
 from accelgen.golden.eie_format import encode
 from accelgen.golden.netspec import EIELayer, run_eie
 from accelgen.hdl.eie.top import RUN_FILL_CYCLES
@@ -153,15 +153,7 @@ def test_random_layers_match_golden(name, simulator):
         final = -(-layers[-1].shape[0] // config.n_pes) + 2  # the last boundary pass, R + 2
         np.testing.assert_array_equal(res.cycles, res.layer_cycles.sum(axis=1) + final)
         # the cycle model predicts every counter exactly
-        model = predict(
-            layers,
-            x,
-            n_pes=config.n_pes,
-            fifo_depth=config.fifo_depth,
-            num=config.numerics,
-            skip_empty=config.skip_empty,
-            filter_empty=config.filter_empty,
-        )
+        model = predict_for(layers, x, config)
         for field in ("cycles", "layer_cycles", "pe_busy", "pe_starved"):
             np.testing.assert_array_equal(
                 getattr(res, field), getattr(model, field), err_msg=f"{case}: model {field}"

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from test_core import CONFIGS, build_cases
 
-from accelgen.golden.eie_cycles import predict
+from accelgen.golden.eie_cycles import predict_for
 from accelgen.golden.netspec import run_eie
 from accelgen.host.eie import build_image
 from accelgen.sim import native, runner
@@ -32,14 +32,7 @@ def test_native_matches_golden_and_cycle_model(name):
     for (case, layers, x), res in zip(cases, results, strict=True):
         gold = run_eie(layers, x, num=config.numerics, n_pes=config.n_pes)[-1]
         np.testing.assert_array_equal(res.y, gold, err_msg=f"{name}/{case}")
-        model = predict(
-            layers,
-            x,
-            n_pes=config.n_pes,
-            fifo_depth=config.fifo_depth,
-            num=config.numerics,
-            skip_empty=config.skip_empty,
-        )
+        model = predict_for(layers, x, config)
         for field in FIELDS[1:]:
             np.testing.assert_array_equal(
                 getattr(res, field), getattr(model, field), err_msg=f"{case}: model {field}"

@@ -13,7 +13,7 @@ import pytest
 from accelgen.bench.eie import _eie_fit_config
 from accelgen.bench.eie_uarch import scaled_layer
 from accelgen.golden import balance, paper, synthetic
-from accelgen.golden.eie_cycles import predict
+from accelgen.golden.eie_cycles import predict_for
 from accelgen.golden.netspec import run_eie
 from accelgen.host.eie import build_image
 from accelgen.sim import runner
@@ -26,15 +26,7 @@ def _check(layers, xs, results, config, assigns):
         y = assign.unpermute(res.y[0]) if assign is not None else res.y[0]
         np.testing.assert_array_equal(y, gold[0])
         placed = assign.permute_rows(layer) if assign is not None else layer
-        model = predict(
-            [placed],
-            x[None],
-            n_pes=config.n_pes,
-            fifo_depth=config.fifo_depth,
-            num=config.numerics,
-            skip_empty=config.skip_empty,
-            filter_empty=config.filter_empty,
-        )
+        model = predict_for([placed], x[None], config)
         for field in ("cycles", "layer_cycles", "pe_busy", "pe_starved"):
             np.testing.assert_array_equal(getattr(res, field), getattr(model, field), err_msg=field)
     return model

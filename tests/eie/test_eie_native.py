@@ -7,12 +7,15 @@ cycles, which the counters (start to done) must not see.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from test_core import CONFIGS, build_cases
 
 from accelgen.golden.eie_cycles import predict_for
 from accelgen.golden.netspec import run_eie
+from accelgen.hdl.eie.top import TOP_MODULE, verilog
 from accelgen.host.eie import build_image
 from accelgen.sim import native, runner
 from accelgen.sim.eie import Job, run_jobs, simulate
@@ -39,6 +42,19 @@ def test_native_matches_golden_and_cycle_model(name):
             )
     stats = native.last_stats()
     assert stats.edges > sum(int(r.cycles.sum()) for r in results)  # loads and reads too
+
+
+def test_native_pes_share_one_copy_of_code():
+    """The PEs' instances run one copy of the PE's code (native.shared_instances_config): the
+    speed-up of docs/benchmarks.md, checked on the model the pinned Verilator generates."""
+    config = CONFIGS["n4"]
+    exe = native.build_native(verilog(config), toplevel=TOP_MODULE, core="eie")
+    assert (exe.parent / "shared.vlt").exists()
+    fast = [f for f in exe.parent.glob("Vtop_eie_pe__*.cpp") if not f.name.endswith("Slow.cpp")]
+    defined = set()
+    for f in fast:
+        defined |= set(re.findall(r"^void (Vtop_eie_pe___nba_\w+)\(", f.read_text(), re.M))
+    assert defined and len(defined) < config.n_pes, sorted(defined)
 
 
 @pytest.mark.parametrize("simulator", runner.default_simulators())

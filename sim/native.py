@@ -223,7 +223,7 @@ def shared_instances_config(verilog_text: str) -> str:
     connected to a different signal in each instance (``pe3.bias_en`` is the parent's
     ``pe3__bias_en``) is replaced by that signal, so each PE's code names its own parent
     signals; and the DFG optimiser's temporaries get names of their own per instance. Eight
-    copies of a PE's code (about 90 KB of hot code at N = 8) do not fit a 32 KB instruction
+    copies of a PE's code (about 80 KB at N = 8, GCC -O2) do not fit a 32 KB instruction
     cache, one does. This configuration marks, in every module instantiated more than once,
     the input ports whose connections differ between instances ``public_flat_rw`` (each
     instance then reads its own port variable, assigned by the parent) and the output ports

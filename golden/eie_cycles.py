@@ -10,11 +10,16 @@ where the matrix entries are matter):
   cycle, the next column's span taken while the last entry is issued), line read, decode,
   multiply, round and accumulate stages (an entry with ``v == 0`` leaves the stages after
   decode empty);
-* a layer's run ends in the first cycle in which the CCU is done and every PE is idle.
+* the bias loader: it writes the next layer's biases (``ceil(rows / N)`` registers) into the
+  source registers the CCU has read (address ``a`` once ``a < next_w`` or every window is
+  read), one per cycle, each read two cycles before its write;
+* a layer's run ends in the first cycle in which the CCU is done, every PE is idle and the
+  loader has read its last bias (its write is in that cycle).
 
-Around the runs it adds the boundary passes of ``EIETop`` (``ceil(rows / N) +
-BOUNDARY_EXTRA_CYCLES`` cycles, see ``docs/eie.md``). The results have the shapes of
-:class:`accelgen.sim.eie.EIEResult`.
+Between two layers ``EIETop`` spends one cycle (``SWITCH_CYCLES``); the first run after the
+network was loaded starts with a bias pass of layer 0 (``ceil(rows / N) +
+BOUNDARY_EXTRA_CYCLES`` cycles), the later ones find layer 0's biases loaded by the previous
+run (see ``docs/eie.md``). The results have the shapes of :class:`accelgen.sim.eie.EIEResult`.
 """
 
 from __future__ import annotations
@@ -30,11 +35,21 @@ from .arith import Numerics
 from .eie_format import EIEEncoding, encode
 from .netspec import EIELayer, run_eie
 
-__all__ = ["BOUNDARY_EXTRA_CYCLES", "EIECycles", "layer_run", "predict", "predict_for"]
+__all__ = [
+    "BOUNDARY_EXTRA_CYCLES",
+    "SWITCH_CYCLES",
+    "EIECycles",
+    "layer_run",
+    "predict",
+    "predict_for",
+]
 
-#: A boundary pass over ``R`` register addresses takes ``R + BOUNDARY_EXTRA_CYCLES`` cycles: one
-#: address read per cycle, its (registered) data finished and written two cycles later.
+#: The bias pass over ``R`` register addresses (before the first run after the network was
+#: loaded) takes ``R + BOUNDARY_EXTRA_CYCLES`` cycles: one address read per cycle, its
+#: (registered) data written two cycles later.
 BOUNDARY_EXTRA_CYCLES = 2
+#: Cycles between two layers' runs (the next layer's registered selections settle).
+SWITCH_CYCLES = 1
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,7 @@ def layer_run(
     issue_width: int = 1,
     filter_empty: bool = False,
     merge_padding: bool = False,
+    load_rows: int = 0,
     profile: dict | None = None,
 ) -> tuple[int, np.ndarray, np.ndarray]:
     """Cycles of one layer's run phase for the input non-zero pattern ``nonzero[cols]``.
@@ -70,6 +86,9 @@ def layer_run(
     drops a column without entries in the cycle its pointers are read and passes the others
     into a ``SPAN_BUFFER_DEPTH``-deep span buffer, from which the walker takes its spans.
     Returns ``(cycles, busy[N], starved[N])`` exactly as the RTL counts them.
+
+    ``load_rows`` is the number of bias registers per PE the loader writes during the run
+    (``ceil(rows / N)`` of the next layer, or of layer 0 after the last layer; 0: none).
 
     ``profile`` (a dict, filled in) receives where each PE's cycles go, ``[N]`` arrays that
     add up to ``cycles``: ``entry`` (issuing an entry with a weight), ``padding`` (issuing a
@@ -134,6 +153,8 @@ def layer_run(
         """1 if the walker's entry is a padding entry it issues with the next one, else 0."""
         return int(merge_padding and vz[k][w_e[k]] == 0)
 
+    ld_a, ld_v1 = 0, False  # loader: next address, a read in flight (registered next cycle)
+
     cycle = 0
     while True:
         # ---- combinational
@@ -149,6 +170,8 @@ def layer_run(
         issue = (not f_valid or take_f) and next_w < windows
         ccu_done = next_w == windows and not f_valid and cur_mask == 0 and not bc_valid
         push = bc_valid and all_ready
+        ld_issue = ld_a < load_rows and (ld_a < next_w or next_w == windows)
+        ld_done = ld_a == load_rows and not ld_v1
         idle = True
         for k in range(n):
             q_valid = bool(queues[k])
@@ -170,7 +193,7 @@ def layer_run(
                 idle = False
         if bc_valid and not all_ready:
             ccu_stalls += 1
-        if ccu_done and idle:
+        if ccu_done and idle and ld_done:
             if profile is not None:
                 profile.update(cat, line_reads=line_reads, ccu_stalls=ccu_stalls)
             return cycle + 1, busy, starved
@@ -218,7 +241,9 @@ def layer_run(
                 pr_valid[k] = False
             if push:
                 q.extend(j for j in bc_cols if not filter_empty or nonempty[k, j])
-        # ---- registers, CCU
+        # ---- registers, loader and CCU
+        ld_v1 = ld_issue
+        ld_a += ld_issue
         if fire:
             bc_valid, bc_cols = True, tuple(cur_w * n + p for p in picks)
             if filter_empty:
@@ -247,8 +272,12 @@ def predict(
     num: Numerics | None = None,
     skip_empty: bool = False,
     filter_empty: bool = False,
+    preloaded: bool = False,
 ) -> EIECycles:
-    """Predict the EIE core's counters for ``layers`` on every input of ``x`` ([in] or [b, in]).
+    """Predict the EIE core's counters for ``layers`` on every input of ``x`` ([in] or [b, in]),
+    run one after the other right after the network was loaded: the first input's run starts
+    with the bias pass of layer 0, the later ones find the biases loaded (``preloaded``: the
+    first one too).
 
     ``num`` is needed to know which hidden activations are zero (default formats if omitted);
     ``skip_empty`` and ``filter_empty`` are the ``EIEConfig`` options (see :func:`layer_run`).
@@ -264,8 +293,8 @@ def predict(
     starved = np.zeros((b, nl, n_pes), dtype=np.int64)
     rows = [layer.shape[0] for layer in layers]
     for li, enc in enumerate(encs):
-        prev = _ceil(rows[li - 1], n_pes) if li else 0
-        boundary = max(prev, _ceil(rows[li], n_pes)) + BOUNDARY_EXTRA_CYCLES
+        # the loader writes the next layer's biases (layer 0's after the last layer)
+        load = _ceil(rows[(li + 1) % nl], n_pes)
         for i in range(b):
             run, busy[i, li], starved[i, li] = layer_run(
                 enc,
@@ -273,10 +302,17 @@ def predict(
                 fifo_depth=fifo_depth,
                 skip_empty=skip_empty,
                 filter_empty=filter_empty,
+                load_rows=load,
             )
             run_cycles[i, li] = run
-            layer_cycles[i, li] = boundary + run
-    cycles = layer_cycles.sum(axis=1) + _ceil(rows[-1], n_pes) + BOUNDARY_EXTRA_CYCLES
+            if li:
+                before = SWITCH_CYCLES
+            elif i == 0 and not preloaded:
+                before = _ceil(rows[0], n_pes) + BOUNDARY_EXTRA_CYCLES
+            else:
+                before = 0
+            layer_cycles[i, li] = before + run
+    cycles = layer_cycles.sum(axis=1)
     return EIECycles(cycles, layer_cycles, busy, starved, run_cycles)
 
 

@@ -45,9 +45,11 @@ class EIEResult:
     y : int16[batch, out_last]
         Outputs of the last layer.
     cycles : int64[batch]
-        Total cycles from ``start`` to ``done`` (all layers, boundary passes included).
+        Total cycles from ``start`` to ``done`` (all layers; the first input of a batch
+        includes the bias pass that follows loading the network).
     layer_cycles : int64[batch, n_layers]
-        Cycles of each layer (its boundary pass and its run).
+        Cycles of each layer: its run, plus the cycle between two layers (layers > 0) or the
+        bias pass (layer 0 of the first input).
     pe_busy, pe_starved : int64[batch, n_layers, n_pes]
         Per layer and PE: cycles issuing a matrix entry / cycles idle with an empty
         activation queue.

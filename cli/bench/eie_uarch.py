@@ -97,9 +97,9 @@ def _r3(v: float | None) -> str | None:
     return None if v is None else f"{v:.3f}"
 
 
-def _boundary(rows: int, n: int) -> int:
-    """Cycles of the two boundary passes of a one-layer run (bias load, output finishing)."""
-    return 2 * (-(-rows // n) + BOUNDARY_EXTRA_CYCLES)
+def _bias_pass(rows: int, n: int) -> int:
+    """Cycles of the bias pass that starts the first run after the network is loaded."""
+    return -(-rows // n) + BOUNDARY_EXTRA_CYCLES
 
 
 def _side_by_side(ctx: BenchContext, sec: Section) -> None:
@@ -129,7 +129,8 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
                 theirs[bal] = AUTHORS_MEASURED[(name, bal)]
             else:
                 theirs[bal] = None
-        extra = _boundary(idx.shape[0], n)
+        extra = _bias_pass(idx.shape[0], n)
+        load = -(-idx.shape[0] // n)  # the loader writes layer 0's biases for the next run
         for label, skip, bal, filt in SIDE_VARIANTS:
             prof: dict = {}
             run, _, _ = layer_run(
@@ -138,6 +139,7 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
                 fifo_depth=depth,
                 skip_empty=skip,
                 filter_empty=filt,
+                load_rows=load,
                 profile=prof,
             )
             rows.append(
@@ -146,11 +148,12 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
                     "in_x_out": f"{idx.shape[1]} x {idx.shape[0]}",
                     "variant": label,
                     "run_cycles": int(run),
-                    "total_cycles": int(run + extra),
+                    "total_cycles": int(run),
+                    "first_run_cycles": int(run + extra),
                     "authors_cycles": theirs[False],
                     "authors_cycles_same_rows": theirs[bal],
                     "run_ratio": _r3(ratio(run, theirs[False])),
-                    "total_ratio": _r3(ratio(run + extra, theirs[False])),
+                    "total_ratio": _r3(ratio(run, theirs[False])),
                 }
             )
             if label == "default":
@@ -165,7 +168,7 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
                         },
                         "line_reads_per_pe": round(float(prof["line_reads"].mean()), 1),
                         "ccu_stall_cycles": int(prof["ccu_stalls"]),
-                        "boundary_cycles": extra,
+                        "first_run_bias_pass_cycles": extra,
                     }
                 )
     geo = {}
@@ -198,12 +201,15 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
         f"layers ({SCALED_INPUTS} inputs, outputs / 8), {n} PEs, queue depth {depth}, the "
         f"same synthetic layers and inputs; the authors' cycles are {source}. 'run_cycles' is "
         "our run phase (first window read to the cycle that sees every PE idle; the cycle "
-        "model, equal to the RTL's counters), 'total_cycles' adds the two boundary passes of "
-        "a one-layer run (bias load before, output saturation/ReLU after: 2 x (ceil(rows/N) + "
-        "2)), which their simulator does not model (it treats the bias as one more broadcast "
-        "column, empty here, and leaves the outputs unfinished). Ratios are ours / theirs on "
-        "EIE's row placement; 'authors_cycles_same_rows' is their simulator on the row "
-        "placement of the variant.",
+        "model, equal to the RTL's counters), 'total_cycles' the whole run of the one-layer "
+        "network as the RTL counts it from start to done with the network loaded: equal to the "
+        "run phase, since the next run's biases are loaded behind the CCU during the run and "
+        "the outputs are saturated/ReLU'd as they are read, not by a pass (their simulator "
+        "models neither: it treats the bias as one more broadcast column, empty here, and "
+        "leaves the outputs unfinished). 'first_run_cycles': the first run after the network "
+        "is loaded, which starts with a bias pass of ceil(rows/N) + 2 cycles. Ratios are ours "
+        "/ theirs on EIE's row placement; 'authors_cycles_same_rows' is their simulator on the "
+        "row placement of the variant.",
         "Reading their sources: one cycle per stored entry (padding included), one per "
         "column without entries in a PE, a window costs one more cycle unless its last "
         "non-zero is in the last slot, FIFOs hold depth - 1 columns, and the run ends in the "
@@ -217,7 +223,7 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
         "columns queued (empty columns, pointer read and span hand-over after a starved "
         "spell), 'starved' not issuing with the queue empty; line reads per PE (a 64-bit "
         "line is read once per column visit, never stalling); cycles the broadcast waited for "
-        "a full queue; the boundary passes of the one-layer run.",
+        "a full queue; the bias pass of the first run after loading.",
     ]
 
 

@@ -31,9 +31,9 @@ class ActRW(wiring.Component):
         Destination read port (accumulate) and write port (bias initialisation, accumulate).
     swap : In(1)
         Exchange the roles.
-    src_wtag : In(1); src_tag : Out(1)
-        Only with ``tag=True``: one more bit stored with every source write (a destination
-        write stores 0) and read with ``src.data``.
+    src_wtag, dst_wtag : In(1); src_tag : Out(1)
+        Only with ``tag=True``: one more bit stored with every source / destination write and
+        read with ``src.data`` (the EIE PE stores "the finished value is non-zero" there).
     """
 
     def __init__(self, *, depth: int, acc_bits: int, tag: bool = False) -> None:
@@ -45,7 +45,7 @@ class ActRW(wiring.Component):
             members[role] = In(ReadPortSignature(**port))
             members[f"{role}_wr"] = In(HostWriteSignature(**port))
         if tag:
-            members.update({"src_wtag": In(1), "src_tag": Out(1)})
+            members.update({"src_wtag": In(1), "dst_wtag": In(1), "src_tag": Out(1)})
         super().__init__({**members, "swap": In(1)})
 
     def elaborate(self, platform) -> Module:
@@ -56,7 +56,7 @@ class ActRW(wiring.Component):
         m.submodules.rf_b = b = Memory(shape=shape, depth=self.depth, init=[])
         src_wdata, dst_wdata = self.src_wr.data, self.dst_wr.data
         if self.tag:
-            src_wdata, dst_wdata = Cat(src_wdata, self.src_wtag), Cat(dst_wdata, 0)
+            src_wdata, dst_wdata = Cat(src_wdata, self.src_wtag), Cat(dst_wdata, self.dst_wtag)
         sel = Signal()  # 0: a is the source file, 1: b is
         m.d.sync += sel.eq(sel ^ self.swap)
         for mem, mine in ((a, 0), (b, 1)):

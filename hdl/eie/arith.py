@@ -11,19 +11,39 @@ bypass, and the product is registered before rounding (one more stage than ``MAC
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..common.arith import round_product, sat_add
+from ..common.arith import round_product, sat, sat_add
 from ..common.codebook import CODEBOOK_SIZE, CodebookDecoder
 from ..common.ports import HostWriteSignature, ReadPortSignature, entry_stream
 
-__all__ = ["ARITH_LATENCY", "ArithUnit"]
+__all__ = ["ARITH_LATENCY", "ArithUnit", "finish_value", "sum_is_zero"]
 
 #: Cycles from an entry on ``entries`` to its register-file write (decode, multiply, round,
 #: accumulate).
 ARITH_LATENCY = 4
+
+
+def finish_value(value: Value, act_bits: int, relu: Value) -> Value:
+    """A layer's output from its accumulator: ``relu?(sat(act_bits, value))`` (signed
+    ``act_bits``). Applied where the outputs are read (the CCU, host reads), not written."""
+    clamped = sat(value.as_signed(), act_bits)
+    return Mux(relu & clamped[-1], Const(0, signed(act_bits)), clamped)
+
+
+def sum_is_zero(a: Value, b: Value) -> Value:
+    """``a + b == 0`` (modulo ``2 ** len(a)``, ``b`` sign-extended) without the adder's carry
+    chain: ``a + b == 0`` exactly when ``a ^ b == (a | b) << 1`` (bitwise; a carry leaves
+    every position below the highest set bit). It runs beside the accumulate adder, so the
+    non-zero tag written with the sum adds no logic after the sum."""
+    n = len(a)
+    bx = b.as_signed() if not b.shape().signed else b
+    bb = Cat(bx, *([bx[-1]] * (n - len(bx)))) if len(bx) < n else bx[:n]
+    lhs = a[:n] ^ bb
+    rhs = Cat(Const(0, 1), (a[:n] | bb)[: n - 1])
+    return lhs == rhs
 
 
 class ArithUnit(wiring.Component):
@@ -68,6 +88,12 @@ class ArithUnit(wiring.Component):
         Destination register-file read port (synchronous, 1 cycle, not transparent).
     wr : Out(HostWriteSignature(rf_bits, signed(acc_bits)))
         Destination register-file write port.
+    wr_tag : Out(1)
+        Written with the sum: the layer's finished output ``relu?(sat(act_bits, sum))`` is
+        non-zero (``sum != 0`` from the operands, :func:`sum_is_zero`, and not negative
+        under ``relu``), for the next layer's CCU.
+    relu : In(1)
+        The current layer's ReLU flag (for ``wr_tag``).
     busy : Out(1)
         A stage after decode holds an entry that writes.
     bypass1, bypass2 : Out(1)
@@ -88,6 +114,8 @@ class ArithUnit(wiring.Component):
                 "codebook": In(signed(w_bits)).array(CODEBOOK_SIZE),
                 "rd": Out(ReadPortSignature(**rf)),
                 "wr": Out(HostWriteSignature(**rf)),
+                "wr_tag": Out(1),
+                "relu": In(1),
                 "busy": Out(1),
                 "bypass1": Out(1),
                 "bypass2": Out(1),
@@ -160,6 +188,7 @@ class ArithUnit(wiring.Component):
             self.wr.addr.eq(p_row),
             self.wr.data.eq(total),
             self.wr.en.eq(p_valid),
+            self.wr_tag.eq(~sum_is_zero(acc, p_prod) & ~(self.relu & total[-1])),
             self.bypass1.eq(p_by1),
             self.bypass2.eq(p_by2),
             self.busy.eq(d_valid | m_valid | p_valid),

@@ -15,6 +15,8 @@ from amaranth.lib.wiring import In, Out
 
 from accelgen.spec.eie import EIEConfig
 
+from .arith import finish_value
+
 __all__ = ["CCU", "LNZD", "lnzd_tree"]
 
 
@@ -82,16 +84,21 @@ class CCU(wiring.Component):
     Members
     -------
     run : In(1)
-    cols : In(col_bits)
-        Number of inputs of the current layer; settled at least one cycle before ``run`` rises
-        (the window count ``ceil(cols / N)`` is registered).
+    cols, windows : In(col_bits)
+        Number of inputs of the current layer and ``ceil(cols / N)``; settled before ``run``
+        rises.
+    relu : In(1)
+        The ReLU flag of the layer whose outputs are read (0 for the host's input).
     src_addr, src_en : Out
         Window read (same address in every PE).
-    src_data : In(signed(act_bits)).array(N)
-        The PEs' source-register outputs.
+    src_data : In(signed(acc_bits)).array(N)
+        The PEs' source-register outputs: raw accumulators, finished
+        (``relu?(sat(act_bits, .))``) here as they are broadcast (in parallel with the LNZD).
     src_nz : In(1).array(N)
-        ``src_data[k] != 0``, stored with the activation in the source register file (a
+        The finished value is non-zero, stored with the value in the source register file (a
         compare after the register file's read would lengthen the fetch path).
+    next_w : Out(rf_bits + 1)
+        Windows read so far (the source registers below it are free for the bias loader).
     bc_valid, bc_col, bc_act : Out; bc_ready : In
         The broadcast.
     pick, pick_col : Out
@@ -106,9 +113,12 @@ class CCU(wiring.Component):
             {
                 "run": In(1),
                 "cols": In(c.col_bits),
+                "windows": In(c.col_bits),
+                "relu": In(1),
                 "src_addr": Out(c.rf_bits),
                 "src_en": Out(1),
-                "src_data": In(signed(c.act_bits)).array(c.n_pes),
+                "next_w": Out(c.rf_bits + 1),
+                "src_data": In(signed(c.acc_bits)).array(c.n_pes),
                 "src_nz": In(1).array(c.n_pes),
                 "bc_valid": Out(1),
                 "bc_col": Out(c.col_bits),
@@ -126,20 +136,20 @@ class CCU(wiring.Component):
         m = Module()
         m.submodules.lnzd = lnzd = LNZD(n)
 
-        windows = Signal(c.rf_bits + 1)
-        next_w = Signal(c.rf_bits + 1)
+        windows = self.windows
+        next_w = self.next_w
         f_valid = Signal()
         f_w = Signal(c.rf_bits)
         f_mask = Signal(n)
         cur_mask = Signal(n)
         cur_w = Signal(c.rf_bits)
-        cur_vals = [Signal(signed(c.act_bits), name=f"cur_val{k}") for k in range(n)]
+        cur_vals = [Signal(signed(c.acc_bits), name=f"cur_val{k}") for k in range(n)]
         # The source files are read every cycle while running (address ``next_w``), so the
         # read enable does not wait for the issue decision; the fetched window's data is on
         # ``src_*`` in the cycle after its issue (``f_fresh``) and held in ``f_vals``/``f_nz``
         # after that.
         f_fresh = Signal()
-        f_vals = [Signal(signed(c.act_bits), name=f"f_val{k}") for k in range(n)]
+        f_vals = [Signal(signed(c.acc_bits), name=f"f_val{k}") for k in range(n)]
         f_nz = Signal(n)
         vals_now = [Mux(f_fresh, self.src_data[k], f_vals[k]) for k in range(n)]
         nz_now = Mux(f_fresh, Cat(*self.src_nz), f_nz)
@@ -169,10 +179,11 @@ class CCU(wiring.Component):
         for k in range(n):
             col = Cat(Const(k, c.pe_bits), f_w) if n > 1 else f_w
             m.d.comb += f_mask[k].eq(nz_now[k] & (col < self.cols))
+        # outputs finished from the registers, in parallel with the LNZD, before the pick mux
+        fin_vals = [finish_value(v, c.act_bits, self.relu) for v in cur_vals]
         pick_col = Cat(lnzd.index[: c.pe_bits], cur_w) if n > 1 else cur_w
         m.d.comb += [self.pick.eq(fire), self.pick_col.eq(pick_col)]
 
-        m.d.sync += windows.eq((self.cols + (n - 1)) >> c.pe_bits)
         with m.If(~self.run):
             m.d.sync += [next_w.eq(0), f_valid.eq(0), cur_mask.eq(0), self.bc_valid.eq(0)]
             m.d.sync += f_fresh.eq(0)
@@ -191,7 +202,7 @@ class CCU(wiring.Component):
                 m.d.sync += [
                     self.bc_valid.eq(1),
                     self.bc_col.eq(pick_col),
-                    self.bc_act.eq(Array(cur_vals)[lnzd.index]),
+                    self.bc_act.eq(Array(fin_vals)[lnzd.index]),
                 ]
             with m.Elif(self.bc_ready):
                 m.d.sync += self.bc_valid.eq(0)

@@ -9,7 +9,6 @@ from amaranth.lib.wiring import In, Out
 
 from accelgen.spec.eie import LINE_BITS, PTR_NONEMPTY_BIT, SPAN_BUFFER_DEPTH, EIEConfig
 
-from ..common.arith import sat
 from ..common.ports import HostWriteSignature, ReadPortSignature
 from .actrw import ActRW
 from .arith import ArithUnit
@@ -43,11 +42,11 @@ def pe_signature(c: EIEConfig) -> wiring.Signature:
             "wr_spmat": In(host),
             "wr_bias": In(host),
             "wr_act": In(host),
-            "fin_we": In(1),
-            "fin_addr": In(c.rf_bits),
-            "relu_prev": In(1),
+            "relu_cur": In(1),
             "init_we": In(1),
-            "init_addr": In(c.rf_bits),
+            "ld_we": In(1),
+            "bias_wr_addr": In(c.rf_bits),
+            "bias_relu": In(1),
             "bias_addr": In(c.rf_bits + c.layer_bits),
             "bias_en": In(1),
             "swap": In(1),
@@ -85,12 +84,15 @@ class PE(wiring.Component):
     loads its broadcast register (``bc_pick``, ``bc_pick_col``), and a column without entries
     is not queued: ``bc.ready`` is then high even with a full queue.
 
-    Between layers the top level drives the *boundary* pass: ``fin_we`` rewrites source
-    register ``fin_addr`` with ``relu?(sat(act_bits, value))`` of the value read from it two
-    cycles earlier (the finished output of the previous layer), ``init_we`` writes the
-    destination register ``init_addr`` with the bias read from the bias memory two cycles
-    earlier (``bias_addr``/``bias_en``). Both read data are registered first (the block-RAM
-    outputs are slow; the finishing logic and the write multiplexers follow the register).
+    Register files: the destination file accumulates raw sums (``acc_bits``); with each
+    write goes a tag, "the finished output ``relu?(sat(act_bits, sum))`` is non-zero"
+    (``relu_cur``), which the next layer's CCU reads instead of comparing after the
+    block-RAM read. Outputs are finished where they are read (CCU, host reads), so no pass
+    rewrites them. Biases are read from the bias memory (``bias_addr``/``bias_en``),
+    registered, and written two cycles later: by ``ld_we`` into the *source* register
+    ``bias_wr_addr`` (the top's loader, behind the CCU: that register becomes the next
+    layer's destination register at the swap), or by ``init_we`` into the destination
+    register (the bias pass before a first run); their tag uses ``bias_relu``.
 
     Counters (32 bit, cleared by ``cnt_clear``, counting while ``run``): *busy* = cycles issuing
     an entry; *starved* = cycles not issuing with an empty activation queue. ``cnt_store`` saves
@@ -193,32 +195,16 @@ class PE(wiring.Component):
         ]
         wiring.connect(m, spm.entries, alu.entries)
         wiring.connect(m, alu.rd, rf.dst)
+        m.d.comb += alu.relu.eq(self.relu_cur)
         for i in range(16):
             m.d.comb += alu.codebook[i].eq(self.codebook[i])
 
-        # source file: shared reads; writes from the host or the output finishing
-        finished = Signal(signed(c.act_bits))
-        src_q = self.src_q  # the source read data, registered (finishing, host reads)
-        m.d.sync += src_q.eq(rf.src.data)
-        clamped = sat(src_q, c.act_bits)
-        m.d.comb += [
-            rf.src.addr.eq(self.src.addr),
-            rf.src.en.eq(self.src.en),
-            self.src.data.eq(rf.src.data),
-            self.src_nz.eq(rf.src_tag),
-            finished.eq(Mux(self.relu_prev & (clamped < 0), 0, clamped)),
-            rf.src_wr.en.eq(self.fin_we | self.wr_act.en),
-            rf.src_wr.addr.eq(Mux(self.fin_we, self.fin_addr, self.wr_act.addr)),
-            rf.src_wr.data.eq(
-                Mux(self.fin_we, finished, self.wr_act.data[: c.act_bits].as_signed())
-            ),
-            # stored with each activation: the CCU's non-zero test needs no compare after the
-            # (slow) block-RAM read
-            rf.src_wtag.eq(Mux(self.fin_we, finished != 0, self.wr_act.data[: c.act_bits] != 0)),
-        ]
-        # destination file: bias initialisation or accumulation
+        # biases: read, registered, written two cycles after the read (into the source file
+        # by the loader, into the destination file by the bias pass), with the tag of the
+        # finished value ``relu?(bias)``
         b_rd, b_wr = bias.read_port(), bias.write_port()
         bias_q = Signal(signed(c.act_bits))
+        bias_tag = Signal()
         m.d.sync += bias_q.eq(b_rd.data)
         m.d.comb += [
             b_wr.addr.eq(self.wr_bias.addr),
@@ -226,9 +212,31 @@ class PE(wiring.Component):
             b_wr.en.eq(self.wr_bias.en),
             b_rd.addr.eq(self.bias_addr),
             b_rd.en.eq(self.bias_en),
+            bias_tag.eq((bias_q != 0) & ~(self.bias_relu & bias_q[-1])),
+        ]
+        # source file: shared reads (CCU windows, host reads); writes from the host (input)
+        # or the bias loader
+        src_q = self.src_q  # the source read data, registered (host reads)
+        m.d.sync += src_q.eq(rf.src.data)
+        host_act = self.wr_act.data[: c.act_bits].as_signed()
+        m.d.comb += [
+            rf.src.addr.eq(self.src.addr),
+            rf.src.en.eq(self.src.en),
+            self.src.data.eq(rf.src.data),
+            self.src_nz.eq(rf.src_tag),
+            rf.src_wr.en.eq(self.ld_we | self.wr_act.en),
+            rf.src_wr.addr.eq(Mux(self.ld_we, self.bias_wr_addr, self.wr_act.addr)),
+            rf.src_wr.data.eq(Mux(self.ld_we, bias_q, host_act)),
+            # stored with each activation: the CCU's non-zero test needs no compare after the
+            # (slow) block-RAM read
+            rf.src_wtag.eq(Mux(self.ld_we, bias_tag, host_act != 0)),
+        ]
+        # destination file: accumulation, or the bias pass
+        m.d.comb += [
             rf.dst_wr.en.eq(self.init_we | alu.wr.en),
-            rf.dst_wr.addr.eq(Mux(self.init_we, self.init_addr, alu.wr.addr)),
+            rf.dst_wr.addr.eq(Mux(self.init_we, self.bias_wr_addr, alu.wr.addr)),
             rf.dst_wr.data.eq(Mux(self.init_we, bias_q, alu.wr.data)),
+            rf.dst_wtag.eq(Mux(self.init_we, bias_tag, alu.wr_tag)),
         ]
 
         # status and counters

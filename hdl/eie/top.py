@@ -23,6 +23,7 @@ from accelgen.spec.eie import DESC_FIELD_BITS, LINE_BITS, EIEConfig, MemoryMap, 
 
 from .. import macros
 from ..verilog import cached
+from .arith import finish_value
 from .ccu import CCU
 from .pe import PE, pe_host_addr_bits, pe_signature
 
@@ -60,22 +61,26 @@ class EIETop(wiring.Component):
       the PE and region selection); one read per cycle may be issued. Output (ACT) reads only
       while idle;
     * ``start`` (a one-cycle pulse while idle, at least one cycle after the last host write:
-      the first boundary pass's length is registered from the descriptors) runs every layer
-      on the input held in the source register files; ``busy`` is high until the run ends,
-      then ``done`` rises and stays high until the next ``start``.
+      layer 0's selections are registered from the descriptors) runs every layer on the
+      input held in the source register files; ``busy`` is high until the run ends, then
+      ``done`` rises and stays high until the next ``start``.
 
     Run schedule, layer ``l`` of ``L`` (all cycles counted by the counters):
 
-    * *boundary pass* ``B(l)``, ``R + 2`` cycles with ``R = max(ceil(rows[l-1]/N) if l > 0,
-      ceil(rows[l]/N) if l < L)``: the source registers are finished in place
-      (``relu?(sat(act_bits, acc))`` of layer ``l-1``) while the destination registers are
-      loaded with layer ``l``'s bias (one address read per cycle, written two cycles later:
-      the read data is registered before the finishing logic);
-    * *run* ``R(l)``: the CCU broadcasts the non-zero inputs, the PEs accumulate; it ends in
-      the first cycle in which the CCU is done and every PE is idle; the register files swap.
+    * *run* ``R(l)``: the CCU broadcasts the non-zero inputs (finished as they are read:
+      ``relu?(sat(act_bits, acc))`` of layer ``l-1``), the PEs accumulate into raw
+      accumulators, and the *bias loader* writes the next layer's biases (layer 0's after the
+      last layer, for the next run) into the source registers the CCU has already read; it
+      ends in the first cycle in which the CCU is done, every PE is idle and the loader has
+      read its last bias; the register files swap;
+    * one SWITCH cycle between two runs (the next layer's registered selections settle).
 
-    ``B(L)`` finishes the last layer's outputs. ``layer_cycles[l] = |B(l)| + |R(l)|`` and the
-    total is their sum plus ``|B(L)|``.
+    No pass finishes the outputs: the host's reads finish them (``relu?(sat(.))`` of the
+    last layer). The first run after the host wrote the layer count, a descriptor or a bias
+    starts with a *bias pass* of layer 0 (``ceil(rows[0]/N) + 2`` cycles: one address read
+    per cycle, written two cycles later); later runs find layer 0's biases loaded by the
+    previous run's last layer. ``layer_cycles[l]`` = ``|R(l)|`` plus the SWITCH cycle
+    (``l > 0``) or the bias pass (``l = 0``); the total is their sum.
 
     Parameters
     ----------
@@ -153,25 +158,33 @@ class EIETop(wiring.Component):
 
         n_layers = Signal(range(c.max_layers + 1))
         desc_cols = [Signal(c.col_bits, name=f"desc{i}_cols") for i in range(c.max_layers)]
-        # ceil(rows / N): the register addresses of the layer's outputs in each PE (computed
-        # when the descriptor is written, off the sequencer's paths)
+        # ceil(rows / N) and ceil(cols / N): the register addresses of the layer's outputs and
+        # its input windows in each PE (computed when the descriptor is written, off the
+        # sequencer's paths)
         desc_local = [Signal(c.col_bits, name=f"desc{i}_local") for i in range(c.max_layers)]
+        desc_windows = [Signal(c.col_bits, name=f"desc{i}_windows") for i in range(c.max_layers)]
         desc_base = [Signal(range(c.ptr_depth), name=f"desc{i}_base") for i in range(c.max_layers)]
         desc_relu = [Signal(name=f"desc{i}_relu") for i in range(c.max_layers)]
         cbook = [
             [Signal(signed(c.w_bits), name=f"cb{i}_{e}") for e in range(16)]
             for i in range(c.max_layers)
         ]
+        # the destination file holds layer 0's bias (loaded during the last run's last layer);
+        # any host write that can change it (layer count, descriptors, biases) clears this,
+        # and the next ``start`` loads it first
+        preloaded = Signal()
         f = DESC_FIELD_BITS
         with m.If(self.we):
             with m.Switch(region):
                 with m.Case(Region.CTRL):
-                    m.d.sync += n_layers.eq(self.wdata)
+                    m.d.sync += [n_layers.eq(self.wdata), preloaded.eq(0)]
                 with m.Case(Region.DESC):
+                    m.d.sync += preloaded.eq(0)
                     for i in range(c.max_layers):
                         with m.If(off == i):
                             m.d.sync += [
                                 desc_cols[i].eq(self.wdata[:f]),
+                                desc_windows[i].eq((self.wdata[:f] + (n - 1)) >> c.pe_bits),
                                 desc_local[i].eq((self.wdata[f : 2 * f] + (n - 1)) >> c.pe_bits),
                                 desc_base[i].eq(self.wdata[2 * f : 3 * f]),
                                 desc_relu[i].eq(self.wdata[63]),
@@ -181,6 +194,8 @@ class EIETop(wiring.Component):
                         for e in range(16):
                             with m.If(off == (i << 4 | e)):
                                 m.d.sync += cbook[i][e].eq(self.wdata)
+                with m.Case(Region.BIAS):
+                    m.d.sync += preloaded.eq(0)
         for k, pe in enumerate(pes):
             hit = self.we & (pe_sel == k)
             for port, kind in (
@@ -196,120 +211,146 @@ class EIETop(wiring.Component):
                 ]
 
         # ---------------------------------------------------------------- sequencer
-        layer = Signal(range(c.max_layers + 1))
-        has_prev = Signal()
-        has_cur = Signal()
-        prev_local = Signal(c.col_bits)
-        cur_local = Signal(c.col_bits)
-        bound = Signal(c.col_bits)
-        prev_idx = Signal(range(c.max_layers))
+        # ``layer`` is the running layer, 0 while idle (so that layer 0's registered selections
+        # below are settled when ``start`` comes). Every selection by ``layer`` is registered:
+        # the single SWITCH cycle between two layers settles them.
+        layer = Signal(range(c.max_layers))
         cur_idx = Signal(range(c.max_layers))
-        m.d.comb += [
-            has_prev.eq(layer != 0),
-            has_cur.eq(layer < n_layers),
-            prev_idx.eq(layer - 1),
-            cur_idx.eq(layer),
-        ]
-        # registered: the write-back stage of a boundary pass (its second cycle on) uses them
+        m.d.comb += cur_idx.eq(layer)
+        # the layer whose bias the loader writes during this run: the next one, or layer 0 of
+        # the next run after the last layer
+        ld_idx = Signal(range(c.max_layers))
+        last = Signal()  # registered: the running layer is the last one
+        m.d.comb += ld_idx.eq(Mux(layer + 1 < n_layers, layer + 1, 0))
+        cur_local = Signal(c.col_bits)
+        cur_windows = Signal(c.col_bits)
+        cur_cols = Signal(c.col_bits)
+        relu_cur = Signal()
+        ld_local = Signal(c.col_bits)
+        ld_layer = Signal(range(c.max_layers))
+        relu_ld = Signal()
         m.d.sync += [
-            prev_local.eq(Mux(has_prev, Array(desc_local)[prev_idx], 0)),
-            cur_local.eq(Mux(has_cur, Array(desc_local)[cur_idx], 0)),
+            last.eq(layer + 1 >= n_layers),
+            cur_local.eq(Array(desc_local)[cur_idx]),
+            cur_windows.eq(Array(desc_windows)[cur_idx]),
+            cur_cols.eq(Array(desc_cols)[cur_idx]),
+            relu_cur.eq(Array(desc_relu)[cur_idx]),
+            ld_local.eq(Array(desc_local)[ld_idx]),
+            ld_layer.eq(ld_idx),
+            relu_ld.eq(Array(desc_relu)[ld_idx]),
         ]
-        # the length of the next boundary pass, registered before it starts: its layer is 0
-        # after ``start`` (from IDLE) or ``layer + 1`` (from RUN); held during the pass
-        nb_layer = Signal(range(c.max_layers + 1))
-        nb_prev_idx = Signal(range(c.max_layers))
-        nb_cur_idx = Signal(range(c.max_layers))
-        nb_prev = Signal(c.col_bits)
-        nb_cur = Signal(c.col_bits)
-        m.d.comb += [
-            nb_prev_idx.eq(nb_layer - 1),
-            nb_cur_idx.eq(nb_layer),
-            nb_prev.eq(Mux(nb_layer != 0, Array(desc_local)[nb_prev_idx], 0)),
-            nb_cur.eq(Mux(nb_layer < n_layers, Array(desc_local)[nb_cur_idx], 0)),
-        ]
+        # the source files hold raw accumulators (or the host's input); outputs are finished
+        # (``relu?(sat(act_bits, acc))``) as they are read: by the CCU in the next layer, by the
+        # host after the run. ``relu_src`` is the ReLU flag of the layer that wrote them.
+        relu_src = Signal()
+        with m.If(self.we & (region == Region.ACT)):
+            m.d.sync += relu_src.eq(0)
         bnd_cnt = Signal(c.col_bits)
-        wb_valid = Signal()
-        wb_addr = Signal(c.rf_bits)
         total = Signal(32)
         lcnt = Signal(32)
         layer_cycles = [Signal(32, name=f"layer{i}_cycles") for i in range(c.max_layers)]
         finish = Signal()
         all_idle = Signal()
         all_ready = Signal()
+        ld_done = Signal()
         m.d.comb += [
             all_idle.eq(Cat(pe.idle for pe in pes).all()),
             all_ready.eq(Cat(pe.bc.ready for pe in pes).all()),
         ]
-        in_bnd = Signal()
-        in_bnd_rd = Signal()  # the boundary pass's read phase (not its last cycle)
+        in_bias = Signal()  # the bias pass of layer 0 (first run after the network changed)
+        in_bias_rd = Signal()  # its read phase (not its last cycle)
         in_run = Signal()
-        m.d.comb += nb_layer.eq(Mux(in_run, layer + 1, 0))
-        with m.If(~in_bnd):
-            m.d.sync += bound.eq(Mux(nb_prev > nb_cur, nb_prev, nb_cur))
         with m.FSM(name="seq"):
             with m.State("IDLE"):
                 with m.If(self.start):
-                    m.d.sync += [layer.eq(0), self.done.eq(0), total.eq(0), lcnt.eq(0)]
-                    m.next = "BOUNDARY"
-            with m.State("BOUNDARY"):
-                m.d.comb += [self.busy.eq(1), in_bnd.eq(1), in_bnd_rd.eq(1)]
+                    m.d.sync += [self.done.eq(0), total.eq(0), lcnt.eq(0), bnd_cnt.eq(0)]
+                    with m.If(n_layers == 0):
+                        m.d.sync += self.done.eq(1)
+                    with m.Elif(preloaded):
+                        m.next = "RUN"
+                    with m.Else():
+                        m.next = "BIAS"
+            with m.State("BIAS"):
+                m.d.comb += [self.busy.eq(1), in_bias.eq(1), in_bias_rd.eq(1)]
                 m.d.sync += [total.eq(total + 1), lcnt.eq(lcnt + 1), bnd_cnt.eq(bnd_cnt + 1)]
-                with m.If(bnd_cnt == bound):
-                    m.d.sync += bnd_cnt.eq(0)
-                    m.next = "BOUNDARY_END"
-            with m.State("BOUNDARY_END"):  # the last address's write
-                m.d.comb += [self.busy.eq(1), in_bnd.eq(1)]
+                with m.If(bnd_cnt == cur_local):
+                    m.next = "BIAS_END"
+            with m.State("BIAS_END"):  # the last address's write
+                m.d.comb += [self.busy.eq(1), in_bias.eq(1)]
                 m.d.sync += [total.eq(total + 1), lcnt.eq(lcnt + 1)]
-                with m.If(has_cur):
-                    m.next = "RUN"
-                with m.Else():
-                    m.d.sync += self.done.eq(1)
-                    m.next = "IDLE"
+                m.next = "RUN"
+            with m.State("SWITCH"):  # the next layer's selections settle
+                m.d.comb += self.busy.eq(1)
+                m.d.sync += [total.eq(total + 1), lcnt.eq(lcnt + 1)]
+                m.next = "RUN"
             with m.State("RUN"):
                 m.d.comb += [
                     self.busy.eq(1),
                     in_run.eq(1),
-                    finish.eq(ccu.done & all_idle),
+                    finish.eq(ccu.done & all_idle & ld_done),
                 ]
                 m.d.sync += [total.eq(total + 1), lcnt.eq(lcnt + 1)]
                 with m.If(finish):
-                    m.d.sync += [layer.eq(layer + 1), lcnt.eq(0)]
+                    m.d.sync += [lcnt.eq(0), relu_src.eq(relu_cur)]
                     for i in range(c.max_layers):
                         with m.If(layer == i):
                             m.d.sync += layer_cycles[i].eq(lcnt + 1)
-                    m.next = "BOUNDARY"
+                    with m.If(last):
+                        m.d.sync += [layer.eq(0), self.done.eq(1), preloaded.eq(1)]
+                        m.next = "IDLE"
+                    with m.Else():
+                        m.d.sync += layer.eq(layer + 1)
+                        m.next = "SWITCH"
 
+        # bias reads: the pass of layer 0 into the destination files (address ``bnd_cnt``),
+        # or, while running, the loader into the source files behind the CCU (address
+        # ``ld_addr``: once the CCU has read window ``ld_addr`` (``ld_addr < next_w``, or every
+        # window read), the source register there is free; after the swap it is the next
+        # layer's destination register). Read in cycle k, registered in the PEs in k + 1,
+        # written in k + 2.
+        ld_addr = Signal(c.col_bits)
+        ld_issue = Signal()
         rd_issue = Signal()
-        # boundary pipeline: address read in cycle k (``rd_issue``), its data registered in the
-        # PEs in k + 1 (``wb_*``: the write enables are decided), finished / bias written in
-        # k + 2 (``wr_*``)
-        wr_fin = Signal()
-        wr_init = Signal()
+        wb_valid = Signal()
+        wb_addr = Signal(c.rf_bits)
+        wr_valid = Signal()
         wr_addr = Signal(c.rf_bits)
-        m.d.comb += rd_issue.eq(in_bnd_rd & (bnd_cnt < bound))
+        wr_run = Signal()
+        m.d.comb += [
+            ld_issue.eq(
+                in_run
+                & (ld_addr < ld_local)
+                & ((ld_addr < ccu.next_w) | (ccu.next_w == cur_windows))
+            ),
+            rd_issue.eq(Mux(in_run, ld_issue, in_bias_rd & (bnd_cnt < cur_local))),
+            ld_done.eq((ld_addr == ld_local) & ~wb_valid),
+        ]
+        with m.If(~in_run):
+            m.d.sync += ld_addr.eq(0)
+        with m.Elif(ld_issue):
+            m.d.sync += ld_addr.eq(ld_addr + 1)
         m.d.sync += [
             wb_valid.eq(rd_issue),
-            wb_addr.eq(bnd_cnt),
-            wr_fin.eq(wb_valid & has_prev & (wb_addr < prev_local)),
-            wr_init.eq(wb_valid & has_cur & (wb_addr < cur_local)),
+            wb_addr.eq(Mux(in_run, ld_addr, bnd_cnt)),
+            wr_valid.eq(wb_valid),
             wr_addr.eq(wb_addr),
+            wr_run.eq(in_run),
         ]
 
         # ---------------------------------------------------------------- CCU and broadcast
-        # The current layer's input count, pointer base and codebook are registered: they are
-        # only used while running, and every boundary pass (at least three cycles) settles them
-        # after ``layer`` changes, so the selection by ``layer`` is off the run-time paths.
-        cur_cols = Signal(c.col_bits)
-        m.d.sync += cur_cols.eq(Array(desc_cols)[cur_idx])
+        # The current layer's input count, window count, pointer base and codebook are
+        # registered: they are only used while running, and the SWITCH cycle (or the idle
+        # time before ``start``) settles them after ``layer`` changes.
         m.d.comb += [
             ccu.run.eq(in_run),
             ccu.cols.eq(cur_cols),
+            ccu.windows.eq(cur_windows),
+            ccu.relu.eq(relu_src),
             ccu.bc_ready.eq(all_ready),
         ]
         for k, pe in enumerate(pes):
             m.d.comb += [
-                ccu.src_data[k].eq(pe.src.data[: c.act_bits].as_signed()),
+                ccu.src_data[k].eq(pe.src.data),
                 ccu.src_nz[k].eq(pe.src_nz),
                 pe.bc.valid.eq(ccu.bc_valid & all_ready),
                 pe.bc_pick.eq(ccu.pick),
@@ -325,8 +366,6 @@ class EIETop(wiring.Component):
         src_en = Signal()
         with m.If(in_run):
             m.d.comb += [src_addr.eq(ccu.src_addr), src_en.eq(ccu.src_en)]
-        with m.Elif(in_bnd):
-            m.d.comb += [src_addr.eq(bnd_cnt), src_en.eq(rd_issue & has_prev)]
         with m.Else():
             m.d.comb += [
                 src_addr.eq(roff[c.pe_bits : c.pe_bits + c.rf_bits]),
@@ -370,35 +409,36 @@ class EIETop(wiring.Component):
             ),
         ]
         value = Signal(64)
+        out = finish_value(Array(pe.src_q for pe in pes)[r2_pe], c.act_bits, relu_src)
         with m.If(r2_region == Region.ACT):
-            m.d.comb += value.eq(Array(pe.src_q for pe in pes)[r2_pe].as_signed())
+            m.d.comb += value.eq(out.as_signed())
         with m.Elif((r2_region == Region.CTRL) | (r2_region == Region.STATS)):
             m.d.comb += value.eq(r2_stat)
         m.d.sync += [self.rvalid.eq(r2_pending), self.rdata.eq(value)]
 
         # ---------------------------------------------------------------- per-PE controls
         ptr_base = Signal(range(c.ptr_depth))
-        relu_prev = Signal()
         codebook = [Signal(signed(c.w_bits), name=f"codebook{e}") for e in range(16)]
         m.d.sync += ptr_base.eq(Array(desc_base)[cur_idx])
-        m.d.sync += relu_prev.eq(Array(desc_relu)[prev_idx])  # settled before the first write
         m.d.sync += [codebook[e].eq(Array(cb[e] for cb in cbook)[cur_idx]) for e in range(16)]
+        bias_row = Mux(in_run, ld_addr, bnd_cnt)
+        bias_layer = Mux(in_run, ld_layer, 0)
         for pe in pes:
             m.d.comb += [
                 pe.ptr_base.eq(ptr_base),
-                pe.flush.eq(in_bnd),
+                pe.flush.eq(~in_run),
                 pe.src.addr.eq(src_addr),
                 pe.src.en.eq(src_en),
-                pe.fin_we.eq(in_bnd & wr_fin),
-                pe.fin_addr.eq(wr_addr),
-                pe.relu_prev.eq(relu_prev),
-                pe.init_we.eq(in_bnd & wr_init),
-                pe.init_addr.eq(wr_addr),
-                pe.bias_addr.eq(Cat(bnd_cnt[: c.rf_bits], cur_idx[: c.layer_bits])),
-                pe.bias_en.eq(rd_issue & has_cur),
+                pe.relu_cur.eq(relu_cur),
+                pe.init_we.eq(wr_valid & ~wr_run),
+                pe.ld_we.eq(wr_valid & wr_run),
+                pe.bias_wr_addr.eq(wr_addr),
+                pe.bias_relu.eq(Mux(wr_run, relu_ld, relu_cur)),
+                pe.bias_addr.eq(Cat(bias_row[: c.rf_bits], bias_layer[: c.layer_bits])),
+                pe.bias_en.eq(rd_issue),
                 pe.swap.eq(finish),
                 pe.run.eq(in_run),
-                pe.cnt_clear.eq(in_bnd),
+                pe.cnt_clear.eq(~in_run),
                 pe.cnt_store.eq(finish),
                 pe.cnt_layer.eq(cur_idx),
                 pe.stats.addr.eq(roff[: c.layer_bits]),

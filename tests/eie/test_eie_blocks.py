@@ -15,7 +15,7 @@ from accelgen.golden.arith import mac
 from accelgen.golden.eie_cycles import predict
 from accelgen.golden.netspec import run_eie
 from accelgen.hdl.eie.actrw import ActRW
-from accelgen.hdl.eie.arith import ArithUnit
+from accelgen.hdl.eie.arith import ArithUnit, sum_is_zero
 from accelgen.hdl.eie.ccu import CCU, LNZD
 from accelgen.hdl.eie.pointer import PointerUnit
 from accelgen.hdl.eie.queue import ActivationQueue
@@ -370,9 +370,18 @@ def test_arith_unit_accumulates_with_bypass_and_saturation(acc_bits):
         ctx.set(h.init_we, 0)
         bypasses = {1: 0, 2: 0}
 
+        relu = int(acc_bits == 32)
+        ctx.set(h.alu.relu, relu)
+        tags = [0, 0]  # writes with the tag clear / set
+
         async def tick():
             b1, b2 = ctx.get(h.alu.bypass1), ctx.get(h.alu.bypass2)
             assert not (b1 and b2)
+            if ctx.get(h.alu.wr.en):  # the tag: the finished output is non-zero
+                data = ctx.get(h.alu.wr.data)
+                tag = ctx.get(h.alu.wr_tag)
+                assert tag == int(data != 0 and not (relu and data < 0)), (data, tag)
+                tags[tag] += 1
             bypasses[1] += b1
             bypasses[2] += b2
             await ctx.tick()
@@ -401,11 +410,30 @@ def test_arith_unit_accumulates_with_bypass_and_saturation(acc_bits):
             got.append(ctx.get(h.rf.src.data))
         assert got == acc.tolist()
         assert bypasses == want, (bypasses, want)  # both distances were bypassed, as needed
+        assert tags[1] > 0 and (tags[0] > 0 or not relu), tags  # ReLU clears some
 
     run(h, bench)
     lim = 1 << (acc_bits - 1)
     if acc_bits == 24:
         assert acc[0] == lim - 1 and acc[1] == -lim  # saturation was exercised
+
+
+def test_sum_is_zero_matches_the_adder():
+    """``sum_is_zero(a, b)`` (the accumulator tag's carry-free zero test) on every 6-bit ``a``
+    and 4-bit signed ``b``."""
+    a, b = Signal(signed(6)), Signal(signed(4))
+    z = Signal()
+    m = Module()
+    m.d.comb += z.eq(sum_is_zero(a, b))
+
+    async def bench(ctx):
+        for va in range(-32, 32):
+            for vb in range(-8, 8):
+                ctx.set(a, va)
+                ctx.set(b, vb)
+                assert ctx.get(z) == int((va + vb) % 64 == 0), (va, vb)
+
+    run(m, bench, clock=False)
 
 
 @pytest.mark.parametrize("n", [1, 4, 8])
@@ -414,17 +442,27 @@ def test_ccu_broadcasts_nonzeros_in_column_order(n):
     dut = CCU(config)
     rng = np.random.default_rng(n)
     cases = [
-        (rng.integers(1, 100, n * 16), 0.3, 0.6),
-        (rng.integers(1, 100, n * 16), 1.0, 1.0),  # dense, no stalls: one per cycle
-        (np.zeros(n * 16, dtype=int), 1.0, 1.0),
+        (rng.integers(1, 100, n * 16), 0.3, 0.6, 0),
+        (rng.integers(1, 100, n * 16), 1.0, 1.0, 0),  # dense, no stalls: one per cycle
+        (np.zeros(n * 16, dtype=int), 1.0, 1.0, 0),
+        # raw accumulators: saturated to 16 bits, negatives dropped under ReLU, as broadcast
+        (rng.integers(1, 1 << 20, n * 16), 0.5, 0.7, 1),
+        (rng.integers(1, 1 << 20, n * 16), 0.5, 0.7, 0),
     ]
 
+    def finish(v, relu):
+        v = min(max(int(v), -32768), 32767)
+        return 0 if relu and v < 0 else v
+
     async def bench(ctx):
-        for vals, dens, p_ready in cases:
+        for vals, dens, p_ready, relu in cases:
             cols = int(rng.integers(1, n * 16 + 1)) if dens < 1 else n * 16 - 1
             x = (vals * (rng.random(len(vals)) < dens)).astype(int)
             x[::5] *= -1
+            fin = [finish(v, relu) for v in x]
             ctx.set(dut.cols, cols)
+            ctx.set(dut.windows, -(-cols // n))
+            ctx.set(dut.relu, relu)
             await ctx.tick()  # cols settles a cycle before run
             ctx.set(dut.run, 1)
             got, fire_cycles, cycle = [], [], 0
@@ -440,8 +478,8 @@ def test_ccu_broadcasts_nonzeros_in_column_order(n):
                 if en:
                     for k in range(n):
                         ctx.set(dut.src_data[k], int(x[addr * n + k]))
-                        ctx.set(dut.src_nz[k], int(x[addr * n + k] != 0))
-            want = [(j, int(x[j])) for j in range(cols) if x[j]]
+                        ctx.set(dut.src_nz[k], int(fin[addr * n + k] != 0))
+            want = [(j, fin[j]) for j in range(cols) if fin[j]]
             assert got == want
             if p_ready == 1.0 and want:
                 assert fire_cycles == list(range(fire_cycles[0], fire_cycles[0] + len(want)))

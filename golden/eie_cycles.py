@@ -9,7 +9,8 @@ where the matrix entries are matter):
 * per PE: activation queue (``fifo_depth``), pointer-read register, entry walker (one entry per
   cycle, the next column's span taken while the last entry is issued), line read, decode,
   multiply, round and accumulate stages (an entry with ``v == 0`` leaves the stages after
-  decode empty);
+  decode empty; an entry in the accumulate stage is written at the end of its cycle, so the
+  run can end in that cycle);
 * the bias loader: it writes the next layer's biases (``ceil(rows / N)`` registers) into the
   source registers the CCU has read (address ``a`` once ``a < next_w`` or every window is
   read), one per cycle, each read two cycles before its write;
@@ -189,7 +190,8 @@ def layer_run(
             else:
                 cat["bubble"][k] += 1
             stages = (pr_valid[k], spans[k], w_active[k], r_valid[k], e_valid[k], d_valid[k])
-            if q_valid or m_valid[k] or p_valid[k] or any(stages):
+            # the accumulate stage (``p_valid``) writes at the end of this cycle: not waited for
+            if q_valid or m_valid[k] or any(stages):
                 idle = False
         if bc_valid and not all_ready:
             ccu_stalls += 1

@@ -95,7 +95,8 @@ class ArithUnit(wiring.Component):
     relu : In(1)
         The current layer's ReLU flag (for ``wr_tag``).
     busy : Out(1)
-        A stage after decode holds an entry that writes.
+        The multiply or round stage holds an entry that writes (an entry in the accumulate
+        stage is written at the end of the cycle, so a run can end in that cycle).
     bypass1, bypass2 : Out(1)
         The accumulate stage uses the distance-1 / distance-2 bypass this cycle (at most one).
     """
@@ -191,7 +192,9 @@ class ArithUnit(wiring.Component):
             self.wr_tag.eq(~sum_is_zero(acc, p_prod) & ~(self.relu & total[-1])),
             self.bypass1.eq(p_by1),
             self.bypass2.eq(p_by2),
-            self.busy.eq(d_valid | m_valid | p_valid),
+            # the entry in the accumulate stage is written at the end of this cycle: the run
+            # may end (and the register files swap) in that cycle
+            self.busy.eq(d_valid | m_valid),
         ]
         m.d.sync += [last_valid.eq(p_valid), last_row.eq(p_row), last_sum.eq(total)]
         return m

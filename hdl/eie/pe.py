@@ -105,7 +105,8 @@ class PE(wiring.Component):
     bc : In(stream)
         Broadcast ``(col, act)`` into the activation queue.
     idle : Out(1)
-        Queue empty and no column or entry anywhere in the pipeline.
+        Queue empty and no column or entry anywhere in the pipeline (but the accumulate
+        stage, whose write is at the end of the cycle).
     src : In(ReadPortSignature)
         Source register-file read port (CCU windows, boundary pass, host reads).
     wr_ptr, wr_spmat, wr_bias, wr_act : In(HostWriteSignature)

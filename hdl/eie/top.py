@@ -39,9 +39,9 @@ __all__ = [
 
 #: Run-phase cycles beyond one per entry when no PE ever starves: window read (1), current
 #: window (1), broadcast register (1), queue (1), pointer read (1), span hand-over (1), then the
-#: last entry's line read (1), decode (1), multiply (1), round (1) and accumulate (1) stages and
-#: the cycle that sees everything idle (1).
-RUN_FILL_CYCLES = 12
+#: last entry's line read (1), decode (1), multiply (1), round (1) and accumulate (1) stages;
+#: the run ends in the cycle of the last accumulator write (the swap is at the same edge).
+RUN_FILL_CYCLES = 11
 #: The same with ``EIEConfig.skip_empty``: the span buffer adds one cycle.
 RUN_FILL_CYCLES_SKIP_EMPTY = RUN_FILL_CYCLES + 1
 TOP_MODULE = "eie_top"

@@ -79,6 +79,7 @@ def layer_run(
     filter_empty: bool = False,
     merge_padding: bool = False,
     load_rows: int = 0,
+    decouple: int = 0,
     profile: dict | None = None,
 ) -> tuple[int, np.ndarray, np.ndarray]:
     """Cycles of one layer's run phase for the input non-zero pattern ``nonzero[cols]``.
@@ -107,8 +108,18 @@ def layer_run(
     * ``issue_width`` K: the CCU loads the K lowest non-zeros of its window into the
       broadcast register per cycle; a broadcast is pushed when every queue has room for the
       columns it keeps (K <= ``fifo_depth``);
-    * ``merge_padding``: the walker issues a padding entry together with the entry after it
-      (one cycle for both; the encoder never ends a column with padding).
+    * ``decouple`` S (0: off): the broadcast goes into a shared buffer of S columns instead
+      of the queues; each PE has a read pointer into it and moves one column per cycle into
+      its queue (with ``filter_empty`` only the columns it keeps, dropping the others), and
+      the broadcast waits only while the slowest PE is S columns behind (the issue-23 study
+      of a CCU decoupled from the fullest queue; cycle-level, not an RTL).
+
+    ``merge_padding`` models ``EIEConfig.merge_padding``: the walker issues a padding entry
+    together with the entry after it (one cycle for both; the encoder never ends a column
+    with padding) when it knows the entry is a padding entry, from the padding mask of the
+    line it holds: the line is the entry's line, its mask was registered in the cycle after
+    its read (no line read in the previous cycle), and the entry is not in the line's last
+    slot (the next entry is in the same line).
     """
     n, cols = enc.n_pes, enc.cols
     nz = np.zeros(_ceil(cols, n) * n, dtype=bool)
@@ -150,17 +161,21 @@ def layer_run(
     busy = np.zeros(n, dtype=np.int64)
     starved = np.zeros(n, dtype=np.int64)
 
-    def step(k: int) -> int:
-        """1 if the walker's entry is a padding entry it issues with the next one, else 0."""
-        return int(merge_padding and vz[k][w_e[k]] == 0)
+    pm_ok = [False] * n  # the held line's padding mask is registered (merge_padding)
+    merged = [0] * n  # the walker issues a padding entry with the next one this cycle
 
+    shared: list = []  # decouple: the shared column buffer's columns, in order
+    sh_ptr = [0] * n  # decouple: each PE's next column in it
     ld_a, ld_v1 = 0, False  # loader: next address, a read in flight (registered next cycle)
 
     cycle = 0
     while True:
         # ---- combinational
         # every queue has room for the broadcast's columns it keeps
-        all_ready = all(len(queues[k]) + bc_need[k] <= fifo_depth for k in pes)
+        if decouple:  # the shared column buffer has room
+            all_ready = len(shared) - min(sh_ptr) < decouple
+        else:
+            all_ready = all(len(queues[k]) + bc_need[k] <= fifo_depth for k in pes)
         fire = cur_mask != 0 and (not bc_valid or all_ready)
         picks, left = [], cur_mask
         while left and len(picks) < width:  # the lowest ``width`` non-zeros of the window
@@ -178,18 +193,32 @@ def layer_run(
             q_valid = bool(queues[k])
             if w_active[k]:
                 busy[k] += 1
-                e = w_e[k] + step(k)  # the entry that leaves the walker this cycle
+                e0 = w_e[k]
+                line = e0 // ENTRIES_PER_LINE
+                merged[k] = int(
+                    merge_padding
+                    and vz[k][e0] == 0
+                    and e0 % ENTRIES_PER_LINE != ENTRIES_PER_LINE - 1
+                    and pm_ok[k]
+                    and held[k] == line
+                )
+                e = e0 + merged[k]  # the entry that leaves the walker this cycle
                 cat["entry" if vz[k][e] else "padding"][k] += 1
-                for line in sorted({w_e[k] // ENTRIES_PER_LINE, e // ENTRIES_PER_LINE}):
-                    if line != held[k]:
-                        line_reads[k] += 1
-                        held[k] = line
-            elif not q_valid:
-                starved[k] += 1
-                cat["starved"][k] += 1
+                read = line != held[k]  # (a merged pair is in the held line)
+                line_reads[k] += read
+                pm_ok[k] = not read and held[k] >= 0  # registered for the next cycle
+                held[k] = line
             else:
-                cat["bubble"][k] += 1
+                merged[k] = 0
+                pm_ok[k] = held[k] >= 0
+                if not q_valid:
+                    starved[k] += 1
+                    cat["starved"][k] += 1
+                else:
+                    cat["bubble"][k] += 1
             stages = (pr_valid[k], spans[k], w_active[k], r_valid[k], e_valid[k], d_valid[k])
+            if decouple and sh_ptr[k] < len(shared):
+                idle = False
             # the accumulate stage (``p_valid``) writes at the end of this cycle: not waited for
             if q_valid or m_valid[k] or any(stages):
                 idle = False
@@ -203,7 +232,7 @@ def layer_run(
         for k in range(n):
             q = queues[k]
             sb = spans[k]
-            adv = step(k) + 1 if w_active[k] else 1
+            adv = merged[k] + 1 if w_active[k] else 1
             last = w_active[k] and w_e[k] + adv == w_end[k]
             span_ready = not w_active[k] or last
             if skip_empty:
@@ -241,8 +270,19 @@ def layer_run(
                 pr_valid[k], pr_lo[k], pr_hi[k] = True, int(ptr[k, j]), int(ptr[k, j + 1])
             elif freed:
                 pr_valid[k] = False
-            if push:
+            if decouple:
+                # the PE's scanner: one shared-buffer column per cycle, queued if it keeps it
+                if sh_ptr[k] < len(shared):
+                    j = shared[sh_ptr[k]]
+                    if filter_empty and not nonempty[k, j]:
+                        sh_ptr[k] += 1
+                    elif len(q) < fifo_depth:
+                        q.append(j)
+                        sh_ptr[k] += 1
+            elif push:
                 q.extend(j for j in bc_cols if not filter_empty or nonempty[k, j])
+        if decouple and push:
+            shared.extend(bc_cols)
         # ---- registers, loader and CCU
         ld_v1 = ld_issue
         ld_a += ld_issue
@@ -274,6 +314,7 @@ def predict(
     num: Numerics | None = None,
     skip_empty: bool = False,
     filter_empty: bool = False,
+    merge_padding: bool = False,
     preloaded: bool = False,
 ) -> EIECycles:
     """Predict the EIE core's counters for ``layers`` on every input of ``x`` ([in] or [b, in]),
@@ -282,7 +323,8 @@ def predict(
     first one too).
 
     ``num`` is needed to know which hidden activations are zero (default formats if omitted);
-    ``skip_empty`` and ``filter_empty`` are the ``EIEConfig`` options (see :func:`layer_run`).
+    ``skip_empty``, ``filter_empty`` and ``merge_padding`` are the ``EIEConfig`` options (see
+    :func:`layer_run`).
     """
     num = num or Numerics()
     xb = np.atleast_2d(np.asarray(x))
@@ -304,6 +346,7 @@ def predict(
                 fifo_depth=fifo_depth,
                 skip_empty=skip_empty,
                 filter_empty=filter_empty,
+                merge_padding=merge_padding,
                 load_rows=load,
             )
             run_cycles[i, li] = run
@@ -329,4 +372,5 @@ def predict_for(layers: Sequence[EIELayer], x, config: EIEConfig) -> EIECycles:
         num=config.numerics,
         skip_empty=config.skip_empty,
         filter_empty=config.filter_empty,
+        merge_padding=config.merge_padding,
     )

@@ -103,6 +103,11 @@ class EIEConfig(NumericsConfig):
         with the broadcast, and queues only its non-empty columns; the broadcast waits only
         for the full queues of PEs that keep the column. The queue then holds
         ``fifo_depth`` columns of work. Costs ``ptr_depth`` bits per PE. Default False.
+    merge_padding : bool
+        Padding merge: the entry walker issues a padding entry together with the entry after
+        it (one cycle for both) when the line it holds shows the padding (an 8-bit padding
+        mask registered the cycle after each line read; not for the first entries after a
+        line read, nor in a line's last slot). Default False.
     """
 
     n_pes: int = 8
@@ -118,6 +123,7 @@ class EIEConfig(NumericsConfig):
     max_layers: int = 4
     skip_empty: bool = False
     filter_empty: bool = False
+    merge_padding: bool = False
 
     def __post_init__(self) -> None:
         self.validate_fields()

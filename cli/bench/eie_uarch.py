@@ -48,12 +48,15 @@ AUTHORS_MEASURED = {
 AUTHORS_MEASURED_DATE = "2026-12-05"
 AUTHORS_MEASURED_SEED = 1
 
-#: The variants of the side-by-side: (label, skip_empty, balanced rows, filter_empty).
+#: The variants of the side-by-side: (label, skip_empty, balanced rows, filter_empty,
+#: merge_padding).
 SIDE_VARIANTS = (
-    ("default", False, False, False),
-    ("skip_empty (a)", True, False, False),
-    ("(a) + balanced rows (b)", True, True, False),
-    ("(a) + (b) + filter (c)", True, True, True),
+    ("default", False, False, False, False),
+    ("padding merge (d)", False, False, False, True),
+    ("skip_empty (a)", True, False, False, False),
+    ("(a) + (d)", True, False, False, True),
+    ("(a) + balanced rows (b)", True, True, False, False),
+    ("(a) + (b) + filter (c)", True, True, True, False),
 )
 #: The cycle model's design study at 64 PEs, queue 8: (label, layer_run keywords, balanced).
 STUDY_VARIANTS = (
@@ -65,17 +68,22 @@ STUDY_VARIANTS = (
         {"skip_empty": True, "filter_empty": True, "issue_width": 2},
         True,
     ),
-    ("(a) + (b), padding merge [model]", {"skip_empty": True, "merge_padding": True}, True),
+    ("(a) + (b), padding merge (d)", {"skip_empty": True, "merge_padding": True}, True),
     (
-        "(a) + (b) + (c), padding merge [model]",
+        "(a) + (b) + (c), decoupled 8-column buffer [model]",
+        {"skip_empty": True, "filter_empty": True, "decouple": 8},
+        True,
+    ),
+    (
+        "(a) + (b) + (c) + (d)",
         {"skip_empty": True, "filter_empty": True, "merge_padding": True},
         True,
     ),
 )
 STUDY_LAYERS = ("Alex-7", "NT-We")
 QUICK_STUDY_LAYERS = ("NT-We",)
-#: ``--quick``: today's best and the filter only.
-QUICK_STUDY_VARIANTS = (STUDY_VARIANTS[0], STUDY_VARIANTS[2])
+#: ``--quick``: today's best, the filter and the decoupled broadcast.
+QUICK_STUDY_VARIANTS = (STUDY_VARIANTS[0], STUDY_VARIANTS[2], STUDY_VARIANTS[5])
 
 
 def scaled_layer(name: str, seed: int) -> synthetic.SyntheticEIE:
@@ -131,7 +139,7 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
                 theirs[bal] = None
         extra = _bias_pass(idx.shape[0], n)
         load = -(-idx.shape[0] // n)  # the loader writes layer 0's biases for the next run
-        for label, skip, bal, filt in SIDE_VARIANTS:
+        for label, skip, bal, filt, merge in SIDE_VARIANTS:
             prof: dict = {}
             run, _, _ = layer_run(
                 encs[bal],
@@ -139,6 +147,7 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
                 fifo_depth=depth,
                 skip_empty=skip,
                 filter_empty=filt,
+                merge_padding=merge,
                 load_rows=load,
                 profile=prof,
             )
@@ -272,8 +281,13 @@ def _design_study(ctx: BenchContext, sec: Section) -> None:
         "non-empty columns, so an 8-deep queue holds 8 columns of work and the broadcast "
         "waits only for PEs that keep the column; '2-issue': the CCU broadcasts the two "
         "lowest non-zeros of the window per cycle (every queue must have room for the ones "
-        "it keeps); 'padding merge': the walker issues a padding entry together with the "
-        "entry after it (one cycle for both). Efficiency 'mean' as in the Table III table "
+        "it keeps); 'decoupled 8-column buffer': the broadcast goes into a shared 8-column "
+        "buffer, each PE moves the columns it keeps into its queue through its own read "
+        "pointer, and the broadcast waits only while the slowest PE is 8 columns behind; "
+        "padding merge (d) (EIEConfig.merge_padding, in the RTL): the walker issues "
+        "a padding entry together with the entry after it (one cycle for both) when the "
+        "padding mask of the line it holds, registered the cycle after the line's read, shows "
+        "it (not in a line's last slot). Efficiency 'mean' as in the Table III table "
         "(work of EIE's placement). Without the filter a second broadcast per cycle does not "
         "help at queue depth 8: the broadcast waits for the fullest queue, not for the CCU."
     )

@@ -117,21 +117,24 @@ class ReadPortSignature(_PortSignature):
 ENTRY_INDEX_BITS = 4
 
 
-def entry_layout(act_bits: int) -> data.StructLayout:
+def entry_layout(act_bits: int, *, merged: bool = False) -> data.StructLayout:
     """One sparse-matrix entry with its column's activation (``docs/numerics.md``, EIE format):
     ``act`` (signed), the weight index ``v``, the relative row ``z``, and ``first`` (the first
-    entry of a column: ``z`` counts from row 0, not from the previous entry's row)."""
-    return data.StructLayout(
-        {
-            "act": signed(act_bits),
-            "v": ENTRY_INDEX_BITS,
-            "z": ENTRY_INDEX_BITS,
-            "first": 1,
-        }
-    )
+    entry of a column: ``z`` counts from row 0, not from the previous entry's row). With
+    ``merged``, ``pad``: a padding entry (``z = 15``) was issued together with this one, whose
+    row is then 16 further."""
+    fields = {
+        "act": signed(act_bits),
+        "v": ENTRY_INDEX_BITS,
+        "z": ENTRY_INDEX_BITS,
+        "first": 1,
+    }
+    if merged:
+        fields["pad"] = 1
+    return data.StructLayout(fields)
 
 
-def entry_stream(act_bits: int) -> stream.Signature:
+def entry_stream(act_bits: int, *, merged: bool = False) -> stream.Signature:
     """The entry stream SpMatReader -> ArithUnit: one entry per cycle, no backpressure
     (``always_ready``: the arithmetic unit takes an entry every cycle)."""
-    return stream.Signature(entry_layout(act_bits), always_ready=True)
+    return stream.Signature(entry_layout(act_bits, merged=merged), always_ready=True)

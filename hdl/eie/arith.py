@@ -102,8 +102,16 @@ class ArithUnit(wiring.Component):
     """
 
     def __init__(
-        self, *, rf_bits: int, act_bits: int, w_bits: int, w_frac: int, acc_bits: int
+        self,
+        *,
+        rf_bits: int,
+        act_bits: int,
+        w_bits: int,
+        w_frac: int,
+        acc_bits: int,
+        merge_padding: bool = False,
     ) -> None:
+        self.merge_padding = merge_padding
         self.w_frac = w_frac
         self.act_bits = act_bits
         self.w_bits = w_bits
@@ -111,7 +119,7 @@ class ArithUnit(wiring.Component):
         rf = dict(addr_width=rf_bits, data_shape=signed(acc_bits))
         super().__init__(
             {
-                "entries": In(entry_stream(act_bits)),
+                "entries": In(entry_stream(act_bits, merged=merge_padding)),
                 "codebook": In(signed(w_bits)).array(CODEBOOK_SIZE),
                 "rd": Out(ReadPortSignature(**rf)),
                 "wr": Out(HostWriteSignature(**rf)),
@@ -130,7 +138,9 @@ class ArithUnit(wiring.Component):
         # stage 1: decode
         prev_row = Signal(rf_bits)
         row = Signal(rf_bits)
-        m.d.comb += row.eq(Mux(e.first, e.z, prev_row + e.z + 1))
+        # a merged padding entry (``pad``, z = 15) moves the row 16 further: z + 16 * pad
+        z = Cat(e.z, e.pad) if self.merge_padding else e.z
+        m.d.comb += row.eq(Mux(e.first, z, prev_row + z + 1))
         with m.If(self.entries.valid):
             m.d.sync += prev_row.eq(row)
         m.submodules.decode = dec = CodebookDecoder(w_bits=self.w_bits, external=True)

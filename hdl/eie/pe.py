@@ -137,7 +137,10 @@ class PE(wiring.Component):
             skip_empty=c.skip_empty,
         )
         m.submodules.spmat = spm = SpMatReader(
-            words=c.spmat_words, ptr_bits=c.ptr_bits, act_bits=c.act_bits
+            words=c.spmat_words,
+            ptr_bits=c.ptr_bits,
+            act_bits=c.act_bits,
+            merge_padding=c.merge_padding,
         )
         m.submodules.arith = alu = ArithUnit(
             rf_bits=c.rf_bits,
@@ -145,6 +148,7 @@ class PE(wiring.Component):
             w_bits=c.w_bits,
             w_frac=c.w_frac,
             acc_bits=c.acc_bits,
+            merge_padding=c.merge_padding,
         )
         m.submodules.actrw = rf = ActRW(depth=c.regfile_depth, acc_bits=c.acc_bits, tag=True)
         m.submodules.bias = bias = Memory(

@@ -7,7 +7,7 @@ nibble. Entry address ``e`` is in line ``e // 8``, slot ``e % 8``.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Shape, Signal, Value
+from amaranth.hdl import Cat, Module, Mux, Shape, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -17,7 +17,7 @@ from accelgen.spec.eie import ENTRIES_PER_LINE, LINE_BITS
 from ..common.ports import ENTRY_INDEX_BITS, HostWriteSignature, entry_stream
 from .pointer import span_layout
 
-__all__ = ["SpMatReader", "is_successor"]
+__all__ = ["SpMatReader", "is_successor", "is_successor2"]
 
 
 def is_successor(a: Value, b: Value) -> Value:
@@ -35,6 +35,14 @@ def is_successor(a: Value, b: Value) -> Value:
     bits = [b[0] == ~a[0]]
     bits += [b[i] == (a[i] ^ (a[i - 1] & ~b[i - 1])) for i in range(1, n)]
     return Cat(*bits).all()
+
+
+def is_successor2(a: Value, b: Value) -> Value:
+    """``a + 2 == b`` (modulo ``2 ** len(a)``) without an adder: the low bits equal and
+    ``a[1:] + 1 == b[1:]`` (:func:`is_successor`)."""
+    if len(a) == 1:
+        return a[0] == b[0]
+    return (a[0] == b[0]) & is_successor(a[1:], b[1:])
 
 
 class SpMatReader(wiring.Component):
@@ -71,13 +79,16 @@ class SpMatReader(wiring.Component):
         Host write port (line address, 64-bit line).
     """
 
-    def __init__(self, *, words: int, ptr_bits: int, act_bits: int) -> None:
+    def __init__(
+        self, *, words: int, ptr_bits: int, act_bits: int, merge_padding: bool = False
+    ) -> None:
         self.words = words
+        self.merge_padding = merge_padding
         super().__init__(
             {
                 "span": In(stream.Signature(span_layout(ptr_bits, act_bits))),
                 "flush": In(1),
-                "entries": Out(entry_stream(act_bits)),
+                "entries": Out(entry_stream(act_bits, merged=merge_padding)),
                 "issue": Out(1),
                 "reading": Out(1),
                 "line_reads": Out(1),
@@ -110,11 +121,12 @@ class SpMatReader(wiring.Component):
         empty = Signal()  # the span just taken is empty: nothing issued, the walker is free
         last = Signal()
         take = Signal()
+        merge = Signal()  # the issued entry is a padding entry, issued with the next one
         m.d.comb += [
             empty.eq(first & (e == end)),
             issue.eq(active & ~empty),
-            # e + 1 == end without a carry chain (``is_successor``): a compare only
-            last.eq(issue & is_successor(e, end)),
+            # e + 1 == end (e + 2 for a merged pair) without a carry chain: a compare only
+            last.eq(issue & Mux(merge, is_successor2(e, end), is_successor(e, end))),
             self.issue.eq(issue),
             self.span.ready.eq(~active | empty | last),
             take.eq(self.span.valid & self.span.ready),
@@ -131,7 +143,7 @@ class SpMatReader(wiring.Component):
                 first.eq(1),
             ]
         with m.Elif(active):
-            m.d.sync += [e.eq(e + 1), first.eq(0)]
+            m.d.sync += [e.eq(e + 1 + merge), first.eq(0)]
             with m.If(empty | last):
                 m.d.sync += active.eq(0)
 
@@ -149,13 +161,29 @@ class SpMatReader(wiring.Component):
             m.d.sync += held_valid.eq(0)
         with m.Elif(issue):
             m.d.sync += [held.eq(line), held_valid.eq(1)]
+        if self.merge_padding:
+            # padding mask of the line on the memory output, registered every cycle: it is
+            # the held line's once no line was read in the previous cycle (``pm_ok``); a
+            # padding entry it shows (not in the last slot: the next entry is in the same
+            # line) is issued with the next entry
+            pm = Signal(ENTRIES_PER_LINE)
+            pm_ok = Signal()
+            pads = [rd.data.word_select(i, 8)[:ENTRY_INDEX_BITS] == 0 for i in range(8)]
+            m.d.sync += [pm.eq(Cat(*pads)), pm_ok.eq(~self.flush & ~rd.en & held_valid)]
+            m.d.comb += merge.eq(
+                issue
+                & pm_ok
+                & (held == line)
+                & (e[:slot_bits] != ENTRIES_PER_LINE - 1)
+                & pm.bit_select(e[:slot_bits], 1)
+            )
 
         slot = Signal(slot_bits)
         s_act = Signal.like(act)
         s_first = Signal()
         m.d.sync += [
             self.reading.eq(issue),
-            slot.eq(e[:slot_bits]),
+            slot.eq(e[:slot_bits] + merge),
             s_act.eq(act),
             s_first.eq(first),
         ]
@@ -168,4 +196,7 @@ class SpMatReader(wiring.Component):
             e.v.eq(entry[:ENTRY_INDEX_BITS]),
             e.z.eq(entry[ENTRY_INDEX_BITS:]),
         ]
+        if self.merge_padding:
+            s_pad = Signal()
+            m.d.sync += [s_pad.eq(merge), e.pad.eq(s_pad)]
         return m

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from accelgen.bench.eie import _eie_fit_config
-from accelgen.bench.eie_uarch import scaled_layer
+from accelgen.bench.eie_uarch import AUTHORS_MEASURED, scaled_layer
 from accelgen.golden import balance, paper, synthetic
 from accelgen.golden.eie_cycles import predict_for
 from accelgen.golden.netspec import run_eie
@@ -52,6 +52,30 @@ def test_scaled_alex7_and_ntwe_with_the_filter(simulator):
     results = run_jobs(config, jobs, simulator=simulator)
     xs = [s.x for s in layers] * 2
     _check([s.layer for s in layers] * 2, xs, results, config, [None, None, *assigns])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", runner.default_simulators())
+def test_scaled_alex7_and_ntwe_at_most_the_authors_cycles(simulator):
+    """The side-by-side's scaled Alex-7 and NT-We with options (a) and (d) (skip_empty,
+    merge_padding), EIE's rows: bit-exact, every counter equal to the cycle model, and the
+    run with the network loaded (the second input: the first adds the bias pass) takes at
+    most the authors' simulator's cycles (AUTHORS_MEASURED)."""
+    names = ("Alex-7", "NT-We")
+    layers = [scaled_layer(name, 1) for name in names]
+    config = _eie_fit_config([s.layer for s in layers], n_pes=8, fifo_depth=8).replace(
+        skip_empty=True, merge_padding=True
+    )
+    xs = [np.stack([s.x, s.x]) for s in layers]
+    jobs = [Job(build_image([s.layer], config), x) for s, x in zip(layers, xs, strict=True)]
+    results = run_jobs(config, jobs, simulator=simulator)
+    for name, s, x, res in zip(names, layers, xs, results, strict=True):
+        gold = run_eie([s.layer], x, num=config.numerics, n_pes=config.n_pes)[0]
+        np.testing.assert_array_equal(res.y, gold)
+        model = predict_for([s.layer], x, config)
+        for field in ("cycles", "layer_cycles", "pe_busy", "pe_starved"):
+            np.testing.assert_array_equal(getattr(res, field), getattr(model, field), err_msg=field)
+        assert res.cycles[1] <= AUTHORS_MEASURED[(name, False)], (name, res.cycles)
 
 
 @pytest.mark.slow

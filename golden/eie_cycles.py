@@ -103,16 +103,17 @@ def layer_run(
     with entries for it (a per-column bit read with the broadcast), so the broadcast waits only
     for the full queues of PEs that keep the column.
 
+    ``decouple`` S models ``EIEConfig.decouple_depth`` (0: off): the broadcast goes into a
+    shared buffer of S columns instead of the queues; each PE has a read pointer into it and
+    moves one column per cycle into its queue (with ``filter_empty`` only the columns it
+    keeps, dropping the others) if the queue was not full at the start of the cycle, and the
+    broadcast waits only while the slowest PE is S columns behind.
+
     Design-study parameters (**not options of the RTL**; the defaults are the RTL):
 
     * ``issue_width`` K: the CCU loads the K lowest non-zeros of its window into the
       broadcast register per cycle; a broadcast is pushed when every queue has room for the
-      columns it keeps (K <= ``fifo_depth``);
-    * ``decouple`` S (0: off): the broadcast goes into a shared buffer of S columns instead
-      of the queues; each PE has a read pointer into it and moves one column per cycle into
-      its queue (with ``filter_empty`` only the columns it keeps, dropping the others), and
-      the broadcast waits only while the slowest PE is S columns behind (the issue-23 study
-      of a CCU decoupled from the fullest queue; cycle-level, not an RTL).
+      columns it keeps (K <= ``fifo_depth``).
 
     ``merge_padding`` models ``EIEConfig.merge_padding``: the walker issues a padding entry
     together with the entry after it (one cycle for both; the encoder never ends a column
@@ -186,6 +187,7 @@ def layer_run(
         issue = (not f_valid or take_f) and next_w < windows
         ccu_done = next_w == windows and not f_valid and cur_mask == 0 and not bc_valid
         push = bc_valid and all_ready
+        room = [len(queues[k]) < fifo_depth for k in pes]
         ld_issue = ld_a < load_rows and (ld_a < next_w or next_w == windows)
         ld_done = ld_a == load_rows and not ld_v1
         idle = True
@@ -276,7 +278,7 @@ def layer_run(
                     j = shared[sh_ptr[k]]
                     if filter_empty and not nonempty[k, j]:
                         sh_ptr[k] += 1
-                    elif len(q) < fifo_depth:
+                    elif room[k]:  # the queue was not full at the start of the cycle
                         q.append(j)
                         sh_ptr[k] += 1
             elif push:
@@ -315,12 +317,15 @@ def predict(
     skip_empty: bool = False,
     filter_empty: bool = False,
     merge_padding: bool = False,
+    decouple: int = 0,
     preloaded: bool = False,
+    reload_every: int | None = None,
 ) -> EIECycles:
     """Predict the EIE core's counters for ``layers`` on every input of ``x`` ([in] or [b, in]),
     run one after the other right after the network was loaded: the first input's run starts
     with the bias pass of layer 0, the later ones find the biases loaded (``preloaded``: the
-    first one too).
+    first one too). ``reload_every`` C: the network is loaded again before every C-th input
+    (as :func:`accelgen.sim.eie.simulate` does per chunk), which then pays the pass again.
 
     ``num`` is needed to know which hidden activations are zero (default formats if omitted);
     ``skip_empty``, ``filter_empty`` and ``merge_padding`` are the ``EIEConfig`` options (see
@@ -347,12 +352,13 @@ def predict(
                 skip_empty=skip_empty,
                 filter_empty=filter_empty,
                 merge_padding=merge_padding,
+                decouple=decouple,
                 load_rows=load,
             )
             run_cycles[i, li] = run
             if li:
                 before = SWITCH_CYCLES
-            elif i == 0 and not preloaded:
+            elif (i % reload_every == 0 if reload_every else i == 0) and not preloaded:
                 before = _ceil(rows[0], n_pes) + BOUNDARY_EXTRA_CYCLES
             else:
                 before = 0
@@ -361,7 +367,9 @@ def predict(
     return EIECycles(cycles, layer_cycles, busy, starved, run_cycles)
 
 
-def predict_for(layers: Sequence[EIELayer], x, config: EIEConfig) -> EIECycles:
+def predict_for(
+    layers: Sequence[EIELayer], x, config: EIEConfig, *, reload_every: int | None = None
+) -> EIECycles:
     """:func:`predict` for the core ``config`` describes: its PE count, queue depth, formats and
     options, all taken from the config so that no caller can leave one out."""
     return predict(
@@ -373,4 +381,6 @@ def predict_for(layers: Sequence[EIELayer], x, config: EIEConfig) -> EIECycles:
         skip_empty=config.skip_empty,
         filter_empty=config.filter_empty,
         merge_padding=config.merge_padding,
+        decouple=config.decouple_depth,
+        reload_every=reload_every,
     )

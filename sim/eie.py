@@ -6,7 +6,9 @@
 
 The whole network is loaded once per simulation chunk; then every input of the chunk runs
 through all layers on chip (each layer's output stays in the register files and feeds the
-next layer). All cycle counts come from the RTL's counters (``EIETop``).
+next layer). All cycle counts come from the RTL's counters (``EIETop``). The first input of
+each chunk starts with the bias pass of layer 0 (the network was just loaded): predict it
+with ``golden.eie_cycles.predict(..., reload_every=chunk)``.
 """
 
 from __future__ import annotations

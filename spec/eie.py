@@ -108,6 +108,12 @@ class EIEConfig(NumericsConfig):
         it (one cycle for both) when the line it holds shows the padding (an 8-bit padding
         mask registered the cycle after each line read; not for the first entries after a
         line read, nor in a line's last slot). Default False.
+    decouple_depth : int
+        Decoupled broadcast: 0 (default) -- the broadcast waits until every PE's queue can
+        take it; S (a power of two, 2..64) -- the broadcast goes into a shared buffer of S
+        columns, each PE moves the columns from it into its queue through its own read
+        pointer (only the columns it keeps, with ``filter_empty``), and the broadcast waits
+        only while the slowest PE is S columns behind.
     """
 
     n_pes: int = 8
@@ -124,6 +130,7 @@ class EIEConfig(NumericsConfig):
     skip_empty: bool = False
     filter_empty: bool = False
     merge_padding: bool = False
+    decouple_depth: int = 0
 
     def __post_init__(self) -> None:
         self.validate_fields()
@@ -147,6 +154,11 @@ class EIEConfig(NumericsConfig):
             2 <= self.ptr_depth <= 65536, f"ptr_depth must be in 2..65536, got {self.ptr_depth!r}"
         )
         require(1 <= self.max_layers <= 64, f"max_layers must be in 1..64, got {self.max_layers!r}")
+        require(
+            self.decouple_depth == 0
+            or (is_pow2(self.decouple_depth) and 2 <= self.decouple_depth <= 64),
+            f"decouple_depth must be 0 or a power of two in 2..64, got {self.decouple_depth!r}",
+        )
 
     # ------------------------------------------------------------------ derived values
     @property

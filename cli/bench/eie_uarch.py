@@ -70,7 +70,7 @@ STUDY_VARIANTS = (
     ),
     ("(a) + (b), padding merge (d)", {"skip_empty": True, "merge_padding": True}, True),
     (
-        "(a) + (b) + (c), decoupled 8-column buffer [model]",
+        "(a) + (b) + (c), decoupled 8-column buffer (e)",
         {"skip_empty": True, "filter_empty": True, "decouple": 8},
         True,
     ),
@@ -281,7 +281,8 @@ def _design_study(ctx: BenchContext, sec: Section) -> None:
         "non-empty columns, so an 8-deep queue holds 8 columns of work and the broadcast "
         "waits only for PEs that keep the column; '2-issue': the CCU broadcasts the two "
         "lowest non-zeros of the window per cycle (every queue must have room for the ones "
-        "it keeps); 'decoupled 8-column buffer': the broadcast goes into a shared 8-column "
+        "it keeps); decoupled 8-column buffer (e) (EIEConfig.decouple_depth, in the RTL): the "
+        "broadcast goes into a shared 8-column "
         "buffer, each PE moves the columns it keeps into its queue through its own read "
         "pointer, and the broadcast waits only while the slowest PE is 8 columns behind; "
         "padding merge (d) (EIEConfig.merge_padding, in the RTL): the walker issues "

@@ -55,6 +55,15 @@ def pe_signature(c: EIEConfig) -> wiring.Signature:
             "cnt_store": In(1),
             "cnt_layer": In(c.layer_bits),
             "stats": In(ReadPortSignature(addr_width=c.layer_bits, data_shape=64, enable=False)),
+            **(
+                {
+                    "sh_push": In(1),
+                    "sh_head": In(range(c.decouple_depth)),
+                    "sh_slot": In(range(c.decouple_depth)),
+                }
+                if c.decouple_depth
+                else {}
+            ),
             "idle": Out(1),
             "busy": Out(1),
             "starved": Out(1),
@@ -157,6 +166,7 @@ class PE(wiring.Component):
         m.submodules.counters = cnt = Memory(shape=64, depth=c.max_layers, init=[])
 
         keep = Signal(init=1)  # the broadcast column has entries here (filter_empty)
+        pick_keep = Signal(init=1)  # ... read with the CCU's pick, out with the broadcast
         if c.filter_empty:
             m.submodules.bitmap = bitmap = Memory(shape=1, depth=c.ptr_depth, init=[])
             bm_wr, bm_rd = bitmap.write_port(), bitmap.read_port()
@@ -168,8 +178,18 @@ class PE(wiring.Component):
                 # held while the broadcast waits
                 bm_rd.addr.eq(self.ptr_base + self.bc_pick_col),
                 bm_rd.en.eq(self.bc_pick),
-                keep.eq(bm_rd.data),
+                pick_keep.eq(bm_rd.data),
             ]
+        if c.decouple_depth and c.filter_empty:
+            # decoupled broadcast: the keep bit of each shared-buffer slot, stored as the
+            # broadcast is pushed into it; the PE's stream shows the slot at its read pointer
+            keep_bits = Signal(c.decouple_depth)
+            for i in range(c.decouple_depth):
+                with m.If(self.sh_push & (self.sh_head == i)):
+                    m.d.sync += keep_bits[i].eq(pick_keep)
+            m.d.comb += keep.eq(keep_bits.bit_select(self.sh_slot, 1))
+        elif not c.decouple_depth:
+            m.d.comb += keep.eq(pick_keep)
         m.d.comb += [
             queue.w.valid.eq(self.bc.valid & keep),
             self.bc.ready.eq(queue.w.ready | ~keep),
@@ -256,6 +276,8 @@ class PE(wiring.Component):
                 & ~spm.reading
                 & ~spm.entries.valid
                 & ~alu.busy
+                # decoupled: columns left for this PE in the shared buffer
+                & (~self.bc.valid if c.decouple_depth else 1)
             ),
         ]
         # The increments are registered before the 32-bit adders (``spm.issue`` ends in the

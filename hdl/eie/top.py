@@ -346,18 +346,60 @@ class EIETop(wiring.Component):
             ccu.cols.eq(cur_cols),
             ccu.windows.eq(cur_windows),
             ccu.relu.eq(relu_src),
-            ccu.bc_ready.eq(all_ready),
         ]
         for k, pe in enumerate(pes):
             m.d.comb += [
                 ccu.src_data[k].eq(pe.src.data),
                 ccu.src_nz[k].eq(pe.src_nz),
-                pe.bc.valid.eq(ccu.bc_valid & all_ready),
                 pe.bc_pick.eq(ccu.pick),
                 pe.bc_pick_col.eq(ccu.pick_col),
-                pe.bc.payload.col.eq(ccu.bc_col),
-                pe.bc.payload.act.eq(ccu.bc_act),
             ]
+        if not c.decouple_depth:
+            m.d.comb += ccu.bc_ready.eq(all_ready)
+            for pe in pes:
+                m.d.comb += [
+                    pe.bc.valid.eq(ccu.bc_valid & all_ready),
+                    pe.bc.payload.col.eq(ccu.bc_col),
+                    pe.bc.payload.act.eq(ccu.bc_act),
+                ]
+        else:
+            # decoupled broadcast: a shared buffer of S columns written by the broadcast
+            # register (``head``), read by each PE at its own pointer; pointers count modulo
+            # 2S, so a PE S columns behind (the buffer is full) has ``ptr == head ^ S``
+            s_depth = c.decouple_depth
+            lg = (s_depth - 1).bit_length()
+            head = Signal(lg + 1)
+            ptrs = [Signal(lg + 1, name=f"sh_ptr{k}") for k in range(n)]
+            sh_col = Array(Signal(c.col_bits, name=f"sh_col{i}") for i in range(s_depth))
+            sh_act = Array(Signal(signed(c.act_bits), name=f"sh_act{i}") for i in range(s_depth))
+            full = Signal()
+            sh_push = Signal()
+            m.d.comb += [
+                full.eq(Cat(p == (head ^ s_depth) for p in ptrs).any()),
+                sh_push.eq(ccu.bc_valid & ~full),
+                ccu.bc_ready.eq(~full),
+            ]
+            with m.If(~in_run):
+                m.d.sync += [head.eq(0)] + [p.eq(0) for p in ptrs]
+            with m.Else():
+                with m.If(sh_push):
+                    m.d.sync += [
+                        head.eq(head + 1),
+                        sh_col[head[:lg]].eq(ccu.bc_col),
+                        sh_act[head[:lg]].eq(ccu.bc_act),
+                    ]
+                for pe, p in zip(pes, ptrs, strict=True):
+                    with m.If(pe.bc.valid & pe.bc.ready):
+                        m.d.sync += p.eq(p + 1)
+            for pe, p in zip(pes, ptrs, strict=True):
+                m.d.comb += [
+                    pe.bc.valid.eq(p != head),
+                    pe.bc.payload.col.eq(sh_col[p[:lg]]),
+                    pe.bc.payload.act.eq(sh_act[p[:lg]]),
+                    pe.sh_push.eq(sh_push),
+                    pe.sh_head.eq(head[:lg]),
+                    pe.sh_slot.eq(p[:lg]),
+                ]
 
         # ---------------------------------------------------------------- host reads
         rregion = self.raddr[ob:]

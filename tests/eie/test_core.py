@@ -50,6 +50,8 @@ CONFIGS["n8s"] = CONFIGS["n8"].replace(skip_empty=True)
 CONFIGS["n8sf"] = CONFIGS["n8s"].replace(filter_empty=True)
 # padding merge: the n4 build (tall register files: layers with padding entries)
 CONFIGS["n4m"] = CONFIGS["n4"].replace(merge_padding=True)
+# decoupled broadcast through a shared 4-column buffer, with the filter and skipping
+CONFIGS["n8sfd"] = CONFIGS["n8sf"].replace(decouple_depth=4)
 
 
 def balanced_layer(rng: np.random.Generator, n: int, local_rows: int, cols: int, k: int):

@@ -209,7 +209,7 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
         f"Side by side with the EIE authors' C++ cycle simulator ('authors'): scaled Table III "
         f"layers ({SCALED_INPUTS} inputs, outputs / 8), {n} PEs, queue depth {depth}, the "
         f"same synthetic layers and inputs; the authors' cycles are {source}. 'run_cycles' is "
-        "our run phase (first window read to the cycle that sees every PE idle; the cycle "
+        "our run phase (first window read to the cycle of the last accumulator write; the cycle "
         "model, equal to the RTL's counters), 'total_cycles' the whole run of the one-layer "
         "network as the RTL counts it from start to done with the network loaded: equal to the "
         "run phase, since the next run's biases are loaded behind the CCU during the run and "

@@ -23,6 +23,7 @@ __all__ = [
     "Entry",
     "evaluate_point",
     "fit_config",
+    "onnx_entry",
     "spot_check",
     "workload_entries",
 ]
@@ -74,6 +75,8 @@ def _entries(core: str, workload_json: str) -> tuple[Entry, ...]:
             )
             name = d.get("name", f"fc{d['inputs']}x{d['outputs']}")
             out.append(Entry(name, (s.layer,), s.x))
+        elif "onnx" in item:
+            out.append(onnx_entry(core, item, batch, seed + 2000 + i))
         elif "network" in item:
             load = load_eie_npz if core == "eie" else load_diannao_npz
             layers, x = load(item["network"])
@@ -104,6 +107,50 @@ def _entries(core: str, workload_json: str) -> tuple[Entry, ...]:
             ]
             out.append(Entry(name, (layer,), np.stack(xs)))
     return tuple(out)
+
+
+def onnx_entry(core: str, item: dict, batch: int, seed: int) -> Entry:
+    """A workload item from an ONNX model (``accelgen.frontend``, as ``accelgen import`` does):
+    ``item`` holds ``onnx`` (the model's path), ``numerics`` (the formats of the points),
+    optional ``density`` (EIE: weights kept by pruning, default 1) and ``data`` (an ``.npz``
+    with float inputs ``x``: calibration data and the first ``batch`` of them the inputs;
+    without it ``batch`` seeded standard-normal inputs and no calibration). Raises
+    ``ValueError`` (one line) for a model the core cannot run."""
+    from accelgen.frontend import quantize as q
+    from accelgen.frontend.onnx_import import import_onnx
+    from accelgen.spec.numerics import Numerics
+
+    graph = import_onnx(item["onnx"])
+    if any(layer.kind == "lstm" for layer in graph.layers):
+        raise ValueError("LSTM models are not supported by explore (accelgen run takes them)")
+    num = Numerics(**item["numerics"])
+    if item.get("data"):
+        with np.load(item["data"]) as d:
+            if "x" not in d:
+                raise ValueError(f"{item['data']}: no array 'x' (float inputs)")
+            x = np.asarray(d["x"], dtype=np.float64)
+        if tuple(x.shape[1:]) != tuple(graph.input_shape):
+            raise ValueError(
+                f"{item['data']}: inputs of shape {list(x.shape[1:])}, the model takes "
+                f"{list(graph.input_shape)}"
+            )
+        calib = x
+    else:
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal((batch, *graph.input_shape))
+        calib = None
+    if core == "eie":
+        q.check_eie_layers(graph.layers)
+        cal = q.calibrate(graph.layers, calib, num)
+        dens = [float(item.get("density", 1.0))] * len(graph.layers)
+        layers = q.quantize_eie(graph.layers, cal, num, dens, epochs=0)
+    else:
+        cal = q.calibrate(graph.layers, calib, num)
+        layers = q.quantize_diannao(graph.layers, cal, num)
+    xq = q.quantize_input(x[:batch], cal, num)
+    if core == "eie":
+        xq = xq.reshape(len(xq), -1)
+    return Entry(item.get("name") or item["onnx"].rsplit("/", 1)[-1], tuple(layers), xq)
 
 
 def workload_entries(core: str, workload: dict) -> tuple[Entry, ...]:
@@ -171,7 +218,7 @@ def _eie_metrics(config, entries) -> dict[str, float]:
 def _diannao_metrics(config, entries) -> dict[str, float]:
     from accelgen.golden.diannao_cp import program_cycles
     from accelgen.golden.energy import diannao_energy
-    from accelgen.golden.netspec import run_dense
+    from accelgen.golden.netspec import FCLayer, run_dense
     from accelgen.host.diannao import compile_layer
     from accelgen.sim.diannao import check_mappable
 
@@ -181,6 +228,8 @@ def _diannao_metrics(config, entries) -> dict[str, float]:
         check_mappable(list(e.layers), e.x.shape, config)
         acts = [e.x] + list(run_dense(list(e.layers), e.x, num=num, group=config.tn)[:-1])
         for layer, a in zip(e.layers, acts, strict=True):
+            if isinstance(layer, FCLayer) and a.ndim > 2:  # after a conv / pool: [C, H, W] order
+                a = a.reshape(len(a), -1)
             plan, tiles = compile_layer(layer, a, config)
             cycles += sum(program_cycles(t.program).cycles for t in tiles) / len(e.x)
             useful += plan.useful_ops / len(e.x)

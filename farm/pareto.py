@@ -175,6 +175,10 @@ def _workload_names(w: dict) -> list[str]:
         elif "synthetic" in item:
             s = item["synthetic"]
             out.append(s.get("name") or "synthetic")
+        elif "onnx" in item:
+            name = item.get("name") or str(item["onnx"]).rsplit("/", 1)[-1]
+            dens = f", density {item['density']:g}" if "density" in item else ""
+            out.append(f"{name} (ONNX{dens})")
         else:
             out.append(str(item["network"]).rsplit("/", 1)[-1])
     return out

@@ -23,7 +23,10 @@ __all__ = ["MAX_POINTS", "ExploreSpec", "load_spec", "parse_spec"]
 MAX_SPEC_BYTES = 1 << 20
 MAX_POINTS = 100_000
 _TOP = {"core", "name", "workload", "grid", "sample", "fixed", "constraints", "pareto"}
-_WORKLOAD = {"paper", "synthetic", "network", "batch", "seed"}
+_WORKLOAD = {"paper", "synthetic", "network", "onnx", "batch", "seed"}
+_ONNX = {"path", "density", "data", "name"}
+#: Config fields an ONNX model is quantized with: one value per SPEC.
+_FORMAT_FIELDS = ("act_bits", "act_frac", "w_bits", "w_frac")
 _SAMPLE = {"count", "seed", "fields"}
 _CONSTRAINTS = {"max_lut", "max_ff", "max_dsp", "max_bram", "max_cycles", "max_energy_nj"}
 _PARETO = {"synth", "max_points", "spot_check", "timeout_s"}
@@ -124,9 +127,73 @@ def _check_workload(core: str, w: dict, base: Path) -> dict:
         if not p.is_file():
             raise ValueError(f"workload.network {net!r}: no such file ({p})")
         out["layers"].append({"network": str(p)})
+    if "onnx" in w:
+        out["layers"].append(_check_onnx(w["onnx"], base))
     if not out["layers"]:
-        raise ValueError("the workload is empty: give paper, synthetic or network layers")
+        raise ValueError("the workload is empty: give paper, synthetic, network or onnx layers")
     return out
+
+
+def _digest(p: Path) -> str:
+    """16 hex digits of SHA-256 of a file (a changed model or data file is a new workload)."""
+    import hashlib
+
+    return hashlib.sha256(p.read_bytes()).hexdigest()[:16]
+
+
+def _check_onnx(v: Any, base: Path) -> dict:
+    """``onnx = "m.onnx"`` or ``onnx = { path = "m.onnx", density = 0.25, data = "x.npz" }``."""
+    item = {"path": v} if isinstance(v, str) else v
+    if not isinstance(item, dict):
+        raise ValueError(f"workload.onnx must be a path or a table with path, got {v!r}")
+    _unknown("workload.onnx", item, _ONNX)
+    path = item.get("path")
+    if not isinstance(path, str) or not path:
+        raise ValueError(f"workload.onnx needs a path to an .onnx model, got {path!r}")
+    p = (base / path).resolve()
+    if not p.is_file():
+        raise ValueError(f"workload.onnx {path!r}: no such file ({p})")
+    out: dict[str, Any] = {"onnx": str(p), "sha256": _digest(p)}
+    if "density" in item:
+        d = item["density"]
+        if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0.0 < d <= 1.0:
+            raise ValueError(f"workload.onnx.density must be in (0, 1], got {d!r}")
+        out["density"] = float(d)
+    if "data" in item:
+        data = item["data"]
+        dp = (base / data).resolve() if isinstance(data, str) and data else None
+        if dp is None or not dp.is_file():
+            raise ValueError(f"workload.onnx.data {data!r}: no such file")
+        out["data"] = str(dp)
+        out["data_sha256"] = _digest(dp)
+    if "name" in item:
+        if not isinstance(item["name"], str):
+            raise ValueError(f"workload.onnx.name must be a string, got {item['name']!r}")
+        out["name"] = item["name"]
+    return out
+
+
+def _import_onnx(core: str, workload: dict, configs: list) -> None:
+    """Quantize the workload's ONNX model with the points' number formats (one per SPEC) and
+    import it once here, so a model the core cannot run is an error before any worker starts."""
+    from accelgen.farm.evaluate import onnx_entry
+
+    for i, item in enumerate(workload["layers"]):
+        if "onnx" not in item:
+            continue
+        formats = {tuple(getattr(c, k) for k in _FORMAT_FIELDS) for c in configs}
+        if len(formats) > 1:
+            raise ValueError(
+                "an ONNX workload is quantized with one number format; "
+                f"{', '.join(_FORMAT_FIELDS)} must not vary between points"
+            )
+        num = configs[0].numerics
+        item["numerics"] = num.to_json()
+        where = f"workload.onnx {Path(item['onnx']).name!r}"
+        try:
+            onnx_entry(core, item, workload["batch"], workload["seed"] + 2000 + i)
+        except (ValueError, FileNotFoundError, OSError) as e:
+            raise ValueError(f"{where}: {(str(e).splitlines() or [type(e).__name__])[0]}") from None
 
 
 def _grid(core_cls, grid: dict) -> list[dict]:
@@ -205,14 +272,15 @@ def _parse(spec: Any, base: Path) -> ExploreSpec:
     for k in fixed:
         if k not in names:
             raise ValueError(f"unknown config field {k!r} in fixed")
-    full = []
+    full, configs = [], []
     for p in points:
         overrides = {**fixed, **p}
         try:
-            cls(**overrides)
+            configs.append(cls(**overrides))
         except (ValueError, TypeError) as e:
             raise ValueError(f"point {json.dumps(p, sort_keys=True)}: {e}") from None
         full.append(overrides)
+    _import_onnx(core.name, workload, configs)
     constraints = _table(spec, "constraints")
     _unknown("constraints", constraints, _CONSTRAINTS)
     for k, v in constraints.items():

@@ -53,8 +53,11 @@ def synth_point(
             design_config=cfg,
         )
     except Exception as e:  # a tool failure is a result, not the end of the sweep
-        log = out / "yosys.log"
-        tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
+        tail = "".join(
+            f"== {name} (last lines) ==\n{(out / name).read_text(errors='replace')[-4000:]}\n"
+            for name in ("yosys.log", "nextpnr.log")
+            if (out / name).exists()
+        )
         return {
             "status": "failed",
             "error": (str(e).splitlines() or [type(e).__name__])[0],
@@ -120,9 +123,22 @@ TRAINING: dict[str, list[tuple[dict, bool]]] = {
             {"n_pes": 4, "fifo_depth": 8, "skip_empty": True, "filter_empty": True, "acc_bits": 24},
             False,
         ),
+        # added with the wide-LUT features (docs/explore.md): shallow and deep queues at 2-8 PEs,
+        # with and without option (c), to separate the queue depth from the options
+        ({"n_pes": 4, "fifo_depth": 4}, False),
+        ({"n_pes": 4, "fifo_depth": 2, "filter_empty": True}, False),
+        ({"n_pes": 4, "fifo_depth": 16, "filter_empty": True, "acc_bits": 24}, False),
+        ({"n_pes": 2, "fifo_depth": 4, "acc_bits": 24}, False),
+        ({"n_pes": 2, "fifo_depth": 2, "filter_empty": True}, False),
+        ({"n_pes": 8, "fifo_depth": 4, "skip_empty": True}, False),
+        ({"n_pes": 8, "fifo_depth": 2, "filter_empty": True, "acc_bits": 24}, False),
         ({"n_pes": 2, "fifo_depth": 8, "acc_bits": 24}, True),
         ({"n_pes": 1, "fifo_depth": 8, "skip_empty": True}, True),
         ({"n_pes": 4, "fifo_depth": 4, "filter_empty": True}, True),
+        # two more held out, drawn at random (seed 2121) from n_pes 1/2/4/8 x fifo_depth 2-16 x
+        # options x acc_bits before the features were chosen again (configs of the set skipped)
+        ({"n_pes": 1, "fifo_depth": 7, "skip_empty": True, "acc_bits": 24}, True),
+        ({"n_pes": 2, "fifo_depth": 16}, True),
     ],
     "diannao": [
         ({"tn": 2, "nbin_depth": 16, "nbout_depth": 16, "sb_depth": 16}, False),

@@ -298,7 +298,7 @@ def _fit_area(args: argparse.Namespace, out: Path) -> int:
     from accelgen.farm import area
     from accelgen.farm.cluster import Task, open_client, run_tasks, timed
     from accelgen.farm.keys import point_key
-    from accelgen.farm.synth import TRAINING, synth_point, tool_versions
+    from accelgen.farm.synth import TRAINING, abc_luts, synth_point, tool_versions
 
     from .results import ResultStore
 
@@ -341,6 +341,16 @@ def _fit_area(args: argparse.Namespace, out: Path) -> int:
                 f"{len(bad)} {core} synthesis run(s) failed; see {out / 'results.csv'}"
             )
         meas = [{k: float(r[k]) for k in ("lut", "ff", "dsp", "bram")} for _, _, r in runs]
+        if core in area.TWO_STEP:  # ABC's LUT count, from each run's yosys.log
+            keys = [k for c, _, _, k in plan if c == core]
+            for m, key in zip(meas, keys, strict=True):
+                n = abc_luts(out / "synth" / f"{core}-{key}")
+                if n is None:
+                    raise ValueError(
+                        f"no ABC LUT count in {out / 'synth' / f'{core}-{key}' / 'yosys.log'}; "
+                        "remove that folder and its row of results.csv to rerun it"
+                    )
+                m["abc_lut"] = float(n)
         train = [i for i, (_, held, _) in enumerate(runs) if not held]
         test = [i for i, (_, held, _) in enumerate(runs) if held]
         coefficients[core] = area.fit(core, [runs[i][0] for i in train], [meas[i] for i in train])
@@ -371,7 +381,7 @@ def _fit_area(args: argparse.Namespace, out: Path) -> int:
                         core, res, [runs[i][0] for i in train], [meas[i] for i in train]
                     )
                 )
-                for res in ("lut", "ff")
+                for res in (("abc_lut" if core in area.TWO_STEP else "lut"), "ff")
             }
         for i in test:
             est = area.estimate(core, runs[i][0], model)
@@ -386,8 +396,8 @@ def _fit_area(args: argparse.Namespace, out: Path) -> int:
 def fit_markdown(errors: dict, table: list) -> str:
     """The held-out error table of an area fit (``docs/explore.md`` quotes it)."""
     lines = [
-        "| core | set | configs | LUT | FF | DSP | BRAM |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| core | set | configs | LUT | FF | DSP | BRAM | ABC LUTs |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for core, e in errors.items():
         for name, key, n in (
@@ -396,18 +406,21 @@ def fit_markdown(errors: dict, table: list) -> str:
             ("held out", "held_out_pct", e["n_held_out"]),
         ):
             v = e[key]
+            abc = f"{v['abc_lut']:.1f} %" if "abc_lut" in v else "-"
             lines.append(
                 f"| {core} | {name} | {n} | {v['lut']:.1f} % | {v['ff']:.1f} % | "
-                f"{v['dsp']:.1f} % | {v['bram']:.1f} % |"
+                f"{v['dsp']:.1f} % | {v['bram']:.1f} % | {abc} |"
             )
     lines += [
         "",
         "Mean relative error |estimate - Yosys| / Yosys: on the training configurations, each "
         "training configuration predicted by the fit on the others (leave-one-out), and on the "
-        "held-out configurations:",
+        "held-out configurations (ABC LUTs: the LUTs of up to 7 inputs ABC maps the core to, "
+        "the first step of the EIE LUT estimate):",
         "",
-        "| core | config | LUT Yosys / est | FF Yosys / est | DSP Yosys / est | BRAM Yosys / est |",
-        "|---|---|---:|---:|---:|---:|",
+        "| core | config | LUT Yosys / est | FF Yosys / est | DSP Yosys / est | BRAM Yosys / est "
+        "| ABC LUTs Yosys / est |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for core, cfg, meas, est in table:
         text = ", ".join(
@@ -418,7 +431,10 @@ def fit_markdown(errors: dict, table: list) -> str:
                 else ("tn", "nbin_depth", "nbout_depth", "sb_depth", "acc_bits", "double_buffer")
             )
         )
-        cells = " | ".join(f"{meas[k]:.0f} / {est[k]:.0f}" for k in ("lut", "ff", "dsp", "bram"))
+        cells = " | ".join(
+            f"{meas[k]:.0f} / {est[k]:.0f}" if k in meas and k in est else "-"
+            for k in ("lut", "ff", "dsp", "bram", "abc_lut")
+        )
         lines.append(f"| {core} | {text} | {cells} |")
     from accelgen.farm.area import FEATURES
 

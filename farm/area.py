@@ -13,7 +13,15 @@ For a configuration the estimator returns the ECP5 resources Yosys' ``synth_ecp5
   of real Yosys runs over a training set of configurations (``accelgen explore --fit-area``)
   and stored in ``area_coefficients.json`` next to this module, with the training range and
   the held-out error;
-* ``bram_bits`` is counted: the bits of all memories.
+* ``bram_bits`` is counted: the bits of all memories;
+* EIE LUTs in two steps (:data:`TWO_STEP`): the LUTs ABC maps the core to (``abc_lut``, Yosys'
+  ``ABC RESULTS: $lut cells``: LUTs of up to 7 inputs) are linear in the features, and the
+  LUT4s are those times the training set's median LUT4s per ABC LUT. ``synth_ecp5`` maps with
+  ABC9 for delay: a 5- to 7-input LUT becomes 2 to 8 LUT4s with PFUMX / L6MUX21 muxes, and how
+  many of them ABC picks follows the design's critical paths, not its size (1.14 to 1.58 LUT4s
+  per ABC LUT over the training and held-out configs, while the ABC LUT count itself is linear
+  in the config within about 1 %). The median ratio gives the typical value; a single
+  configuration can come out a third above it (``docs/explore.md``).
 
 The model is only meant inside the fitted range (``fit_range`` in the JSON): outside it the
 estimate is an extrapolation, flagged by :func:`in_range`.
@@ -50,17 +58,21 @@ COEFFICIENTS = Path(__file__).with_name("area_coefficients.json")
 RESOURCES = ("lut", "ff", "dsp", "bram", "bram_bits")
 #: Resources fitted by least squares (``bram_bits`` is counted).
 FITTED = ("lut", "ff", "dsp", "bram")
+#: Cores whose LUT estimate goes through ABC's LUT count: ``abc_lut`` linear in the features,
+#: ``lut`` = ``abc_lut`` x the training set's median LUT4s per ABC LUT.
+TWO_STEP = ("eie",)
 BRAM_BITS = 18432
 # DP16KD aspect ratios (depth, width)
 _BRAM_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
 
 #: Feature names per core and resource (the columns of the linear model, ``1`` = constant),
-#: chosen on the training set by leave-one-out error (EIE LUT and FF: :func:`select_features`
-#: over :data:`CANDIDATES`).
+#: chosen on the training set by leave-one-out error (EIE ABC LUTs and FF: :func:`select_features`
+#: over :data:`CANDIDATES`; EIE LUT: ABC's LUTs times a ratio, :data:`TWO_STEP`).
 FEATURES: dict[str, dict[str, tuple[str, ...]]] = {
     "eie": {
-        "lut": ("1", "pes", "pes*acc"),
-        "ff": ("1", "pes", "pes*acc", "pes*skip", "pes*filter", "pes*fifo"),
+        "abc_lut": ("1", "pes", "pes*acc", "pes*skip", "pes*fifo"),
+        "lut": ("abc_lut",),
+        "ff": ("1", "pes", "pes*acc", "pes*skip", "pes*fifo"),
         "dsp": ("1", "pes"),
         "bram": ("1", "blocks"),
     },
@@ -72,7 +84,7 @@ FEATURES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-#: Candidate features :func:`select_features` chose the EIE LUT and FF features from.
+#: Candidate features :func:`select_features` chose the EIE ABC-LUT and FF features from.
 CANDIDATES: dict[str, tuple[str, ...]] = {
     "eie": (
         "pes",
@@ -239,12 +251,20 @@ def estimate(core: str, config, model: AreaModel | None = None) -> dict[str, flo
     model = model or load_model()
     f = features(core, config)
     out: dict[str, float] = {"bram_bits": _counted(core, config)["bram_bits"]}
-    for res in FITTED:
+    for res in _resources(core):
         coef = model.coefficients.get(core, {}).get(res)
         if coef is None:
             raise ValueError(f"the area model has no {res} coefficients for core {core!r}")
-        out[res] = max(0.0, round(float(sum(coef[k] * f[k] for k in FEATURES[core][res]))))
+        value = float(sum(coef[k] * f[k] for k in FEATURES[core][res]))
+        if res == "abc_lut":
+            f["abc_lut"] = max(0.0, value)  # the LUT4 estimate's one feature
+        out[res] = max(0.0, round(value))
     return out
+
+
+def _resources(core: str) -> tuple[str, ...]:
+    """The fitted resources of ``core`` in the order they are computed."""
+    return ("abc_lut", *FITTED) if core in TWO_STEP else FITTED
 
 
 def in_range(core: str, config, model: AreaModel | None = None) -> bool:
@@ -267,10 +287,14 @@ def fit(
         raise ValueError("fit needs one measurement per config and at least one config")
     feats = [features(core, c) for c in configs]
     out = {}
-    for res in FITTED:
+    for res in _resources(core):
         names = FEATURES[core][res]
-        a = np.array([[f[k] for k in names] for f in feats], dtype=float)
         y = np.array([float(m[res]) for m in measured])
+        if names == ("abc_lut",):  # LUT4s per ABC LUT: the training set's median
+            ratio = np.median(y / np.array([float(m["abc_lut"]) for m in measured]))
+            out[res] = {"abc_lut": float(ratio)}
+            continue
+        a = np.array([[f[k] for k in names] for f in feats], dtype=float)
         w = 1.0 / np.maximum(y, 1.0)
         coef, *_ = np.linalg.lstsq(a * w[:, None], y * w, rcond=None)
         out[res] = {k: float(v) for k, v in zip(names, coef, strict=True)}
@@ -280,7 +304,7 @@ def fit(
 def loo_errors(core: str, configs: Sequence, measured: Sequence[Mapping[str, float]]) -> dict:
     """Leave-one-out cross-validation: each config predicted by the model fitted on the others
     (mean relative error per resource, percent)."""
-    errs: dict[str, list[float]] = {r: [] for r in FITTED}
+    errs: dict[str, list[float]] = {r: [] for r in _resources(core)}
     for i in range(len(configs)):
         rest = [j for j in range(len(configs)) if j != i]
         coef = fit(core, [configs[j] for j in rest], [measured[j] for j in rest])
@@ -295,7 +319,7 @@ def relative_errors(
     core: str, configs: Sequence, measured: Sequence[Mapping[str, float]], model: AreaModel
 ) -> dict[str, float]:
     """Mean relative error per resource of ``model`` on ``configs`` (percent)."""
-    errs: dict[str, list[float]] = {r: [] for r in ("lut", "ff", "dsp", "bram")}
+    errs: dict[str, list[float]] = {r: [] for r in _resources(core)}
     for c, m in zip(configs, measured, strict=True):
         est = estimate(core, c, model)
         for r in errs:

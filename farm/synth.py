@@ -7,7 +7,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TRAINING", "synth_point", "tool_versions"]
+__all__ = ["TRAINING", "abc_luts", "synth_point", "tool_versions"]
 
 
 def tool_versions() -> dict[str, str]:
@@ -77,6 +77,19 @@ def synth_point(
     tmp.write_text(json.dumps(record, indent=1) + "\n")
     tmp.replace(out / "result.json")
     return res
+
+
+def abc_luts(out_dir: str | Path) -> int | None:
+    """The LUTs (of up to 7 inputs) ABC mapped a run to: the last ``ABC RESULTS: $lut cells``
+    line of its ``yosys.log`` (``synth_ecp5`` then splits each into 1 to 8 LUT4s)."""
+    import re
+
+    try:
+        text = (Path(out_dir) / "yosys.log").read_text(errors="replace")
+    except OSError:
+        return None
+    found = re.findall(r"ABC RESULTS:\s+\$lut cells:\s+(\d+)", text)
+    return int(found[-1]) if found else None
 
 
 def _cached(out: Path, config: dict, pnr: bool) -> dict[str, Any] | None:

@@ -137,12 +137,17 @@ def _estimator(sec: Section) -> None:
         ):
             if key in e:
                 n = e["n_held_out"] if key == "held_out_pct" else e["n_train"]
-                rows.append({"core": core, "set": name, "configs": n, **e[key]})
+                v = e[key]
+                rows.append(
+                    {"core": core, "set": name, "configs": n}
+                    | {r: v.get(r) for r in ("lut", "ff", "dsp", "bram", "abc_lut")}
+                )
     sec.tables["estimator"] = rows
     sec.notes.append(
         "Area estimator ('estimator'): mean relative error in percent of the estimate vs Yosys "
-        "synth_ecp5, on its training configurations and on held-out ones "
-        "(accelgen explore --fit-area; accelgen/farm/area_coefficients.json)."
+        "synth_ecp5, on its training configurations, in leave-one-out cross-validation and on "
+        "held-out ones (accelgen explore --fit-area; accelgen/farm/area_coefficients.json); "
+        "abc_lut: the LUTs (up to 7 inputs) ABC maps EIE to, the first step of its LUT4 estimate."
     )
 
 

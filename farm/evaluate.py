@@ -110,47 +110,10 @@ def _entries(core: str, workload_json: str) -> tuple[Entry, ...]:
 
 
 def onnx_entry(core: str, item: dict, batch: int, seed: int) -> Entry:
-    """A workload item from an ONNX model (``accelgen.frontend``, as ``accelgen import`` does):
-    ``item`` holds ``onnx`` (the model's path), ``numerics`` (the formats of the points),
-    optional ``density`` (EIE: weights kept by pruning, default 1) and ``data`` (an ``.npz``
-    with float inputs ``x``: calibration data and the first ``batch`` of them the inputs;
-    without it ``batch`` seeded standard-normal inputs and no calibration). Raises
-    ``ValueError`` (one line) for a model the core cannot run."""
-    from accelgen.frontend import quantize as q
-    from accelgen.frontend.onnx_import import import_onnx
-    from accelgen.spec.numerics import Numerics
+    """A workload item from an ONNX model (:func:`accelgen.farm.onnx_workload.onnx_layers`)."""
+    from accelgen.farm.onnx_workload import onnx_layers
 
-    graph = import_onnx(item["onnx"])
-    if any(layer.kind == "lstm" for layer in graph.layers):
-        raise ValueError("LSTM models are not supported by explore (accelgen run takes them)")
-    num = Numerics(**item["numerics"])
-    if item.get("data"):
-        with np.load(item["data"]) as d:
-            if "x" not in d:
-                raise ValueError(f"{item['data']}: no array 'x' (float inputs)")
-            x = np.asarray(d["x"], dtype=np.float64)
-        if tuple(x.shape[1:]) != tuple(graph.input_shape):
-            raise ValueError(
-                f"{item['data']}: inputs of shape {list(x.shape[1:])}, the model takes "
-                f"{list(graph.input_shape)}"
-            )
-        calib = x
-    else:
-        rng = np.random.default_rng(seed)
-        x = rng.standard_normal((batch, *graph.input_shape))
-        calib = None
-    if core == "eie":
-        q.check_eie_layers(graph.layers)
-        cal = q.calibrate(graph.layers, calib, num)
-        dens = [float(item.get("density", 1.0))] * len(graph.layers)
-        layers = q.quantize_eie(graph.layers, cal, num, dens, epochs=0)
-    else:
-        cal = q.calibrate(graph.layers, calib, num)
-        layers = q.quantize_diannao(graph.layers, cal, num)
-    xq = q.quantize_input(x[:batch], cal, num)
-    if core == "eie":
-        xq = xq.reshape(len(xq), -1)
-    return Entry(item.get("name") or item["onnx"].rsplit("/", 1)[-1], tuple(layers), xq)
+    return Entry(*onnx_layers(core, item, batch, seed))
 
 
 def workload_entries(core: str, workload: dict) -> tuple[Entry, ...]:

@@ -176,7 +176,7 @@ def _check_onnx(v: Any, base: Path) -> dict:
 def _import_onnx(core: str, workload: dict, configs: list) -> None:
     """Quantize the workload's ONNX model with the points' number formats (one per SPEC) and
     import it once here, so a model the core cannot run is an error before any worker starts."""
-    from accelgen.farm.evaluate import onnx_entry
+    from accelgen.farm.onnx_workload import onnx_layers
 
     for i, item in enumerate(workload["layers"]):
         if "onnx" not in item:
@@ -191,7 +191,7 @@ def _import_onnx(core: str, workload: dict, configs: list) -> None:
         item["numerics"] = num.to_json()
         where = f"workload.onnx {Path(item['onnx']).name!r}"
         try:
-            onnx_entry(core, item, workload["batch"], workload["seed"] + 2000 + i)
+            onnx_layers(core, item, workload["batch"], workload["seed"] + 2000 + i)
         except (ValueError, FileNotFoundError, OSError) as e:
             raise ValueError(f"{where}: {(str(e).splitlines() or [type(e).__name__])[0]}") from None
 

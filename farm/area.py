@@ -20,8 +20,9 @@ For a configuration the estimator returns the ECP5 resources Yosys' ``synth_ecp5
   ABC9 for delay: a 5- to 7-input LUT becomes 2 to 8 LUT4s with PFUMX / L6MUX21 muxes, and how
   many of them ABC picks follows the design's critical paths, not its size (1.14 to 1.58 LUT4s
   per ABC LUT over the training and held-out configs, while the ABC LUT count itself is linear
-  in the config within about 1 %). The median ratio gives the typical value; a single
-  configuration can come out a third above it (``docs/explore.md``).
+  in the config within about 1 %). The ratio is fitted as ``a + b * shallow`` (``shallow`` =
+  1 / PEs for a queue of at most 4 entries, else 0: few PEs with a shallow queue get more wide
+  LUTs); a single configuration can still come out a third above it (``docs/explore.md``).
 
 The model is only meant inside the fitted range (``fit_range`` in the JSON): outside it the
 estimate is an extrapolation, flagged by :func:`in_range`.
@@ -59,7 +60,8 @@ RESOURCES = ("lut", "ff", "dsp", "bram", "bram_bits")
 #: Resources fitted by least squares (``bram_bits`` is counted).
 FITTED = ("lut", "ff", "dsp", "bram")
 #: Cores whose LUT estimate goes through ABC's LUT count: ``abc_lut`` linear in the features,
-#: ``lut`` = ``abc_lut`` x the training set's median LUT4s per ABC LUT.
+#: ``lut`` = ``abc_lut`` x the LUT4s per ABC LUT, itself linear in ``shallow`` (least squares
+#: over the training set).
 TWO_STEP = ("eie",)
 BRAM_BITS = 18432
 # DP16KD aspect ratios (depth, width)
@@ -71,7 +73,7 @@ _BRAM_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 3
 FEATURES: dict[str, dict[str, tuple[str, ...]]] = {
     "eie": {
         "abc_lut": ("1", "pes", "pes*acc", "pes*skip", "pes*fifo"),
-        "lut": ("abc_lut",),
+        "lut": ("abc_lut", "abc_lut*shallow"),
         "ff": ("1", "pes", "pes*acc", "pes*skip", "pes*fifo"),
         "dsp": ("1", "pes"),
         "bram": ("1", "blocks"),
@@ -155,6 +157,8 @@ def features(core: str, config) -> dict[str, float]:
             "filter": int(c.filter_empty),
             "pes*fifo": n * c.fifo_depth,
             "pes*log2fifo": n * _log2(c.fifo_depth),
+            # a queue of at most 4 entries, per PE: ABC picks more wide LUTs (docs/explore.md)
+            "shallow": int(c.fifo_depth <= 4) / n,
             "pes*addr_bits": n * addr_bits,
         }
     if core == "diannao":
@@ -256,8 +260,9 @@ def estimate(core: str, config, model: AreaModel | None = None) -> dict[str, flo
         if coef is None:
             raise ValueError(f"the area model has no {res} coefficients for core {core!r}")
         value = float(sum(coef[k] * f[k] for k in FEATURES[core][res]))
-        if res == "abc_lut":
-            f["abc_lut"] = max(0.0, value)  # the LUT4 estimate's one feature
+        if res == "abc_lut":  # the LUT4 estimate's features
+            f["abc_lut"] = max(0.0, value)
+            f["abc_lut*shallow"] = f["abc_lut"] * f["shallow"]
         out[res] = max(0.0, round(value))
     return out
 
@@ -290,9 +295,11 @@ def fit(
     for res in _resources(core):
         names = FEATURES[core][res]
         y = np.array([float(m[res]) for m in measured])
-        if names == ("abc_lut",):  # LUT4s per ABC LUT: the training set's median
-            ratio = np.median(y / np.array([float(m["abc_lut"]) for m in measured]))
-            out[res] = {"abc_lut": float(ratio)}
+        if names[0] == "abc_lut":  # LUT4s per ABC LUT, linear in the features after "*"
+            ratio = y / np.array([float(m["abc_lut"]) for m in measured])
+            a = np.array([[1.0 if k == "abc_lut" else f[k[8:]] for k in names] for f in feats])
+            coef, *_ = np.linalg.lstsq(a, ratio, rcond=None)
+            out[res] = {k: float(v) for k, v in zip(names, coef, strict=True)}
             continue
         a = np.array([[f[k] for k in names] for f in feats], dtype=float)
         w = 1.0 / np.maximum(y, 1.0)

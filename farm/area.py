@@ -16,7 +16,7 @@ For a configuration the estimator returns the ECP5 resources Yosys' ``synth_ecp5
 * ``bram_bits`` is counted: the bits of all memories;
 * EIE LUTs in two steps (:data:`TWO_STEP`): the LUTs ABC maps the core to (``abc_lut``, Yosys'
   ``ABC RESULTS: $lut cells``: LUTs of up to 7 inputs) are linear in the features, and the
-  LUT4s are those times the training set's median LUT4s per ABC LUT. ``synth_ecp5`` maps with
+  LUT4s are those times the LUT4s per ABC LUT (below). ``synth_ecp5`` maps with
   ABC9 for delay: a 5- to 7-input LUT becomes 2 to 8 LUT4s with PFUMX / L6MUX21 muxes, and how
   many of them ABC picks follows the design's critical paths, not its size (1.14 to 1.58 LUT4s
   per ABC LUT over the training and held-out configs, while the ABC LUT count itself is linear

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 
@@ -49,6 +50,7 @@ def _sweep(ctx: BenchContext, sec: Section) -> None:
     for workers in (1, 2):
         out = folder / f"sweep-{workers}w"
         shutil.rmtree(out, ignore_errors=True)  # a fresh sweep: nothing resumed
+        load = os.getloadavg()[0]  # other jobs on the machine bound the speed-up
         t = time.perf_counter()
         status = main(
             ["explore", str(folder / "eie_alex8.json"), "-o", str(out)]
@@ -64,6 +66,7 @@ def _sweep(ctx: BenchContext, sec: Section) -> None:
                 "status": status,
                 "wall_s": round(wall, 1),
                 "points_per_s": round(n / wall, 3),
+                "load_1min": round(load, 1),
             }
         )
     base = rows[0]["wall_s"]
@@ -79,7 +82,8 @@ def _sweep(ctx: BenchContext, sec: Section) -> None:
         f"{rows[0]['points']} points (PEs x queue depth x option (a), memories sized to the "
         "layer), exact cycle model + load efficiency + energy + area estimate per point, no "
         "synthesis; a LocalCluster of 1 and of 2 worker processes (one thread each) started by "
-        "the command, wall time including the cluster's start and stop."
+        "the command, wall time including the cluster's start and stop; load_1min: the machine's "
+        "1-minute load average when the run started (other jobs share the CPUs)."
     )
 
 

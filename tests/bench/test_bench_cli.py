@@ -166,7 +166,7 @@ def check_farm_section(quick):
     assert set(sweep) == {1, 2} and all(
         r["points"] == 2 and r["status"] == 0 for r in sweep.values()
     )
-    assert sweep[1]["speedup"] == 1.0
+    assert sweep[1]["speedup"] == 1.0 and all(r["load_1min"] >= 0 for r in sweep.values())
     (reg,) = tables["regress"]
     assert reg["engine"] == "native" and reg["cases"] == 20 and reg["failures"] == 0
     assert reg["passed"] and reg["cases_per_s"] > 0

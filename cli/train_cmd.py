@@ -4,9 +4,11 @@ against the golden fixed-point SGD (:mod:`accelgen.golden.sgd`) after every step
 
 The MLP ``64-H-10`` (bias-free, ReLU) starts from He-initialised weights, optionally trained
 first for ``--pretrain-epochs`` epochs by the golden model (host), then takes ``N`` steps on
-``N`` training samples on the RTL. ``DIR/report.json`` holds the settings, per-step cycles and
-checks and the test accuracy before / after the RTL steps (golden forward pass of the weights,
-which equal the RTL's); ``DIR/weights.npz`` the final weights ``w0, w1``.
+``N`` training samples on the RTL; the core is built with ``weight_update`` (the updates run
+inside it, the weights are read back from SB after every step). ``DIR/report.json`` holds the
+settings, per-step cycles (forward, backward, update) and checks and the test accuracy
+before / after the RTL steps (golden forward pass of the weights, which equal the RTL's);
+``DIR/weights.npz`` the final weights ``w0, w1``.
 """
 
 from __future__ import annotations
@@ -36,9 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--alpha", type=int, default=256, help="learning rate alpha / 2^alpha-frac (default 256)"
     )
-    parser.add_argument("--alpha-frac", type=int, default=16, help="default 16")
-    parser.add_argument("--g-frac", type=int, default=12, help="error fractional bits (12)")
-    parser.add_argument("--lfsr-seed", type=int, default=1, help="LFSR seed (non-zero)")
     parser.add_argument(
         "--pretrain-epochs",
         type=int,
@@ -72,19 +71,23 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--pretrain-epochs must be >= 0, got {args.pretrain_epochs}")
     out = outputs.check_output_dir(args.output)
     core = cores.get("diannao")
-    config = core.config_from_args(args)
+    # the in-core update unit is always built for training (--g-frac, --alpha-frac and the
+    # --lfsr-* flags are the config's fields)
+    config = core.config_from_args(args).replace(weight_update=True)
     cfg = sgd.SGDConfig(
         act_bits=config.act_bits,
         act_frac=config.act_frac,
         w_bits=config.w_bits,
         w_frac=config.w_frac,
         acc_bits=config.acc_bits,
-        g_frac=args.g_frac,
+        g_frac=config.g_frac,
         alpha=args.alpha,
-        alpha_frac=args.alpha_frac,
+        alpha_frac=config.alpha_frac,
         rounding=args.rounding,
         group=config.tn,
-        lfsr_seed=args.lfsr_seed,
+        lfsr_width=config.lfsr_width,
+        lfsr_taps=config.lfsr_taps,
+        lfsr_seed=config.lfsr_seed,
     )
     from .sim import train as rtl
 
@@ -155,13 +158,19 @@ def run(args: argparse.Namespace) -> int:
         "test_accuracy_before_pct": before,
         "test_accuracy_after_pct": after,
         "cycles_per_step_mean": round(float(np.mean([s["cycles"] for s in steps])), 1),
+        "cycles_per_step_mean_by_part": {
+            part: round(float(np.mean([s[f"{part}_cycles"] for s in steps])), 1)
+            for part in ("forward", "backward", "update")
+        },
     }
     out.mkdir(parents=True, exist_ok=True)
     outputs.save_npz(out / "weights.npz", **{f"w{i}": w for i, w in enumerate(ws)})
     outputs.write_text(out / "report.json", json.dumps(report, indent=2) + "\n")
+    parts = report["cycles_per_step_mean_by_part"]
     print(
         f"wrote {out}: {len(steps)} steps {'bit-exact' if ok else 'NOT bit-exact'}, test "
-        f"accuracy {before} % -> {after} %, {report['cycles_per_step_mean']} cycles per step"
+        f"accuracy {before} % -> {after} %, {report['cycles_per_step_mean']} cycles per step "
+        f"(forward {parts['forward']}, backward {parts['backward']}, update {parts['update']})"
     )
     if not ok:
         print("accelgen: error: the RTL's weights differ from the golden model's", file=sys.stderr)

@@ -15,6 +15,13 @@ counts the RTL's counters report (``docs/diannao.md``, "Latencies"):
   The compiler's programs never revisit an NBout word, so for them ``S = 0``;
 * ``busy`` (NFU steps issued) is ``N``; ``stall`` (cycles without an issue) is the rest.
 
+Weight-update instructions (``upd``, cores built with ``weight_update``) count like any other:
+one step (one SB row of ``Tn`` weights) per cycle, in the same program formula; they write no
+NBout word, so they neither wait for nor cause an interlock stall. Their arithmetic is
+:func:`accelgen.golden.update.rounded_update` with the model's LFSR (:attr:`DianNaoCPModel.lfsr`),
+one step per updated weight in the instruction's row-major order, carried across instructions
+and programs.
+
 The model reproduces the hardware's group order: every step adds, per output lane, the exact
 sum of ``Tn`` rounded products (or, for pooling, one value per lane) into the accumulator with
 one saturating add.
@@ -29,6 +36,7 @@ import numpy as np
 from ..spec.diannao import DianNaoConfig, HostTile, Instruction, NFU1Op, NFU2Op, NFU2Out, NFU3Op
 from .arith import multiply, round_shift, sat, sat_add
 from .pwl import PWLTable, evaluate
+from .update import LFSR, LFSRConfig, rounded_update
 
 __all__ = [
     "DRAIN_CYCLES",
@@ -69,7 +77,8 @@ def program_cycles(program: list[Instruction]) -> ProgramStats:
             if ins.nbout_read and addr in last_issue:
                 t = max(t, last_issue[addr] + DRAIN_CYCLES + 1)
             t += red
-            last_issue[addr] = t - 1
+            if not ins.upd:
+                last_issue[addr] = t - 1
         steps += ins.steps
         if ins.end:
             break
@@ -86,6 +95,11 @@ class DianNaoCPModel:
         self.sb = np.zeros((config.sb_depth, t, t), dtype=np.int64)
         self.nbout = np.zeros((config.nbout_depth, t), dtype=np.int64)
         self.pwl_regs = np.zeros(2 * config.pwl_segments + 2, dtype=np.int64)
+        self.lfsr: LFSR | None = None
+        if config.weight_update:
+            self.lfsr = LFSR(
+                LFSRConfig(width=config.lfsr_width, taps=config.lfsr_taps, seed=config.lfsr_seed)
+            )
 
     # ------------------------------------------------------------------ host side
     def load(self, tile: HostTile) -> None:
@@ -131,6 +145,9 @@ class DianNaoCPModel:
         return program_cycles(executed)
 
     def _execute(self, ins: Instruction) -> None:
+        if ins.upd:
+            self._update(ins)
+            return
         num = self.config.numerics
         o1, o0 = np.meshgrid(np.arange(ins.n_o1), np.arange(ins.n_o0), indexing="ij")
         out_base = (ins.nbin_addr + o1 * ins.s_o1 + o0 * ins.s_o0).reshape(-1)  # [n_out]
@@ -170,3 +187,19 @@ class DianNaoCPModel:
             elif ins.nfu3_op == NFU3Op.PWL:
                 y = evaluate(self.pwl(), y)
         self.nbout[out_addr] = y
+
+    def _update(self, ins: Instruction) -> None:
+        """An update instruction (``spec/diannao.py``): SB rows ``w += alpha * g * a``, one LFSR
+        step per weight (stochastic), rows outer, input words inner, lanes in order."""
+        c = self.config
+        assert self.lfsr is not None
+        rounding = "stochastic" if ins.stochastic else "nearest"
+        for row in range(ins.n_o0):
+            g = int(sat(c.act_bits, self.nbout[ins.nbout_addr, row]))
+            for r0 in range(ins.n_r0):
+                n = ins.upd_lanes if r0 == ins.n_r0 - 1 else c.tn
+                a = self.nbin[ins.nbin_addr + r0 * ins.s_r0, :n]
+                w = self.sb[ins.sb_addr + r0, row, :n]
+                p = int(ins.alpha) * g * a
+                upd = rounded_update(p, c.update_shift, rounding=rounding, lfsr=self.lfsr)
+                self.sb[ins.sb_addr + r0, row, :n] = sat(c.w_bits, w + upd)

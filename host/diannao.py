@@ -26,6 +26,16 @@ partial sums stay in NBout). Conv: ``for channel_tile: for ky: for kx`` with ``T
 input channels per group; a program reduces a chunk of channel tiles (``r2``), kernel rows
 (``r1``) and kernel columns (``r0``), and chunks follow in ascending channel order.
 
+Weight update (cores with ``weight_update``; ``docs/diannao.md``, "Training")
+---------------------------------------------------------------------------
+:func:`compile_update` maps ``W_l += alpha * outer(g_l, a_l)`` of several layers onto one host
+tile: each layer's weights in the FC layout above (``[output tile][input word]``), its
+activations ``a_l`` in NBin (``[input word]``), its errors ``g_l`` in NBout (``[output tile]``,
+lane = row), layers one after another in every buffer. The program has one ``upd``
+instruction per output tile (rows ``ob*T ..``, all input words), layers in the given order, so
+the LFSR sees each layer's weights in row-major ``[out, in]`` order: the golden SGD's order.
+The host reads the updated rows back with :func:`sb_read_addrs` / :func:`read_weights`.
+
 Host tile order: FC ``for sample chunk: for output chunk: for input chunk``; conv and pool
 ``for sample: for output-row band: for output(-channel) chunk: for input-channel chunk``.
 With ``double_buffer`` the tiles alternate between the two halves of NBin and SB.
@@ -63,6 +73,10 @@ from accelgen.spec.pwl import pwl_table_writes
 
 __all__ = [
     "LayerPlan",
+    "UpdateMap",
+    "compile_update",
+    "sb_read_addrs",
+    "read_weights",
     "assemble",
     "check_programs",
     "compile_layer",
@@ -836,3 +850,117 @@ def run_layer(model: DianNaoCPModel, layer, x: np.ndarray) -> tuple[np.ndarray, 
         reads.append(words)
         stats.append((st, tile.samples))
     return finish_layer(layer, plan, assemble(plan, tiles, reads), model.config), stats
+
+
+@dataclass(frozen=True)
+class UpdateMap:
+    """Where :func:`compile_update` put one layer: shape ``[n_out, n_in]`` and the first SB,
+    NBin and NBout words."""
+
+    n_out: int
+    n_in: int
+    sb_base: int
+    nbin_base: int
+    nbout_base: int
+
+    def words(self, t: int) -> tuple[int, int]:
+        """(output tiles, input words) at ``tn = t``."""
+        return _cdiv(self.n_out, t), _cdiv(self.n_in, t)
+
+
+def compile_update(
+    updates, config: DianNaoConfig, *, alpha: int, stochastic: bool
+) -> tuple[HostTile, list[UpdateMap]]:
+    """One host tile that applies ``w += alpha * outer(g, a)`` to every ``(w, a, g)`` of
+    ``updates`` on the core (module docstring), in order; ``ValueError`` if they do not fit the
+    buffers, the IMEM or the formats."""
+    c, t = config, config.tn
+    if not c.weight_update:
+        raise ValueError("the weight update needs a core built with weight_update")
+    if (
+        isinstance(alpha, bool)
+        or not isinstance(alpha, (int, np.integer))
+        or not 0 <= alpha < 2**16
+    ):
+        raise ValueError(f"alpha must be an integer in 0..65535, got {alpha!r}")
+    maps, nb, sbw, no = [], [], [], []
+    program: list[Instruction] = []
+    sb_base = nbin_base = nbout_base = 0
+    for k, (w, a, g) in enumerate(updates):
+        wa = check_fixed(w, c.w_bits, f"update {k} w")
+        aa = check_fixed(a, c.act_bits, f"update {k} a")
+        ga = check_fixed(g, c.act_bits, f"update {k} g")
+        if wa.ndim != 2 or aa.shape != (wa.shape[1],) or ga.shape != (wa.shape[0],):
+            raise ValueError(
+                f"update {k}: w must be [out, in] with a[in], g[out]; got w {wa.shape}, "
+                f"a {aa.shape}, g {ga.shape}"
+            )
+        m = UpdateMap(int(wa.shape[0]), int(wa.shape[1]), sb_base, nbin_base, nbout_base)
+        ot, it = m.words(t)
+        ww = _lanes(wa, t)  # [No, IT, T]
+        ww = np.pad(ww, ((0, ot * t - m.n_out), (0, 0), (0, 0))).reshape(ot, t, it, t)
+        sbw.append(ww.transpose(0, 2, 1, 3).reshape(-1, t))  # [(ot, it, row), T]
+        nb.append(_lanes(aa[None], t)[0])
+        no.append(_lanes(ga[None], t)[0])
+        lanes = m.n_in - (it - 1) * t
+        for ob in range(ot):
+            program.append(
+                Instruction(
+                    upd=True,
+                    stochastic=bool(stochastic),
+                    alpha=int(alpha),
+                    sb_addr=sb_base + ob * it,
+                    nbin_addr=nbin_base,
+                    s_r0=1 if it > 1 else 0,
+                    n_r0=it,
+                    n_o0=min(t, m.n_out - ob * t),
+                    nbout_addr=nbout_base + ob,
+                    upd_lanes=lanes,
+                )
+            )
+        maps.append(m)
+        sb_base, nbin_base, nbout_base = sb_base + ot * it, nbin_base + it, nbout_base + ot
+    if not program:
+        raise ValueError("no weights to update")
+    for name, used, depth in (
+        ("sb_depth", sb_base, c.sb_depth),
+        ("nbin_depth", nbin_base, c.nbin_depth),
+        ("nbout_depth", nbout_base, c.nbout_depth),
+        ("imem_depth", len(program), c.imem_depth),
+    ):
+        if used > depth:
+            raise ValueError(f"the weight update needs {used} words of {name}={depth}")
+    program[-1] = dataclasses.replace(program[-1], end=True)
+    for ins in program:
+        ins.check(config)
+    sb_data = np.concatenate(sbw)
+    tile = HostTile(
+        program,
+        np.arange(nbin_base),
+        np.concatenate(nb),
+        np.arange(sb_base * t),
+        sb_data,
+        np.arange(nbout_base),
+        np.concatenate(no),
+        *_empty(t),
+    )
+    return tile, maps
+
+
+def sb_read_addrs(maps: list[UpdateMap], config: DianNaoConfig) -> np.ndarray:
+    """Host SB row addresses (``word * tn + row``) of every layer of ``maps``, in order."""
+    t = config.tn
+    words = sum(int(np.prod(m.words(t))) for m in maps)
+    return np.arange(words * t)
+
+
+def read_weights(maps: list[UpdateMap], rows: np.ndarray, config: DianNaoConfig) -> list:
+    """The weight matrices from the SB rows read at :func:`sb_read_addrs` (``[n, tn]``)."""
+    t = config.tn
+    out = []
+    for m in maps:
+        ot, it = m.words(t)
+        blk = np.asarray(rows, dtype=np.int64)[m.sb_base * t : (m.sb_base + ot * it) * t]
+        w = blk.reshape(ot, it, t, t).transpose(0, 2, 1, 3).reshape(ot * t, it * t)
+        out.append(w[: m.n_out, : m.n_in].copy())
+    return out

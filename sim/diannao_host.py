@@ -174,6 +174,28 @@ class DianNaoHost:
                 out[i, j] = v - (1 << bits) if v >> (bits - 1) else v
         return out.reshape(-1, c.tn)
 
+    async def read_sb(self, addrs: Sequence[int]) -> np.ndarray:
+        """Read SB rows (host address ``word * tn + row``, one per cycle, while idle; cores with
+        ``weight_update``); returns signed ``w_bits`` lanes ``[n, tn]``."""
+        c = self.config
+        bits, mask = c.w_bits, (1 << c.w_bits) - 1
+        dut, words = self.dut, []
+        if len(addrs):
+            raddr, rdata, clk = dut.host_sb_raddr, dut.host_sb_rdata, self._clk
+            raddr.value = int(addrs[0])
+            for nxt in [*addrs[1:], addrs[-1]]:
+                await RisingEdge(clk)
+                raddr.value = int(nxt)
+                await ReadOnly()
+                words.append(int(rdata.value))
+            await FallingEdge(clk)
+        out = np.zeros((len(words), c.tn), dtype=np.int64)
+        for i, word in enumerate(words):
+            for j in range(c.tn):
+                v = (word >> (j * bits)) & mask
+                out[i, j] = v - (1 << bits) if v >> (bits - 1) else v
+        return out
+
     async def run_layer(self, layer: DenseLayer, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run one layer on the batched input; returns (output, per-tile stats ``[n, 5]``).
 

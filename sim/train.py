@@ -1,35 +1,49 @@
 """SGD steps of the golden fixed-point MLP training (:mod:`accelgen.golden.sgd`) on the RTL.
 
-One step on one sample, each product on generated hardware:
+One step on one sample, each product on generated hardware (a ``diannao_top`` built with
+``weight_update``):
 
 1. forward: the MLP's FC layers on ``diannao_top`` (:func:`accelgen.sim.diannao.simulate_cases`);
 2. output error on the host (:func:`accelgen.golden.sgd.output_error` of the RTL's logits);
 3. backward products ``W^T g`` on ``diannao_top``: an FC layer whose weights are the transposed
    matrix, tiled by the DianNao compiler like any FC layer (no bias, no activation); the ReLU
-   derivative is applied by the host (``g = 0`` where the layer's forward output is ``<= 0``);
-4. the weight updates of every layer (last layer first, row-major ``[out, in]``) streamed through
-   the stand-alone weight-update unit (:class:`accelgen.hdl.diannao.update.WeightUpdate`,
-   ``lanes = Tn``) in one simulator run; its LFSR state is carried from step to step (loaded at
-   the start of each run).
+   derivative is applied by the host (``g = 0`` where the layer's forward output is ``<= 0``;
+   ``docs/diannao.md``, "Training", says why);
+4. the weight updates of every layer, last layer first, **inside the core**: one program of
+   ``upd`` instructions (:func:`accelgen.host.diannao.compile_update`) updates the SB rows in
+   place with the core's LFSR (loaded with the state the previous step left), and the host reads
+   the updated weights back from SB (:func:`run_updates`).
 
-So every step costs ``1 + (layers - 1) + 1`` simulator runs. The update unit is not yet inside
-``diannao_top`` (no synapse-buffer write-back port or CP instruction): the host moves the weights.
+So every step costs ``1 + (layers - 1) + 1`` simulator runs; the cycles of each part are the
+RTL's counters. The stand-alone unit (:func:`run_update`, :func:`update_unit`) remains for its
+own unit tests.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from accelgen.golden import sgd
 from accelgen.golden.netspec import FCLayer
+from accelgen.hdl.diannao.top import TOP_MODULE, verilog
 from accelgen.hdl.diannao.update import WeightUpdate
+from accelgen.host.diannao import HostTile, compile_update, read_weights, sb_read_addrs
 from accelgen.spec.diannao import DianNaoConfig
 
 from . import diannao as dn
 
-__all__ = ["StepResult", "check_training", "run_update", "train_step", "update_unit"]
+__all__ = [
+    "StepResult",
+    "UpdateRun",
+    "check_training",
+    "run_update",
+    "run_updates",
+    "train_step",
+    "update_unit",
+]
 
 
 @dataclass
@@ -49,8 +63,21 @@ class StepResult:
 
 
 def check_training(cfg: sgd.SGDConfig, config: DianNaoConfig) -> None:
-    """The SGD formats must be the core's (``ValueError`` naming the field)."""
-    for name in ("act_bits", "act_frac", "w_bits", "w_frac", "acc_bits"):
+    """The SGD formats and LFSR must be the core's, and the core must have the weight-update
+    unit (``ValueError`` naming the field)."""
+    if not config.weight_update:
+        raise ValueError("training on the RTL needs a DianNao core built with weight_update")
+    for name in (
+        "act_bits",
+        "act_frac",
+        "w_bits",
+        "w_frac",
+        "acc_bits",
+        "g_frac",
+        "alpha_frac",
+        "lfsr_width",
+        "lfsr_taps",
+    ):
         a, b = getattr(cfg, name), getattr(config, name)
         if a != b:
             raise ValueError(f"training {name}={a} differs from the DianNao config's {name}={b}")
@@ -132,6 +159,55 @@ def run_update(
     return out, state, beats
 
 
+@dataclass
+class UpdateRun:
+    """Result of one update tile on the RTL: SB rows read back, counters, LFSR state after."""
+
+    rows: np.ndarray
+    cycles: int
+    nfu_busy: int
+    stalls: int
+    lfsr_state: int
+
+
+def run_updates(
+    tiles: list[tuple[HostTile, np.ndarray, int | None]],
+    *,
+    config: DianNaoConfig,
+    simulator: str,
+) -> list[UpdateRun]:
+    """Run update tiles ``(tile, SB rows to read, LFSR state to load or None)`` one after the
+    other on ``diannao_top`` in one simulator run (:mod:`accelgen.sim.diannao_train_tb`)."""
+    from accelgen.sim.runner import run_cocotb
+
+    if not config.weight_update:
+        raise ValueError("the weight update needs a core built with weight_update")
+    arrays: dict[str, np.ndarray] = {}
+    programs, seeds = [], []
+    for k, (tile, read, seed) in enumerate(tiles):
+        for name in ("nbin_addr", "nbin_data", "sb_addr", "sb_data", "nbout_addr", "nbout_data"):
+            arrays[f"t{k}_{name}"] = np.asarray(getattr(tile, name), dtype=np.int64)
+        arrays[f"t{k}_read"] = np.asarray(read, dtype=np.int64)
+        for ins in tile.program:
+            ins.check(config)
+        programs.append([dataclasses.asdict(ins) for ins in tile.program])
+        seeds.append(None if seed is None else int(seed))
+    res = run_cocotb(
+        verilog(config),
+        toplevel=TOP_MODULE,
+        test_module="accelgen.sim.diannao_train_tb",
+        simulator=simulator,
+        inputs=arrays,
+        params={"config": config.to_json(), "programs": programs, "seeds": seeds},
+    ).outputs
+    lfsr = np.asarray(res["lfsr"])
+    out = []
+    for k in range(len(tiles)):
+        cyc, busy, stalls = (int(v) for v in np.asarray(res[f"t{k}_stats"]))
+        out.append(UpdateRun(np.asarray(res[f"t{k}_sb"]), cyc, busy, stalls, int(lfsr[k])))
+    return out
+
+
 def train_step(
     ws: list[np.ndarray],
     x: np.ndarray,
@@ -156,19 +232,18 @@ def train_step(
         gs[i - 1] = np.where(acts[i] > 0, np.asarray(rb.y[0], dtype=np.int64), 0)
         bwd_cycles += int(rb.cycles.sum())
     updates = [(ws[i], acts[i], gs[i]) for i in range(len(ws) - 1, -1, -1)]
-    new, state, beats = run_update(
-        update_unit(cfg, config.tn),
-        updates,
-        alpha=cfg.alpha,
-        stochastic=cfg.rounding == "stochastic",
-        seed=lfsr_state,
-        simulator=simulator,
+    tile, maps = compile_update(
+        updates, config, alpha=cfg.alpha, stochastic=cfg.rounding == "stochastic"
     )
+    (run,) = run_updates(
+        [(tile, sb_read_addrs(maps, config), lfsr_state)], config=config, simulator=simulator
+    )
+    new = read_weights(maps, run.rows, config)
     return StepResult(
         weights=new[::-1],
-        lfsr_state=state,
+        lfsr_state=run.lfsr_state,
         logits=acts[-1],
         forward_cycles=int(res.cycles.sum()),
         backward_cycles=bwd_cycles,
-        update_cycles=beats,
+        update_cycles=run.cycles,
     )

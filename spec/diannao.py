@@ -29,7 +29,19 @@ loop nest of ``n_o1 * n_o0`` outputs (Tn-wide NBout words), each reduced over
         NBout[out] = acc if nfu2_out == PARTIAL else NFU3(acc);  out += 1
         if sb_reuse: sb = sb_addr                # the same weights for every output
 
-``out`` starts at ``nbout_addr``. Each of the ``n_o1*n_o0*n_r2*n_r1*n_r0`` steps is one NFU cycle;
+``out`` starts at ``nbout_addr``. A core built with ``weight_update`` has four more fields
+(:data:`UPDATE_FIELDS`, after the others): an instruction with ``upd`` set is a weight update of
+SB rows instead (``n_o0`` rows of the SB words ``sb_addr .. sb_addr + n_r0 - 1``, see
+``docs/diannao.md``, "Training")::
+
+    for row in range(n_o0):                      # output neuron ob * tn + row
+      for r0 in range(n_r0):                     # input block
+        w = SB[sb_addr + r0][row];  a = NBin[nbin_addr + r0*s_r0]
+        g = sat(act_bits, NBout[nbout_addr][row])
+        n = upd_lanes if r0 == n_r0 - 1 else tn  # lanes updated (one LFSR step each)
+        SB[sb_addr + r0][row][:n] = sat(w_bits, w + round(alpha * g * a, stochastic))
+
+Each of the ``n_o1*n_o0*n_r2*n_r1*n_r0`` steps is one NFU cycle;
 consecutive instructions issue back to back. Field order below is the bit order of the encoded
 word, least significant first; widths depend on the :class:`DianNaoConfig`.
 """
@@ -44,6 +56,7 @@ from typing import Any
 from .config import NumericsConfig, is_pow2, require
 
 __all__ = [
+    "ALPHA_BITS",
     "DianNaoConfig",
     "FIELDS",
     "HostTile",
@@ -53,6 +66,7 @@ __all__ = [
     "NFU2Out",
     "NFU3Op",
     "Sel",
+    "UPDATE_FIELDS",
     "decode",
     "encode",
     "field_slices",
@@ -88,6 +102,19 @@ class DianNaoConfig(NumericsConfig):
     double_buffer : bool
         Split NBin and SB into two halves (ping-pong): the host loads the next tile into one
         half while the program runs on the other. Needs even ``nbin_depth`` and ``sb_depth``.
+    weight_update : bool
+        Build the in-core weight-update unit (training): the CP's ``upd`` instructions compute
+        ``w += alpha * g_i * a_j`` on SB rows with an LFSR-rounded, saturating write-back
+        (``docs/diannao.md``, "Training"). Off by default: the instruction, ports and cycle
+        counts of a core without it are unchanged.
+    g_frac : int
+        Fractional bits of the error terms ``g`` an update reads (``act_bits`` wide).
+    alpha_frac : int
+        Fractional bits of an update instruction's 16-bit learning rate ``alpha``.
+    lfsr_width, lfsr_taps, lfsr_seed : int
+        The update's stochastic-rounding Galois LFSR (``golden/update.py``): width 2..64,
+        feedback taps (bit ``lfsr_width - 1`` set), reset state (non-zero; the host can load
+        another).
     """
 
     tn: int = 16
@@ -102,6 +129,12 @@ class DianNaoConfig(NumericsConfig):
     pwl_segments: int = 16
     imem_depth: int = 64
     double_buffer: bool = False
+    weight_update: bool = False
+    g_frac: int = 12
+    alpha_frac: int = 16
+    lfsr_width: int = 32
+    lfsr_taps: int = 0x80200003
+    lfsr_seed: int = 1
 
     def __post_init__(self) -> None:
         self.validate_fields()
@@ -135,8 +168,39 @@ class DianNaoConfig(NumericsConfig):
                 f"and {self.sb_depth!r}",
             )
         self.validate_numerics()
+        if self.weight_update:
+            self._validate_update()
+
+    def _validate_update(self) -> None:
+        require(
+            0 <= self.g_frac < self.act_bits,
+            f"g_frac must be in 0..{self.act_bits - 1}, got {self.g_frac!r}",
+        )
+        require(0 <= self.alpha_frac <= 32, f"alpha_frac must be in 0..32, got {self.alpha_frac!r}")
+        w = self.lfsr_width
+        require(2 <= w <= 64, f"lfsr_width must be in 2..64, got {w!r}")
+        require(
+            0 < self.lfsr_taps < (1 << w) and self.lfsr_taps >> (w - 1) == 1,
+            f"lfsr_taps must fit {w} bits with bit {w - 1} set, got {self.lfsr_taps:#x}",
+        )
+        require(
+            0 < self.lfsr_seed < (1 << w),
+            f"lfsr_seed must be in 1..2**{w}-1, got {self.lfsr_seed!r}",
+        )
+        s = self.update_shift
+        require(
+            0 <= s <= w,
+            f"the update drops alpha_frac + g_frac + act_frac - w_frac = {s} bits, which must "
+            f"be in 0..lfsr_width={w}",
+        )
 
     # ------------------------------------------------------------------ derived values
+    @property
+    def update_shift(self) -> int:
+        """Bits dropped from ``alpha * g * a`` to reach the weight's scale
+        (``alpha_frac + g_frac + act_frac - w_frac``)."""
+        return self.alpha_frac + self.g_frac + self.act_frac - self.w_frac
+
     @property
     def log2_tn(self) -> int:
         return self.tn.bit_length() - 1
@@ -183,7 +247,12 @@ class DianNaoConfig(NumericsConfig):
     def host_data_bits(self) -> int:
         """Width of the host write-data bus (the widest word written in one cycle)."""
         return max(
-            self.nbin_word_bits, self.nbout_word_bits, self.sb_row_bits, instruction_bits(self), 32
+            self.nbin_word_bits,
+            self.nbout_word_bits,
+            self.sb_row_bits,
+            instruction_bits(self),
+            self.lfsr_width if self.weight_update else 32,
+            32,
         )
 
     @property
@@ -275,6 +344,16 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
     ("NBout", "nbout_read", "1"),
 )
 
+# Fields only a core with ``weight_update`` has (appended after FIELDS, so the encoding of the
+# other fields is the same with and without the option).
+UPDATE_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("UPD", "upd", "1"),
+    ("UPD", "stochastic", "1"),
+    ("UPD", "alpha", "alpha"),
+    ("UPD", "upd_lanes", "lanes"),
+)
+ALPHA_BITS = 16
+
 
 def field_widths(config: DianNaoConfig) -> dict[str, int]:
     """Bit width of every instruction field for ``config`` (in encoding order)."""
@@ -287,8 +366,11 @@ def field_widths(config: DianNaoConfig) -> dict[str, int]:
         "stride": config.nbin_depth.bit_length(),
         "nbout": config.nbout_addr_bits,
         "count": config.count_bits,
+        "alpha": ALPHA_BITS,
+        "lanes": _bits_for(config.tn),
     }
-    return {name: kinds[kind] for _, name, kind in FIELDS}
+    fields = FIELDS + (UPDATE_FIELDS if config.weight_update else ())
+    return {name: kinds[kind] for _, name, kind in fields}
 
 
 def field_slices(config: DianNaoConfig) -> dict[str, tuple[int, int]]:
@@ -336,6 +418,10 @@ class Instruction:
     n_o1: int = 1
     nbout_addr: int = 0
     nbout_read: bool = False
+    upd: bool = False
+    stochastic: bool = False
+    alpha: int = 0
+    upd_lanes: int = 0
 
     def __post_init__(self) -> None:
         for name in ("n_r0", "n_r1", "n_r2", "n_o0", "n_o1"):
@@ -373,6 +459,9 @@ class Instruction:
             v = int(getattr(self, name))
             if not 0 <= v < (1 << width):
                 raise ValueError(f"instruction field {name}={v} does not fit in {width} bits")
+        if self.upd:
+            self._check_update(config)
+            return
         last_in = self.nbin_addr + sum(
             (n - 1) * s
             for n, s in (
@@ -394,6 +483,32 @@ class Instruction:
             sb_last = self.sb_addr + (self.reduction if self.sb_reuse else self.steps) - 1
             if sb_last >= config.sb_depth:
                 raise ValueError(f"instruction reads SB word {sb_last} of {config.sb_depth}")
+
+    def _check_update(self, config: DianNaoConfig) -> None:
+        """The rules of an update instruction (``upd``; ``docs/diannao.md``, "Training")."""
+        if not config.weight_update:
+            raise ValueError("an update instruction (upd) needs a core built with weight_update")
+        for name in ("n_r1", "n_r2", "n_o1"):
+            if getattr(self, name) != 1:
+                raise ValueError(f"update instruction: {name} must be 1, got {getattr(self, name)}")
+        if self.nbout_read or not self.sb_reuse:
+            raise ValueError("update instruction: nbout_read must be 0 and sb_reuse 1")
+        if self.n_o0 > config.tn:
+            raise ValueError(f"update instruction: n_o0={self.n_o0} rows, more than tn={config.tn}")
+        if not 1 <= self.upd_lanes <= config.tn:
+            raise ValueError(
+                f"update instruction: upd_lanes must be in 1..{config.tn}, got {self.upd_lanes}"
+            )
+        last_in = self.nbin_addr + (self.n_r0 - 1) * self.s_r0
+        if last_in >= config.nbin_depth:
+            raise ValueError(f"instruction reads NBin word {last_in} of {config.nbin_depth}")
+        if self.nbout_addr >= config.nbout_depth:
+            raise ValueError(
+                f"instruction reads NBout word {self.nbout_addr} of {config.nbout_depth}"
+            )
+        sb_last = self.sb_addr + self.n_r0 - 1
+        if sb_last >= config.sb_depth:
+            raise ValueError(f"instruction reads SB word {sb_last} of {config.sb_depth}")
 
 
 def encode(instr: Instruction, config: DianNaoConfig) -> int:
@@ -427,6 +542,7 @@ class Sel(IntEnum):
     NBOUT = 2
     IMEM = 3
     PWL = 4
+    LFSR = 5  # the weight-update LFSR state (cores with weight_update only)
 
 
 @dataclass

@@ -30,12 +30,12 @@ revisit an NBout word within a program, so they never stall;
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from accelgen.spec.diannao import DianNaoConfig, field_slices, instruction_bits
+from accelgen.spec.diannao import ALPHA_BITS, DianNaoConfig, field_slices, instruction_bits
 
 from ..common.ports import HostWriteSignature
 from .nfu import ctl_layout
@@ -80,13 +80,29 @@ class ControlProcessor(wiring.Component):
         An NFU step is issued this cycle with ``nbin_addr``, ``sb_addr``, ``nbout_addr``, ``ctl``.
     cycles, nfu_busy, stalls : Out(32)
         Counters of the last (or current) run.
+    upd, upd_row, upd_lanes, upd_alpha, upd_stochastic : Out
+        Cores with ``weight_update`` only: the issued step belongs to an update instruction,
+        its SB row (the output-loop counter), the lanes it updates (``upd_lanes`` on an
+        output's last step, else ``tn``), the instruction's ``alpha`` and rounding mode. An
+        update instruction's ``nbout_addr`` output is its fixed error word, and its steps
+        write no NBout word (no interlock entry).
     """
 
     def __init__(self, config: DianNaoConfig, *, drain: int = 4) -> None:
         self.config = config
         self.drain = drain
+        upd_ports = {}
+        if config.weight_update:
+            upd_ports = {
+                "upd": Out(1),
+                "upd_row": Out(range(config.tn)),
+                "upd_lanes": Out(range(config.tn + 1)),
+                "upd_alpha": Out(ALPHA_BITS),
+                "upd_stochastic": Out(1),
+            }
         super().__init__(
             {
+                **upd_ports,
                 "imem": In(
                     HostWriteSignature(
                         addr_width=config.imem_addr_bits, data_shape=instruction_bits(config)
@@ -192,10 +208,20 @@ class ControlProcessor(wiring.Component):
         last_step = end["r0"] & end["r1"] & end["r2"]
         advance = Signal()  # the current instruction issues its last step this cycle
 
+        upd = c.weight_update
+        is_upd = ir.upd if upd else Const(0)
+        if upd:
+            m.d.comb += [
+                self.upd.eq(is_upd),
+                self.upd_row.eq(cnt["o0"][: c.log2_tn]),
+                self.upd_lanes.eq(Mux(last_step, ir.upd_lanes, c.tn)),
+                self.upd_alpha.eq(ir.alpha),
+                self.upd_stochastic.eq(ir.stochastic),
+            ]
         m.d.comb += [
             self.nbin_addr.eq(addr["r0"]),
             self.sb_addr.eq(a_sb),
-            self.nbout_addr.eq(a_out),
+            self.nbout_addr.eq(Mux(is_upd, ir.nbout_addr, a_out) if upd else a_out),
             self.ctl.first.eq(first),
             self.ctl.last.eq(last_step),
             self.ctl.nfu1_op.eq(ir.nfu1_op),
@@ -222,7 +248,10 @@ class ControlProcessor(wiring.Component):
         m.d.comb += a_inc.eq(a_out + 1)
         hazard_hold = in_flight(a_out)  # a stalled step reads the same word next cycle
         hazard_output = ir.nbout_read & (in_flight(a_inc) | (a_out == a_inc))
-        hazard_ins = nxt1.nbout_read & (in_flight(nxt1.nbout_addr) | (a_out == nxt1.nbout_addr))
+        same_out = a_out == nxt1.nbout_addr  # the output finishing now: its write in flight
+        if upd:
+            same_out = same_out & ~is_upd  # an update step writes no NBout word
+        hazard_ins = nxt1.nbout_read & (in_flight(nxt1.nbout_addr) | same_out)
         m.d.sync += hazard.eq(0)
 
         # Outputs are plain expressions of the state (continuous assignments in Verilog), so they
@@ -290,7 +319,13 @@ class ControlProcessor(wiring.Component):
                     m.d.sync += self.done.eq(1)
                     m.next = "IDLE"
         running = fsm.ongoing("RUN")
-        m.d.sync += [pend_v[0].eq(self.issue & last_step), pend_a[0].eq(a_out)]
+        nbout_write = self.issue & last_step
+        if upd:
+            nbout_write = nbout_write & ~is_upd
+        m.d.sync += [
+            pend_v[0].eq(nbout_write),
+            pend_a[0].eq(a_out),
+        ]
         m.d.sync += [pend_v[j].eq(pend_v[j - 1]) for j in range(1, self.drain)]
         m.d.sync += [pend_a[j].eq(pend_a[j - 1]) for j in range(1, self.drain)]
         m.d.comb += [

@@ -22,6 +22,14 @@ address 0; ``done`` pulses when the last output has been written; ``host_raddr``
 ``host_rdata`` reads NBout with a latency of one cycle while idle. ``cycles``, ``nfu_busy`` and
 ``stalls`` are the control processor's counters of the last run.
 
+Cores built with ``weight_update`` (``docs/diannao.md``, "Training") add: host target 5
+(``Sel.LFSR``) loads the update LFSR's state (``lfsr_width`` bits, while idle) and the port
+``lfsr_state`` shows it; ``host_sb_raddr`` (``word * tn + row``) -> ``host_sb_rdata`` (one SB row,
+``tn`` weights) reads SB while idle, one cycle latency; an update step issued in cycle ``t``
+writes its SB row in cycle ``t + UPDATE_LATENCY`` (``t + 4``: buffer read, row select, the
+two stages of :class:`~accelgen.hdl.diannao.update.WeightUpdate`), the host's SB writes
+wait for no one (do not write SB while an update program runs).
+
 Pipeline: issue (buffer read addresses) -> NFU-1 (3 stages) -> NFU-2 (3) -> NFU-3 (7) -> NBout
 write: an NFU step issued in cycle ``t`` writes its output in cycle ``t + PIPELINE_DRAIN``
 (``t + 14``); the control processor's read-after-write interlock covers that distance.
@@ -29,7 +37,7 @@ write: an NFU step issued in cycle ``t`` writes its output in cycle ``t + PIPELI
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -37,16 +45,19 @@ from accelgen.spec.diannao import DianNaoConfig, Sel, instruction_bits
 from accelgen.spec.pwl import PWL_COEF_BITS
 
 from .. import macros
+from ..common.arith import sat
 from ..verilog import cached
 from .buffers import nbin, nbout, sb
 from .cp import COUNTER_BITS, ControlProcessor
 from .nfu import NFU, ctl_layout
+from .update import WeightUpdate
 
 __all__ = [
     "GENERATION_MEMORY_BITS",
     "DianNaoTop",
     "PIPELINE_DRAIN",
     "TOP_MODULE",
+    "UPDATE_LATENCY",
     "check_generation_budget",
     "generate_verilog",
     "memory_bits",
@@ -55,6 +66,7 @@ __all__ = [
 
 TOP_MODULE = "diannao_top"
 PIPELINE_DRAIN = NFU.latency + 1  # buffer read + NFU stages
+UPDATE_LATENCY = 4  # issue -> SB write of an update step: buffer read, row select, 2 stages
 
 GENERATION_MEMORY_BITS = 1 << 24
 """Most on-chip memory bits a core generated with inferred memories may hold (16 Mibit = 2 MiB).
@@ -113,14 +125,25 @@ class DianNaoTop(wiring.Component):
         Run control.
     cycles, nfu_busy, stalls : Out(32)
         Counters of the last run.
+    host_sb_raddr : In, host_sb_rdata : Out; lfsr_state : Out(lfsr_width)
+        ``weight_update`` only: SB row read port (1-cycle latency, while idle) and the update
+        LFSR's state.
     """
 
     def __init__(self, config: DianNaoConfig) -> None:
         if not isinstance(config, DianNaoConfig):
             raise TypeError(f"config must be a DianNaoConfig, got {type(config).__name__}")
         self.config = config
+        upd_ports = {}
+        if config.weight_update:
+            upd_ports = {
+                "host_sb_raddr": In(config.sb_addr_bits + config.log2_tn),
+                "host_sb_rdata": Out(config.sb_row_bits),
+                "lfsr_state": Out(config.lfsr_width),
+            }
         super().__init__(
             {
+                **upd_ports,
                 "host_we": In(1),
                 "host_sel": In(3),
                 "host_addr": In(config.host_addr_bits),
@@ -153,9 +176,6 @@ class DianNaoTop(wiring.Component):
             b_in.w.addr.eq(addr),
             b_in.w.data.eq(wdata[: c.nbin_word_bits]),
             b_in.w.en.eq(we & (sel == Sel.NBIN)),
-            b_sb.w.addr.eq(addr[c.log2_tn :]),
-            b_sb.w.data.eq(Cat(*([wdata[: c.sb_row_bits]] * c.tn))),
-            b_sb.w.en.eq(Cat(*[we & (sel == Sel.SB) & (row == r) for r in range(c.tn)])),
             cp.imem.en.eq(idle_we & (sel == Sel.IMEM)),
             cp.imem.addr.eq(addr),
             cp.imem.data.eq(wdata[: instruction_bits(c)]),
@@ -171,17 +191,35 @@ class DianNaoTop(wiring.Component):
             self.stalls.eq(cp.stalls),
             # CP -> buffers (read addresses)
             b_in.r.addr.eq(cp.nbin_addr),
-            b_sb.r.addr.eq(cp.sb_addr),
             self.host_rdata.eq(b_out.r.data),
         ]
         m.d.comb += b_out.r.addr.eq(Mux(cp.busy, cp.nbout_addr, self.host_raddr))
+
+        # host SB row writes (address, data, row enables)
+        host_sb = (
+            addr[c.log2_tn :],
+            Cat(*([wdata[: c.sb_row_bits]] * c.tn)),
+            Cat(*[we & (sel == Sel.SB) & (row == r) for r in range(c.tn)]),
+        )
+        if c.weight_update:
+            self._update_unit(m, cp, b_in, b_sb, b_out, host_sb)
+        else:
+            m.d.comb += [
+                b_sb.w.addr.eq(host_sb[0]),
+                b_sb.w.data.eq(host_sb[1]),
+                b_sb.w.en.eq(host_sb[2]),
+                b_sb.r.addr.eq(cp.sb_addr),
+            ]
 
         # the step's control word follows the buffers' 1-cycle read latency
         valid_d = Signal()
         ctl_d = Signal(ctl_layout(c))
         m.d.sync += [valid_d.eq(cp.issue), ctl_d.eq(cp.ctl)]
+        if c.weight_update:
+            upd_d = Signal()  # update steps do not enter the NFU
+            m.d.sync += upd_d.eq(cp.upd)
         m.d.comb += [
-            nfu.valid.eq(valid_d),
+            nfu.valid.eq(valid_d & ~upd_d if c.weight_update else valid_d),
             nfu.ctl.eq(ctl_d),
             nfu.x.eq(b_in.r.data),
             nfu.w.eq(b_sb.r.data),
@@ -196,6 +234,94 @@ class DianNaoTop(wiring.Component):
             b_out.w.en.eq(nfu_w | (idle_we & (sel == Sel.NBOUT))),
         ]
         return m
+
+    def _update_unit(self, m: Module, cp, b_in, b_sb, b_out, host_sb) -> None:
+        """The in-core weight update (``weight_update``): issue -> buffer read -> row select
+        (registered) -> :class:`WeightUpdate` (2 stages) -> SB row write, ``UPDATE_LATENCY``."""
+        c = self.config
+        m.submodules.update = unit = WeightUpdate(
+            lanes=c.tn,
+            act_bits=c.act_bits,
+            act_frac=c.act_frac,
+            w_bits=c.w_bits,
+            w_frac=c.w_frac,
+            g_frac=c.g_frac,
+            alpha_frac=c.alpha_frac,
+            lfsr_width=c.lfsr_width,
+            lfsr_taps=c.lfsr_taps,
+            lfsr_seed=c.lfsr_seed,
+        )
+        we, sel, wdata = self.host_we, self.host_sel, self.host_wdata
+        m.d.comb += [
+            unit.load.eq(we & ~cp.busy & (sel == Sel.LFSR)),
+            unit.seed.eq(wdata[: c.lfsr_width]),
+            self.lfsr_state.eq(unit.lfsr_state),
+        ]
+        # SB read: the CP while running, else the host's row read (row registered with the data)
+        sb_raddr = self.host_sb_raddr
+        m.d.comb += b_sb.r.addr.eq(Mux(cp.busy, cp.sb_addr, sb_raddr[c.log2_tn :]))
+        host_row = Signal(range(c.tn))
+        m.d.sync += host_row.eq(sb_raddr[: c.log2_tn])
+        rows = b_sb.r.data
+        m.d.comb += self.host_sb_rdata.eq(rows.word_select(host_row, c.sb_row_bits))
+
+        # stage "read": the buffers' data arrives; the step's controls follow it
+        d1 = {
+            "valid": Signal(name="upd_v1"),
+            "row": Signal(range(c.tn), name="upd_row1"),
+            "lanes": Signal(range(c.tn + 1), name="upd_lanes1"),
+            "addr": Signal(c.sb_addr_bits, name="upd_addr1"),
+        }
+        m.d.sync += [
+            d1["valid"].eq(cp.issue & cp.upd),
+            d1["row"].eq(cp.upd_row),
+            d1["lanes"].eq(cp.upd_lanes),
+            d1["addr"].eq(cp.sb_addr),
+        ]
+        alpha1, sto1 = Signal(16, name="upd_alpha1"), Signal(name="upd_sto1")
+        m.d.sync += [alpha1.eq(cp.upd_alpha), sto1.eq(cp.upd_stochastic)]
+        # stage "select": the SB row, the error term of that row (saturated), the activations
+        w2 = Signal(c.sb_row_bits, name="upd_w2")
+        g2 = Signal(signed(c.act_bits), name="upd_g2")
+        a2 = Signal(c.nbin_word_bits, name="upd_a2")
+        n2 = Signal(range(c.tn + 1), name="upd_n2")
+        row2 = Signal(range(c.tn), name="upd_row2")
+        addr2 = Signal(c.sb_addr_bits, name="upd_addr2")
+        alpha2, sto2 = Signal(16, name="upd_alpha2"), Signal(name="upd_sto2")
+        g_lane = b_out.r.data.word_select(d1["row"], c.acc_bits).as_signed()
+        m.d.sync += [
+            w2.eq(rows.word_select(d1["row"], c.sb_row_bits)),
+            g2.eq(sat(g_lane, c.act_bits)),
+            a2.eq(b_in.r.data),
+            n2.eq(Mux(d1["valid"], d1["lanes"], 0)),
+            row2.eq(d1["row"]),
+            addr2.eq(d1["addr"]),
+            alpha2.eq(alpha1),
+            sto2.eq(sto1),
+        ]
+        m.d.comb += [
+            unit.w.eq(w2),
+            unit.a.eq(a2),
+            unit.n_valid.eq(n2),
+            unit.alpha.eq(alpha2),
+            unit.stochastic.eq(sto2),
+        ]
+        m.d.comb += [unit.g[k].eq(g2) for k in range(c.tn)]
+        # the unit's 2 stages: the row and word travel alongside
+        row_q, addr_q = row2, addr2
+        for k in range(unit.latency):
+            r = Signal(range(c.tn), name=f"upd_row{3 + k}")
+            a = Signal(c.sb_addr_bits, name=f"upd_addr{3 + k}")
+            m.d.sync += [r.eq(row_q), a.eq(addr_q)]
+            row_q, addr_q = r, a
+        # SB write: the update's row write-back wins over a host write in the same cycle
+        wb = unit.out_valid
+        host_addr, host_data, host_en = host_sb
+        m.d.comb += [
+            b_sb.w.addr.eq(Mux(wb, addr_q, host_addr)),
+            b_sb.w.data.eq(Mux(wb, Cat(*([unit.w_out.as_value()] * c.tn)), host_data)),
+            b_sb.w.en.eq(Mux(wb, Cat(*[row_q == r for r in range(c.tn)]), host_en)),
+        ]
 
 
 def generate_verilog(config: DianNaoConfig, *, memories: str = "flops") -> str:

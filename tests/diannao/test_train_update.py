@@ -1,0 +1,136 @@
+"""The in-core weight update (``DianNaoConfig.weight_update``): ``upd`` instructions on
+``diannao_top`` vs the golden update (:func:`accelgen.golden.update.weight_update`, one LFSR in
+row-major order) and the CP model (:class:`accelgen.golden.diannao_cp.DianNaoCPModel`, outputs
+and cycles), on random tiles with saturation, partial tiles, both roundings and the LFSR carried
+across instructions and programs."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from accelgen.golden.diannao_cp import DianNaoCPModel, program_cycles
+from accelgen.golden.update import LFSR, LFSRConfig, weight_update
+from accelgen.host.diannao import compile_update, read_weights, sb_read_addrs
+from accelgen.sim.runner import default_simulators
+from accelgen.sim.train import run_updates
+from accelgen.spec.diannao import DianNaoConfig, Instruction, decode, encode
+
+CONFIG = DianNaoConfig(
+    tn=4, nbin_depth=16, sb_depth=32, nbout_depth=16, imem_depth=16, weight_update=True
+)
+
+
+def _updates(rng, shapes, small=False):
+    out = []
+    for n_out, n_in in shapes:
+        lim = 400 if small else 2**15
+        w = rng.integers(-(2**15), 2**15, (n_out, n_in))
+        w[0, : min(2, n_in)] = (32767, -32768)  # saturation both ways (large updates)
+        out.append((w, rng.integers(-lim, lim, n_in), rng.integers(-lim, lim, n_out)))
+    return out
+
+
+def _golden(updates, alpha, rounding, lfsr):
+    return [
+        weight_update(
+            w,
+            a,
+            g,
+            alpha=alpha,
+            alpha_frac=CONFIG.alpha_frac,
+            num=CONFIG.numerics,
+            rounding=rounding,
+            lfsr=lfsr,
+            g_frac=CONFIG.g_frac,
+        )
+        for w, a, g in updates
+    ]
+
+
+def _cases(seed=3):
+    """Three programs: stochastic (two layers, partial row and input tiles), stochastic again
+    with the LFSR carried over from the first, nearest (small updates)."""
+    rng = np.random.default_rng(seed)
+    specs = [
+        (_updates(rng, [(10, 7), (3, 9)]), 40000, True, 0x1234567),
+        (_updates(rng, [(8, 8), (5, 4)]), 65535, True, None),
+        (_updates(rng, [(6, 5)], small=True), 3000, False, None),
+    ]
+    tiles, want, lfsr = [], [], LFSR(LFSRConfig())
+    for ups, alpha, sto, seed in specs:
+        tile, maps = compile_update(ups, CONFIG, alpha=alpha, stochastic=sto)
+        if seed is not None:
+            lfsr.state = seed
+        want.append(
+            (maps, _golden(ups, alpha, "stochastic" if sto else "nearest", lfsr), lfsr.state)
+        )
+        tiles.append((tile, sb_read_addrs(maps, CONFIG), seed))
+    return tiles, want
+
+
+def test_golden_cp_model_matches_weight_update():
+    tiles, want = _cases()
+    model = DianNaoCPModel(CONFIG)
+    for (tile, read, seed), (maps, ws, state) in zip(tiles, want, strict=True):
+        if seed is not None:
+            model.lfsr.state = seed
+        model.load(tile)
+        stats = model.run(tile.program)
+        assert stats == program_cycles(tile.program)
+        assert stats.busy == sum(i.n_o0 * i.n_r0 for i in tile.program)
+        got = read_weights(maps, model.sb.reshape(-1, CONFIG.tn)[read], CONFIG)
+        for g, w in zip(got, ws, strict=True):
+            np.testing.assert_array_equal(g, w)
+        assert model.lfsr.state == state
+    sat = sum(np.isin(w, (-32768, 32767)).sum() for _, ws, _ in want for w in ws)
+    assert sat > 10
+
+
+def test_update_instruction_encoding_and_rules():
+    ins = Instruction(
+        upd=True,
+        stochastic=True,
+        alpha=65535,
+        sb_addr=3,
+        n_r0=2,
+        n_o0=4,
+        nbout_addr=5,
+        upd_lanes=3,
+        s_r0=1,
+    )
+    assert decode(encode(ins, CONFIG), CONFIG) == ins
+    with pytest.raises(ValueError, match="needs a core built with weight_update"):
+        ins.check(dataclasses.replace(CONFIG, weight_update=False))
+    for bad, match in (
+        (dict(n_o0=5), "more than tn=4"),
+        (dict(upd_lanes=0), "upd_lanes must be in 1..4"),
+        (dict(n_o1=2), "n_o1 must be 1"),
+        (dict(nbout_read=True), "nbout_read must be 0"),
+        (dict(sb_addr=31), "reads SB word 32 of 32"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            dataclasses.replace(ins, **bad).check(CONFIG)
+
+
+def test_default_config_has_no_update_fields():
+    from accelgen.spec.diannao import field_widths, instruction_bits
+
+    base = DianNaoConfig(tn=4)
+    assert "upd" not in field_widths(base)
+    assert instruction_bits(dataclasses.replace(base, weight_update=True)) == (
+        instruction_bits(base) + 1 + 1 + 16 + 3
+    )
+
+
+@pytest.mark.parametrize("simulator", default_simulators())
+def test_in_core_update_vs_golden(simulator):
+    tiles, want = _cases()
+    runs = run_updates(tiles, config=CONFIG, simulator=simulator)
+    for k, (run, (tile, _, _), (maps, ws, state)) in enumerate(zip(runs, tiles, want, strict=True)):
+        got = read_weights(maps, run.rows, CONFIG)
+        for j, (g, w) in enumerate(zip(got, ws, strict=True)):
+            np.testing.assert_array_equal(g, w, err_msg=f"program {k} layer {j}")
+        assert run.lfsr_state == state, f"program {k}: LFSR state"
+        stats = program_cycles(tile.program)
+        assert (run.cycles, run.nfu_busy, run.stalls) == (stats.cycles, stats.busy, stats.stall)

@@ -28,13 +28,15 @@ input channels per group; a program reduces a chunk of channel tiles (``r2``), k
 
 Weight update (cores with ``weight_update``; ``docs/diannao.md``, "Training")
 ---------------------------------------------------------------------------
-:func:`compile_update` maps ``W_l += alpha * outer(g_l, a_l)`` of several layers onto one host
-tile: each layer's weights in the FC layout above (``[output tile][input word]``), its
-activations ``a_l`` in NBin (``[input word]``), its errors ``g_l`` in NBout (``[output tile]``,
-lane = row), layers one after another in every buffer. The program has one ``upd``
-instruction per output tile (rows ``ob*T ..``, all input words), layers in the given order, so
-the LFSR sees each layer's weights in row-major ``[out, in]`` order: the golden SGD's order.
-The host reads the updated rows back with :func:`sb_read_addrs` / :func:`read_weights`.
+:func:`compile_update` maps ``W_l += alpha * outer(g_l, a_l)`` of several layers onto host
+tiles, as many output tiles per host tile as the buffers and the IMEM hold: the weights in the
+FC layout above (``[output tile][input word]``), the activations ``a_l`` in NBin (``[input
+word]``), the errors ``g_l`` in NBout (``[output tile]``, lane = row), one part after another in
+every buffer. The program has one ``upd`` instruction per output tile (its rows, all input
+words), layers in the given order, so the LFSR sees each layer's weights in row-major
+``[out, in]`` order: the golden SGD's order. The LFSR state stays in the core from one program
+to the next. The host reads the updated SB rows back after each tile
+(:attr:`UpdateTile.read`) and reassembles them (:func:`read_weights`).
 
 Host tile order: FC ``for sample chunk: for output chunk: for input chunk``; conv and pool
 ``for sample: for output-row band: for output(-channel) chunk: for input-channel chunk``.
@@ -74,8 +76,8 @@ from accelgen.spec.pwl import pwl_table_writes
 __all__ = [
     "LayerPlan",
     "UpdateMap",
+    "UpdateTile",
     "compile_update",
-    "sb_read_addrs",
     "read_weights",
     "assemble",
     "check_programs",
@@ -854,26 +856,39 @@ def run_layer(model: DianNaoCPModel, layer, x: np.ndarray) -> tuple[np.ndarray, 
 
 @dataclass(frozen=True)
 class UpdateMap:
-    """Where :func:`compile_update` put one layer: shape ``[n_out, n_in]`` and the first SB,
-    NBin and NBout words."""
+    """Where :func:`compile_update` put output tiles ``ob0 .. ob0 + n_ob - 1`` of update
+    ``layer`` (shape ``[n_out, n_in]``) in one host tile: the first SB, NBin and NBout words."""
 
+    layer: int
+    ob0: int
+    n_ob: int
     n_out: int
     n_in: int
     sb_base: int
     nbin_base: int
     nbout_base: int
 
-    def words(self, t: int) -> tuple[int, int]:
-        """(output tiles, input words) at ``tn = t``."""
-        return _cdiv(self.n_out, t), _cdiv(self.n_in, t)
+    def input_words(self, t: int) -> int:
+        return _cdiv(self.n_in, t)
+
+
+@dataclass
+class UpdateTile:
+    """One host tile of a weight update: the buffers and program, the layers' placement, and
+    the SB rows (host addresses ``word * tn + row``) to read back after the run."""
+
+    tile: HostTile
+    maps: list[UpdateMap]
+    read: np.ndarray
 
 
 def compile_update(
     updates, config: DianNaoConfig, *, alpha: int, stochastic: bool
-) -> tuple[HostTile, list[UpdateMap]]:
-    """One host tile that applies ``w += alpha * outer(g, a)`` to every ``(w, a, g)`` of
-    ``updates`` on the core (module docstring), in order; ``ValueError`` if they do not fit the
-    buffers, the IMEM or the formats."""
+) -> list[UpdateTile]:
+    """Host tiles that apply ``w += alpha * outer(g, a)`` to every ``(w, a, g)`` of ``updates``
+    on the core (module docstring), in order: as many output tiles per host tile as SB, NBin,
+    NBout and the IMEM hold; ``ValueError`` if one output tile does not fit or a value does not
+    fit its format."""
     c, t = config, config.tn
     if not c.weight_update:
         raise ValueError("the weight update needs a core built with weight_update")
@@ -883,9 +898,7 @@ def compile_update(
         or not 0 <= alpha < 2**16
     ):
         raise ValueError(f"alpha must be an integer in 0..65535, got {alpha!r}")
-    maps, nb, sbw, no = [], [], [], []
-    program: list[Instruction] = []
-    sb_base = nbin_base = nbout_base = 0
+    layers = []
     for k, (w, a, g) in enumerate(updates):
         wa = check_fixed(w, c.w_bits, f"update {k} w")
         aa = check_fixed(a, c.act_bits, f"update {k} a")
@@ -895,72 +908,108 @@ def compile_update(
                 f"update {k}: w must be [out, in] with a[in], g[out]; got w {wa.shape}, "
                 f"a {aa.shape}, g {ga.shape}"
             )
-        m = UpdateMap(int(wa.shape[0]), int(wa.shape[1]), sb_base, nbin_base, nbout_base)
-        ot, it = m.words(t)
-        ww = _lanes(wa, t)  # [No, IT, T]
-        ww = np.pad(ww, ((0, ot * t - m.n_out), (0, 0), (0, 0))).reshape(ot, t, it, t)
-        sbw.append(ww.transpose(0, 2, 1, 3).reshape(-1, t))  # [(ot, it, row), T]
-        nb.append(_lanes(aa[None], t)[0])
-        no.append(_lanes(ga[None], t)[0])
-        lanes = m.n_in - (it - 1) * t
-        for ob in range(ot):
-            program.append(
-                Instruction(
-                    upd=True,
-                    stochastic=bool(stochastic),
-                    alpha=int(alpha),
-                    sb_addr=sb_base + ob * it,
-                    nbin_addr=nbin_base,
-                    s_r0=1 if it > 1 else 0,
-                    n_r0=it,
-                    n_o0=min(t, m.n_out - ob * t),
-                    nbout_addr=nbout_base + ob,
-                    upd_lanes=lanes,
-                )
+        n_out, n_in = wa.shape
+        ot, it = _cdiv(n_out, t), _cdiv(n_in, t)
+        if it > min(c.sb_depth, c.nbin_depth) or wa.size == 0:
+            raise ValueError(
+                f"update {k}: w {wa.shape} needs {it} SB and NBin words per output tile, the "
+                f"core has sb_depth={c.sb_depth}, nbin_depth={c.nbin_depth}"
             )
-        maps.append(m)
-        sb_base, nbin_base, nbout_base = sb_base + ot * it, nbin_base + it, nbout_base + ot
-    if not program:
+        ww = _lanes(wa, t)  # [No, IT, T]
+        ww = np.pad(ww, ((0, ot * t - n_out), (0, 0), (0, 0))).reshape(ot, t, it, t)
+        layers.append((ww.transpose(0, 2, 1, 3), _lanes(aa[None], t)[0], _lanes(ga[None], t)[0]))
+    if not layers:
         raise ValueError("no weights to update")
-    for name, used, depth in (
-        ("sb_depth", sb_base, c.sb_depth),
-        ("nbin_depth", nbin_base, c.nbin_depth),
-        ("nbout_depth", nbout_base, c.nbout_depth),
-        ("imem_depth", len(program), c.imem_depth),
-    ):
-        if used > depth:
-            raise ValueError(f"the weight update needs {used} words of {name}={depth}")
-    program[-1] = dataclasses.replace(program[-1], end=True)
-    for ins in program:
-        ins.check(config)
-    sb_data = np.concatenate(sbw)
-    tile = HostTile(
-        program,
-        np.arange(nbin_base),
-        np.concatenate(nb),
-        np.arange(sb_base * t),
-        sb_data,
-        np.arange(nbout_base),
-        np.concatenate(no),
-        *_empty(t),
-    )
-    return tile, maps
+
+    out: list[UpdateTile] = []
+    cur: dict = {}
+
+    def close() -> None:
+        if not cur.get("program"):
+            return
+        program = cur["program"]
+        program[-1] = dataclasses.replace(program[-1], end=True)
+        for ins in program:
+            ins.check(config)
+        sb_words = cur["sb"]
+        tile = HostTile(
+            program,
+            np.arange(cur["nbin"]),
+            np.concatenate(cur["nb_data"]),
+            np.arange(sb_words * t),
+            np.concatenate(cur["sb_data"]),
+            np.arange(cur["nbout"]),
+            np.concatenate(cur["no_data"]),
+            *_empty(t),
+        )
+        out.append(UpdateTile(tile, cur["maps"], np.arange(sb_words * t)))
+
+    def fresh() -> None:
+        cur.clear()
+        cur.update(program=[], maps=[], sb=0, nbin=0, nbout=0, nb_data=[], sb_data=[], no_data=[])
+
+    fresh()
+    for k, (blocks, a_words, g_words) in enumerate(layers):
+        n_out, n_in = np.shape(updates[k][0])
+        ot, it = blocks.shape[0], blocks.shape[1]
+        lanes = n_in - (it - 1) * t
+        ob = 0
+        while ob < ot:
+            room = min(
+                (c.sb_depth - cur["sb"]) // it,
+                c.nbout_depth - cur["nbout"],
+                c.imem_depth - len(cur["program"]),
+            )
+            if c.nbin_depth - cur["nbin"] < it or room < 1:
+                close()
+                fresh()
+                continue
+            n = min(room, ot - ob)
+            m = UpdateMap(k, ob, n, n_out, n_in, cur["sb"], cur["nbin"], cur["nbout"])
+            for j in range(n):
+                cur["program"].append(
+                    Instruction(
+                        upd=True,
+                        stochastic=bool(stochastic),
+                        alpha=int(alpha),
+                        sb_addr=m.sb_base + j * it,
+                        nbin_addr=m.nbin_base,
+                        s_r0=1 if it > 1 else 0,
+                        n_r0=it,
+                        n_o0=min(t, n_out - (ob + j) * t),
+                        nbout_addr=m.nbout_base + j,
+                        upd_lanes=lanes,
+                    )
+                )
+            cur["sb_data"].append(blocks[ob : ob + n].reshape(-1, t))  # [(ob, it, row), T]
+            cur["nb_data"].append(a_words)
+            cur["no_data"].append(g_words[ob : ob + n])
+            cur["maps"].append(m)
+            cur["sb"] += n * it
+            cur["nbin"] += it
+            cur["nbout"] += n
+            ob += n
+    close()
+    return out
 
 
-def sb_read_addrs(maps: list[UpdateMap], config: DianNaoConfig) -> np.ndarray:
-    """Host SB row addresses (``word * tn + row``) of every layer of ``maps``, in order."""
+def read_weights(tiles: list[UpdateTile], rows: list[np.ndarray], config: DianNaoConfig) -> list:
+    """The updated weight matrices, one per update, from the SB rows read back after every
+    tile (``rows[i]`` = ``[len(tiles[i].read), tn]``)."""
     t = config.tn
-    words = sum(int(np.prod(m.words(t))) for m in maps)
-    return np.arange(words * t)
-
-
-def read_weights(maps: list[UpdateMap], rows: np.ndarray, config: DianNaoConfig) -> list:
-    """The weight matrices from the SB rows read at :func:`sb_read_addrs` (``[n, tn]``)."""
-    t = config.tn
+    parts: dict[int, list] = {}
+    shapes: dict[int, tuple[int, int]] = {}
+    for ut, r in zip(tiles, rows, strict=True):
+        r = np.asarray(r, dtype=np.int64)
+        for m in ut.maps:
+            it = m.input_words(t)
+            blk = r[m.sb_base * t : (m.sb_base + m.n_ob * it) * t]
+            w = blk.reshape(m.n_ob, it, t, t).transpose(0, 2, 1, 3).reshape(m.n_ob * t, it * t)
+            parts.setdefault(m.layer, []).append((m.ob0, w))
+            shapes[m.layer] = (m.n_out, m.n_in)
     out = []
-    for m in maps:
-        ot, it = m.words(t)
-        blk = np.asarray(rows, dtype=np.int64)[m.sb_base * t : (m.sb_base + ot * it) * t]
-        w = blk.reshape(ot, it, t, t).transpose(0, 2, 1, 3).reshape(ot * t, it * t)
-        out.append(w[: m.n_out, : m.n_in].copy())
+    for k in sorted(parts):
+        n_out, n_in = shapes[k]
+        w = np.concatenate([w for _, w in sorted(parts[k], key=lambda p: p[0])])
+        out.append(w[:n_out, :n_in].copy())
     return out

@@ -9,10 +9,10 @@ One step on one sample, each product on generated hardware (a ``diannao_top`` bu
    matrix, tiled by the DianNao compiler like any FC layer (no bias, no activation); the ReLU
    derivative is applied by the host (``g = 0`` where the layer's forward output is ``<= 0``;
    ``docs/diannao.md``, "Training", says why);
-4. the weight updates of every layer, last layer first, **inside the core**: one program of
-   ``upd`` instructions (:func:`accelgen.host.diannao.compile_update`) updates the SB rows in
-   place with the core's LFSR (loaded with the state the previous step left), and the host reads
-   the updated weights back from SB (:func:`run_updates`).
+4. the weight updates of every layer, last layer first, **inside the core**: programs of
+   ``upd`` instructions (:func:`accelgen.host.diannao.compile_update`, one per host tile) update
+   the SB rows in place with the core's LFSR (loaded once with the state the previous step
+   left), and the host reads the updated weights back from SB (:func:`run_updates`).
 
 So every step costs ``1 + (layers - 1) + 1`` simulator runs; the cycles of each part are the
 RTL's counters. The stand-alone unit (:func:`run_update`, :func:`update_unit`) remains for its
@@ -30,7 +30,7 @@ from accelgen.golden import sgd
 from accelgen.golden.netspec import FCLayer
 from accelgen.hdl.diannao.top import TOP_MODULE, verilog
 from accelgen.hdl.diannao.update import WeightUpdate
-from accelgen.host.diannao import HostTile, compile_update, read_weights, sb_read_addrs
+from accelgen.host.diannao import UpdateTile, compile_update, read_weights
 from accelgen.spec.diannao import DianNaoConfig
 
 from . import diannao as dn
@@ -171,20 +171,22 @@ class UpdateRun:
 
 
 def run_updates(
-    tiles: list[tuple[HostTile, np.ndarray, int | None]],
+    tiles: list[tuple[UpdateTile, int | None]],
     *,
     config: DianNaoConfig,
     simulator: str,
 ) -> list[UpdateRun]:
-    """Run update tiles ``(tile, SB rows to read, LFSR state to load or None)`` one after the
-    other on ``diannao_top`` in one simulator run (:mod:`accelgen.sim.diannao_train_tb`)."""
+    """Run update tiles ``(tile, LFSR state to load first or None)`` one after the other on
+    ``diannao_top`` in one simulator run (:mod:`accelgen.sim.diannao_train_tb`); each result
+    holds the SB rows ``tile.read`` read back after its program."""
     from accelgen.sim.runner import run_cocotb
 
     if not config.weight_update:
         raise ValueError("the weight update needs a core built with weight_update")
     arrays: dict[str, np.ndarray] = {}
     programs, seeds = [], []
-    for k, (tile, read, seed) in enumerate(tiles):
+    for k, (ut, seed) in enumerate(tiles):
+        tile, read = ut.tile, ut.read
         for name in ("nbin_addr", "nbin_data", "sb_addr", "sb_data", "nbout_addr", "nbout_data"):
             arrays[f"t{k}_{name}"] = np.asarray(getattr(tile, name), dtype=np.int64)
         arrays[f"t{k}_read"] = np.asarray(read, dtype=np.int64)
@@ -232,18 +234,17 @@ def train_step(
         gs[i - 1] = np.where(acts[i] > 0, np.asarray(rb.y[0], dtype=np.int64), 0)
         bwd_cycles += int(rb.cycles.sum())
     updates = [(ws[i], acts[i], gs[i]) for i in range(len(ws) - 1, -1, -1)]
-    tile, maps = compile_update(
+    tiles = compile_update(
         updates, config, alpha=cfg.alpha, stochastic=cfg.rounding == "stochastic"
     )
-    (run,) = run_updates(
-        [(tile, sb_read_addrs(maps, config), lfsr_state)], config=config, simulator=simulator
-    )
-    new = read_weights(maps, run.rows, config)
+    seeds = [lfsr_state] + [None] * (len(tiles) - 1)  # the LFSR runs on from tile to tile
+    runs = run_updates(list(zip(tiles, seeds, strict=True)), config=config, simulator=simulator)
+    new = read_weights(tiles, [r.rows for r in runs], config)
     return StepResult(
         weights=new[::-1],
-        lfsr_state=run.lfsr_state,
+        lfsr_state=runs[-1].lfsr_state,
         logits=acts[-1],
         forward_cycles=int(res.cycles.sum()),
         backward_cycles=bwd_cycles,
-        update_cycles=run.cycles,
+        update_cycles=sum(r.cycles for r in runs),
     )

@@ -11,7 +11,7 @@ import pytest
 
 from accelgen.golden.diannao_cp import DianNaoCPModel, program_cycles
 from accelgen.golden.update import LFSR, LFSRConfig, weight_update
-from accelgen.host.diannao import compile_update, read_weights, sb_read_addrs
+from accelgen.host.diannao import compile_update, read_weights
 from accelgen.sim.runner import default_simulators
 from accelgen.sim.train import run_updates
 from accelgen.spec.diannao import DianNaoConfig, Instruction, decode, encode
@@ -49,41 +49,49 @@ def _golden(updates, alpha, rounding, lfsr):
 
 
 def _cases(seed=3):
-    """Three programs: stochastic (two layers, partial row and input tiles), stochastic again
-    with the LFSR carried over from the first, nearest (small updates)."""
+    """Four updates: stochastic (two layers, partial row and input tiles), stochastic again
+    with the LFSR carried over from the first, nearest (small updates), and one layer too big
+    for SB (two host tiles, the LFSR running on between their programs).
+
+    Returns ``[(tiles, LFSR state to load), ...]`` and ``[(golden weights, LFSR state after)]``.
+    """
     rng = np.random.default_rng(seed)
     specs = [
         (_updates(rng, [(10, 7), (3, 9)]), 40000, True, 0x1234567),
         (_updates(rng, [(8, 8), (5, 4)]), 65535, True, None),
         (_updates(rng, [(6, 5)], small=True), 3000, False, None),
+        (_updates(rng, [(2, 3), (40, 13)]), 20000, True, None),
     ]
-    tiles, want, lfsr = [], [], LFSR(LFSRConfig())
+    cases, want, lfsr = [], [], LFSR(LFSRConfig())
     for ups, alpha, sto, seed in specs:
-        tile, maps = compile_update(ups, CONFIG, alpha=alpha, stochastic=sto)
+        tiles = compile_update(ups, CONFIG, alpha=alpha, stochastic=sto)
         if seed is not None:
             lfsr.state = seed
-        want.append(
-            (maps, _golden(ups, alpha, "stochastic" if sto else "nearest", lfsr), lfsr.state)
-        )
-        tiles.append((tile, sb_read_addrs(maps, CONFIG), seed))
-    return tiles, want
+        rounding = "stochastic" if sto else "nearest"
+        want.append((_golden(ups, alpha, rounding, lfsr), lfsr.state))
+        cases.append((tiles, seed))
+    assert [len(t) for t, _ in cases] == [1, 1, 1, 2]
+    return cases, want
 
 
 def test_golden_cp_model_matches_weight_update():
-    tiles, want = _cases()
+    cases, want = _cases()
     model = DianNaoCPModel(CONFIG)
-    for (tile, read, seed), (maps, ws, state) in zip(tiles, want, strict=True):
+    for (tiles, seed), (ws, state) in zip(cases, want, strict=True):
         if seed is not None:
             model.lfsr.state = seed
-        model.load(tile)
-        stats = model.run(tile.program)
-        assert stats == program_cycles(tile.program)
-        assert stats.busy == sum(i.n_o0 * i.n_r0 for i in tile.program)
-        got = read_weights(maps, model.sb.reshape(-1, CONFIG.tn)[read], CONFIG)
+        rows = []
+        for ut in tiles:
+            model.load(ut.tile)
+            stats = model.run(ut.tile.program)
+            assert stats == program_cycles(ut.tile.program)
+            assert stats.busy == sum(i.n_o0 * i.n_r0 for i in ut.tile.program)
+            rows.append(model.sb.reshape(-1, CONFIG.tn)[ut.read])
+        got = read_weights(tiles, rows, CONFIG)
         for g, w in zip(got, ws, strict=True):
             np.testing.assert_array_equal(g, w)
         assert model.lfsr.state == state
-    sat = sum(np.isin(w, (-32768, 32767)).sum() for _, ws, _ in want for w in ws)
+    sat = sum(np.isin(w, (-32768, 32767)).sum() for ws, _ in want for w in ws)
     assert sat > 10
 
 
@@ -125,12 +133,15 @@ def test_default_config_has_no_update_fields():
 
 @pytest.mark.parametrize("simulator", default_simulators())
 def test_in_core_update_vs_golden(simulator):
-    tiles, want = _cases()
-    runs = run_updates(tiles, config=CONFIG, simulator=simulator)
-    for k, (run, (tile, _, _), (maps, ws, state)) in enumerate(zip(runs, tiles, want, strict=True)):
-        got = read_weights(maps, run.rows, CONFIG)
+    cases, want = _cases()
+    flat = [(ut, seed if i == 0 else None) for tiles, seed in cases for i, ut in enumerate(tiles)]
+    runs = iter(run_updates(flat, config=CONFIG, simulator=simulator))
+    for k, ((tiles, _), (ws, state)) in enumerate(zip(cases, want, strict=True)):
+        rs = [next(runs) for _ in tiles]
+        got = read_weights(tiles, [r.rows for r in rs], CONFIG)
         for j, (g, w) in enumerate(zip(got, ws, strict=True)):
-            np.testing.assert_array_equal(g, w, err_msg=f"program {k} layer {j}")
-        assert run.lfsr_state == state, f"program {k}: LFSR state"
-        stats = program_cycles(tile.program)
-        assert (run.cycles, run.nfu_busy, run.stalls) == (stats.cycles, stats.busy, stats.stall)
+            np.testing.assert_array_equal(g, w, err_msg=f"update {k} layer {j}")
+        assert rs[-1].lfsr_state == state, f"update {k}: LFSR state"
+        for ut, r in zip(tiles, rs, strict=True):
+            stats = program_cycles(ut.tile.program)
+            assert (r.cycles, r.nfu_busy, r.stalls) == (stats.cycles, stats.busy, stats.stall)

@@ -23,6 +23,10 @@ One step on one sample ``x`` (activation format) with label ``y``, weights ``W_l
    LFSR shared by all layers and steps, advancing once per weight in row-major ``[out, in]`` order
    of each layer (in stochastic mode only).
 
+A CNN's FC layers train the same way (:func:`head_features`): its convolution / pooling front
+runs once per sample in the fixed-point DianNao order and stays fixed, and its flattened output
+(``C, H, W`` order, the FC layers' input) is the ``x`` of the FC stack, bias-free like the MLP.
+
 The learning rate is ``alpha / 2^alpha_frac``. There are no biases (the DianNao training flow
 updates the synapse buffer only). :func:`train_float` runs the same network in float64 with the
 same initial weights, sample order and learning rate, the reference of the Gupta et al. 2015
@@ -41,12 +45,14 @@ import numpy as np
 from ..spec.config import Config, require
 from .arith import Numerics, check_fixed, dequantize, quantize
 from .layers import fc
+from .netspec import DenseLayer, FCLayer, run_dense
 from .update import LFSR, LFSRConfig, update_shift, weight_update
 
 __all__ = [
     "SGDConfig",
     "backward",
     "forward",
+    "head_features",
     "init_weights",
     "output_error",
     "sgd_step",
@@ -218,6 +224,21 @@ def sgd_step(
         )
         g = g_below
     return new, acts
+
+
+def head_features(front: Sequence[DenseLayer], x, *, num: Numerics, group: int) -> np.ndarray:
+    """The input of a CNN's FC layers: the fixed-point output of its front ``front`` (the layers
+    before the first FC layer, weights in ``num``'s format;
+    :func:`accelgen.golden.netspec.run_dense`) for quantized inputs ``x[n, C, H, W]``, flattened
+    per sample to ``[n, F]`` (``C, H, W`` order). :func:`train_fixed` / :func:`sgd_step` then
+    train the FC layers on it (the SGD config's ``act_bits`` / ``act_frac`` must be ``num``'s)."""
+    if any(isinstance(layer, FCLayer) for layer in front):
+        raise ValueError("the front of a CNN must hold no FC layer (they are the trained head)")
+    xq = check_fixed(x, num.act_bits, "x")
+    if not front:
+        return xq.reshape(len(xq), -1)
+    out = run_dense(list(front), xq, num=num, group=group)[-1]
+    return np.asarray(out).reshape(len(xq), -1)
 
 
 def _error_pct(pred: np.ndarray, y: np.ndarray) -> float:

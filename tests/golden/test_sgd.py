@@ -222,3 +222,36 @@ def test_backward_grouped_accumulator_saturation_order():
     np.testing.assert_array_equal(got, want)
     unsat = sum(_clamp(16, (32767 * int(v) + (1 << 13)) >> 14) for v in w[:, 2])
     assert want[2] != _clamp(16, unsat)  # saturation really changed the result
+
+
+def test_cnn_fc_layers_trained_with_fixed_point_sgd():
+    """The digits CNN's FC layer retrained (bias-free, from scratch) by the fixed-point SGD on
+    the fixed-point output of its convolution / pooling front: the trained head composed with
+    the front is the whole fixed-point network, and stochastic rounding learns it."""
+    from accelgen.golden import models, train
+    from accelgen.golden.arith import quantize
+    from accelgen.golden.netspec import FCLayer, run_dense
+
+    cnn = models.digits_cnn(16)
+    front = cnn.layers[:-1]
+    cfg = sgd.SGDConfig(w_frac=14, alpha=64, rounding="stochastic", group=16)
+    d = train.digits_split()
+
+    def images(x):
+        return quantize(x, cfg.act_frac, cfg.act_bits).reshape(-1, 1, 8, 8)
+
+    ftr = sgd.head_features(front, images(d.x_train), num=cnn.numerics, group=16)
+    fte = sgd.head_features(front, images(d.x_test), num=cnn.numerics, group=16)
+    assert ftr.shape == (len(d.y_train), 64)
+    _, ws = sgd.init_weights((64, 10), cfg, seed=1)
+    before = sgd.fixed_error(ws, fte, d.y_test, cfg)
+    ws = sgd.train_fixed(ws, ftr, d.y_train, cfg, sgd.epoch_orders(len(ftr), 2, 1))
+    after = sgd.fixed_error(ws, fte, d.y_test, cfg)
+    assert before > 50 and after < 10, (before, after)
+    # the head on the features == the whole network (front + FC layer) on the images
+    head = FCLayer(ws[0])  # w_frac 14: the head's own format (same act format as the front)
+    whole = run_dense([*front], images(d.x_test[:50]), num=cnn.numerics, group=16)[-1]
+    logits = run_dense([head], whole.reshape(50, -1), num=cfg.numerics, group=16)[-1]
+    np.testing.assert_array_equal(logits, sgd.forward(ws, fte[:50], cfg)[-1])
+    with pytest.raises(ValueError, match="no FC layer"):
+        sgd.head_features(cnn.layers, images(d.x_test[:2]), num=cnn.numerics, group=16)

@@ -7,9 +7,12 @@ import pytest
 
 from accelgen.golden import sgd, train
 from accelgen.golden.arith import quantize
+from accelgen.golden.diannao_cp import program_cycles
 from accelgen.golden.update import LFSR
+from accelgen.host.diannao import compile_update
 from accelgen.main import main
 from accelgen.sim.runner import default_simulators
+from accelgen.spec.diannao import DianNaoConfig
 
 # the "tn4" build of test_rtl.py
 SMALL = ["--tn", "4", "--nbin-depth", "64", "--sb-depth", "32", "--nbout-depth", "32"]
@@ -60,3 +63,14 @@ def test_two_steps_bit_exact(tmp_path, simulator):
     with np.load(out / "weights.npz") as f:
         for k, w in enumerate(ws):
             np.testing.assert_array_equal(f[f"w{k}"], w)
+    # the in-core update's cycles (the core's counters) == the CP model's, for these shapes:
+    # 64-16-10 at tn = 4 (76 SB words) does not fit SB (32 words): three host tiles
+    config = DianNaoConfig.from_json(report["diannao"])
+    assert config.weight_update
+    ups = [(w, np.zeros(w.shape[1], int), np.zeros(w.shape[0], int)) for w in ws[::-1]]
+    tiles = compile_update(ups, config, alpha=cfg.alpha, stochastic=True)
+    assert len(tiles) == 3
+    want = sum(program_cycles(t.tile.program).cycles for t in tiles)
+    assert all(s["update_cycles"] == want for s in report["steps"])
+    parts = report["cycles_per_step_mean_by_part"]
+    assert parts["update"] == want and parts["forward"] > 0 and parts["backward"] > 0

@@ -198,7 +198,7 @@ class DianNaoTop(wiring.Component):
         # host SB row writes (address, data, row enables)
         host_sb = (
             addr[c.log2_tn :],
-            Cat(*([wdata[: c.sb_row_bits]] * c.tn)),
+            wdata[: c.sb_row_bits],  # one row, written to every row position (enables pick)
             Cat(*[we & (sel == Sel.SB) & (row == r) for r in range(c.tn)]),
         )
         if c.weight_update:
@@ -206,7 +206,7 @@ class DianNaoTop(wiring.Component):
         else:
             m.d.comb += [
                 b_sb.w.addr.eq(host_sb[0]),
-                b_sb.w.data.eq(host_sb[1]),
+                b_sb.w.data.eq(Cat(*([host_sb[1]] * c.tn))),
                 b_sb.w.en.eq(host_sb[2]),
                 b_sb.r.addr.eq(cp.sb_addr),
             ]
@@ -314,12 +314,15 @@ class DianNaoTop(wiring.Component):
             a = Signal(c.sb_addr_bits, name=f"upd_addr{3 + k}")
             m.d.sync += [r.eq(row_q), a.eq(addr_q)]
             row_q, addr_q = r, a
-        # SB write: the update's row write-back wins over a host write in the same cycle
+        # SB write: the update's row write-back wins over a host write in the same cycle (the
+        # row is selected before it is copied to every row position: one row-wide multiplexer)
         wb = unit.out_valid
-        host_addr, host_data, host_en = host_sb
+        host_addr, host_row, host_en = host_sb
+        wrow = Signal(c.sb_row_bits, name="sb_wrow")
         m.d.comb += [
+            wrow.eq(Mux(wb, unit.w_out.as_value(), host_row)),
             b_sb.w.addr.eq(Mux(wb, addr_q, host_addr)),
-            b_sb.w.data.eq(Mux(wb, Cat(*([unit.w_out.as_value()] * c.tn)), host_data)),
+            b_sb.w.data.eq(Cat(*([wrow] * c.tn))),
             b_sb.w.en.eq(Mux(wb, Cat(*[row_q == r for r in range(c.tn)]), host_en)),
         ]
 

@@ -85,6 +85,34 @@ def program_cycles(program: list[Instruction]) -> ProgramStats:
     return ProgramStats(FETCH_CYCLES + t + DRAIN_CYCLES, steps)
 
 
+def _check_update_hazards(program: list[Instruction]) -> None:
+    """``ValueError`` when an update instruction's operands meet an earlier write of the same
+    program, or a later instruction reads SB words an update wrote: update operands have no
+    interlock (``docs/diannao.md``, "Training"), so such a program would not run as written."""
+    nbout_written: set[int] = set()
+    sb_updated: set[int] = set()
+    for k, ins in enumerate(program):
+        if ins.upd:
+            if ins.nbout_addr in nbout_written:
+                raise ValueError(
+                    f"instruction {k} (upd) reads NBout word {ins.nbout_addr}, written earlier "
+                    "in the same program (update operands have no interlock)"
+                )
+            sb_updated.update(range(ins.sb_addr, ins.sb_addr + ins.n_r0))
+        else:
+            if ins.nfu1_op == NFU1Op.MUL:
+                n = ins.reduction if ins.sb_reuse else ins.steps
+                hit = sb_updated.intersection(range(ins.sb_addr, ins.sb_addr + n))
+                if hit:
+                    raise ValueError(
+                        f"instruction {k} reads SB word {min(hit)}, updated earlier in the same "
+                        "program (update write-backs have no interlock)"
+                    )
+            nbout_written.update(range(ins.nbout_addr, ins.nbout_addr + ins.outputs))
+        if ins.end:
+            break
+
+
 class DianNaoCPModel:
     """Functional + cycle model of one DianNao core (state persists across tiles)."""
 
@@ -135,6 +163,7 @@ class DianNaoCPModel:
     def run(self, program: list[Instruction]) -> ProgramStats:
         """Execute ``program`` (up to its ``end`` instruction) and return its counters."""
         executed = []
+        _check_update_hazards(program)
         for instr in program:
             self._execute(instr)
             executed.append(instr)

@@ -98,6 +98,12 @@ def _check_update_hazards(program: list[Instruction]) -> None:
                     f"instruction {k} (upd) reads NBout word {ins.nbout_addr}, written earlier "
                     "in the same program (update operands have no interlock)"
                 )
+            hit = sb_updated.intersection(range(ins.sb_addr, ins.sb_addr + ins.n_r0))
+            if hit:
+                raise ValueError(
+                    f"instruction {k} (upd) updates SB word {min(hit)} again in the same "
+                    "program (update write-backs have no interlock)"
+                )
             sb_updated.update(range(ins.sb_addr, ins.sb_addr + ins.n_r0))
         else:
             if ins.nfu1_op == NFU1Op.MUL:

@@ -158,13 +158,13 @@ def test_update_between_nfu_instructions_on_the_top_in_amaranth():
     from accelgen.spec.diannao import NFU2Out, Sel
 
     config = DianNaoConfig(
-        tn=2, nbin_depth=16, sb_depth=16, nbout_depth=8, imem_depth=8, weight_update=True
+        tn=2, nbin_depth=16, sb_depth=16, nbout_depth=12, imem_depth=8, weight_update=True
     )
     num = config.numerics
     rng = np.random.default_rng(4)
     nbin = rng.integers(-3000, 3000, (16, 2))
     sbw = rng.integers(-(2**15), 2**15, (16, 2, 2))
-    nbout = rng.integers(-3000, 3000, (8, 2))
+    nbout = rng.integers(-3000, 3000, (12, 2))
     part = NFU2Out.PARTIAL
     upd = dict(upd=True, stochastic=True, alpha=50000, s_r0=1, upd_lanes=1)
     program = [
@@ -173,8 +173,11 @@ def test_update_between_nfu_instructions_on_the_top_in_amaranth():
         # word 1, written by the first instruction: waits for its write (across the update)
         Instruction(nbin_addr=7, sb_addr=3, nbout_addr=1, nbout_read=True),
         Instruction(sb_addr=10, n_r0=2, nbin_addr=4, n_o0=2, nbout_addr=5, **upd),
-        # word 6 = the update's output counter at its last step: no stall
-        Instruction(nbin_addr=6, sb_addr=2, nbout_addr=6, nbout_read=True, end=True),
+        # word 5 = the update's output counter at its first row: no stall
+        Instruction(nbin_addr=6, sb_addr=2, nbout_addr=5, nbout_read=True, nfu2_out=part),
+        Instruction(sb_addr=15, nbin_addr=9, n_o0=2, nbout_addr=7, **upd),
+        # word 8 = the update's output counter at its last step: no stall
+        Instruction(nbin_addr=5, sb_addr=4, nbout_addr=8, nbout_read=True, end=True),
     ]
     model = DianNaoCPModel(config)
     model.nbin[:], model.sb[:], model.nbout[:] = nbin, sbw, nbout
@@ -215,7 +218,7 @@ def test_update_between_nfu_instructions_on_the_top_in_amaranth():
         got["counters"] = (ctx.get(dut.cycles), ctx.get(dut.nfu_busy), ctx.get(dut.stalls))
         got["lfsr"] = ctx.get(dut.lfsr_state)
         got["nbout"], got["sb"] = [], []
-        for a in range(8):
+        for a in range(12):
             ctx.set(dut.host_raddr, a)
             await ctx.tick()
             raw = ctx.get(dut.host_rdata)
@@ -251,3 +254,5 @@ def test_model_refuses_update_operand_hazards():
         model.run([fwd, Instruction(nbout_addr=3, **upd, end=True)])
     with pytest.raises(ValueError, match="reads SB word 5, updated earlier"):
         model.run([Instruction(sb_addr=5, **upd), Instruction(sb_addr=5, end=True)])
+    with pytest.raises(ValueError, match="updates SB word 5 again"):
+        model.run([Instruction(sb_addr=5, **upd), Instruction(sb_addr=5, **upd, end=True)])

@@ -256,3 +256,25 @@ def test_model_refuses_update_operand_hazards():
         model.run([Instruction(sb_addr=5, **upd), Instruction(sb_addr=5, end=True)])
     with pytest.raises(ValueError, match="updates SB word 5 again"):
         model.run([Instruction(sb_addr=5, **upd), Instruction(sb_addr=5, **upd, end=True)])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", default_simulators())
+def test_in_core_update_ten_thousand_weights(simulator):
+    """>= 10,000 random weights (three layers, the first with saturating extremes) through the
+    in-core update in many host tiles, stochastic, vs the golden update."""
+    rng = np.random.default_rng(11)
+    ups = _updates(rng, [(100, 61), (40, 64), (30, 50)])
+    ups[0][0][rng.random((100, 61)) < 0.05] = 32767
+    ups[0][0][rng.random((100, 61)) < 0.05] = -32768
+    lfsr = LFSR(LFSRConfig())
+    want = _golden(ups, 30000, "stochastic", lfsr)
+    tiles = compile_update(ups, CONFIG, alpha=30000, stochastic=True)
+    assert len(tiles) > 20 and sum(w.size for w, _, _ in ups) >= 10_000
+    runs = run_updates([(t, None) for t in tiles], config=CONFIG, simulator=simulator)
+    got = read_weights(tiles, [r.rows for r in runs], CONFIG)
+    for j, (g, w) in enumerate(zip(got, want, strict=True)):
+        np.testing.assert_array_equal(g, w, err_msg=f"layer {j}")
+    assert runs[-1].lfsr_state == lfsr.state
+    assert np.isin(want[0], (-32768, 32767)).sum() > 600
+    assert sum((w != u[0]).sum() for w, u in zip(want, ups, strict=True)) > 5000

@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from .golden.arith import quantize
     from .golden.netspec import FCLayer
     from .golden.update import LFSR
+    from .host.diannao import compile_backward, compile_update
 
     if args.core != "diannao":
         raise ValueError(f"--core {args.core}: training runs on the DianNao core only")
@@ -100,6 +101,14 @@ def run(args: argparse.Namespace) -> int:
     core.check(fwd, xtr[:1], config)  # every layer fits, before any simulator starts
     core.check([FCLayer(np.ascontiguousarray(ws[1].T))], np.zeros((1, 10), int), config)
     rtl.check_training(cfg, config)
+    # the backward product with the ReLU derivative and the updates fit the core
+    compile_backward(ws[1], np.zeros((1, 10), int), np.zeros((1, args.hidden), int), config)
+    compile_update(
+        [(w, np.zeros(w.shape[1], int), np.zeros(w.shape[0], int)) for w in ws[::-1]],
+        config,
+        alpha=args.alpha,
+        stochastic=args.rounding == "stochastic",
+    )
     if args.steps > len(xtr):
         raise ValueError(f"--steps must be <= {len(xtr)} (training samples), got {args.steps}")
     orders = sgd.epoch_orders(len(xtr), args.pretrain_epochs + 1, args.seed)

@@ -20,7 +20,8 @@ one step (one SB row of ``Tn`` weights) per cycle, in the same program formula; 
 NBout word, so they neither wait for nor cause an interlock stall. Their arithmetic is
 :func:`accelgen.golden.update.rounded_update` with the model's LFSR (:attr:`DianNaoCPModel.lfsr`),
 one step per updated weight in the instruction's row-major order, carried across instructions
-and programs.
+and programs. A ``drelu`` instruction (ReLU derivative) reads its outputs' NBout words as a
+mask: the accumulator starts from 0 and an output lane is 0 where the mask lane is ``<= 0``.
 
 The model reproduces the hardware's group order: every step adds, per output lane, the exact
 sum of ``Tn`` rounded products (or, for pooling, one value per lane) into the accumulator with
@@ -207,7 +208,8 @@ class DianNaoCPModel:
         if ins.nfu2_op == NFU2Op.MAX:
             acc = values.max(axis=1)
         else:
-            acc = self.nbout[out_addr] if ins.nbout_read else np.zeros_like(values[:, 0])
+            read = ins.nbout_read and not ins.drelu  # drelu: NBout holds the mask
+            acc = self.nbout[out_addr] if read else np.zeros_like(values[:, 0])
             for j in range(n_red):
                 acc = sat_add(acc, values[:, j], acc_bits=num.acc_bits)
         if ins.nfu2_out == NFU2Out.PARTIAL:
@@ -221,6 +223,8 @@ class DianNaoCPModel:
                 y = np.maximum(y, 0)
             elif ins.nfu3_op == NFU3Op.PWL:
                 y = evaluate(self.pwl(), y)
+        if ins.drelu:  # the ReLU derivative: 0 where the mask (the NBout word read) is <= 0
+            y = np.where(self.nbout[out_addr] > 0, y, 0)
         self.nbout[out_addr] = y
 
     def _update(self, ins: Instruction) -> None:

@@ -38,6 +38,13 @@ words), layers in the given order, so the LFSR sees each layer's weights in row-
 to the next. The host reads the updated SB rows back after each tile
 (:attr:`UpdateTile.read`) and reassembles them (:func:`read_weights`).
 
+The backward product with the ReLU derivative, ``g_below = (a > 0) * (W^T g)``, is an FC layer
+of the transposed weights compiled as above whose instructions carry ``drelu``
+(:func:`compile_backward`): the host writes the mask ``a`` (the layer's forward input) into the
+output words of NBout where a bias would go, the NFU starts from 0 and zeroes the lanes whose
+mask is ``<= 0``. Every output tile must reduce all its inputs in one host tile (no partial sums
+in NBout).
+
 Host tile order: FC ``for sample chunk: for output chunk: for input chunk``; conv and pool
 ``for sample: for output-row band: for output(-channel) chunk: for input-channel chunk``.
 With ``double_buffer`` the tiles alternate between the two halves of NBin and SB.
@@ -77,6 +84,7 @@ __all__ = [
     "LayerPlan",
     "UpdateMap",
     "UpdateTile",
+    "compile_backward",
     "compile_update",
     "read_weights",
     "assemble",
@@ -1013,3 +1021,43 @@ def read_weights(tiles: list[UpdateTile], rows: list[np.ndarray], config: DianNa
         w = np.concatenate([w for _, w in sorted(parts[k], key=lambda p: p[0])])
         out.append(w[:n_out, :n_in].copy())
     return out
+
+
+def compile_backward(
+    w, g, mask, config: DianNaoConfig
+) -> tuple[LayerPlan, list[HostTile], FCLayer]:
+    """``(mask > 0) * fc(g, w^T)`` for the batch ``g[n, No]``, ``mask[n, Ni]`` (module
+    docstring): the FC tiles of ``W^T`` with ``drelu`` instructions and the mask as NBout
+    contents. Returns the plan, the tiles and the FC layer (for :func:`assemble` /
+    :func:`finish_layer`); ``ValueError`` if the core has no ``weight_update`` or an output tile
+    needs partial sums across host tiles."""
+    if not config.weight_update:
+        raise ValueError("the ReLU derivative on the core needs a core built with weight_update")
+    layer = FCLayer(np.ascontiguousarray(np.asarray(w).T))
+    ga = check_fixed(g, config.act_bits, "g")
+    ma = check_fixed(mask, config.act_bits, "mask")
+    if ga.ndim != 2 or ma.shape != (ga.shape[0], layer.w.shape[0]):
+        raise ValueError(
+            f"g must be [n, {layer.w.shape[1]}] and mask [n, {layer.w.shape[0]}], got g "
+            f"{ga.shape}, mask {ma.shape}"
+        )
+    plan, tiles = compile_layer(layer, ga, config)
+    flat = ma.reshape(-1)
+    out = []
+    for tile in tiles:
+        if not tile.read_addr.size or tile.program[0].nbout_read:
+            raise ValueError(
+                f"the backward product of {layer.w.shape[1]} errors needs partial sums across "
+                f"host tiles at tn={config.tn}, nbin_depth={config.nbin_depth}, "
+                f"sb_depth={config.sb_depth}: the ReLU derivative cannot run on the core there"
+            )
+        data = np.where(tile.scatter >= 0, flat[np.maximum(tile.scatter, 0)], 0)
+        program = [dataclasses.replace(i, nbout_read=True, drelu=True) for i in tile.program]
+        for ins in program:
+            ins.check(config)
+        out.append(
+            dataclasses.replace(
+                tile, program=program, nbout_addr=tile.read_addr.copy(), nbout_data=data
+            )
+        )
+    return plan, out, layer

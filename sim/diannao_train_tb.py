@@ -1,10 +1,11 @@
-"""cocotb side of :func:`accelgen.sim.train.run_updates`: weight-update programs on
-``diannao_top`` built with ``weight_update``.
+"""cocotb side of :func:`accelgen.sim.train.run_tiles`: host tiles (weight-update programs,
+backward products with the ReLU derivative) on ``diannao_top`` built with ``weight_update``.
 
 For every packed tile ``k``: load the LFSR state ``seeds[k]`` if it is not ``None`` (host target
 ``Sel.LFSR``), write the tile's NBin / SB / NBout words and its program, run it, then read the
-SB rows ``t<k>_read`` back and the LFSR state. Saved: ``t<k>_sb`` (rows ``[n, tn]``),
-``t<k>_stats`` (cycles, nfu_busy, stalls) and ``lfsr`` (the state after every tile).
+NBout words ``t<k>_nbout_read`` and the SB rows ``t<k>_read`` back and the LFSR state. Saved:
+``t<k>_nbout`` and ``t<k>_sb`` (``[n, tn]``), ``t<k>_stats`` (cycles, nfu_busy, stalls) and
+``lfsr`` (the state after every tile).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ async def run_updates(dut):
         )
         await host.load(tile)
         out[f"t{k}_stats"] = np.asarray(await host.run(tile.steps), dtype=np.int64)
+        out[f"t{k}_nbout"] = await host.read(arrays[f"t{k}_nbout_read"].tolist())
         out[f"t{k}_sb"] = await host.read_sb(arrays[f"t{k}_read"].tolist())
         await ReadOnly()
         states.append(int(dut.lfsr_state.value))

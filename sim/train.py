@@ -5,10 +5,10 @@ One step on one sample, each product on generated hardware (a ``diannao_top`` bu
 
 1. forward: the MLP's FC layers on ``diannao_top`` (:func:`accelgen.sim.diannao.simulate_cases`);
 2. output error on the host (:func:`accelgen.golden.sgd.output_error` of the RTL's logits);
-3. backward products ``W^T g`` on ``diannao_top``: an FC layer whose weights are the transposed
-   matrix, tiled by the DianNao compiler like any FC layer (no bias, no activation); the ReLU
-   derivative is applied by the host (``g = 0`` where the layer's forward output is ``<= 0``;
-   ``docs/diannao.md``, "Training", says why);
+3. backward products with the ReLU derivative, ``(a > 0) * W^T g``, on ``diannao_top``: an FC
+   layer whose weights are the transposed matrix, tiled by the DianNao compiler like any FC layer
+   (no bias), its instructions marked ``drelu`` with the layer's forward input ``a`` as the NBout
+   mask (:func:`accelgen.host.diannao.compile_backward`);
 4. the weight updates of every layer, last layer first, **inside the core**: programs of
    ``upd`` instructions (:func:`accelgen.host.diannao.compile_update`, one per host tile) update
    the SB rows in place with the core's LFSR (loaded once with the state the previous step
@@ -30,16 +30,25 @@ from accelgen.golden import sgd
 from accelgen.golden.netspec import FCLayer
 from accelgen.hdl.diannao.top import TOP_MODULE, verilog
 from accelgen.hdl.diannao.update import WeightUpdate
-from accelgen.host.diannao import UpdateTile, compile_update, read_weights
+from accelgen.host.diannao import (
+    HostTile,
+    UpdateTile,
+    assemble,
+    compile_backward,
+    compile_update,
+    finish_layer,
+    read_weights,
+)
 from accelgen.spec.diannao import DianNaoConfig
 
 from . import diannao as dn
 
 __all__ = [
     "StepResult",
-    "UpdateRun",
+    "TileRun",
     "check_training",
     "run_update",
+    "run_tiles",
     "run_updates",
     "train_step",
     "update_unit",
@@ -160,9 +169,11 @@ def run_update(
 
 
 @dataclass
-class UpdateRun:
-    """Result of one update tile on the RTL: SB rows read back, counters, LFSR state after."""
+class TileRun:
+    """Result of one host tile on the RTL: NBout words and SB rows read back after its program,
+    the counters and the LFSR state."""
 
+    nbout: np.ndarray
     rows: np.ndarray
     cycles: int
     nfu_busy: int
@@ -170,26 +181,27 @@ class UpdateRun:
     lfsr_state: int
 
 
-def run_updates(
-    tiles: list[tuple[UpdateTile, int | None]],
+def run_tiles(
+    tiles: list[tuple[HostTile, np.ndarray, int | None]],
     *,
     config: DianNaoConfig,
     simulator: str,
-) -> list[UpdateRun]:
-    """Run update tiles ``(tile, LFSR state to load first or None)`` one after the other on
-    ``diannao_top`` in one simulator run (:mod:`accelgen.sim.diannao_train_tb`); each result
-    holds the SB rows ``tile.read`` read back after its program."""
+) -> list[TileRun]:
+    """Run host tiles ``(tile, SB rows to read after it, LFSR state to load first or None)``
+    one after the other on ``diannao_top`` (built with ``weight_update``) in one simulator run
+    (:mod:`accelgen.sim.diannao_train_tb`); each result holds the NBout words
+    ``tile.read_addr`` and the SB rows read back after the tile's program."""
     from accelgen.sim.runner import run_cocotb
 
     if not config.weight_update:
-        raise ValueError("the weight update needs a core built with weight_update")
+        raise ValueError("these programs need a core built with weight_update")
     arrays: dict[str, np.ndarray] = {}
     programs, seeds = [], []
-    for k, (ut, seed) in enumerate(tiles):
-        tile, read = ut.tile, ut.read
+    for k, (tile, read, seed) in enumerate(tiles):
         for name in ("nbin_addr", "nbin_data", "sb_addr", "sb_data", "nbout_addr", "nbout_data"):
             arrays[f"t{k}_{name}"] = np.asarray(getattr(tile, name), dtype=np.int64)
         arrays[f"t{k}_read"] = np.asarray(read, dtype=np.int64)
+        arrays[f"t{k}_nbout_read"] = np.asarray(tile.read_addr, dtype=np.int64)
         for ins in tile.program:
             ins.check(config)
         programs.append([dataclasses.asdict(ins) for ins in tile.program])
@@ -206,8 +218,23 @@ def run_updates(
     out = []
     for k in range(len(tiles)):
         cyc, busy, stalls = (int(v) for v in np.asarray(res[f"t{k}_stats"]))
-        out.append(UpdateRun(np.asarray(res[f"t{k}_sb"]), cyc, busy, stalls, int(lfsr[k])))
+        nb = np.asarray(res[f"t{k}_nbout"]).reshape(-1, config.tn)
+        sb = np.asarray(res[f"t{k}_sb"]).reshape(-1, config.tn)
+        out.append(TileRun(nb, sb, cyc, busy, stalls, int(lfsr[k])))
     return out
+
+
+def run_updates(
+    tiles: list[tuple[UpdateTile, int | None]],
+    *,
+    config: DianNaoConfig,
+    simulator: str,
+) -> list[TileRun]:
+    """:func:`run_tiles` of update tiles ``(tile, LFSR state to load first or None)``, each
+    read back at ``tile.read``."""
+    return run_tiles(
+        [(ut.tile, ut.read, seed) for ut, seed in tiles], config=config, simulator=simulator
+    )
 
 
 def train_step(
@@ -229,10 +256,15 @@ def train_step(
     gs = {len(ws) - 1: g}
     bwd_cycles = 0
     for i in range(len(ws) - 1, 0, -1):
-        layer = FCLayer(np.ascontiguousarray(ws[i].T))
-        (rb,) = dn.simulate_cases([([layer], gs[i][None])], config=config, simulator=simulator)
-        gs[i - 1] = np.where(acts[i] > 0, np.asarray(rb.y[0], dtype=np.int64), 0)
-        bwd_cycles += int(rb.cycles.sum())
+        plan, tiles, layer = compile_backward(ws[i], gs[i][None], acts[i][None], config)
+        runs = run_tiles(
+            [(t, np.zeros(0, dtype=np.int64), None) for t in tiles],
+            config=config,
+            simulator=simulator,
+        )
+        y = finish_layer(layer, plan, assemble(plan, tiles, [r.nbout for r in runs]), config)
+        gs[i - 1] = np.asarray(y[0], dtype=np.int64)
+        bwd_cycles += sum(r.cycles for r in runs)
     updates = [(ws[i], acts[i], gs[i]) for i in range(len(ws) - 1, -1, -1)]
     tiles = compile_update(
         updates, config, alpha=cfg.alpha, stochastic=cfg.rounding == "stochastic"

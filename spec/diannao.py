@@ -29,7 +29,7 @@ loop nest of ``n_o1 * n_o0`` outputs (Tn-wide NBout words), each reduced over
         NBout[out] = acc if nfu2_out == PARTIAL else NFU3(acc);  out += 1
         if sb_reuse: sb = sb_addr                # the same weights for every output
 
-``out`` starts at ``nbout_addr``. A core built with ``weight_update`` has four more fields
+``out`` starts at ``nbout_addr``. A core built with ``weight_update`` has five more fields
 (:data:`UPDATE_FIELDS`, after the others): an instruction with ``upd`` set is a weight update of
 SB rows instead (``n_o0`` rows of the SB words ``sb_addr .. sb_addr + n_r0 - 1``, see
 ``docs/diannao.md``, "Training")::
@@ -40,6 +40,10 @@ SB rows instead (``n_o0`` rows of the SB words ``sb_addr .. sb_addr + n_r0 - 1``
         g = sat(act_bits, NBout[nbout_addr][row])
         n = upd_lanes if r0 == n_r0 - 1 else tn  # lanes updated (one LFSR step each)
         SB[sb_addr + r0][row][:n] = sat(w_bits, w + round(alpha * g * a, stochastic))
+
+and ``drelu`` (an NFU instruction with ``nbout_read``, ``MAC``, ``NFU3``): the ReLU derivative
+mask. The NBout word read at an output's first step is a mask, not a bias: the accumulator
+starts from 0 and the output lane is 0 where that mask lane is ``<= 0``.
 
 Each of the ``n_o1*n_o0*n_r2*n_r1*n_r0`` steps is one NFU cycle;
 consecutive instructions issue back to back. Field order below is the bit order of the encoded
@@ -351,6 +355,7 @@ UPDATE_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("UPD", "stochastic", "1"),
     ("UPD", "alpha", "alpha"),
     ("UPD", "upd_lanes", "lanes"),
+    ("UPD", "drelu", "1"),
 )
 ALPHA_BITS = 16
 
@@ -422,6 +427,7 @@ class Instruction:
     stochastic: bool = False
     alpha: int = 0
     upd_lanes: int = 0
+    drelu: bool = False
 
     def __post_init__(self) -> None:
         for name in ("n_r0", "n_r1", "n_r2", "n_o0", "n_o1"):
@@ -462,6 +468,13 @@ class Instruction:
         if self.upd:
             self._check_update(config)
             return
+        if self.drelu:
+            if not config.weight_update:
+                raise ValueError("a drelu instruction needs a core built with weight_update")
+            if not self.nbout_read or self.nfu2_out != NFU2Out.NFU3 or self.nfu2_op != NFU2Op.MAC:
+                raise ValueError(
+                    "drelu instruction: needs nbout_read = 1, nfu2_op MAC, nfu2_out NFU3"
+                )
         last_in = self.nbin_addr + sum(
             (n - 1) * s
             for n, s in (
@@ -488,6 +501,8 @@ class Instruction:
         """The rules of an update instruction (``upd``; ``docs/diannao.md``, "Training")."""
         if not config.weight_update:
             raise ValueError("an update instruction (upd) needs a core built with weight_update")
+        if self.drelu:
+            raise ValueError("update instruction: drelu must be 0")
         for name in ("n_r1", "n_r2", "n_o1"):
             if getattr(self, name) != 1:
                 raise ValueError(f"update instruction: {name} must be 1, got {getattr(self, name)}")

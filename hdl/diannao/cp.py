@@ -212,6 +212,7 @@ class ControlProcessor(wiring.Component):
         is_upd = ir.upd if upd else Const(0)
         if upd:
             m.d.comb += [
+                self.ctl.drelu.eq(ir.drelu),
                 self.upd.eq(is_upd),
                 self.upd_row.eq(cnt["o0"][: c.log2_tn]),
                 self.upd_lanes.eq(Mux(last_step, ir.upd_lanes, c.tn)),

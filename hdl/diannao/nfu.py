@@ -49,20 +49,22 @@ AVG_SPLIT = 17  # low bits of the accumulator in the first average-pooling parti
 
 
 def ctl_layout(config: DianNaoConfig) -> data.StructLayout:
-    """Per-step control word: output first/last step, unit ops, NBout address of the output."""
-    return data.StructLayout(
-        {
-            "first": 1,
-            "last": 1,
-            "nfu1_op": 1,
-            "nfu2_op": 2,
-            "nfu2_out": 1,
-            "nfu3_op": 2,
-            "avg_recip": AVG_RECIP_BITS,
-            "nbout_read": 1,
-            "addr": config.nbout_addr_bits,
-        }
-    )
+    """Per-step control word: output first/last step, unit ops, NBout address of the output
+    (and, with ``weight_update``, ``drelu``: the NBout word read is a ReLU-derivative mask)."""
+    fields = {
+        "first": 1,
+        "last": 1,
+        "nfu1_op": 1,
+        "nfu2_op": 2,
+        "nfu2_out": 1,
+        "nfu3_op": 2,
+        "avg_recip": AVG_RECIP_BITS,
+        "nbout_read": 1,
+        "addr": config.nbout_addr_bits,
+    }
+    if config.weight_update:
+        fields["drelu"] = 1
+    return data.StructLayout(fields)
 
 
 def pwl_signature(config: DianNaoConfig):
@@ -202,6 +204,7 @@ class NFU2(wiring.Component):
                 "out_ctl": Out(ctl_layout(config)),
                 "out_recip": Out(data.ArrayLayout(unsigned(AVG_RECIP_BITS), t)),
                 "acc": Out(_lanes(config.acc_bits, t)),
+                **({"mask": Out(t)} if config.weight_update else {}),
             }
         )
 
@@ -235,9 +238,14 @@ class NFU2(wiring.Component):
         )
         lane5 = [replica(5, f"nfu2_c5_{r}") for r in range(c.tn)]
         m.d.sync += [ln.eq(Cat(valid4, ctl4.first, ctl4.nbout_read, ctl4.nfu2_op)) for ln in lane5]
-        # stage 6: the accumulator
+        # stage 6: the accumulator (with weight_update: a drelu output starts from 0 and keeps
+        # its NBout word's signs as the mask, beside the accumulator)
         for r in range(c.tn):
             v5, first5, read5, op5 = lane5[r][0], lane5[r][1], lane5[r][2], lane5[r][3:5]
+            if c.weight_update:
+                with m.If(v5 & first5):
+                    m.d.sync += self.mask[r].eq(psum5[r] > 0)
+                read5 = read5 & ~ctl5.drelu
             base = Mux(first5, Mux(read5, psum5[r], 0), self.acc[r])
             added = sat_add(base, values[r], acc_bits=c.acc_bits)
             xr = x5[r]
@@ -283,6 +291,7 @@ class NFU3(wiring.Component):
                 "ctl": In(ctl_layout(config)),
                 "recip": In(data.ArrayLayout(unsigned(AVG_RECIP_BITS), t)),
                 "acc": In(_lanes(config.acc_bits, t)),
+                **({"mask": In(t)} if config.weight_update else {}),
                 **_nbout_outputs(config),
             }
         )
@@ -358,6 +367,12 @@ class NFU3(wiring.Component):
                     m.d.comb += final.eq(lanes[r].y)
                 with m.Case(NFU3Op.AVG):
                     m.d.comb += final.eq(avg_)
+            if c.weight_update:  # drelu: 0 where the mask is clear (stages 7-12 carry it)
+                mask_ = self.mask[r]
+                for k in range(1, 7):
+                    mask_ = st.reg(mask_, f"mask{k}_{r}")
+                drelu = st.reg(ctl[5].drelu, f"drelu6_{r}")
+                final = Mux(drelu & ~mask_, 0, final)
             m.d.sync += self.out_data[r].eq(Mux(ops[2] == NFU2Out.PARTIAL, acc_, final))
         m.d.sync += [
             self.out_valid.eq(valid[6] & ctl[6].last),
@@ -403,6 +418,7 @@ class NFU(wiring.Component):
             n3.ctl.eq(n2.out_ctl),
             n3.recip.eq(n2.out_recip),
             n3.acc.eq(n2.acc),
+            *([n3.mask.eq(n2.mask)] if c.weight_update else []),
             self.out_valid.eq(n3.out_valid),
             self.out_addr.eq(n3.out_addr),
             self.out_data.eq(n3.out_data),

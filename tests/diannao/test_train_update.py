@@ -9,11 +9,18 @@ import dataclasses
 import numpy as np
 import pytest
 
+from accelgen.golden import sgd
 from accelgen.golden.diannao_cp import DianNaoCPModel, program_cycles
 from accelgen.golden.update import LFSR, LFSRConfig, weight_update
-from accelgen.host.diannao import compile_update, read_weights
+from accelgen.host.diannao import (
+    assemble,
+    compile_backward,
+    compile_update,
+    finish_layer,
+    read_weights,
+)
 from accelgen.sim.runner import default_simulators
-from accelgen.sim.train import run_updates
+from accelgen.sim.train import run_tiles, run_updates
 from accelgen.spec.diannao import DianNaoConfig, Instruction, decode, encode
 
 CONFIG = DianNaoConfig(
@@ -127,7 +134,7 @@ def test_default_config_has_no_update_fields():
     base = DianNaoConfig(tn=4)
     assert "upd" not in field_widths(base)
     assert instruction_bits(dataclasses.replace(base, weight_update=True)) == (
-        instruction_bits(base) + 1 + 1 + 16 + 3
+        instruction_bits(base) + 1 + 1 + 16 + 3 + 1
     )
 
 
@@ -278,3 +285,61 @@ def test_in_core_update_ten_thousand_weights(simulator):
     assert runs[-1].lfsr_state == lfsr.state
     assert np.isin(want[0], (-32768, 32767)).sum() > 600
     assert sum((w != u[0]).sum() for w, u in zip(want, ups, strict=True)) > 5000
+
+
+def _backward_case(seed=6):
+    """``(a > 0) * W^T g`` cases: a random layer, and extreme weights and errors (saturation)."""
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-30000, 30000, (10, 23))
+    g = rng.integers(-4000, 4000, (3, 10))
+    a = rng.integers(-5, 300, (3, 23))
+    a[a < 60] = 0
+    w_big = rng.choice([-32768, 32767], (13, 7))
+    g_big = rng.choice([-32768, 32767], (2, 13))
+    a_big = rng.integers(-1, 2, (2, 7))
+    return [(w, g, a), (w_big, g_big, a_big)]
+
+
+def _golden_backward(w, g, a):
+    cfg = sgd.SGDConfig(w_frac=CONFIG.w_frac, group=CONFIG.tn)
+    return np.stack([sgd.backward(w, g[i], a[i], cfg) for i in range(len(g))])
+
+
+def test_backward_with_relu_derivative_on_the_cp_model():
+    for w, g, a in _backward_case():
+        plan, tiles, layer = compile_backward(w, g, a, CONFIG)
+        model = DianNaoCPModel(CONFIG)
+        reads = [model.run_tile(t)[0] for t in tiles]
+        y = finish_layer(layer, plan, assemble(plan, tiles, reads), CONFIG)
+        want = _golden_backward(w, g, a)
+        np.testing.assert_array_equal(y, want)
+        assert (want == 0).any() and (want != 0).any()
+    with pytest.raises(ValueError, match="needs a core built with weight_update"):
+        compile_backward(w, g, a, dataclasses.replace(CONFIG, weight_update=False))
+    with pytest.raises(ValueError, match="partial sums across host tiles"):
+        w_wide = np.zeros((80, 4), dtype=np.int64)  # 80 errors: 20 input words > nbin_depth 16
+        compile_backward(w_wide, np.zeros((1, 80), int), np.zeros((1, 4), int), CONFIG)
+    ins = Instruction(nbout_read=True, drelu=True)
+    with pytest.raises(ValueError, match="needs a core built with weight_update"):
+        ins.check(dataclasses.replace(CONFIG, weight_update=False))
+    with pytest.raises(ValueError, match="needs nbout_read = 1"):
+        dataclasses.replace(ins, nbout_read=False).check(CONFIG)
+
+
+@pytest.mark.parametrize("simulator", default_simulators())
+def test_backward_with_relu_derivative_on_rtl(simulator):
+    """The backward product with the ReLU derivative (``drelu``) on the RTL vs the golden
+    ``sgd.backward``, with the CP model's cycles."""
+    items, meta = [], []
+    for w, g, a in _backward_case():
+        plan, tiles, layer = compile_backward(w, g, a, CONFIG)
+        meta.append((plan, tiles, layer, _golden_backward(w, g, a)))
+        items += [(t, np.zeros(0, dtype=np.int64), None) for t in tiles]
+    runs = iter(run_tiles(items, config=CONFIG, simulator=simulator))
+    for k, (plan, tiles, layer, want) in enumerate(meta):
+        rs = [next(runs) for _ in tiles]
+        y = finish_layer(layer, plan, assemble(plan, tiles, [r.nbout for r in rs]), CONFIG)
+        np.testing.assert_array_equal(y, want, err_msg=f"case {k}")
+        for t, r in zip(tiles, rs, strict=True):
+            stats = program_cycles(t.program)
+            assert (r.cycles, r.nfu_busy, r.stalls) == (stats.cycles, stats.busy, stats.stall)

@@ -172,24 +172,27 @@ class DianNaoConfig(NumericsConfig):
                 f"and {self.sb_depth!r}",
             )
         self.validate_numerics()
-        if self.weight_update:
-            self._validate_update()
+        self._validate_update()
 
     def _validate_update(self) -> None:
-        require(
-            0 <= self.g_frac < self.act_bits,
-            f"g_frac must be in 0..{self.act_bits - 1}, got {self.g_frac!r}",
-        )
+        """The update unit's fields: always in range; against the formats when it is built."""
         require(0 <= self.alpha_frac <= 32, f"alpha_frac must be in 0..32, got {self.alpha_frac!r}")
+        require(self.g_frac >= 0, f"g_frac must be >= 0, got {self.g_frac!r}")
         w = self.lfsr_width
         require(2 <= w <= 64, f"lfsr_width must be in 2..64, got {w!r}")
         require(
             0 < self.lfsr_taps < (1 << w) and self.lfsr_taps >> (w - 1) == 1,
-            f"lfsr_taps must fit {w} bits with bit {w - 1} set, got {self.lfsr_taps:#x}",
+            f"lfsr_taps must fit {w} bits with bit {w - 1} set, got {self.lfsr_taps!r}",
         )
         require(
             0 < self.lfsr_seed < (1 << w),
             f"lfsr_seed must be in 1..2**{w}-1, got {self.lfsr_seed!r}",
+        )
+        if not self.weight_update:
+            return
+        require(
+            self.g_frac < self.act_bits,
+            f"g_frac must be in 0..{self.act_bits - 1}, got {self.g_frac!r}",
         )
         s = self.update_shift
         require(

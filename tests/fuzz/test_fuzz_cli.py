@@ -495,6 +495,10 @@ EIE_FLAGS = [
     ("--skip-empty", "maybe"),
 ]
 DN_FLAGS = [
+    ("--lfsr-seed", "0"),
+    ("--lfsr-taps", "3"),
+    ("--lfsr-width", "65"),
+    ("--alpha-frac", "33"),
     ("--tn", "3"),
     ("--tn", "32"),
     ("--tn", "1"),
@@ -530,6 +534,15 @@ def test_bad_eie_flag(command, flag, value, files, capsys):
 def test_bad_diannao_flag(flag, value, files, capsys):
     out = files.path("out")
     check_rejected(["generate", "diannao", flag, value, "-o", out], value, capsys, out)
+
+
+def test_weight_update_checks_the_update_formats(files, capsys):
+    out = files.path("out")
+    argv = ["generate", "diannao", "--weight-update", "--g-frac", "16", "-o", out]
+    check_rejected(argv, "16", capsys, out)
+    argv = ["generate", "diannao", "--weight-update", "--lfsr-width", "16", "--lfsr-taps", "46080"]
+    argv += ["-o", out]
+    check_rejected(argv, "lfsr_width=16", capsys, out)
 
 
 def test_double_buffer_needs_even_depths(files, capsys):

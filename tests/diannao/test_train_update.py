@@ -343,3 +343,20 @@ def test_backward_with_relu_derivative_on_rtl(simulator):
         for t, r in zip(tiles, rs, strict=True):
             stats = program_cycles(t.program)
             assert (r.cycles, r.nfu_busy, r.stalls) == (stats.cycles, stats.busy, stats.stall)
+
+
+def test_update_config_fields():
+    c = dataclasses.replace(CONFIG, g_frac=10, alpha_frac=18, lfsr_width=24, lfsr_taps=0xE10000)
+    assert DianNaoConfig.from_json(c.to_json()) == c and c.update_shift == 10 + 18 + 8 - 12
+    # without the unit the formats are not checked against its fields (8-bit errors, g_frac 12)
+    DianNaoConfig(act_bits=8, act_frac=4, w_bits=8, w_frac=6)
+    for kwargs, match in (
+        (dict(act_bits=8, act_frac=4, w_bits=8, w_frac=6), "g_frac must be in 0..7"),
+        (
+            dict(lfsr_width=16, lfsr_taps=0xB400),
+            "w_frac = 24 bits, which must be in 0..lfsr_width=16",
+        ),
+        (dict(lfsr_seed=0), "lfsr_seed must be in"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            DianNaoConfig(weight_update=True, **kwargs)

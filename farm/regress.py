@@ -58,6 +58,8 @@ def _eie_config(rng: np.random.Generator):
         max_layers=3,
         skip_empty=bool(rng.integers(2)),
         filter_empty=bool(rng.integers(2)),
+        merge_padding=bool(rng.integers(2)),
+        decouple_depth=int(rng.choice([0, 0, 2, 4])),
     )
 
 

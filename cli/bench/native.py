@@ -127,7 +127,7 @@ def _top(name: str) -> str:
 def _alex7(ctx, fit) -> dict[str, Any]:
     """Full-size synthetic Alex-7 on the 64-PE RTL, native engine: cycles vs the model."""
     from ..golden import paper
-    from ..golden.eie_cycles import predict
+    from ..golden.eie_cycles import predict_for
     from ..golden.netspec import run_eie
     from ..sim import eie as api
 
@@ -146,7 +146,7 @@ def _alex7(ctx, fit) -> dict[str, Any]:
         lambda: api.simulate([s.layer], x, config=config, engine="native", progress=False)
     )
     stats = native.last_stats()
-    model = predict([s.layer], x, n_pes=n, fifo_depth=depth, num=ctx.num)
+    model = predict_for([s.layer], x, config)
     golden = run_eie([s.layer], x, num=config.numerics, n_pes=n)[0]
     ctx.save_artifacts("native_eie_alex7_n64", config, None)
     return {

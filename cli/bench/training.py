@@ -10,6 +10,7 @@ Tables:
 
 * ``curves``: train and test error (%) after every epoch, per run;
 * ``final``: each run's final and best errors and the test-error gap to float;
+* ``small_rate``: final errors of float and FL 14 at the smaller rate 2^-15;
 * ``lost_updates``: the fraction of the first epoch's exact updates smaller than half a weight
   LSB (what round-to-nearest loses), per FL.
 
@@ -25,7 +26,7 @@ import numpy as np
 
 from .context import BenchContext, Section
 
-__all__ = ["ALPHA", "ALPHA_FRAC", "EPOCHS", "FLS", "section_training"]
+__all__ = ["ALPHA", "ALPHA_FRAC", "EPOCHS", "FLS", "STALL_ALPHA", "STALL_FL", "section_training"]
 
 TITLE = "Reduced-precision training: nearest vs stochastic rounding (Gupta et al., ICML 2015)"
 
@@ -33,6 +34,8 @@ TITLE = "Reduced-precision training: nearest vs stochastic rounding (Gupta et al
 ALPHA, ALPHA_FRAC = 8, 16
 #: Weight fractional lengths of the fixed-point runs.
 FLS = (12, 14)
+#: The second, smaller rate ``STALL_ALPHA / 2^ALPHA_FRAC`` = 2^-15, run at FL ``STALL_FL`` only.
+STALL_ALPHA, STALL_FL = 2, 14
 #: Epochs (full run, --quick).
 EPOCHS, QUICK_EPOCHS = 40, 2
 #: Training samples of a --quick run (all 1438 otherwise).
@@ -100,51 +103,17 @@ def section_training(ctx: BenchContext) -> Section:
     sizes = (d.x_train.shape[1], HIDDEN, 10)
     orders = sgd.epoch_orders(len(d.y_train), epochs, ORDER_SEED)
     curves: list[dict[str, Any]] = []
+    lost: list[dict[str, Any]] = []
+    small: list[dict[str, Any]] = []
     with train.single_thread_blas():
-        wf, _ = sgd.init_weights(sizes, base, seed=INIT_SEED)
-        curves += _run(
-            "float",
-            "-",
-            "float",
-            lambda ws: (
-                sgd.float_error(ws, d.x_train, d.y_train),
-                sgd.float_error(ws, d.x_test, d.y_test),
-            ),
-            lambda cb: sgd.train_float(wf, d.x_train, d.y_train, base.lr, orders, on_epoch=cb),
-            epochs,
-        )
-        lost = []
-        for fl in FLS:
-            for rounding in ("nearest", "stochastic"):
-                cfg = dataclasses.replace(base, w_frac=fl, rounding=rounding)
-                _, wq = sgd.init_weights(sizes, cfg, seed=INIT_SEED)
-                if rounding == "nearest":
-                    lost.append(
-                        {
-                            "fl": fl,
-                            "shift": cfg.shift,
-                            "updates_below_half_lsb_pct": round(
-                                100 * _lost_fraction(cfg, wq, xtr, d.y_train), 1
-                            ),
-                        }
-                    )
-                curves += _run(
-                    f"FL {fl} {rounding}",
-                    fl,
-                    rounding,
-                    lambda ws, cfg=cfg: (
-                        sgd.fixed_error(ws, xtr, d.y_train, cfg),
-                        sgd.fixed_error(ws, xte, d.y_test, cfg),
-                    ),
-                    lambda cb, cfg=cfg, wq=wq: sgd.train_fixed(
-                        wq, xtr, d.y_train, cfg, orders, on_epoch=cb
-                    ),
-                    epochs,
-                )
-                sec.tables["curves"] = curves
-                ctx.checkpoint(sec)
+        curves += _run_set(d, xtr, xte, sizes, orders, base, FLS, epochs, lost=lost)
+        sec.tables["curves"] = curves
+        ctx.checkpoint(sec)
+        slow = dataclasses.replace(base, alpha=STALL_ALPHA)
+        small = _run_set(d, xtr, xte, sizes, orders, slow, (STALL_FL,), epochs, suffix=" lr 2^-15")
     sec.tables["final"] = _final_rows(curves)
     sec.tables["lost_updates"] = lost
+    sec.tables["small_rate"] = _final_rows(small, float_run="float lr 2^-15")
     sec.notes += [
         "Seed claim (Dally, NIPS 2015 tutorial, after Gupta et al., ICML 2015): 16-bit "
         "fixed-point training works with stochastic rounding but stalls with round-to-nearest "
@@ -157,16 +126,68 @@ def section_training(ctx: BenchContext) -> Section:
         "accumulator, groups of 16, one 32-bit LFSR (taps 0x80200003, seed 1).",
         "'lost_updates': share of the non-zero exact updates of the first 200 steps (from the "
         "initial weights) below half a weight LSB, i.e. rounded to 0 by round-to-nearest.",
+        "'small_rate': float and FL 14 at learning rate 2^-15 (the same runs otherwise). Whether "
+        "an update survives round-to-nearest depends on its size in weight LSBs, i.e. on the "
+        "rate times 2^FL: FL 14 at 2^-15 has FL 12's ratio at 2^-13, so it shows the stall at "
+        "FL 14 that FL 12 shows at the main rate.",
     ]
     _plot(ctx, sec, curves)
     return sec
 
 
-def _final_rows(curves) -> list[dict[str, Any]]:
+def _run_set(
+    d, xtr, xte, sizes, orders, base, fls, epochs, *, suffix: str = "", lost=None
+) -> list[dict[str, Any]]:
+    """Float, then nearest and stochastic per FL, from the same initialisation and order."""
+    from ..golden import sgd
+
+    wf, _ = sgd.init_weights(sizes, base, seed=INIT_SEED)
+    curves = _run(
+        f"float{suffix}",
+        "-",
+        "float",
+        lambda ws: (
+            sgd.float_error(ws, d.x_train, d.y_train),
+            sgd.float_error(ws, d.x_test, d.y_test),
+        ),
+        lambda cb: sgd.train_float(wf, d.x_train, d.y_train, base.lr, orders, on_epoch=cb),
+        epochs,
+    )
+    for fl in fls:
+        for rounding in ("nearest", "stochastic"):
+            cfg = dataclasses.replace(base, w_frac=fl, rounding=rounding)
+            _, wq = sgd.init_weights(sizes, cfg, seed=INIT_SEED)
+            if rounding == "nearest" and lost is not None:
+                lost.append(
+                    {
+                        "fl": fl,
+                        "shift": cfg.shift,
+                        "updates_below_half_lsb_pct": round(
+                            100 * _lost_fraction(cfg, wq, xtr, d.y_train), 1
+                        ),
+                    }
+                )
+            curves += _run(
+                f"FL {fl} {rounding}{suffix}",
+                fl,
+                rounding,
+                lambda ws, cfg=cfg: (
+                    sgd.fixed_error(ws, xtr, d.y_train, cfg),
+                    sgd.fixed_error(ws, xte, d.y_test, cfg),
+                ),
+                lambda cb, cfg=cfg, wq=wq: sgd.train_fixed(
+                    wq, xtr, d.y_train, cfg, orders, on_epoch=cb
+                ),
+                epochs,
+            )
+    return curves
+
+
+def _final_rows(curves, float_run: str = "float") -> list[dict[str, Any]]:
     runs: dict[str, list[dict]] = {}
     for r in curves:
         runs.setdefault(r["run"], []).append(r)
-    float_test = runs["float"][-1]["test_error_pct"]
+    float_test = runs[float_run][-1]["test_error_pct"]
     rows = []
     for name, rs in runs.items():
         last = rs[-1]

@@ -199,6 +199,8 @@ def check_training_section(quick):
     assert final["float"]["test_gap_to_float_pts"] == 0
     lost = {r["fl"]: r["updates_below_half_lsb_pct"] for r in tables["lost_updates"]}
     assert lost[12] > lost[14] > 0  # a coarser weight LSB loses more updates
+    small = {r["run"] for r in tables["small_rate"]}
+    assert small == {f"{r} lr 2^-15" for r in ("float", "FL 14 nearest", "FL 14 stochastic")}
 
 
 def check_energy_section(quick):

@@ -7,11 +7,23 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TRAINING", "abc_luts", "synth_point", "tool_versions"]
+__all__ = [
+    "TRAINING",
+    "abc_luts",
+    "gateware_version",
+    "source_hash",
+    "synth_point",
+    "tool_versions",
+]
+
+#: The packages whose sources determine the generated Verilog (the gateware and its configs).
+GATEWARE_PACKAGES = ("accelgen.hdl", "accelgen.spec")
 
 
 def tool_versions() -> dict[str, str]:
-    """Versions of the tools a result depends on (part of every result key)."""
+    """Versions of the tools a result depends on (part of every result key), and
+    ``gateware``: :func:`gateware_version`, so that a result of earlier RTL (a synthesis run, a
+    spot check) is never reused after the gateware changes, whatever the package version."""
     from importlib import metadata
 
     out = {}
@@ -20,7 +32,38 @@ def tool_versions() -> dict[str, str]:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             out[dist] = "-"
+    out["gateware"] = gateware_version()
     return out
+
+
+def gateware_version() -> str:
+    """:func:`source_hash` of the installed :data:`GATEWARE_PACKAGES` (``hdl/``, ``spec/``)."""
+    import importlib.util
+
+    roots = []
+    for name in GATEWARE_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        roots += [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+    return source_hash(roots)
+
+
+def source_hash(roots) -> str:
+    """12 hex digits of SHA-256 over the Python sources under ``roots`` (each file's path
+    relative to its root and its bytes, in sorted order; ``__pycache__`` and other files left
+    out): any edit, added, removed or renamed module gives a new hash."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for i, root in enumerate(roots):
+        root = Path(root)
+        for f in sorted(root.rglob("*.py")):
+            if "__pycache__" in f.parts:
+                continue
+            rel = f.relative_to(root).as_posix()
+            data = f.read_bytes()
+            h.update(f"{i}:{rel}:{len(data)}\n".encode())
+            h.update(data)
+    return h.hexdigest()[:12]
 
 
 def synth_point(
@@ -107,51 +150,75 @@ def _cached(out: Path, config: dict, pnr: bool) -> dict[str, Any] | None:
 
 #: The estimator's training set: (config overrides, held_out) per core, PEs 1-8 / Tn 2-8. Small
 #: memories so that a run takes a minute or a few; the explore examples vary the same fields.
-#: (Kept small: Yosys on a 4-PE EIE needs ~4 CPU minutes.) EIE covers options (a) and (c) at
-#: 1, 2 and 4 PEs; the held-out configs: no option, option (a), option (c).
+#: (Kept small: Yosys on a 4-PE EIE needs ~4 CPU minutes.) EIE covers options (a), (c) and (d)
+#: at 1, 2 and 4 PEs (and (a), (c) at 8); every EIE row states options (a), (c) and (d), so a
+#: change of their defaults does not change a row (option (e), ``decouple_depth``, stays 0:
+#: outside the fitted range). Held out: no option, option (a), option (c), and (a) with (d).
 _EIE_MEM = {"regfile_depth": 64, "spmat_words": 256, "ptr_depth": 512, "max_layers": 2}
 _DN_MEM = {"imem_depth": 64}
+_EIE_ROWS = [
+    # n_pes, fifo_depth, acc_bits, skip_empty (a), filter_empty (c), merge_padding (d), held out
+    (1, 4, 32, False, False, False, False),
+    (2, 2, 32, False, False, False, False),
+    (2, 16, 32, True, False, False, False),
+    (4, 8, 32, False, False, False, False),
+    (4, 4, 24, True, False, False, False),
+    (1, 16, 24, True, False, False, False),
+    (8, 8, 32, False, False, False, False),
+    (1, 2, 32, True, False, False, False),
+    (1, 8, 32, False, True, False, False),
+    (2, 4, 24, True, True, False, False),
+    # three drawn at random (seed 21) from n_pes 1/2/4 x fifo_depth 2-16 x acc_bits x options
+    (1, 16, 32, False, True, False, False),
+    (1, 16, 24, False, True, False, False),
+    (1, 2, 32, False, True, False, False),
+    # option (c) at more than 2 PEs (its LUT cost grows with the PEs)
+    (2, 8, 32, False, True, False, False),
+    (4, 8, 24, True, True, False, False),
+    # added with the wide-LUT features (docs/explore.md): shallow and deep queues at 2-8 PEs,
+    # with and without option (c), to separate the queue depth from the options
+    (4, 4, 32, False, False, False, False),
+    (4, 2, 32, False, True, False, False),
+    (4, 16, 24, False, True, False, False),
+    (2, 4, 24, False, False, False, False),
+    (2, 2, 32, False, True, False, False),
+    (8, 4, 32, True, False, False, False),
+    (8, 2, 24, False, True, False, False),
+    # option (d), padding merge, with and without (a) and (c) at 1, 2 and 4 PEs
+    (1, 4, 32, True, False, True, False),
+    (2, 8, 32, True, False, True, False),
+    (4, 4, 24, True, False, True, False),
+    (2, 2, 32, False, False, True, False),
+    (1, 16, 32, False, True, True, False),
+    (2, 4, 32, True, True, True, False),
+    # held out
+    (2, 8, 24, False, False, False, True),
+    (1, 8, 32, True, False, False, True),
+    (4, 4, 32, False, True, False, True),
+    # two more held out, drawn at random (seed 2121) from n_pes 1/2/4/8 x fifo_depth 2-16 x
+    # options x acc_bits before the features were chosen again (configs of the set skipped)
+    (1, 7, 24, True, False, False, True),
+    (2, 16, 32, False, False, False, True),
+    # two held out with options (a) and (d) on, drawn at random (seed 2026) from n_pes 1/2/4/8
+    # x fifo_depth 2-16 x acc_bits x option (c) before the refit on the RTL with option (d)
+    (1, 7, 24, True, False, True, True),
+    (8, 14, 32, True, True, True, True),
+]
 TRAINING: dict[str, list[tuple[dict, bool]]] = {
     "eie": [
-        ({"n_pes": 1, "fifo_depth": 4}, False),
-        ({"n_pes": 2, "fifo_depth": 2}, False),
-        ({"n_pes": 2, "fifo_depth": 16, "skip_empty": True}, False),
-        ({"n_pes": 4, "fifo_depth": 8}, False),
-        ({"n_pes": 4, "fifo_depth": 4, "skip_empty": True, "acc_bits": 24}, False),
-        ({"n_pes": 1, "fifo_depth": 16, "skip_empty": True, "acc_bits": 24}, False),
-        ({"n_pes": 8, "fifo_depth": 8}, False),
-        ({"n_pes": 1, "fifo_depth": 2, "skip_empty": True}, False),
-        ({"n_pes": 1, "fifo_depth": 8, "filter_empty": True}, False),
         (
-            {"n_pes": 2, "fifo_depth": 4, "skip_empty": True, "filter_empty": True, "acc_bits": 24},
-            False,
-        ),
-        # three drawn at random (seed 21) from n_pes 1/2/4 x fifo_depth 2-16 x acc_bits x options
-        ({"n_pes": 1, "fifo_depth": 16, "filter_empty": True}, False),
-        ({"n_pes": 1, "fifo_depth": 16, "acc_bits": 24, "filter_empty": True}, False),
-        ({"n_pes": 1, "fifo_depth": 2, "filter_empty": True}, False),
-        # option (c) at more than 2 PEs (its LUT cost grows with the PEs)
-        ({"n_pes": 2, "fifo_depth": 8, "filter_empty": True}, False),
-        (
-            {"n_pes": 4, "fifo_depth": 8, "skip_empty": True, "filter_empty": True, "acc_bits": 24},
-            False,
-        ),
-        # added with the wide-LUT features (docs/explore.md): shallow and deep queues at 2-8 PEs,
-        # with and without option (c), to separate the queue depth from the options
-        ({"n_pes": 4, "fifo_depth": 4}, False),
-        ({"n_pes": 4, "fifo_depth": 2, "filter_empty": True}, False),
-        ({"n_pes": 4, "fifo_depth": 16, "filter_empty": True, "acc_bits": 24}, False),
-        ({"n_pes": 2, "fifo_depth": 4, "acc_bits": 24}, False),
-        ({"n_pes": 2, "fifo_depth": 2, "filter_empty": True}, False),
-        ({"n_pes": 8, "fifo_depth": 4, "skip_empty": True}, False),
-        ({"n_pes": 8, "fifo_depth": 2, "filter_empty": True, "acc_bits": 24}, False),
-        ({"n_pes": 2, "fifo_depth": 8, "acc_bits": 24}, True),
-        ({"n_pes": 1, "fifo_depth": 8, "skip_empty": True}, True),
-        ({"n_pes": 4, "fifo_depth": 4, "filter_empty": True}, True),
-        # two more held out, drawn at random (seed 2121) from n_pes 1/2/4/8 x fifo_depth 2-16 x
-        # options x acc_bits before the features were chosen again (configs of the set skipped)
-        ({"n_pes": 1, "fifo_depth": 7, "skip_empty": True, "acc_bits": 24}, True),
-        ({"n_pes": 2, "fifo_depth": 16}, True),
+            {
+                "n_pes": n,
+                "fifo_depth": fifo,
+                "acc_bits": acc,
+                "skip_empty": skip,
+                "filter_empty": filt,
+                "merge_padding": merge,
+                "decouple_depth": 0,
+            },
+            held,
+        )
+        for n, fifo, acc, skip, filt, merge, held in _EIE_ROWS
     ],
     "diannao": [
         ({"tn": 2, "nbin_depth": 16, "nbout_depth": 16, "sb_depth": 16}, False),

@@ -73,8 +73,8 @@ _BRAM_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 3
 FEATURES: dict[str, dict[str, tuple[str, ...]]] = {
     "eie": {
         "abc_lut": ("1", "pes", "pes*acc", "pes*skip", "pes*fifo"),
-        "lut": ("abc_lut", "abc_lut*shallow"),
-        "ff": ("1", "pes", "pes*acc", "pes*skip", "pes*fifo"),
+        "lut": ("abc_lut",),
+        "ff": ("1", "pes", "pes*acc", "pes*skip", "pes*merge", "pes*fifo"),
         "dsp": ("1", "pes"),
         "bram": ("1", "blocks"),
     },
@@ -96,6 +96,8 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
         "skip",
         "pes*filter",
         "filter",
+        "pes*merge",
+        "merge",
         "pes*queue_bits",
         "pes*fifo",
         "pes*log2fifo",
@@ -155,6 +157,8 @@ def features(core: str, config) -> dict[str, float]:
             "skip": int(c.skip_empty),
             "pes*filter": n * int(c.filter_empty),
             "filter": int(c.filter_empty),
+            "pes*merge": n * int(c.merge_padding),
+            "merge": int(c.merge_padding),
             "pes*fifo": n * c.fifo_depth,
             "pes*log2fifo": n * _log2(c.fifo_depth),
             # a queue of at most 4 entries, per PE: ABC picks more wide LUTs (docs/explore.md)

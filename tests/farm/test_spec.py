@@ -112,15 +112,15 @@ def test_bram_blocks_and_fit_recovers_a_linear_model():
     from accelgen.spec.eie import EIEConfig
 
     configs = [
-        EIEConfig(n_pes=n, fifo_depth=f, skip_empty=s, filter_empty=e, acc_bits=a)
+        EIEConfig(n_pes=n, fifo_depth=f, skip_empty=s, filter_empty=e, merge_padding=d, acc_bits=a)
         for n in (1, 2, 4, 8)
-        for f, s, e, a in (
-            (2, False, True, 32),
-            (4, True, True, 24),
-            (8, True, False, 24),
-            (16, False, False, 32),
-            (8, False, True, 32),
-            (4, False, False, 24),
+        for f, s, e, d, a in (
+            (2, False, True, False, 32),
+            (4, True, True, True, 24),
+            (8, True, False, True, 24),
+            (16, False, False, False, 32),
+            (8, False, True, True, 32),
+            (4, False, False, False, 24),
         )
     ]
     # every resource an arbitrary linear function of its own features: the fit recovers it
@@ -133,13 +133,12 @@ def test_bram_blocks_and_fit_recovers_a_linear_model():
     for c in configs:
         f = area.features("eie", c)
         m = {res: sum(v * f[k] for k, v in t.items()) for res, t in truth.items()}
-        # LUT4s per ABC LUT: 1.15 + 0.25 / PEs for a shallow queue (ABC's wide LUTs)
-        m["lut"] = m["abc_lut"] * (1.15 + 0.25 * f["shallow"])
+        m["lut"] = m["abc_lut"] * 1.15  # LUT4s per ABC LUT
         meas.append({**m, "dsp": c.n_pes, "bram": f["blocks"]})
     coef = area.fit("eie", configs, meas)
     for res, t in truth.items():
         assert coef[res] == pytest.approx(t, rel=1e-6)
-    assert coef["lut"] == pytest.approx({"abc_lut": 1.15, "abc_lut*shallow": 0.25})
+    assert coef["lut"] == pytest.approx({"abc_lut": 1.15})
     model = area.AreaModel({"eie": coef}, {"eie": {"n_pes": (1, 8)}}, {})
     errs = area.relative_errors("eie", configs, meas, model)
     assert max(errs[r] for r in ("abc_lut", "lut", "ff", "dsp")) < 0.5
@@ -199,6 +198,27 @@ def test_stored_coefficients_cover_both_cores():
         for res, names in model.errors[core].get("selected_features", {}).items():
             assert names == list(area.FEATURES[core][res])
     assert model.errors["eie"]["selected_features"]
+
+
+def test_fitted_range_leaves_out_option_e():
+    """The EIE fit has decouple_depth 0 only: option (e) is outside the fitted range; every
+    training config states the options (a), (c), (d), so a change of their defaults does not
+    change what a training config means."""
+    from accelgen.farm.synth import TRAINING
+    from accelgen.spec.eie import EIEConfig
+
+    model = area.load_model()
+    assert model.fit_range["eie"]["decouple_depth"] == (0, 0)
+    base = {"n_pes": 2, "fifo_depth": 4, "regfile_depth": 64, "spmat_words": 256}
+    base |= {"ptr_depth": 512, "max_layers": 2, "skip_empty": True, "merge_padding": True}
+    assert area.in_range("eie", EIEConfig(**base), model)
+    assert not area.in_range("eie", EIEConfig(**base, decouple_depth=4), model)
+    for overrides, _ in TRAINING["eie"]:
+        assert {"skip_empty", "filter_empty", "merge_padding", "decouple_depth"} <= set(overrides)
+    # the fitted range holds the new defaults' options (a) and (d) together
+    train = [ov for ov, held in TRAINING["eie"] if not held]
+    assert any(ov["skip_empty"] and ov["merge_padding"] for ov in train)
+    assert any(not ov["merge_padding"] for ov in train)
 
 
 def test_tool_failure_is_recorded_and_sweep_continues(tmp_path, monkeypatch):

@@ -18,14 +18,16 @@ For a configuration the estimator returns the ECP5 resources Yosys' ``synth_ecp5
   ``ABC RESULTS: $lut cells``: LUTs of up to 7 inputs) are linear in the features, and the
   LUT4s are those times the LUT4s per ABC LUT (below). ``synth_ecp5`` maps with
   ABC9 for delay: a 5- to 7-input LUT becomes 2 to 8 LUT4s with PFUMX / L6MUX21 muxes, and how
-  many of them ABC picks follows the design's critical paths, not its size (1.14 to 1.58 LUT4s
-  per ABC LUT over the training and held-out configs, while the ABC LUT count itself is linear
-  in the config within about 1 %). The ratio is fitted as ``a + b * shallow`` (``shallow`` =
-  1 / PEs for a queue of at most 4 entries, else 0: few PEs with a shallow queue get more wide
-  LUTs); a single configuration can still come out a third above it (``docs/explore.md``).
+  many of them ABC picks follows the design's critical paths, not its size (1.10 to 1.24 LUT4s
+  per ABC LUT over the training and held-out configs on the current RTL, while the ABC LUT
+  count itself is linear in the config within about 1 %). The ratio is fitted as a constant
+  (the features after ``abc_lut*`` could make it linear in e.g. ``shallow``, 1 / PEs for a
+  queue of at most 4 entries, which the previous RTL needed; ``docs/explore.md``); a single
+  configuration can still come out well above it when ABC picks wide LUTs for it.
 
 The model is only meant inside the fitted range (``fit_range`` in the JSON): outside it the
-estimate is an extrapolation, flagged by :func:`in_range`.
+estimate is an extrapolation, flagged by :func:`in_range` (for EIE: option (e),
+``decouple_depth`` > 0, is outside; options (a), (c), (d) inside, on and off).
 """
 
 from __future__ import annotations
@@ -60,8 +62,8 @@ RESOURCES = ("lut", "ff", "dsp", "bram", "bram_bits")
 #: Resources fitted by least squares (``bram_bits`` is counted).
 FITTED = ("lut", "ff", "dsp", "bram")
 #: Cores whose LUT estimate goes through ABC's LUT count: ``abc_lut`` linear in the features,
-#: ``lut`` = ``abc_lut`` x the LUT4s per ABC LUT, itself linear in ``shallow`` (least squares
-#: over the training set).
+#: ``lut`` = ``abc_lut`` x the LUT4s per ABC LUT, a constant (least squares over the training
+#: set; linear in the features named after ``abc_lut*`` when :data:`FEATURES` lists any).
 TWO_STEP = ("eie",)
 BRAM_BITS = 18432
 # DP16KD aspect ratios (depth, width)
@@ -161,7 +163,8 @@ def features(core: str, config) -> dict[str, float]:
             "merge": int(c.merge_padding),
             "pes*fifo": n * c.fifo_depth,
             "pes*log2fifo": n * _log2(c.fifo_depth),
-            # a queue of at most 4 entries, per PE: ABC picks more wide LUTs (docs/explore.md)
+            # a queue of at most 4 entries, per PE: on the RTL before 2026-12-06 ABC picked more
+            # wide LUTs for it (docs/explore.md); a candidate term of the LUT4-per-ABC-LUT ratio
             "shallow": int(c.fifo_depth <= 4) / n,
             "pes*addr_bits": n * addr_bits,
         }
@@ -266,7 +269,8 @@ def estimate(core: str, config, model: AreaModel | None = None) -> dict[str, flo
         value = float(sum(coef[k] * f[k] for k in FEATURES[core][res]))
         if res == "abc_lut":  # the LUT4 estimate's features
             f["abc_lut"] = max(0.0, value)
-            f["abc_lut*shallow"] = f["abc_lut"] * f["shallow"]
+            for k in FEATURES[core]["lut"][1:]:  # the ratio's terms: abc_lut x a feature
+                f[k] = f["abc_lut"] * f[k.removeprefix("abc_lut*")]
         out[res] = max(0.0, round(value))
     return out
 

@@ -155,43 +155,32 @@ class DianNaoHost:
 
     async def read(self, addrs: Sequence[int]) -> np.ndarray:
         """Read NBout words (pipelined, one per cycle); returns signed ``acc_bits`` lanes."""
-        c = self.config
-        bits, mask = c.acc_bits, (1 << c.acc_bits) - 1
-        words = []
-        if len(addrs):
-            raddr, rdata, clk = self._raddr, self._rdata, self._clk
-            raddr.value = int(addrs[0])
-            for nxt in [*addrs[1:], addrs[-1]]:
-                await RisingEdge(clk)  # latches the address set before this edge
-                raddr.value = int(nxt)
-                await ReadOnly()
-                words.append(int(rdata.value))
-            await FallingEdge(clk)
-        out = np.zeros((len(words), c.tn), dtype=np.int64)
-        for i, word in enumerate(words):
-            for j in range(c.tn):
-                v = (word >> (j * bits)) & mask
-                out[i, j] = v - (1 << bits) if v >> (bits - 1) else v
-        return out.reshape(-1, c.tn)
+        return await self._read_rows(self._raddr, self._rdata, addrs, self.config.acc_bits)
 
     async def read_sb(self, addrs: Sequence[int]) -> np.ndarray:
         """Read SB rows (host address ``word * tn + row``, one per cycle, while idle; cores with
         ``weight_update``); returns signed ``w_bits`` lanes ``[n, tn]``."""
-        c = self.config
-        bits, mask = c.w_bits, (1 << c.w_bits) - 1
-        dut, words = self.dut, []
+        dut = self.dut
+        return await self._read_rows(
+            dut.host_sb_raddr, dut.host_sb_rdata, addrs, self.config.w_bits
+        )
+
+    async def _read_rows(self, raddr, rdata, addrs: Sequence[int], bits: int) -> np.ndarray:
+        """Pipelined reads through a registered read port (the address set before an edge is
+        latched at it): one word a cycle, split into ``tn`` signed ``bits``-bit lanes."""
+        tn, mask = self.config.tn, (1 << bits) - 1
+        words = []
         if len(addrs):
-            raddr, rdata, clk = dut.host_sb_raddr, dut.host_sb_rdata, self._clk
             raddr.value = int(addrs[0])
             for nxt in [*addrs[1:], addrs[-1]]:
-                await RisingEdge(clk)
+                await RisingEdge(self._clk)  # latches the address set before this edge
                 raddr.value = int(nxt)
                 await ReadOnly()
                 words.append(int(rdata.value))
-            await FallingEdge(clk)
-        out = np.zeros((len(words), c.tn), dtype=np.int64)
+            await FallingEdge(self._clk)
+        out = np.zeros((len(words), tn), dtype=np.int64)
         for i, word in enumerate(words):
-            for j in range(c.tn):
+            for j in range(tn):
                 v = (word >> (j * bits)) & mask
                 out[i, j] = v - (1 << bits) if v >> (bits - 1) else v
         return out

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
+from top_tb import run_top
 
 from accelgen.golden.arith import avg_reciprocal, multiply, round_shift, sat, sat_add, smax, smin
 from accelgen.golden.diannao_cp import (
@@ -19,7 +20,6 @@ from accelgen.golden.pwl import evaluate
 from accelgen.hdl.diannao.buffers import Buffer
 from accelgen.hdl.diannao.cp import ControlProcessor
 from accelgen.hdl.diannao.nfu import NFU
-from accelgen.hdl.diannao.top import DianNaoTop
 from accelgen.host.diannao import pwl_writes
 from accelgen.spec.diannao import (
     DianNaoConfig,
@@ -28,7 +28,6 @@ from accelgen.spec.diannao import (
     NFU2Op,
     NFU2Out,
     NFU3Op,
-    Sel,
     encode,
 )
 
@@ -347,7 +346,6 @@ def test_top_interlock_rereads_partial_sums_still_in_the_pipeline():
     14 cycles after the write's last step issued, and 15: no wait): the RTL top reads the new
     values, as the sequential ISA semantics of the CP model say, with the model's cycles."""
     config = DianNaoConfig(tn=2, nbin_depth=16, sb_depth=32, nbout_depth=8, imem_depth=16)
-    num = config.numerics
     rng = np.random.default_rng(8)
     nbin = rng.integers(-3000, 3000, (16, 2))
     sbw = rng.integers(-3000, 3000, (32, 2, 2))
@@ -397,43 +395,6 @@ def test_top_interlock_rereads_partial_sums_still_in_the_pipeline():
     model.nbin[:], model.sb[:], model.nbout[:] = nbin, sbw, nbout
     want = model.run(program)
     assert want.stall > 1 + 13  # the program does stall
-    dut = DianNaoTop(config)
-    got = {}
-
-    def word(lanes, bits):
-        return sum((int(v) & ((1 << bits) - 1)) << (j * bits) for j, v in enumerate(lanes))
-
-    async def tb(ctx):
-        writes = [(Sel.NBIN, a, word(v, num.act_bits)) for a, v in enumerate(nbin)]
-        writes += [
-            (Sel.SB, a * 2 + r, word(sbw[a, r], num.w_bits)) for a in range(32) for r in range(2)
-        ]
-        writes += [(Sel.NBOUT, a, word(v, num.acc_bits)) for a, v in enumerate(nbout)]
-        writes += [(Sel.IMEM, a, encode(ins, config)) for a, ins in enumerate(program)]
-        for sel, addr, data in writes:
-            ctx.set(dut.host_we, 1)
-            ctx.set(dut.host_sel, sel)
-            ctx.set(dut.host_addr, addr)
-            ctx.set(dut.host_wdata, data)
-            await ctx.tick()
-        ctx.set(dut.host_we, 0)
-        ctx.set(dut.start, 1)
-        await ctx.tick()
-        ctx.set(dut.start, 0)
-        for _ in range(500):
-            await ctx.tick()
-            if ctx.get(dut.done):
-                break
-        got["counters"] = (ctx.get(dut.cycles), ctx.get(dut.nfu_busy), ctx.get(dut.stalls))
-        words = []
-        for a in range(8):
-            ctx.set(dut.host_raddr, a)
-            await ctx.tick()
-            raw = ctx.get(dut.host_rdata)
-            lanes = [(raw >> (j * num.acc_bits)) & ((1 << num.acc_bits) - 1) for j in range(2)]
-            words.append([v - (1 << num.acc_bits) if v >> (num.acc_bits - 1) else v for v in lanes])
-        got["nbout"] = words
-
-    _run(dut, tb)
+    got = run_top(config, program, nbin=nbin, sb=sbw, nbout=nbout, limit=500, nbout_words=8)
     assert got["nbout"] == model.nbout.tolist()
     assert got["counters"] == (want.cycles, want.busy, want.stall)

@@ -159,15 +159,13 @@ def test_update_between_nfu_instructions_on_the_top_in_amaranth():
     simulator): an NFU read of the NBout word at the update's output counter does not stall
     (update steps write no NBout word), the interlock of an earlier NFU output still works across
     the update, and NBout, SB, the LFSR and the counters equal the CP model's."""
-    from amaranth.sim import Simulator
+    from top_tb import run_top
 
-    from accelgen.hdl.diannao.top import DianNaoTop
-    from accelgen.spec.diannao import NFU2Out, Sel
+    from accelgen.spec.diannao import NFU2Out
 
     config = DianNaoConfig(
         tn=2, nbin_depth=16, sb_depth=16, nbout_depth=12, imem_depth=8, weight_update=True
     )
-    num = config.numerics
     rng = np.random.default_rng(4)
     nbin = rng.integers(-3000, 3000, (16, 2))
     sbw = rng.integers(-(2**15), 2**15, (16, 2, 2))
@@ -191,61 +189,17 @@ def test_update_between_nfu_instructions_on_the_top_in_amaranth():
     model.lfsr.state = 0xBEEF
     want = model.run(program)
     assert 15 < want.stall < 30  # the interlock stalls once
-    dut = DianNaoTop(config)
-    got = {}
-
-    def word(lanes, bits):
-        return sum((int(v) & ((1 << bits) - 1)) << (j * bits) for j, v in enumerate(lanes))
-
-    def signed(v, bits):
-        return v - (1 << bits) if v >> (bits - 1) else v
-
-    async def tb(ctx):
-        writes = [(Sel.LFSR, 0, 0xBEEF)]
-        writes += [(Sel.NBIN, a, word(v, num.act_bits)) for a, v in enumerate(nbin)]
-        writes += [
-            (Sel.SB, a * 2 + r, word(sbw[a, r], num.w_bits)) for a in range(16) for r in range(2)
-        ]
-        writes += [(Sel.NBOUT, a, word(v, num.acc_bits)) for a, v in enumerate(nbout)]
-        writes += [(Sel.IMEM, a, encode(ins, config)) for a, ins in enumerate(program)]
-        for sel, addr, data in writes:
-            ctx.set(dut.host_we, 1)
-            ctx.set(dut.host_sel, sel)
-            ctx.set(dut.host_addr, addr)
-            ctx.set(dut.host_wdata, data)
-            await ctx.tick()
-        ctx.set(dut.host_we, 0)
-        ctx.set(dut.start, 1)
-        await ctx.tick()
-        ctx.set(dut.start, 0)
-        for _ in range(300):
-            await ctx.tick()
-            if ctx.get(dut.done):
-                break
-        got["counters"] = (ctx.get(dut.cycles), ctx.get(dut.nfu_busy), ctx.get(dut.stalls))
-        got["lfsr"] = ctx.get(dut.lfsr_state)
-        got["nbout"], got["sb"] = [], []
-        for a in range(12):
-            ctx.set(dut.host_raddr, a)
-            await ctx.tick()
-            raw = ctx.get(dut.host_rdata)
-            bits = num.acc_bits
-            got["nbout"].append(
-                [signed((raw >> (j * bits)) & ((1 << bits) - 1), bits) for j in (0, 1)]
-            )
-        for a in range(32):
-            ctx.set(dut.host_sb_raddr, a)
-            await ctx.tick()
-            raw = ctx.get(dut.host_sb_rdata)
-            bits = num.w_bits
-            got["sb"].append(
-                [signed((raw >> (j * bits)) & ((1 << bits) - 1), bits) for j in (0, 1)]
-            )
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(tb)
-    sim.run()
+    got = run_top(
+        config,
+        program,
+        nbin=nbin,
+        sb=sbw,
+        nbout=nbout,
+        lfsr=0xBEEF,
+        limit=300,
+        nbout_words=12,
+        sb_rows=32,
+    )
     assert got["nbout"] == model.nbout.tolist()
     assert got["sb"] == model.sb.reshape(-1, 2).tolist()
     assert (model.sb != sbw).any()

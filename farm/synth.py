@@ -151,58 +151,79 @@ def _cached(out: Path, config: dict, pnr: bool) -> dict[str, Any] | None:
 #: The estimator's training set: (config overrides, held_out) per core, PEs 1-8 / Tn 2-8. Small
 #: memories so that a run takes a minute or a few; the explore examples vary the same fields.
 #: (Kept small: Yosys on a 4-PE EIE needs ~4 CPU minutes.) EIE covers options (a), (c) and (d)
-#: at 1, 2 and 4 PEs (and (a), (c) at 8); every EIE row states options (a), (c) and (d), so a
-#: change of their defaults does not change a row (option (e), ``decouple_depth``, stays 0:
-#: outside the fitted range). Held out: no option, option (a), option (c), and (a) with (d).
+#: at 1, 2 and 4 PEs (and (a), (c) at 8), and option (e) (``decouple_depth`` S = 2, 4, 8) at 1-8
+#: PEs with the other options on and off; every EIE row states options (a), (c), (d) and (e),
+#: so a change of their defaults does not change a row. Held out: no option, option (a),
+#: option (c), (a) with (d), and (c) + (d) + (e) with S = 2 (the default options) and others.
 _EIE_MEM = {"regfile_depth": 64, "spmat_words": 256, "ptr_depth": 512, "max_layers": 2}
 _DN_MEM = {"imem_depth": 64}
 _EIE_ROWS = [
-    # n_pes, fifo_depth, acc_bits, skip_empty (a), filter_empty (c), merge_padding (d), held out
-    (1, 4, 32, False, False, False, False),
-    (2, 2, 32, False, False, False, False),
-    (2, 16, 32, True, False, False, False),
-    (4, 8, 32, False, False, False, False),
-    (4, 4, 24, True, False, False, False),
-    (1, 16, 24, True, False, False, False),
-    (8, 8, 32, False, False, False, False),
-    (1, 2, 32, True, False, False, False),
-    (1, 8, 32, False, True, False, False),
-    (2, 4, 24, True, True, False, False),
+    # n_pes, fifo_depth, acc_bits, skip_empty (a), filter_empty (c), merge_padding (d),
+    # decouple_depth (e), held out
+    (1, 4, 32, False, False, False, 0, False),
+    (2, 2, 32, False, False, False, 0, False),
+    (2, 16, 32, True, False, False, 0, False),
+    (4, 8, 32, False, False, False, 0, False),
+    (4, 4, 24, True, False, False, 0, False),
+    (1, 16, 24, True, False, False, 0, False),
+    (8, 8, 32, False, False, False, 0, False),
+    (1, 2, 32, True, False, False, 0, False),
+    (1, 8, 32, False, True, False, 0, False),
+    (2, 4, 24, True, True, False, 0, False),
     # three drawn at random (seed 21) from n_pes 1/2/4 x fifo_depth 2-16 x acc_bits x options
-    (1, 16, 32, False, True, False, False),
-    (1, 16, 24, False, True, False, False),
-    (1, 2, 32, False, True, False, False),
+    (1, 16, 32, False, True, False, 0, False),
+    (1, 16, 24, False, True, False, 0, False),
+    (1, 2, 32, False, True, False, 0, False),
     # option (c) at more than 2 PEs (its LUT cost grows with the PEs)
-    (2, 8, 32, False, True, False, False),
-    (4, 8, 24, True, True, False, False),
+    (2, 8, 32, False, True, False, 0, False),
+    (4, 8, 24, True, True, False, 0, False),
     # added with the wide-LUT features (docs/explore.md): shallow and deep queues at 2-8 PEs,
     # with and without option (c), to separate the queue depth from the options
-    (4, 4, 32, False, False, False, False),
-    (4, 2, 32, False, True, False, False),
-    (4, 16, 24, False, True, False, False),
-    (2, 4, 24, False, False, False, False),
-    (2, 2, 32, False, True, False, False),
-    (8, 4, 32, True, False, False, False),
-    (8, 2, 24, False, True, False, False),
+    (4, 4, 32, False, False, False, 0, False),
+    (4, 2, 32, False, True, False, 0, False),
+    (4, 16, 24, False, True, False, 0, False),
+    (2, 4, 24, False, False, False, 0, False),
+    (2, 2, 32, False, True, False, 0, False),
+    (8, 4, 32, True, False, False, 0, False),
+    (8, 2, 24, False, True, False, 0, False),
     # option (d), padding merge, with and without (a) and (c) at 1, 2 and 4 PEs
-    (1, 4, 32, True, False, True, False),
-    (2, 8, 32, True, False, True, False),
-    (4, 4, 24, True, False, True, False),
-    (2, 2, 32, False, False, True, False),
-    (1, 16, 32, False, True, True, False),
-    (2, 4, 32, True, True, True, False),
+    (1, 4, 32, True, False, True, 0, False),
+    (2, 8, 32, True, False, True, 0, False),
+    (4, 4, 24, True, False, True, 0, False),
+    (2, 2, 32, False, False, True, 0, False),
+    (1, 16, 32, False, True, True, 0, False),
+    (2, 4, 32, True, True, True, 0, False),
     # held out
-    (2, 8, 24, False, False, False, True),
-    (1, 8, 32, True, False, False, True),
-    (4, 4, 32, False, True, False, True),
+    (2, 8, 24, False, False, False, 0, True),
+    (1, 8, 32, True, False, False, 0, True),
+    (4, 4, 32, False, True, False, 0, True),
     # two more held out, drawn at random (seed 2121) from n_pes 1/2/4/8 x fifo_depth 2-16 x
     # options x acc_bits before the features were chosen again (configs of the set skipped)
-    (1, 7, 24, True, False, False, True),
-    (2, 16, 32, False, False, False, True),
+    (1, 7, 24, True, False, False, 0, True),
+    (2, 16, 32, False, False, False, 0, True),
     # two held out with options (a) and (d) on, drawn at random (seed 2026) from n_pes 1/2/4/8
     # x fifo_depth 2-16 x acc_bits x option (c) before the refit on the RTL with option (d)
-    (1, 7, 24, True, False, True, True),
-    (8, 14, 32, True, True, True, True),
+    (1, 7, 24, True, False, True, 0, True),
+    (8, 14, 32, True, True, True, 0, True),
+    # option (e), decoupled broadcast, S = 2, 4 and 8 at 1, 2, 4 and 8 PEs, with and without
+    # (a), (c) (S keep bits per PE) and (d); chosen before any run of this refit
+    (1, 4, 32, True, True, True, 2, False),
+    (2, 8, 32, True, False, True, 2, False),
+    (4, 4, 24, True, False, False, 2, False),
+    (8, 4, 32, True, True, True, 2, False),
+    (1, 8, 32, False, False, False, 4, False),
+    (2, 4, 24, False, True, False, 4, False),
+    (4, 8, 32, True, True, True, 4, False),
+    (8, 8, 24, True, False, True, 4, False),
+    (2, 2, 32, True, True, True, 8, False),
+    (4, 16, 32, False, True, True, 8, False),
+    # held out with option (e): the default options of 2026-12-06 ((c), (d), (e) with S = 2,
+    # queue 8, 32-bit accumulators) at 4 PEs, and two drawn at random (seed 1206: Python's
+    # random.Random(1206), per row n_pes from 1/2/4/8, fifo_depth randint(2, 16), acc_bits from
+    # 24/32, (a), (c), (d) each random() < 0.5, S from 2/4/8) before any run of this refit
+    (4, 8, 32, False, True, True, 2, True),
+    (4, 14, 32, True, False, True, 2, True),
+    (2, 7, 24, False, True, True, 8, True),
 ]
 TRAINING: dict[str, list[tuple[dict, bool]]] = {
     "eie": [
@@ -214,11 +235,11 @@ TRAINING: dict[str, list[tuple[dict, bool]]] = {
                 "skip_empty": skip,
                 "filter_empty": filt,
                 "merge_padding": merge,
-                "decouple_depth": 0,
+                "decouple_depth": dec,
             },
             held,
         )
-        for n, fifo, acc, skip, filt, merge, held in _EIE_ROWS
+        for n, fifo, acc, skip, filt, merge, dec, held in _EIE_ROWS
     ],
     "diannao": [
         ({"tn": 2, "nbin_depth": 16, "nbout_depth": 16, "sb_depth": 16}, False),

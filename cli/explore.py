@@ -426,7 +426,15 @@ def fit_markdown(errors: dict, table: list) -> str:
         text = ", ".join(
             f"{k}={getattr(cfg, k)}"
             for k in (
-                ("n_pes", "fifo_depth", "skip_empty", "filter_empty", "merge_padding", "acc_bits")
+                (
+                    "n_pes",
+                    "fifo_depth",
+                    "skip_empty",
+                    "filter_empty",
+                    "merge_padding",
+                    "decouple_depth",
+                    "acc_bits",
+                )
                 if core == "eie"
                 else ("tn", "nbin_depth", "nbout_depth", "sb_depth", "acc_bits", "double_buffer")
             )

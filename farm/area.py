@@ -103,6 +103,10 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
         "pes*queue_bits",
         "pes*fifo",
         "pes*log2fifo",
+        "dec_regs",
+        "pes*dec_ptr",
+        "pes*dec_mux",
+        "pes*dec_keep",
     ),
 }
 
@@ -147,6 +151,8 @@ def features(core: str, config) -> dict[str, float]:
     if core == "eie":
         n = c.n_pes
         queue_bits = c.fifo_depth * (c.col_bits + c.act_bits)
+        s_depth = c.decouple_depth  # option (e): S columns in the shared buffer, 0 when off
+        ptr_bits = (s_depth - 1).bit_length() + 1 if s_depth else 0  # log2(2S)
         addr_bits = c.ptr_bits + c.rf_bits + c.line_addr_bits + c.col_bits
         return {
             "1": 1.0,
@@ -167,6 +173,13 @@ def features(core: str, config) -> dict[str, float]:
             # wide LUTs for it (docs/explore.md); a candidate term of the LUT4-per-ABC-LUT ratio
             "shallow": int(c.fifo_depth <= 4) / n,
             "pes*addr_bits": n * addr_bits,
+            # option (e) (docs/eie.md "Decoupled broadcast"): S x (column + activation)
+            # registers at the top, per PE a read pointer of log2(2S) bits (and its compare with
+            # the head), an S:1 multiplexer of column and activation, and S keep bits with (c)
+            "dec_regs": s_depth * (c.col_bits + c.act_bits),
+            "pes*dec_ptr": n * ptr_bits,
+            "pes*dec_mux": n * s_depth * (c.col_bits + c.act_bits),
+            "pes*dec_keep": n * s_depth * int(c.filter_empty),
         }
     if core == "diannao":
         from accelgen.spec.diannao import instruction_bits
@@ -343,18 +356,29 @@ def relative_errors(
     return {r: round(100.0 * float(np.mean(v)), 2) for r, v in errs.items()}
 
 
-def _loo_per_config(
-    core: str, res: str, names: Sequence[str], feats: Sequence[Mapping[str, float]], y
-) -> np.ndarray:
-    """Leave-one-out relative errors (percent) of ``res`` linear in ``names``."""
-    a = np.array([[f[k] for k in names] for f in feats], dtype=float)
+def _loo_rel(a: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Leave-one-out relative errors (percent) of least squares on relative error, ``y``
+    linear in the columns of ``a`` (rows x columns, or a stack of such: subsets x rows x
+    columns, one row of errors per subset). Of full rank with every leverage below 1, the
+    residual of row i left out is its residual in the fit on all rows over 1 - leverage (the
+    hat matrix of the weighted rows, one QR); otherwise one fit per left-out row."""
+    if a.ndim == 2:
+        return _loo_rel(a[None], y)[0]
     w = 1.0 / np.maximum(y, 1.0)
-    out = []
-    for i in range(len(y)):
-        keep = np.arange(len(y)) != i
-        coef, *_ = np.linalg.lstsq(a[keep] * w[keep, None], y[keep] * w[keep], rcond=None)
-        out.append(100.0 * abs(float(a[i] @ coef) - y[i]) / max(y[i], 1.0))
-    return np.array(out)
+    aw, yw = a * w[None, :, None], y * w
+    q, r = np.linalg.qr(aw)
+    d = np.abs(np.diagonal(r, axis1=1, axis2=2))
+    h = np.einsum("sij,sij->si", q, q)
+    resid = yw[None] - np.einsum("sij,sj->si", q, np.einsum("sij,i->sj", q, yw))
+    good = (d.min(axis=1) > 1e-9 * d.max(axis=1)) & (h.max(axis=1) < 1.0 - 1e-9)
+    out = np.empty(h.shape)
+    out[good] = 100.0 * np.abs(resid[good] / (1.0 - h[good]))
+    for s in np.flatnonzero(~good):
+        for i in range(len(y)):
+            keep = np.arange(len(y)) != i
+            coef, *_ = np.linalg.lstsq(aw[s][keep], yw[keep], rcond=None)
+            out[s, i] = 100.0 * abs(float(a[s, i] @ coef) - y[i]) / max(y[i], 1.0)
+    return out
 
 
 def select_features(
@@ -363,7 +387,7 @@ def select_features(
     configs: Sequence,
     measured: Sequence[Mapping[str, float]],
     candidates: Sequence[str] | None = None,
-    max_terms: int = 6,
+    max_terms: int = 10,
 ) -> tuple[str, ...]:
     """The features of ``res`` chosen on a training set: every subset of ``candidates`` with a
     constant and at most ``max_terms`` coefficients (fewer than configs - 1) ranked by
@@ -374,16 +398,21 @@ def select_features(
 
     cands = tuple(candidates if candidates is not None else CANDIDATES[core])
     feats = [features(core, c) for c in configs]
+    names_all = ("1", *cands)
+    col = {k: i for i, k in enumerate(names_all)}
+    table = np.array([[f[k] for k in col] for f in feats], dtype=float)
     y = np.array([float(m[res]) for m in measured])
     limit = min(max_terms, len(configs) - 2)
     scored = []  # (size, mean, se, names)
     for k in range(0, limit):
-        for sub in combinations(cands, k):
-            names = ("1", *sub)
-            e = _loo_per_config(core, res, names, feats, y)
-            scored.append(
-                (len(names), float(e.mean()), float(e.std(ddof=1) / np.sqrt(len(e))), names)
-            )
+        subs = list(combinations(range(1, len(col)), k))
+        for start in range(0, len(subs), 4096):  # a stack of subsets per QR
+            idx = np.array([(0, *sub) for sub in subs[start : start + 4096]])
+            e = _loo_rel(np.moveaxis(table[:, idx], 1, 0), y)
+            mean, se = e.mean(axis=1), e.std(axis=1, ddof=1) / np.sqrt(e.shape[1])
+            for j, row in enumerate(idx):
+                names = tuple(names_all[i] for i in row)
+                scored.append((len(names), float(mean[j]), float(se[j]), names))
     best = min(scored, key=lambda t: t[1])
     ok = [t for t in scored if t[1] <= best[1] + max(best[2], 0.01)]  # 0.01 %: a tie
     return min(ok, key=lambda t: (t[0], t[1]))[3]

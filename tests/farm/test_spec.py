@@ -112,15 +112,23 @@ def test_bram_blocks_and_fit_recovers_a_linear_model():
     from accelgen.spec.eie import EIEConfig
 
     configs = [
-        EIEConfig(n_pes=n, fifo_depth=f, skip_empty=s, filter_empty=e, merge_padding=d, acc_bits=a)
+        EIEConfig(
+            n_pes=n,
+            fifo_depth=f,
+            skip_empty=s,
+            filter_empty=e,
+            merge_padding=d,
+            decouple_depth=dec,
+            acc_bits=a,
+        )
         for n in (1, 2, 4, 8)
-        for f, s, e, d, a in (
-            (2, False, True, False, 32),
-            (4, True, True, True, 24),
-            (8, True, False, True, 24),
-            (16, False, False, False, 32),
-            (8, False, True, True, 32),
-            (4, False, False, False, 24),
+        for f, s, e, d, dec, a in (
+            (2, False, True, False, 0, 32),
+            (4, True, True, True, 2, 24),
+            (8, True, False, True, 4, 24),
+            (16, False, False, False, 0, 32),
+            (8, False, True, True, 8, 32),
+            (4, False, False, False, 2, 24),
         )
     ]
     # every resource an arbitrary linear function of its own features: the fit recovers it
@@ -157,6 +165,9 @@ def test_select_features_finds_the_true_features():
     for truth in (
         {"1": 900.0, "pes": 700.0, "pes*acc": 20.0, "pes*skip": 150.0},
         {"1": 1200.0, "pes": 500.0, "pes*filter": 90.0, "pes*fifo": 30.0},
+        # option (e): the shared buffer's registers, the PEs' pointers and keep bits
+        {"1": 1200.0, "pes": 500.0, "dec_regs": 1.0, "pes*dec_ptr": 3.0, "pes*dec_keep": 1.0},
+        {"1": 600.0, "pes": 580.0, "pes*fifo": 20.0, "pes*dec_mux": 0.6},
     ):
         meas = []
         for c in configs:
@@ -200,25 +211,79 @@ def test_stored_coefficients_cover_both_cores():
     assert model.errors["eie"]["selected_features"]
 
 
-def test_fitted_range_leaves_out_option_e():
-    """The EIE fit has decouple_depth 0 only: option (e) is outside the fitted range; every
-    training config states the options (a), (c), (d), so a change of their defaults does not
-    change what a training config means."""
+def test_option_e_features_count_its_hardware():
+    """Option (e) with S columns costs (docs/eie.md "Decoupled broadcast") S x (column +
+    activation) registers at the top, per PE a pointer of log2(2S) bits, an S:1 multiplexer
+    of column and activation per PE and, with option (c), S keep bits per PE; nothing off."""
+    from accelgen.spec.eie import EIEConfig
+
+    mem = {"regfile_depth": 64, "spmat_words": 256, "ptr_depth": 512, "max_layers": 2}
+    for n, s, filt, ptr in ((1, 2, True, 2), (4, 4, False, 3), (8, 8, True, 4), (2, 64, True, 7)):
+        c = EIEConfig(n_pes=n, decouple_depth=s, filter_empty=filt, **mem)
+        f = area.features("eie", c)
+        slot = c.col_bits + 16  # a column index and a 16-bit activation
+        assert f["dec_regs"] == s * slot
+        assert f["pes*dec_ptr"] == n * ptr
+        assert f["pes*dec_mux"] == n * s * slot
+        assert f["pes*dec_keep"] == (n * s if filt else 0)
+        off = area.features("eie", c.replace(decouple_depth=0))
+        assert [off[k] for k in ("dec_regs", "pes*dec_ptr", "pes*dec_mux", "pes*dec_keep")] == [
+            0
+        ] * 4
+        # the shared buffer is registers: no block RAM for it
+        assert (
+            area.estimate("eie", c)["bram_bits"]
+            == area.estimate("eie", c.replace(decouple_depth=0))["bram_bits"]
+        )
+
+
+def test_fast_leave_one_out_equals_refitting_without_each_config():
+    """select_features ranks subsets by leave-one-out errors from one QR per subset; they are
+    those of a fit without each config, also when a column is nonzero in one config only."""
+    rng = np.random.default_rng(5)
+    a = np.column_stack([np.ones(12), rng.uniform(1, 8, 12), rng.uniform(0, 30, 12)])
+    lone = np.zeros(12)
+    lone[3] = 4.0  # left out, its column is all zero: the refit drops it
+    y = a @ [900.0, 300.0, 12.0] * rng.uniform(0.95, 1.05, 12)
+    for cols in (a, np.column_stack([a, lone]), a[:, :1]):
+        ref = []
+        for i in range(12):
+            keep = np.arange(12) != i
+            w = 1.0 / y[keep]
+            coef, *_ = np.linalg.lstsq(cols[keep] * w[:, None], y[keep] * w, rcond=None)
+            ref.append(100.0 * abs(cols[i] @ coef - y[i]) / y[i])
+        assert area._loo_rel(cols, y) == pytest.approx(ref, rel=1e-9, abs=1e-9)
+
+
+def test_fitted_range_holds_option_e():
+    """The EIE fit covers option (e), decouple_depth 2-8, at 1-8 PEs with option (c) on and off:
+    the default options of 2026-12-06 ((c), (d) and (e) with S = 2) are inside the fitted
+    range at the training memories; every training config states options (a), (c), (d) and
+    (e), so a change of their defaults does not change what a training config means."""
     from accelgen.farm.synth import TRAINING
     from accelgen.spec.eie import EIEConfig
 
     model = area.load_model()
-    assert model.fit_range["eie"]["decouple_depth"] == (0, 0)
-    base = {"n_pes": 2, "fifo_depth": 4, "regfile_depth": 64, "spmat_words": 256}
-    base |= {"ptr_depth": 512, "max_layers": 2, "skip_empty": True, "merge_padding": True}
-    assert area.in_range("eie", EIEConfig(**base), model)
-    assert not area.in_range("eie", EIEConfig(**base, decouple_depth=4), model)
+    mem = {"regfile_depth": 64, "spmat_words": 256, "ptr_depth": 512, "max_layers": 2}
+    options = {"skip_empty": False, "filter_empty": True, "merge_padding": True}
+    default = EIEConfig(n_pes=4, fifo_depth=8, acc_bits=32, decouple_depth=2, **options, **mem)
+    assert area.in_range("eie", default, model)
+    for s in (0, 4, 8):
+        assert area.in_range("eie", default.replace(decouple_depth=s), model)
+    for n in (1, 2, 8):
+        assert area.in_range("eie", default.replace(n_pes=n), model)
+    assert not area.in_range("eie", default.replace(decouple_depth=16), model)
     for overrides, _ in TRAINING["eie"]:
         assert {"skip_empty", "filter_empty", "merge_padding", "decouple_depth"} <= set(overrides)
-    # the fitted range holds the new defaults' options (a) and (d) together
     train = [ov for ov, held in TRAINING["eie"] if not held]
-    assert any(ov["skip_empty"] and ov["merge_padding"] for ov in train)
-    assert any(not ov["merge_padding"] for ov in train)
+    dec = [ov for ov in train if ov["decouple_depth"]]
+    assert {ov["decouple_depth"] for ov in dec} == {2, 4, 8}
+    assert {ov["n_pes"] for ov in dec} == {1, 2, 4, 8}
+    assert {ov["filter_empty"] for ov in dec} == {ov["skip_empty"] for ov in dec} == {False, True}
+    assert any(not ov["decouple_depth"] for ov in train)
+    # the default options' config at 4 PEs is held out, not trained on
+    held = [EIEConfig(**ov) for ov, h in TRAINING["eie"] if h]
+    assert default in held and default not in [EIEConfig(**ov) for ov in train]
 
 
 def test_tool_failure_is_recorded_and_sweep_continues(tmp_path, monkeypatch):
@@ -313,3 +378,4 @@ def test_fit_area_writes_coefficients_and_error_table(tmp_path, monkeypatch):
         assert held >= 2 and f"| {core} | held out | {held} |" in table
         assert model.errors[core]["n_train"] == len(rows) - held
     assert "filter_empty=True" in table  # option (c) is in the EIE held-out set
+    assert "decouple_depth=2" in table  # and option (e)

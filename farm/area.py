@@ -6,7 +6,8 @@ For a configuration the estimator returns the ECP5 resources Yosys' ``synth_ecp5
 
 * every resource is linear in a handful of features of the config (:data:`FEATURES`,
   :func:`features`), each a count of hardware the RTL instantiates: per PE / per lane datapath
-  widths, queue bits, buffer address widths, multipliers, and for BRAM the blocks its memories
+  widths, queue bits, buffer address widths, multipliers, option (e)'s shared buffer, pointers
+  and multiplexers, and for BRAM the blocks its memories
   need (:func:`memories`, each costed in 18 Kbit ``DP16KD`` blocks at the block's best aspect
   ratio, 16384 x 1 ... 512 x 36: Yosys maps every memory of the cores to block RAM). The
   coefficients are fitted by least squares on *relative* error to the resources
@@ -26,8 +27,10 @@ For a configuration the estimator returns the ECP5 resources Yosys' ``synth_ecp5
   configuration can still come out well above it when ABC picks wide LUTs for it.
 
 The model is only meant inside the fitted range (``fit_range`` in the JSON): outside it the
-estimate is an extrapolation, flagged by :func:`in_range` (for EIE: option (e),
-``decouple_depth`` > 0, is outside; options (a), (c), (d) inside, on and off).
+estimate is an extrapolation, flagged by :func:`in_range` (for EIE: options (a), (c), (d) on
+and off and option (e) with ``decouple_depth`` up to 8 are inside; the training set's memories
+are one size, ``spmat_words`` 256, ``ptr_depth`` 512, ``max_layers`` 2, so any other size is
+outside).
 """
 
 from __future__ import annotations
@@ -74,9 +77,9 @@ _BRAM_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 3
 #: over :data:`CANDIDATES`; EIE LUT: ABC's LUTs times a ratio, :data:`TWO_STEP`).
 FEATURES: dict[str, dict[str, tuple[str, ...]]] = {
     "eie": {
-        "abc_lut": ("1", "pes", "pes*acc", "pes*skip", "pes*fifo"),
+        "abc_lut": ("1", "pes", "pes*acc", "pes*skip", "pes*fifo", "pes*dec_mux"),
         "lut": ("abc_lut",),
-        "ff": ("1", "pes", "pes*acc", "pes*skip", "pes*merge", "pes*fifo"),
+        "ff": ("1", "pes", "pes*acc", "pes*skip", "pes*merge", "pes*fifo", "dec_regs"),
         "dsp": ("1", "pes"),
         "bram": ("1", "blocks"),
     },
@@ -88,7 +91,8 @@ FEATURES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-#: Candidate features :func:`select_features` chose the EIE ABC-LUT and FF features from.
+#: Candidate features :func:`select_features` chose the EIE ABC-LUT and FF features from
+#: (``dec_*``: option (e), decoupled broadcast, see :func:`features`).
 CANDIDATES: dict[str, tuple[str, ...]] = {
     "eie": (
         "pes",
@@ -391,9 +395,9 @@ def select_features(
 ) -> tuple[str, ...]:
     """The features of ``res`` chosen on a training set: every subset of ``candidates`` with a
     constant and at most ``max_terms`` coefficients (fewer than configs - 1) ranked by
-    leave-one-out mean relative error; the smallest subset within one standard error of the
-    best (differences under 0.01 % count as ties; among equal sizes the lower error). Only the
-    training configs may be passed in."""
+    leave-one-out mean relative error (:func:`_loo_rel`, the subsets of one size stacked); the
+    smallest subset within one standard error of the best (differences under 0.01 % count as
+    ties; among equal sizes the lower error). Only the training configs may be passed in."""
     from itertools import combinations
 
     cands = tuple(candidates if candidates is not None else CANDIDATES[core])

@@ -150,11 +150,12 @@ def _cached(out: Path, config: dict, pnr: bool) -> dict[str, Any] | None:
 
 #: The estimator's training set: (config overrides, held_out) per core, PEs 1-8 / Tn 2-8. Small
 #: memories so that a run takes a minute or a few; the explore examples vary the same fields.
-#: (Kept small: Yosys on a 4-PE EIE needs ~4 CPU minutes.) EIE covers options (a), (c) and (d)
-#: at 1, 2 and 4 PEs (and (a), (c) at 8), and option (e) (``decouple_depth`` S = 2, 4, 8) at 1-8
-#: PEs with the other options on and off; every EIE row states options (a), (c), (d) and (e),
-#: so a change of their defaults does not change a row. Held out: no option, option (a),
-#: option (c), (a) with (d), and (c) + (d) + (e) with S = 2 (the default options) and others.
+#: (Kept small: Yosys took 76-148 s per 4-PE EIE and 161-235 s per 8-PE one in the 2026-12-06
+#: fit.) EIE covers options (a), (c) and (d) at 1, 2 and 4 PEs (and (a), (c) at 8), and option
+#: (e) (``decouple_depth`` S = 2, 4, 8) at 1-8 PEs with the other options on and off; every EIE
+#: row states options (a), (c), (d) and (e), so a change of their defaults does not change a
+#: row. Held out: no option, option (a), option (c), (a) with (d), and (c) + (d) + (e) with
+#: S = 2 (the default options of 2026-12-06) and two other option-(e) configs.
 _EIE_MEM = {"regfile_depth": 64, "spmat_words": 256, "ptr_depth": 512, "max_layers": 2}
 _DN_MEM = {"imem_depth": 64}
 _EIE_ROWS = [

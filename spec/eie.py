@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from types import MappingProxyType
 
 from .config import NumericsConfig, is_pow2, require
 
@@ -46,6 +47,7 @@ __all__ = [
     "ENTRIES_PER_LINE",
     "LINE_BITS",
     "MemoryMap",
+    "PAPER_SCHEME",
     "REGION_BITS",
     "Region",
     "PTR_NONEMPTY_BIT",
@@ -61,6 +63,11 @@ SPAN_BUFFER_DEPTH = 2
 # With filter_empty, bit 32 of a pointer word's host write is the non-empty flag of the
 # column that starts there (the pointer memory keeps the low ptr_bits).
 PTR_NONEMPTY_BIT = 32
+#: Every option of :class:`EIEConfig` off: the paper's plain scheme (``EIEConfig(**PAPER_SCHEME)``,
+#: ``config.replace(**PAPER_SCHEME)``). The default configuration has options (c), (d) and (e).
+PAPER_SCHEME = MappingProxyType(
+    {"skip_empty": False, "filter_empty": False, "merge_padding": False, "decouple_depth": 0}
+)
 
 
 def _bits(n: int) -> int:
@@ -71,6 +78,12 @@ def _bits(n: int) -> int:
 @dataclass(frozen=True, kw_only=True)
 class EIEConfig(NumericsConfig):
     """Parameters of the generated EIE core (Han et al., ISCA 2016).
+
+    The default configuration has three options past the paper's scheme on: the empty-column
+    filter (c), the padding merge (d) and the decoupled broadcast (e) with a 2-column shared
+    buffer. With them the core takes at most the cycles of the EIE authors' own simulator on
+    every scaled Table III layer (``docs/eie.md``, "Options on by default"); option (a) stays
+    off (it costs Fmax). :data:`PAPER_SCHEME` turns every option off.
 
     Parameters
     ----------
@@ -96,24 +109,26 @@ class EIEConfig(NumericsConfig):
         Option (a), empty-column skipping: a PE drops a queued column without
         entries in the pointer-read stage, and a 2-deep span buffer feeds the entry walker, so
         non-empty columns issue back to back instead of costing a bubble per empty column.
-        Default False (the paper's scheme).
+        Default False (it adds a cycle of fill and lowers Fmax; ``docs/eie.md``).
     filter_empty : bool
-        Empty-column filter: each PE keeps one bit per pointer word (the column has entries
-        for this PE), written by the host with the pointer (``PTR_NONEMPTY_BIT``) and read
-        with the broadcast, and queues only its non-empty columns; the broadcast waits only
-        for the full queues of PEs that keep the column. The queue then holds
-        ``fifo_depth`` columns of work. Costs ``ptr_depth`` bits per PE. Default False.
+        Option (c), empty-column filter: each PE keeps one bit per pointer word (the column
+        has entries for this PE), written by the host with the pointer (``PTR_NONEMPTY_BIT``)
+        and read with the broadcast, and queues only its non-empty columns; the broadcast
+        waits only for the full queues of PEs that keep the column. The queue then holds
+        ``fifo_depth`` columns of work. Costs ``ptr_depth`` bits per PE. Default True.
     merge_padding : bool
-        Padding merge: the entry walker issues a padding entry together with the entry after
-        it (one cycle for both) when the line it holds shows the padding (an 8-bit padding
-        mask registered the cycle after each line read; not for the first entries after a
-        line read, nor in a line's last slot). Default False.
+        Option (d), padding merge: the entry walker issues a padding entry together with the
+        entry after it (one cycle for both) when the line it holds shows the padding (an 8-bit
+        padding mask registered the cycle after each line read; not for the first entries
+        after a line read, nor in a line's last slot). Default True.
     decouple_depth : int
-        Decoupled broadcast: 0 (default) -- the broadcast waits until every PE's queue can
-        take it; S (a power of two, 2..64) -- the broadcast goes into a shared buffer of S
-        columns, each PE moves the columns from it into its queue through its own read
-        pointer (only the columns it keeps, with ``filter_empty``), and the broadcast waits
-        only while the slowest PE is S columns behind.
+        Option (e), decoupled broadcast: 0 -- the broadcast waits until every PE's queue can
+        take it (the paper's scheme); S (a power of two, 2..64) -- the broadcast goes into a
+        shared buffer of S columns, each PE moves the columns from it into its queue through
+        its own read pointer (only the columns it keeps, with ``filter_empty``), and the
+        broadcast waits only while the slowest PE is S columns behind; the buffer adds one
+        cycle of fill. Default 2 (with the filter alone the broadcast's ready is a path from
+        every PE's bitmap read; the buffer cuts it).
     """
 
     n_pes: int = 8
@@ -128,9 +143,9 @@ class EIEConfig(NumericsConfig):
     ptr_depth: int = 1024
     max_layers: int = 4
     skip_empty: bool = False
-    filter_empty: bool = False
-    merge_padding: bool = False
-    decouple_depth: int = 0
+    filter_empty: bool = True
+    merge_padding: bool = True
+    decouple_depth: int = 2
 
     def __post_init__(self) -> None:
         self.validate_fields()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from accelgen.golden.eie_cycles import predict
+from accelgen.golden.eie_cycles import predict_for
 from accelgen.golden.netspec import run_dense, run_eie
 from accelgen.host.eie import build_image
 from accelgen.sim import bus as bus_sim
@@ -70,9 +70,7 @@ def test_eie_network_through_bus(bus, simulator):
     for job, res in zip(jobs, results, strict=True):
         layers, x = list(job.image.layers), job.x
         np.testing.assert_array_equal(res.y, run_eie(layers, x, num=config.numerics)[-1])
-        model = predict(
-            layers, x, n_pes=config.n_pes, fifo_depth=config.fifo_depth, num=config.numerics
-        )
+        model = predict_for(layers, x, config)
         for field in ("cycles", "layer_cycles", "pe_busy", "pe_starved"):
             np.testing.assert_array_equal(getattr(res, field), getattr(model, field), field)
 
@@ -171,7 +169,7 @@ def test_cli_sim_native_axi(tmp_path, capsys):
     assert main([*argv, "--engine", "native", "--bus", "axi"]) == 0
     with np.load(out) as f:
         np.testing.assert_array_equal(f["y"], run_eie(layers, x, num=config.numerics)[-1])
-        model = predict(layers, x, n_pes=2, fifo_depth=config.fifo_depth, num=config.numerics)
+        model = predict_for(layers, x, config)
         np.testing.assert_array_equal(f["cycles"], model.cycles)
         np.testing.assert_array_equal(f["pe_busy"], model.pe_busy)
     capsys.readouterr()

@@ -17,15 +17,21 @@ from eie_cases import (
     random_network,
 )
 
-from accelgen.golden.eie_cycles import predict, predict_for
+from accelgen.golden.eie_cycles import predict_for
 from accelgen.golden.eie_format import encode
 from accelgen.golden.netspec import EIELayer, run_eie
-from accelgen.hdl.eie.top import RUN_FILL_CYCLES
 from accelgen.host.eie import build_image
 from accelgen.sim import runner
 from accelgen.sim.eie import Job, run_jobs, simulate
 from accelgen.spec.eie import EIEConfig
 
+#: The paper's plain scheme, spelled out (the default config has options (c), (d), (e) on).
+PAPER_SCHEME = {
+    "skip_empty": False, "filter_empty": False, "merge_padding": False, "decouple_depth": 0
+}  # fmt: skip
+
+# n1, n2, n4: the default options (filter (c), padding merge (d), decoupled broadcast (e) with
+# S = 2); n8: the paper's plain scheme
 CONFIGS = {
     "n1": EIEConfig(
         n_pes=1, fifo_depth=1, acc_bits=24, regfile_depth=64, spmat_words=512,
@@ -41,17 +47,25 @@ CONFIGS = {
     ),
     "n8": EIEConfig(
         n_pes=8, fifo_depth=8, acc_bits=32, regfile_depth=32, spmat_words=256,
-        ptr_depth=512, max_layers=3,
+        ptr_depth=512, max_layers=3, **PAPER_SCHEME,
     ),
 }  # fmt: skip
 # option (a), empty-column skipping: the n8 build with skip_empty (one more build per simulator)
 CONFIGS["n8s"] = CONFIGS["n8"].replace(skip_empty=True)
 # ... and with the empty-column filter too
 CONFIGS["n8sf"] = CONFIGS["n8s"].replace(filter_empty=True)
-# padding merge: the n4 build (tall register files: layers with padding entries)
-CONFIGS["n4m"] = CONFIGS["n4"].replace(merge_padding=True)
+# the n4 build without padding merge, (c) + (e) (tall register files: layers with padding)
+CONFIGS["n4nm"] = CONFIGS["n4"].replace(merge_padding=False)
 # decoupled broadcast through a shared 4-column buffer, with the filter and skipping
 CONFIGS["n8sfd"] = CONFIGS["n8sf"].replace(decouple_depth=4)
+
+
+def run_fill_cycles(config: EIEConfig) -> int:
+    """Run-phase cycles beyond one per entry when no PE starves, from the pipeline (docs/eie.md,
+    run schedule): window read, window register, broadcast register, queue, pointer read, span
+    hand-over, line read, decode, multiply, round, accumulate (11); the span buffer of option
+    (a) and the shared broadcast buffer of option (e) add one stage each."""
+    return 11 + int(config.skip_empty) + int(config.decouple_depth > 0)
 
 
 def balanced_layer(rng: np.random.Generator, n: int, local_rows: int, cols: int, k: int):
@@ -182,9 +196,11 @@ def test_saturation_cases_really_saturate():
 
 
 @pytest.mark.parametrize("simulator", runner.default_simulators())
-def test_balanced_layer_cycles(simulator):
-    """A perfectly balanced layer runs in entries-per-PE + the documented fill latency."""
-    config = CONFIGS["n8"]
+@pytest.mark.parametrize("name", ["n8", "n4"])
+def test_balanced_layer_cycles(name, simulator):
+    """A perfectly balanced layer runs in entries-per-PE + the documented fill latency, on the
+    paper's scheme (n8: + 11) and the default options (n4: + 12, the shared buffer's stage)."""
+    config = CONFIGS[name]
     rng = np.random.default_rng(5)
     n, local, cols, k = config.n_pes, 12, 40, 3
     layers = [balanced_layer(rng, n, local, cols, k)]
@@ -195,12 +211,14 @@ def test_balanced_layer_cycles(simulator):
     # R + 2 cycles (read, registered, written); the second finds the biases loaded by the
     # first (the loader, behind the CCU) and is the run alone
     bias_pass = local + 2
-    assert res.layer_cycles[0, 0] == bias_pass + cols * k + RUN_FILL_CYCLES
-    assert res.layer_cycles[1, 0] == cols * k + RUN_FILL_CYCLES
+    fill = run_fill_cycles(config)
+    assert fill == {"n8": 11, "n4": 12}[name]
+    assert res.layer_cycles[0, 0] == bias_pass + cols * k + fill
+    assert res.layer_cycles[1, 0] == cols * k + fill
     np.testing.assert_array_equal(res.cycles, res.layer_cycles[:, 0])
     assert (res.pe_busy[:, 0] == cols * k).all()
-    model = predict(layers, x, n_pes=n, fifo_depth=config.fifo_depth, num=config.numerics)
-    assert (model.run_cycles[:, 0] == cols * k + RUN_FILL_CYCLES).all()
+    model = predict_for(layers, x, config)
+    assert (model.run_cycles[:, 0] == cols * k + fill).all()
 
 
 @pytest.mark.parametrize("simulator", runner.default_simulators())
@@ -218,15 +236,7 @@ def test_skip_empty_removes_the_empty_column_bubbles(simulator):
         config = CONFIGS[name]
         res = simulate(layers, x, config=config, simulator=simulator, progress=False)
         np.testing.assert_array_equal(res.y, run_eie(layers, x, num=config.numerics)[-1])
-        model = predict(
-            layers,
-            x,
-            n_pes=8,
-            fifo_depth=8,
-            num=config.numerics,
-            skip_empty=config.skip_empty,
-            filter_empty=config.filter_empty,
-        )
+        model = predict_for(layers, x, config)
         np.testing.assert_array_equal(res.layer_cycles, model.layer_cycles)
         np.testing.assert_array_equal(res.pe_starved, model.pe_starved)
         runs[name] = res
@@ -241,13 +251,13 @@ def test_skip_empty_removes_the_empty_column_bubbles(simulator):
 @pytest.mark.parametrize("simulator", runner.default_simulators())
 def test_merge_padding_issues_padding_with_the_next_entry(simulator):
     """``merge_padding`` on the RTL: a tall sparse layer (200 rows per PE at 3 %: about every
-    third entry is a padding entry) on the n4 and n4m builds; the merged run is shorter, both
-    match the golden outputs and every counter of the cycle model."""
+    third entry is a padding entry) on the n4nm and n4 (default, merged) builds; the merged run
+    is shorter, both match the golden outputs and every counter of the cycle model."""
     rng = np.random.default_rng(23)
     layers = [random_layer(rng, 800, 64, 0.03), random_layer(rng, 40, 800, 0.05)]
     x = activations(rng, 2, 64, 0.8)
     runs = {}
-    for name in ("n4", "n4m"):
+    for name in ("n4nm", "n4"):
         config = CONFIGS[name]
         res = simulate(layers, x, config=config, simulator=simulator, progress=False)
         np.testing.assert_array_equal(res.y, run_eie(layers, x, num=config.numerics)[-1])
@@ -257,7 +267,8 @@ def test_merge_padding_issues_padding_with_the_next_entry(simulator):
                 getattr(res, field), getattr(model, field), err_msg=f"{name}: {field}"
             )
         runs[name] = res
-    base, merged = runs["n4"].layer_cycles[:, 0], runs["n4m"].layer_cycles[:, 0]
+    assert not CONFIGS["n4nm"].merge_padding and CONFIGS["n4"].merge_padding
+    base, merged = runs["n4nm"].layer_cycles[:, 0], runs["n4"].layer_cycles[:, 0]
     assert (merged < 0.9 * base).all(), (base, merged)
 
 
@@ -277,8 +288,6 @@ def test_large_builds(n_pes, skip_empty, simulator):
     x = activations(rng, 2, 200, 0.5)
     res = simulate(layers, x, config=config, simulator=simulator, progress=False)
     np.testing.assert_array_equal(res.y, run_eie(layers, x, num=config.numerics)[-1])
-    model = predict(
-        layers, x, n_pes=n_pes, fifo_depth=8, num=config.numerics, skip_empty=skip_empty
-    )
+    model = predict_for(layers, x, config)
     for field in ("cycles", "layer_cycles", "pe_busy", "pe_starved"):
         np.testing.assert_array_equal(getattr(res, field), getattr(model, field), err_msg=field)

@@ -12,7 +12,7 @@ from amaranth.sim import Simulator
 from eie_cases import activations, random_layer
 
 from accelgen.golden.arith import mac
-from accelgen.golden.eie_cycles import predict
+from accelgen.golden.eie_cycles import predict_for
 from accelgen.golden.netspec import run_eie
 from accelgen.hdl.eie.actrw import ActRW
 from accelgen.hdl.eie.arith import ArithUnit, sum_is_zero
@@ -489,16 +489,28 @@ def test_ccu_broadcasts_nonzeros_in_column_order(n):
     run(dut, bench)
 
 
+#: The paper's plain scheme (no option), spelled out: the default config has options on.
+PAPER_SCHEME = {
+    "skip_empty": False, "filter_empty": False, "merge_padding": False, "decouple_depth": 0
+}  # fmt: skip
+
+
 @pytest.mark.parametrize(
-    ("skip_empty", "filter_empty"), [(False, False), (True, False), (False, True)]
+    "options",
+    [
+        PAPER_SCHEME,
+        PAPER_SCHEME | {"skip_empty": True},
+        PAPER_SCHEME | {"filter_empty": True},
+        {},  # the default configuration: (c), (d) and (e) with S = 2
+    ],
+    ids=["paper", "a", "c", "default"],
 )
-def test_flat_top_runs_a_network_in_amaranth(skip_empty, filter_empty):
+def test_flat_top_runs_a_network_in_amaranth(options):
     """The self-contained (no instances) EIETop, simulated in Amaranth, matches the golden model
     and the cycle model."""
     config = EIEConfig(
-        n_pes=2, fifo_depth=2, regfile_depth=8, spmat_words=16, ptr_depth=32,
-        skip_empty=skip_empty, filter_empty=filter_empty,
-    )  # fmt: skip
+        n_pes=2, fifo_depth=2, regfile_depth=8, spmat_words=16, ptr_depth=32, **options
+    )
     rng = np.random.default_rng(9)
     layers = [random_layer(rng, 11, 7, 0.3, relu=True), random_layer(rng, 5, 11, 0.4)]
     x = activations(rng, 1, 7, 0.8)[0]
@@ -536,18 +548,10 @@ def test_flat_top_runs_a_network_in_amaranth(skip_empty, filter_empty):
         ctx.set(dut.re, 0)
         await ctx.tick()
         await ctx.tick()
-        model = predict(
-            layers,
-            x,
-            n_pes=2,
-            fifo_depth=2,
-            num=config.numerics,
-            skip_empty=skip_empty,
-            filter_empty=filter_empty,
-        )
+        model = predict_for(layers, x, config)
         assert ctx.get(dut.rdata) == model.cycles[0]
-        if filter_empty:  # the filter changes the run here (the test can tell them apart)
-            base = predict(layers, x, n_pes=2, fifo_depth=2, num=config.numerics)
+        if options.get("filter_empty"):  # the filter changes the run here (tells them apart)
+            base = predict_for(layers, x, config.replace(**PAPER_SCHEME))
             assert base.cycles[0] != model.cycles[0]
 
     run(dut, bench)

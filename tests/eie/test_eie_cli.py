@@ -50,16 +50,20 @@ def test_generate_skip_empty_option(tmp_path):
 
 
 def test_generate_filter_empty_option(tmp_path):
-    """``--filter-empty`` lands in the resolved config and in the Verilog (the bitmap)."""
+    """Option (c) is on by default: the resolved config and the Verilog have the bitmap;
+    ``--no-filter-empty`` (or ``--filter-empty false``) leaves it out."""
     out = tmp_path / "gen"
-    assert main(["generate", "eie", *SMALL, "--filter-empty", "-o", str(out)]) == 0
+    assert main(["generate", "eie", *SMALL, "-o", str(out)]) == 0
     assert EIEConfig.load(out / "config.json").filter_empty is True
     report = json.loads((out / "report.json").read_text())
     assert report["memory_bits"]["column_bitmap"] == 2 * 32
     assert "bitmap" in (out / "eie.v").read_text()
-    base = tmp_path / "base"
-    assert main(["generate", "eie", *SMALL, "-o", str(base)]) == 0
-    assert "bitmap" not in (base / "eie.v").read_text()
+    for flag in (["--no-filter-empty"], ["--filter-empty", "false"]):
+        base = tmp_path / flag[-1].strip("-")
+        assert main(["generate", "eie", *SMALL, *flag, "-o", str(base)]) == 0
+        assert EIEConfig.load(base / "config.json").filter_empty is False
+        assert "column_bitmap" not in json.loads((base / "report.json").read_text())["memory_bits"]
+        assert "bitmap" not in (base / "eie.v").read_text()
     with pytest.raises(TypeError, match="filter_empty"):
         EIEConfig(filter_empty=1)
 
@@ -137,7 +141,7 @@ def test_sim_runs_a_network_file(tmp_path):
 
 def test_simulate_in_chunks_with_progress(capsys):
     """A batch split into chunks gives the same results as the golden and cycle models."""
-    from accelgen.golden.eie_cycles import predict
+    from accelgen.golden.eie_cycles import predict_for
 
     rng = np.random.default_rng(8)
     layers = [random_layer(rng, 7, 9, 0.6)]
@@ -146,9 +150,7 @@ def test_simulate_in_chunks_with_progress(capsys):
     res = api.simulate(layers, x, config=config, simulator="icarus", chunk=2)
     np.testing.assert_array_equal(res.y, run_eie(layers, x, num=config.numerics)[-1])
     # each chunk loads the network: its first input starts with the bias pass
-    model = predict(
-        layers, x, n_pes=2, fifo_depth=config.fifo_depth, num=config.numerics, reload_every=2
-    )
+    model = predict_for(layers, x, config, reload_every=2)
     np.testing.assert_array_equal(res.cycles, model.cycles)
     assert "img" in capsys.readouterr().err  # the tqdm progress bar
     with pytest.raises(ValueError, match="chunk"):

@@ -19,7 +19,8 @@ PAPER_P = [0, 3, 4, 6, 6, 8, 10, 11, 13]
 
 
 def test_paper_example_in_the_memory_images():
-    config = EIEConfig(n_pes=4, regfile_depth=8, spmat_words=16, ptr_depth=32)
+    # the paper's plain scheme: no non-empty flag in the pointer writes (filter_empty's)
+    config = EIEConfig(n_pes=4, regfile_depth=8, spmat_words=16, ptr_depth=32, filter_empty=False)
     layer = paper_layer(np.random.default_rng(0))
     image = build_image([layer], config)
     enc = image.encodings[0]

@@ -184,7 +184,7 @@ def test_filter_empty_is_a_feature_and_a_memory():
     from accelgen.spec.eie import EIEConfig
 
     for n in (1, 2, 4):
-        off = EIEConfig(n_pes=n, ptr_depth=512)
+        off = EIEConfig(n_pes=n, ptr_depth=512, filter_empty=False)
         on = EIEConfig(n_pes=n, ptr_depth=512, filter_empty=True)
         f_off, f_on = area.features("eie", off), area.features("eie", on)
         assert f_on["blocks"] - f_off["blocks"] == n

@@ -16,10 +16,10 @@ Properties (``HARNESSES``):
     low exactly when empty (no underflow); a symbolic tracked entry leaves the queue unchanged
     and in order (none lost, none reordered).
 ``eie_stall``
-    The whole :class:`~accelgen.hdl.eie.top.EIETop` (small configuration, free host port): the
-    CCU's broadcast is accepted exactly when no PE queue is full, a broadcast enters every
-    queue or none, no queue is ever written while full, and a stalled broadcast is held
-    unchanged until accepted.
+    The whole :class:`~accelgen.hdl.eie.top.EIETop` (small configuration with the paper's
+    coupled broadcast, options off; free host port): the CCU's broadcast is accepted exactly
+    when no PE queue is full, a broadcast enters every queue or none, no queue is ever written
+    while full, and a stalled broadcast is held unchanged until accepted.
 ``pointer``
     :class:`~accelgen.hdl.eie.pointer.PointerUnit` with an odd depth: for every column whose
     pointer words lie inside the configured depth, both bank addresses are in range and the
@@ -203,9 +203,12 @@ def _eie_stall() -> Harness:
     from accelgen.hdl.eie.top import EIETop
     from accelgen.spec.eie import EIEConfig
 
+    # the paper's coupled broadcast (every queue takes every broadcast column), which these
+    # properties describe: options (c) and (e) of the default configuration off
     cfg = EIEConfig(
-        n_pes=2, fifo_depth=2, regfile_depth=4, spmat_words=4, ptr_depth=8, max_layers=1
-    )
+        n_pes=2, fifo_depth=2, regfile_depth=4, spmat_words=4, ptr_depth=8, max_layers=1,
+        skip_empty=False, filter_empty=False, merge_padding=False, decouple_depth=0,
+    )  # fmt: skip
     m, ports = Module(), []
     m.submodules.top = top = EIETop(cfg)
     for name in ("addr", "wdata", "we", "raddr", "re", "start"):

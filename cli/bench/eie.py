@@ -244,8 +244,9 @@ def _eie_rtl(ctx: BenchContext, sec: Section) -> None:
 
 
 def _eie_fit_config(layers: list[EIELayer], *, n_pes: int, fifo_depth: int):
-    """The smallest EIE configuration (memories rounded up) that holds every one of ``layers``."""
-    from ..spec.eie import EIEConfig
+    """The smallest EIE configuration (memories rounded up) that holds every one of ``layers``,
+    with the paper's scheme (every option off; callers add the options they run)."""
+    from ..spec.eie import PAPER_SCHEME, EIEConfig
 
     rows = max(layer.shape[0] for layer in layers)
     cols = max(layer.shape[1] for layer in layers)
@@ -258,6 +259,7 @@ def _eie_fit_config(layers: list[EIELayer], *, n_pes: int, fifo_depth: int):
         ptr_depth=max(2, cols + 1),
         spmat_words=min(8191, -(-lines // 64) * 64),
         max_layers=1,
+        **PAPER_SCHEME,
     )
 
 
@@ -334,20 +336,27 @@ AREA_CONFIG = {"n_pes": 4}
 
 
 def _eie_area(ctx: BenchContext, sec: Section) -> None:
-    """Yosys-only (no place and route) resources of EIE N = 4 on ECP5 without / with (a)."""
+    """Yosys-only (no place and route) resources of EIE N = 4 on ECP5: the paper's scheme,
+    options (a), (a) + (c) and the default configuration."""
     if ctx.quick:
         sec.skipped.append("area cost of option (a) (Yosys, ECP5): skipped by --quick")
         return
     try:
         from ..hdl.eie.top import TOP_MODULE, EIETop
-        from ..spec.eie import EIEConfig
+        from ..spec.eie import PAPER_SCHEME, EIEConfig
         from ..synth.flow import SynthConfig, run_synth
 
         rows = []
-        variants = ((BASELINE, False, False), (SKIP, True, False), ("(a) + filter (c)", True, True))
-        for label, skip, filt in progress(variants, "EIE area (Yosys, ECP5)"):
-            config = EIEConfig(**AREA_CONFIG, skip_empty=skip, filter_empty=filt)
-            tag = ("-skip" if skip else "") + ("-filter" if filt else "")
+        variants = (
+            (BASELINE, {}, ""),
+            (SKIP, {"skip_empty": True}, "-skip"),
+            ("(a) + filter (c)", {"skip_empty": True, "filter_empty": True}, "-skip-filter"),
+            ("default (c) + (d) + (e) S = 2", None, "-default"),
+        )
+        for label, options, tag in progress(variants, "EIE area (Yosys, ECP5)"):
+            # the paper's scheme plus the variant's options; None: the default configuration
+            fields = {} if options is None else PAPER_SCHEME | options
+            config = EIEConfig(**AREA_CONFIG, **fields)
             out = ctx.out / "synth" / f"eie-n4-ecp5{tag}"
             report = run_synth(
                 EIETop(config),
@@ -378,8 +387,10 @@ def _eie_area(ctx: BenchContext, sec: Section) -> None:
     sec.notes.append(
         "Area cost of the options ('area'): Yosys synth_ecp5 resources of the EIE core, N = 4, "
         "default memories, without and with option (a) (skip_empty: an equality compare per "
-        "PE and a 2-entry span buffer) and with (a) + (c) (filter_empty: a ptr_depth x 1 bit "
-        "memory per PE, read with the broadcast). Option (b) is encoder-only: no area. The "
+        "PE and a 2-entry span buffer), with (a) + (c) (filter_empty: a ptr_depth x 1 bit "
+        "memory per PE, read with the broadcast) and in the default configuration (options "
+        "(c), (d) and (e) with a 2-column shared broadcast buffer); 'baseline' is the paper's "
+        "scheme (every option off). Option (b) is encoder-only: no area. The "
         "counts include "
         "the flow's I/O register wrapper (the same for both)."
     )

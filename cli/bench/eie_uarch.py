@@ -17,6 +17,7 @@ import numpy as np
 from ..golden import balance, paper, synthetic
 from ..golden.eie_cycles import BOUNDARY_EXTRA_CYCLES, layer_run
 from ..golden.eie_format import encode
+from ..spec.eie import EIEConfig
 from .context import BenchContext, Section, first_line, pct, progress, ratio
 
 __all__ = [
@@ -48,15 +49,31 @@ AUTHORS_MEASURED = {
 AUTHORS_MEASURED_DATE = "2026-12-05"
 AUTHORS_MEASURED_SEED = 1
 
-#: The variants of the side-by-side: (label, skip_empty, balanced rows, filter_empty,
-#: merge_padding).
+
+def config_options(config: EIEConfig) -> dict:
+    """The :func:`~accelgen.golden.eie_cycles.layer_run` keywords of ``config``'s options."""
+    return {
+        "skip_empty": config.skip_empty,
+        "filter_empty": config.filter_empty,
+        "merge_padding": config.merge_padding,
+        "decouple": config.decouple_depth,
+    }
+
+
+#: The options of the default configuration (``EIEConfig()``), as layer_run keywords.
+DEFAULT_OPTIONS = config_options(EIEConfig())
+PAPER, DEFAULT = "paper scheme (no options)", "default"
+#: The variants of the side-by-side: (label, layer_run keywords, balanced rows). The paper's
+#: scheme is layer_run without options; 'default' follows EIEConfig's defaults.
 SIDE_VARIANTS = (
-    ("default", False, False, False, False),
-    ("padding merge (d)", False, False, False, True),
-    ("skip_empty (a)", True, False, False, False),
-    ("(a) + (d)", True, False, False, True),
-    ("(a) + balanced rows (b)", True, True, False, False),
-    ("(a) + (b) + filter (c)", True, True, True, False),
+    (PAPER, {}, False),
+    (DEFAULT, DEFAULT_OPTIONS, False),
+    ("default + balanced rows (b)", DEFAULT_OPTIONS, True),
+    ("padding merge (d)", {"merge_padding": True}, False),
+    ("skip_empty (a)", {"skip_empty": True}, False),
+    ("(a) + (d)", {"skip_empty": True, "merge_padding": True}, False),
+    ("(a) + balanced rows (b)", {"skip_empty": True}, True),
+    ("(a) + (b) + filter (c)", {"skip_empty": True, "filter_empty": True}, True),
 )
 #: The cycle model's design study at 64 PEs, queue 8: (label, layer_run keywords, balanced).
 STUDY_VARIANTS = (
@@ -79,11 +96,26 @@ STUDY_VARIANTS = (
         {"skip_empty": True, "filter_empty": True, "merge_padding": True},
         True,
     ),
+    ("default (c) + (d) + (e) S = 2, (b)", DEFAULT_OPTIONS, True),
+    (
+        "default + (b), multi-issue: (e) S = 8",
+        {**DEFAULT_OPTIONS, "decouple": 8},
+        True,
+    ),
 )
+#: The label of the "multi-issue" figure of issue 23: the default options with balanced rows
+#: and an 8-column shared buffer.
+MULTI_ISSUE = STUDY_VARIANTS[-1][0]
 STUDY_LAYERS = ("Alex-7", "NT-We")
 QUICK_STUDY_LAYERS = ("NT-We",)
-#: ``--quick``: today's best, the filter and the decoupled broadcast.
-QUICK_STUDY_VARIANTS = (STUDY_VARIANTS[0], STUDY_VARIANTS[2], STUDY_VARIANTS[5])
+#: ``--quick``: (a) + (b), the filter, the decoupled broadcast, the default and multi-issue.
+QUICK_STUDY_VARIANTS = (
+    STUDY_VARIANTS[0],
+    STUDY_VARIANTS[2],
+    STUDY_VARIANTS[5],
+    STUDY_VARIANTS[-2],
+    STUDY_VARIANTS[-1],
+)
 
 
 def scaled_layer(name: str, seed: int) -> synthetic.SyntheticEIE:
@@ -98,6 +130,21 @@ def scaled_layer(name: str, seed: int) -> synthetic.SyntheticEIE:
         seed=seed + paper.EIE_TABLE3.index(p),
         name=name,
     )
+
+
+_OPTION_NAMES = {
+    "skip_empty": "skip_empty (a)",
+    "filter_empty": "filter (c)",
+    "merge_padding": "padding merge (d)",
+}
+
+
+def _describe(options: dict) -> str:
+    """``options`` (layer_run keywords) in words, e.g. 'filter (c) + padding merge (d) + ...'."""
+    words = [v for k, v in _OPTION_NAMES.items() if options.get(k)]
+    if options.get("decouple"):
+        words.append(f"decoupled broadcast (e), S = {options['decouple']}")
+    return " + ".join(words) or "no options"
 
 
 def _r3(v: float | None) -> str | None:
@@ -139,17 +186,10 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
                 theirs[bal] = None
         extra = _bias_pass(idx.shape[0], n)
         load = -(-idx.shape[0] // n)  # the loader writes layer 0's biases for the next run
-        for label, skip, bal, filt, merge in SIDE_VARIANTS:
+        for label, kwargs, bal in SIDE_VARIANTS:
             prof: dict = {}
             run, _, _ = layer_run(
-                encs[bal],
-                s.x != 0,
-                fifo_depth=depth,
-                skip_empty=skip,
-                filter_empty=filt,
-                merge_padding=merge,
-                load_rows=load,
-                profile=prof,
+                encs[bal], s.x != 0, fifo_depth=depth, load_rows=load, profile=prof, **kwargs
             )
             rows.append(
                 {
@@ -165,11 +205,12 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
                     "total_ratio": _r3(ratio(run, theirs[False])),
                 }
             )
-            if label == "default":
+            if label in (PAPER, DEFAULT):
                 cells = n * run
                 where.append(
                     {
                         "layer": name,
+                        "variant": label,
                         "run_cycles": int(run),
                         **{
                             f"{k}_pct": pct(int(prof[k].sum()) / cells)
@@ -181,7 +222,7 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
                     }
                 )
     geo = {}
-    for label, *_ in SIDE_VARIANTS:
+    for label, _, _ in SIDE_VARIANTS:
         rs = [r for r in rows if r["variant"] == label and r["run_ratio"] is not None]
         if len(rs) == len(SCALED_LAYERS):
             geo[label] = tuple(
@@ -218,15 +259,18 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
         "leaves the outputs unfinished). 'first_run_cycles': the first run after the network "
         "is loaded, which starts with a bias pass of ceil(rows/N) + 2 cycles. Ratios are ours "
         "/ theirs on EIE's row placement; 'authors_cycles_same_rows' is their simulator on the "
-        "row placement of the variant.",
+        "row placement of the variant. 'paper scheme (no options)' is EIE's scheme as the "
+        "paper describes it; 'default' is the core's default configuration "
+        f"({_describe(DEFAULT_OPTIONS)}).",
         "Reading their sources: one cycle per stored entry (padding included), one per "
         "column without entries in a PE, a window costs one more cycle unless its last "
         "non-zero is in the last slot, FIFOs hold depth - 1 columns, and the run ends in the "
         "first cycle after the last window is taken in which no PE writes an accumulator. "
         "That rule can stop before the pipeline drains: on the scaled Alex-7 (seed 1) their "
         "count stops 6 cycles before their last accumulator write (4 writes still in flight); "
-        "run to their last write it is 2,514 cycles, equal to our run phase.",
-        "Where the cycles go ('where_cycles_go', default configuration, from the cycle "
+        "run to their last write it is 2,514 cycles (our paper-scheme run phase: the table).",
+        "Where the cycles go ('where_cycles_go', the paper scheme and the default "
+        "configuration, from the cycle "
         "model's per-PE categories, percent of N x run cycles): 'entry' issuing a stored "
         "entry with a weight, 'padding' issuing a padding entry, 'bubble' not issuing with "
         "columns queued (empty columns, pointer read and span hand-over after a starved "
@@ -290,8 +334,18 @@ def _design_study(ctx: BenchContext, sec: Section) -> None:
         "padding mask of the line it holds, registered the cycle after the line's read, shows "
         "it (not in a line's last slot). Efficiency 'mean' as in the Table III table "
         "(work of EIE's placement). Without the filter a second broadcast per cycle does not "
-        "help at queue depth 8: the broadcast waits for the fullest queue, not for the CCU."
+        "help at queue depth 8: the broadcast waits for the fullest queue, not for the CCU. "
+        "'default ...': the default configuration's options; with padding merge (d) the "
+        "efficiency can exceed 100 % (the ideal counts every padding entry as a cycle)."
     )
+    multi = [r for r in rows if r["layer"] == "NT-We" and r["variant"] == MULTI_ISSUE]
+    if multi:
+        sec.notes.append(
+            f"Multi-issue (issue 23: NT-We at {n} PEs, load efficiency >= 85 %): the default "
+            f"configuration's options with option (b)'s rows and an 8-column shared buffer "
+            f"({_describe(STUDY_VARIANTS[-1][1])}) run NT-We in {multi[0]['cycles']:,} "
+            f"cycles, load efficiency {multi[0]['eff_mean_pct']:.2f} % (cycle model)."
+        )
 
 
 #: Queue depths of the NT-We sweep with options (a) + (b) (+ (c)).

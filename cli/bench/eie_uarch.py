@@ -268,7 +268,8 @@ def _side_by_side(ctx: BenchContext, sec: Section) -> None:
         "first cycle after the last window is taken in which no PE writes an accumulator. "
         "That rule can stop before the pipeline drains: on the scaled Alex-7 (seed 1) their "
         "count stops 6 cycles before their last accumulator write (4 writes still in flight); "
-        "run to their last write it is 2,514 cycles (our paper-scheme run phase: the table).",
+        "run to their last write it is 2,514 cycles (measured 2026-12-05; our paper-scheme run "
+        "phase is in the table).",
         "Where the cycles go ('where_cycles_go', the paper scheme and the default "
         "configuration, from the cycle "
         "model's per-PE categories, percent of N x run cycles): 'entry' issuing a stored "

@@ -8,7 +8,8 @@ The whole network is loaded once per simulation chunk; then every input of the c
 through all layers on chip (each layer's output stays in the register files and feeds the
 next layer). All cycle counts come from the RTL's counters (``EIETop``). The first input of
 each chunk starts with the bias pass of layer 0 (the network was just loaded): predict it
-with ``golden.eie_cycles.predict(..., reload_every=chunk)``.
+with ``golden.eie_cycles.predict_for(layers, x, config, reload_every=chunk)`` (the config's
+options included; the default config has options (c), (d) and (e) on).
 """
 
 from __future__ import annotations

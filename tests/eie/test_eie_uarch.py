@@ -20,7 +20,7 @@ from accelgen.golden.netspec import run_eie
 from accelgen.host.eie import build_image
 from accelgen.sim import runner
 from accelgen.sim.eie import Job, run_jobs
-from accelgen.spec.eie import EIEConfig
+from accelgen.spec.eie import PAPER_SCHEME, EIEConfig
 
 SCALED = ("Alex-8", "Alex-7", "NT-We", "VGG-8")
 
@@ -34,6 +34,14 @@ def test_default_config_has_options_c_d_e():
         True,
         True,
         2,
+    )
+    # PAPER_SCHEME (the benches' and the docs' 'paper scheme') turns every option off
+    p = c.replace(**PAPER_SCHEME)
+    assert (p.skip_empty, p.filter_empty, p.merge_padding, p.decouple_depth) == (
+        False,
+        False,
+        False,
+        0,
     )
 
 

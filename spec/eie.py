@@ -96,7 +96,7 @@ class EIEConfig(NumericsConfig):
         Fixed-point formats (``docs/numerics.md``); ``acc_bits`` is 24 or 32. Codebook entries are
         ``w_bits`` wide, at most 16 (the paper's 16-bit shared weights).
     regfile_depth : int
-        Entries of each PE's source and destination register files, 1..4096 (paper: 64).
+        Entries of each PE's source and destination register files, 2..4096 (paper: 64).
     spmat_words : int
         64-bit sparse-matrix lines per PE (8 entries each), 1..8191 so that a pointer fits the
         paper's 16 bits.
@@ -158,8 +158,8 @@ class EIEConfig(NumericsConfig):
         require(self.act_bits <= 32, f"act_bits must be at most 32, got {self.act_bits!r}")
         self.validate_numerics()
         require(
-            1 <= self.regfile_depth <= 4096,
-            f"regfile_depth must be in 1..4096, got {self.regfile_depth!r}",
+            2 <= self.regfile_depth <= 4096,
+            f"regfile_depth must be in 2..4096, got {self.regfile_depth!r}",
         )
         require(
             1 <= self.spmat_words <= 8191,

@@ -81,6 +81,8 @@ def test_skip_empty_config_round_trip_and_validation(tmp_path):
     [
         (["--pes", "3"], "n_pes must be a power of two"),
         (["--fifo-depth", "0"], "fifo_depth must be in 1..64"),
+        # a one-entry register file has a 0-bit address, which the gateware cannot build
+        (["--regfile-depth", "1"], "regfile_depth must be in 2..4096, got 1"),
         (["--config", "missing.json"], "missing.json"),
     ],
 )

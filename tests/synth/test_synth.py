@@ -1,10 +1,12 @@
 """Synthesis flow: config validation, I/O wrapper, report checks, and YoWASP smoke runs."""
 
 import contextlib
+import gc
 import json
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from amaranth.sim import Simulator
 from accelgen import cores
 from accelgen import main as cli
 from accelgen.cores import designs
+from accelgen.spec.diannao import DianNaoConfig
 from accelgen.synth import flow, report, wrap
 from accelgen.synth.flow import SynthConfig
 
@@ -569,6 +572,36 @@ def test_sparse_matrix_memory_maps_to_block_ram(tmp_path):
     big = max(mems.values(), key=lambda m: m["bits"])
     assert big["bits"] == 256 * 64 and big["mapped_to"] in ("DP16KD", "PDPW16KD")
     assert r["resources"]["bram"] >= 1 and r["checks"]["bram"]["ok"]
+
+
+@pytest.mark.synth
+@needs_yowasp
+@pytest.mark.parametrize("no_rw_check", [False, True])
+def test_diannao_buffer_read_data_goes_straight_to_a_register(tmp_path, no_rw_check):
+    """Without ``no_rw_check`` Yosys emulates the old-word rule behind the block RAM (registered
+    write data and address, a compare, a multiplexer: LUTs between the RAM and the register that
+    takes its read data); with it the RAM's read data goes straight into flip-flops."""
+    from accelgen.hdl.diannao.buffers import Buffer
+
+    buf = Buffer(depth=512, width=36, no_rw_check=no_rw_check)
+    r = flow.run_synth(buf, "dn_buffer", SynthConfig(place_route=False), tmp_path)
+    assert r["resources"]["bram"] == 1
+    luts = r["cells"].get("LUT4", 0)
+    assert (luts == 0) if no_rw_check else (luts >= 36)
+
+
+def test_diannao_buffers_carry_no_rw_check_where_no_read_meets_a_write():
+    from accelgen.hdl.diannao import buffers
+
+    plain = DianNaoConfig(tn=4)
+    upd = DianNaoConfig(tn=4, weight_update=True)
+    with warnings.catch_warnings():  # the buffers are never elaborated
+        warnings.simplefilter("ignore")
+        assert buffers.nbin(plain).no_rw_check and buffers.nbout(plain).no_rw_check
+        assert buffers.sb(plain).no_rw_check
+        # update write-backs can meet a later step's read of the same SB word: old word kept
+        assert not buffers.sb(upd).no_rw_check and buffers.nbin(upd).no_rw_check
+        gc.collect()
 
 
 @pytest.mark.slow

@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 FETCH_CYCLES = 1
-DRAIN_CYCLES = 14  # buffer read + NFU latency (hdl.diannao.top.PIPELINE_DRAIN, measured)
+DRAIN_CYCLES = 15  # buffer read + NFU latency 14 (hdl.diannao.top.PIPELINE_DRAIN, measured)
 
 
 @dataclass(frozen=True)

@@ -137,8 +137,8 @@ class DianNaoHost:
         """Start the loaded program of ``steps`` NFU steps, wait for ``done``.
 
         Returns (cycles, nfu_busy, stalls); raises ``TimeoutError`` if ``done`` does not come
-        within ``steps + 64`` cycles (a compiled program needs ``steps + 15``: fetch, issue, the
-        14-cycle pipeline drain and ``done``).
+        within ``steps + 64`` cycles (a compiled program needs ``steps + 16``: fetch, issue, the
+        15-cycle pipeline drain and ``done``).
         """
         dut = self.dut
         dut.start.value = 1

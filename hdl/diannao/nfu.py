@@ -6,7 +6,7 @@ an output's first step, the NBout word of partial sums, all arriving together; t
 word :func:`ctl_layout` travels with the data. Arithmetic is :mod:`accelgen.hdl.common.arith`
 (the rules of ``docs/numerics.md``), bit-exact with :mod:`accelgen.golden.layers` at ``group = tn``.
 
-Latency of :class:`NFU`: **13 cycles** from a step's inputs to ``out_valid``, one step per
+Latency of :class:`NFU`: **14 cycles** from a step's inputs to ``out_valid``, one step per
 cycle, no stalls. Every stage holds at most one carry chain or multiplier plus a few LUT
 levels (the paper's three stages each hold a multiplier, an adder tree or a table look-up plus
 multiply-add, too long for one FPGA cycle):
@@ -14,7 +14,9 @@ multiply-add, too long for one FPGA cycle):
 ==========  =====  ============================================================================
 unit        stage  registered at the end of the stage
 ==========  =====  ============================================================================
-NFU-1       1      the inputs (buffer read data: the RAMs' outputs go straight to registers)
+NFU-1       0      the buffer read data, one register per bit (the RAMs' outputs, 5.6 ns
+                   after the clock on ECP5, go straight to registers)
+NFU-1       1      the inputs (``x`` copied per multiplier row, next to the DSP blocks)
 NFU-1       2      the exact products ``x[c] * w[r][c]`` (DSP multipliers)
 NFU-1       3      ``sat(act_bits, round_shift(product, w_frac))``
 NFU-2       4      the first half of the adder-tree levels (the exact partial sums)
@@ -120,12 +122,13 @@ class _Stages:
 class NFU1(wiring.Component):
     """NFU-1: ``tn x tn`` multipliers, each ``sat(act_bits, round_shift(x[c] * w[r][c], w_frac))``.
 
-    Latency 3 cycles (:attr:`latency`): input registers, exact product, rounded and saturated
-    product ``prod[r][c]``. ``x_out = x`` (the bypass path used by pooling), ``psum_out``,
-    ``out_ctl`` and ``out_valid`` are delayed by the same 3 cycles.
+    Latency 4 cycles (:attr:`latency`): the buffer read data registered once, input registers,
+    exact product, rounded and saturated product ``prod[r][c]``. ``x_out = x`` (the bypass path
+    used by pooling), ``psum_out``, ``out_ctl`` and ``out_valid`` are delayed by the same 4
+    cycles.
     """
 
-    latency = 3
+    latency = 4
 
     def __init__(self, config: DianNaoConfig) -> None:
         self.config = config
@@ -146,16 +149,22 @@ class NFU1(wiring.Component):
         c = self.config
         t = c.tn
         s = _Stages(m, "nfu1")
-        # stage 1: inputs
-        w1 = s.reg(self.w, "w1")
+        # stage 0: the buffers' read data, registered once (the block RAMs have no output
+        # register in Yosys' ECP5 mapping: with the replicas fed straight from the RAMs, the
+        # 5.6 ns read plus the routing to the DSP columns was the critical path)
+        x0 = s.reg(self.x, "x0")
+        w0 = s.reg(self.w, "w0")
         side = [(self.valid, self.out_valid), (self.ctl, self.out_ctl)]
         side += [(self.x, self.x_out), (self.psum, self.psum_out)]
-        piped = [s.reg(v, f"d1_{i}") for i, (v, _) in enumerate(side)]
+        piped0 = [s.reg(v, f"d0_{i}") for i, (v, _) in enumerate(side)]
+        # stage 1: inputs (no longer straight from the RAMs)
+        w1 = s.reg(w0, "w1")
+        piped = [s.reg(v, f"d1_{i}") for i, v in enumerate(piped0)]
         # x goes to every multiplier row through its own register copy per row (replicas: a
         # single register fanning out to tn DSP blocks spread over the device was the critical
         # path)
         xr = [[replica(signed(c.act_bits), f"nfu1_x1r{r}_{i}") for i in range(t)] for r in range(t)]
-        m.d.sync += [xr[r][i].eq(self.x[i]) for r in range(t) for i in range(t)]
+        m.d.sync += [xr[r][i].eq(x0[i]) for r in range(t) for i in range(t)]
         # stage 2: exact products
         full = [
             [s.reg(xr[r][i] * w1[r][i].as_signed(), f"p{r}_{i}") for i in range(t)]
@@ -383,7 +392,7 @@ class NFU3(wiring.Component):
 
 class NFU(wiring.Component):
     """NFU-1 -> NFU-2 -> NFU-3. Inputs: one step (``valid``, ``ctl``, ``x``, ``w``, ``psum``);
-    outputs: NBout writes (``out_valid``, ``out_addr``, ``out_data``) :attr:`latency` (13)
+    outputs: NBout writes (``out_valid``, ``out_addr``, ``out_data``) :attr:`latency` (14)
     cycles later.
 
     ``nfu1_op`` is informational in the datapath (``BYPASS`` steps use NFU-2 ``SUM``/``MAX``,

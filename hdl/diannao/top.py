@@ -17,10 +17,13 @@ sel     target    address / data
 
 NBin and SB writes are accepted at any time (so the host can fill the other half of a
 double-buffered NBin/SB while a program runs); NBout, IMEM and PWL writes only while ``busy`` is
-low. ``start`` (one cycle, while idle, after the last IMEM write) runs the program at IMEM
-address 0; ``done`` pulses when the last output has been written; ``host_raddr`` ->
-``host_rdata`` reads NBout with a latency of one cycle while idle. ``cycles``, ``nfu_busy`` and
-``stalls`` are the control processor's counters of the last run.
+low. A host write of the NBin/SB word a running program reads in the same cycle, or a host
+NBout read of the word written in that cycle, is undefined on the synthesized RAMs
+(``no_rw_check``, :mod:`~accelgen.hdl.diannao.buffers`; SB only without ``weight_update``).
+``start`` (one cycle, while idle, after the last IMEM write) runs the program at IMEM address 0;
+``done`` pulses when the last output has been written; ``host_raddr`` -> ``host_rdata`` reads
+NBout with a latency of one cycle while idle. ``cycles``, ``nfu_busy`` and ``stalls`` are the
+control processor's counters of the last run.
 
 Cores built with ``weight_update`` (``docs/diannao.md``, "Training") add: host target 5
 (``Sel.LFSR``) loads the update LFSR's state (``lfsr_width`` bits, while idle) and the port
@@ -30,9 +33,9 @@ writes its SB row in cycle ``t + UPDATE_LATENCY`` (``t + 4``: buffer read, row s
 two stages of :class:`~accelgen.hdl.diannao.update.WeightUpdate`), the host's SB writes
 wait for no one (do not write SB while an update program runs).
 
-Pipeline: issue (buffer read addresses) -> NFU-1 (3 stages) -> NFU-2 (3) -> NFU-3 (7) -> NBout
+Pipeline: issue (buffer read addresses) -> NFU-1 (4 stages) -> NFU-2 (3) -> NFU-3 (7) -> NBout
 write: an NFU step issued in cycle ``t`` writes its output in cycle ``t + PIPELINE_DRAIN``
-(``t + 14``); the control processor's read-after-write interlock covers that distance.
+(``t + 15``); the control processor's read-after-write interlock covers that distance.
 """
 
 from __future__ import annotations

@@ -149,7 +149,8 @@ def test_cycle_model_counts_every_step():
 
 
 def test_drain_is_the_rtl_pipeline_depth():
-    assert DRAIN_CYCLES == PIPELINE_DRAIN == 14
+    # buffer read + NFU-1 (4 stages) + NFU-2 (3) + NFU-3 (7)
+    assert DRAIN_CYCLES == PIPELINE_DRAIN == 1 + 4 + 3 + 7
 
 
 def test_interlock_stalls_until_the_partial_sum_is_written():
@@ -158,19 +159,19 @@ def test_interlock_stalls_until_the_partial_sum_is_written():
     part = NFU2Out.PARTIAL
     a = Instruction(n_r0=3, n_o0=2, nbout_addr=0, nfu2_out=part)  # issues 0..5, addr 0 last at 2
     b = Instruction(n_r0=1, nbout_addr=0, nbout_read=True, end=True)
-    # b would issue at 6; addr 0 is written at 2 + 14 = 16, so b reads it at 17: 11 stalls
-    assert program_cycles([a, b]).cycles == 1 + 7 + 11 + 14
-    assert program_cycles([a, b]).stall == 1 + 11 + 14
+    # b would issue at 6; addr 0 is written at 2 + 15 = 17, so b reads it at 18: 12 stalls
+    assert program_cycles([a, b]).cycles == 1 + 7 + 12 + 15
+    assert program_cycles([a, b]).stall == 1 + 12 + 15
     # without nbout_read, or for another word, no stall
     for other in (dataclasses.replace(b, nbout_read=False), dataclasses.replace(b, nbout_addr=5)):
-        assert program_cycles([a, other]).cycles == 1 + 7 + 14
+        assert program_cycles([a, other]).cycles == 1 + 7 + 15
     # exactly DRAIN_CYCLES steps between the write's last issue and the read: no stall; one
     # step fewer: one stall
     w = Instruction(n_r0=1, nbout_addr=4, nfu2_out=part)
     r = Instruction(n_r0=1, nbout_addr=4, nbout_read=True, end=True)
-    for gap, stalls in ((14, 0), (13, 1), (1, 13)):
+    for gap, stalls in ((15, 0), (14, 1), (1, 14)):
         mid = Instruction(n_r0=gap, nbout_addr=5, nfu2_out=part)
-        assert program_cycles([w, mid, r]).cycles == 1 + gap + 2 + stalls + 14
+        assert program_cycles([w, mid, r]).cycles == 1 + gap + 2 + stalls + 15
     # instructions after the end are not counted
     assert program_cycles([a, b, a]) == program_cycles([a, b])
 

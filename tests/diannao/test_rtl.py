@@ -95,8 +95,8 @@ def test_regression_on_rtl(name, simulator):
     if name == "tn8":
         # dense classifier with Ni, No multiples of Tn: measured NFU utilization >= 80 %. A batch
         # of two shares each SB block (64 steps per host tile); at batch 1 a tile of this
-        # double-buffered 64-word SB has 32 steps and the 15-cycle program overhead (fetch +
-        # 14-cycle pipeline drain) limits it to 32 / 47 = 68 %.
+        # double-buffered 64-word SB has 32 steps and the 16-cycle program overhead (fetch +
+        # 15-cycle pipeline drain) limits it to 32 / 48 = 67 %.
         cases.append(("fc-utilization", *fc(np.random.default_rng(2), 128, 64, batch=2)))
     results = api.simulate_cases(
         [(layers, x) for _, layers, x in cases], config=config, simulator=simulator

@@ -114,7 +114,8 @@ def test_cp_model_accumulator_saturates_in_group_order():
 @pytest.mark.parametrize("c, o, h, w", [(1, 8, 8, 8), (8, 16, 4, 4), (20, 6, 9, 7)])
 def test_cycles_are_the_fc_programs_of_the_16_products(c, o, h, w):
     """NFU steps = 16 positions x tiles x output words x input words; every host tile's program
-    costs its steps + 15 (fetch + drain); the per-tile stats add up to the layer's cycles."""
+    costs its steps + 16 (fetch + the 15-cycle drain); the per-tile stats add up to the layer's
+    cycles."""
     config = DianNaoConfig(tn=8)
     layers, x = _wconv(np.random.default_rng(c), c, o, h=h, w=w)
     res = api.run_model(layers, x, config=config)
@@ -122,7 +123,7 @@ def test_cycles_are_the_fc_programs_of_the_16_products(c, o, h, w):
     steps = 16 * tiles * -(-o // 8) * -(-c // 8)
     assert res.nfu_busy[0] == steps
     _, host = compile_layer(layers[0], x, config)
-    assert res.cycles[0] == steps + 15 * len(host) == res.tile_stats[0][:, 0].sum()
+    assert res.cycles[0] == steps + 16 * len(host) == res.tile_stats[0][:, 0].sum()
     assert res.host_adds[0] == 32 * tiles * c + 28 * tiles * o
 
 

@@ -73,6 +73,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="synthesize the area estimator's training set and fit it (no SPEC)",
     )
     parser.add_argument(
+        "--fit-core",
+        choices=("eie", "diannao"),
+        help="with --fit-area: refit this core only; the other core's coefficients, range and "
+        "errors are kept from the installed estimator (farm/area_coefficients.json)",
+    )
+    parser.add_argument(
         "--simulator",
         default="verilator",
         choices=("verilator", "icarus"),
@@ -121,6 +127,8 @@ def _point_text(point: dict, varied) -> str:
 
 def run(args: argparse.Namespace) -> int:
     check_cluster_args(args)
+    if args.fit_core and not args.fit_area:
+        raise ValueError("--fit-core needs --fit-area")
     if args.fit_area:
         if args.spec is not None:
             raise ValueError("--fit-area takes no SPEC")
@@ -305,9 +313,10 @@ def _fit_area(args: argparse.Namespace, out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     tools = tool_versions()
     store = ResultStore(out / "results.csv", COLUMNS)
+    fitted = [c for c in TRAINING if args.fit_core in (None, c)]
     plan = []  # (core, config, held_out, key)
-    for core, rows in TRAINING.items():
-        for overrides, held in rows:
+    for core in fitted:
+        for overrides, held in TRAINING[core]:
             cfg = cores.get(core).config_cls(**overrides).to_json()
             plan.append((core, cfg, held, point_key("synth", core, cfg, None, tools)))
     tasks = [
@@ -331,8 +340,15 @@ def _fit_area(args: argparse.Namespace, out: Path) -> int:
     with open_client(args.scheduler, args.workers) as client:
         run_tasks(client, tasks, record, label="area fit (Yosys)", progress=not args.no_progress)
     coefficients, fit_range, errors = {}, {}, {}
+    if args.fit_core:  # the other core as installed
+        kept = area.load_model()
+        for core in TRAINING:
+            if core not in fitted:
+                coefficients[core] = kept.coefficients[core]
+                fit_range[core] = kept.fit_range[core]
+                errors[core] = kept.errors[core]
     table = []
-    for core in TRAINING:
+    for core in fitted:
         cls = cores.get(core).config_cls
         runs = [(cls.from_json(cfg), held, store.rows[k]) for c, cfg, held, k in plan if c == core]
         bad = [r for _, _, r in runs if r["status"] != "ok"]
@@ -386,7 +402,12 @@ def _fit_area(args: argparse.Namespace, out: Path) -> int:
         for i in test:
             est = area.estimate(core, runs[i][0], model)
             table.append((core, runs[i][0], meas[i], est))
-    model = area.AreaModel(coefficients, fit_range, errors)
+    order = list(TRAINING)  # the JSON lists the cores in one order whichever was refitted
+    model = area.AreaModel(
+        {c: coefficients[c] for c in order},
+        {c: fit_range[c] for c in order},
+        {c: errors[c] for c in order},
+    )
     outputs.write_text(out / "area_coefficients.json", json.dumps(model.to_json(), indent=1) + "\n")
     outputs.write_text(out / "area_fit.md", fit_markdown(errors, table))
     print(f"accelgen explore: wrote {out / 'area_coefficients.json'}", file=sys.stderr)

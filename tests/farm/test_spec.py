@@ -379,3 +379,33 @@ def test_fit_area_writes_coefficients_and_error_table(tmp_path, monkeypatch):
         assert model.errors[core]["n_train"] == len(rows) - held
     assert "filter_empty=True" in table  # option (c) is in the EIE held-out set
     assert "decouple_depth=2" in table  # and option (e)
+
+
+def test_fit_core_refits_one_core_and_keeps_the_other(tmp_path, monkeypatch, capsys):
+    """--fit-core diannao synthesizes only DianNao's training set; EIE's coefficients, range
+    and errors are the installed estimator's, unchanged."""
+    from accelgen import cores
+    from accelgen.farm import synth
+
+    seen = []
+
+    def fake(core, config, out_dir, **kwargs):
+        seen.append(core)
+        f = area.features(core, cores.get(core).config_cls.from_json(config))
+        lut = 500 + 40 * f.get("tn2*w", 0) / 16
+        Path(out_dir).mkdir(parents=True)
+        return {"status": "ok", "lut": lut, "ff": 2 * lut, "dsp": 3, "bram": f["blocks"]}
+
+    monkeypatch.setattr(synth, "synth_point", fake)
+    out = tmp_path / "fit"
+    args = ["explore", "--fit-area", "--fit-core", "diannao", "-o", str(out), "--workers", "0"]
+    assert main([*args, "--no-progress"]) == 0
+    assert seen and set(seen) == {"diannao"}
+    installed, model = area.load_model(), area.load_model(out / "area_coefficients.json")
+    assert model.coefficients["eie"] == installed.coefficients["eie"]
+    assert model.fit_range["eie"] == installed.fit_range["eie"]
+    assert model.errors["eie"] == installed.errors["eie"]
+    assert model.coefficients["diannao"] != installed.coefficients["diannao"]
+    assert model.errors["diannao"]["held_out_pct"]["lut"] < 0.5
+    assert main(["explore", "--fit-core", "eie", "-o", str(tmp_path / "x")]) == 2
+    assert "--fit-core needs --fit-area" in capsys.readouterr().err

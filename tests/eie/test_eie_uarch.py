@@ -108,6 +108,22 @@ def test_scaled_alex7_and_ntwe_with_the_filter(simulator):
     _check([s.layer for s in layers] * 2, xs, results, config, [None, None, *assigns])
 
 
+def _run_against_the_authors(names, layers, config, simulator):
+    """Run each scaled layer twice on one build: bit-exact with the golden model, every counter
+    equal to the cycle model, and the run with the network loaded (the second input; the first
+    adds the bias pass) at most the authors' simulator's cycles (AUTHORS_MEASURED)."""
+    xs = [np.stack([s.x, s.x]) for s in layers]
+    jobs = [Job(build_image([s.layer], config), x) for s, x in zip(layers, xs, strict=True)]
+    results = run_jobs(config, jobs, simulator=simulator)
+    for name, s, x, res in zip(names, layers, xs, results, strict=True):
+        gold = run_eie([s.layer], x, num=config.numerics, n_pes=config.n_pes)[0]
+        np.testing.assert_array_equal(res.y, gold)
+        model = predict_for([s.layer], x, config)
+        for field in ("cycles", "layer_cycles", "pe_busy", "pe_starved"):
+            np.testing.assert_array_equal(getattr(res, field), getattr(model, field), err_msg=field)
+        assert res.cycles[1] <= AUTHORS_MEASURED[(name, False)], (name, res.cycles)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("simulator", runner.default_simulators())
 def test_scaled_alex7_and_ntwe_at_most_the_authors_cycles(simulator):
@@ -120,16 +136,7 @@ def test_scaled_alex7_and_ntwe_at_most_the_authors_cycles(simulator):
     config = _eie_fit_config([s.layer for s in layers], n_pes=8, fifo_depth=8).replace(
         skip_empty=True, merge_padding=True
     )
-    xs = [np.stack([s.x, s.x]) for s in layers]
-    jobs = [Job(build_image([s.layer], config), x) for s, x in zip(layers, xs, strict=True)]
-    results = run_jobs(config, jobs, simulator=simulator)
-    for name, s, x, res in zip(names, layers, xs, results, strict=True):
-        gold = run_eie([s.layer], x, num=config.numerics, n_pes=config.n_pes)[0]
-        np.testing.assert_array_equal(res.y, gold)
-        model = predict_for([s.layer], x, config)
-        for field in ("cycles", "layer_cycles", "pe_busy", "pe_starved"):
-            np.testing.assert_array_equal(getattr(res, field), getattr(model, field), err_msg=field)
-        assert res.cycles[1] <= AUTHORS_MEASURED[(name, False)], (name, res.cycles)
+    _run_against_the_authors(names, layers, config, simulator)
 
 
 def test_multi_issue_ntwe_at_64_pes_above_85_percent():
@@ -168,16 +175,7 @@ def test_scaled_layers_default_config_at_most_the_authors_cycles(simulator):
         decouple_depth=defaults.decouple_depth,
     )
     assert config.filter_empty and config.merge_padding and config.decouple_depth == 2
-    xs = [np.stack([s.x, s.x]) for s in layers]
-    jobs = [Job(build_image([s.layer], config), x) for s, x in zip(layers, xs, strict=True)]
-    results = run_jobs(config, jobs, simulator=simulator)
-    for name, s, x, res in zip(SCALED, layers, xs, results, strict=True):
-        gold = run_eie([s.layer], x, num=config.numerics, n_pes=config.n_pes)[0]
-        np.testing.assert_array_equal(res.y, gold)
-        model = predict_for([s.layer], x, config)
-        for field in ("cycles", "layer_cycles", "pe_busy", "pe_starved"):
-            np.testing.assert_array_equal(getattr(res, field), getattr(model, field), err_msg=field)
-        assert res.cycles[1] <= AUTHORS_MEASURED[(name, False)], (name, res.cycles)
+    _run_against_the_authors(SCALED, layers, config, simulator)
 
 
 @pytest.mark.slow

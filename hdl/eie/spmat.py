@@ -122,11 +122,15 @@ class SpMatReader(wiring.Component):
         last = Signal()
         take = Signal()
         merge = Signal()  # the issued entry is a padding entry, issued with the next one
+        # ``merge`` without its ``issue`` term (its compares run in parallel with ``empty``'s):
+        # the step and ``last`` only matter while issuing
+        merge_at = Signal()
         m.d.comb += [
             empty.eq(first & (e == end)),
             issue.eq(active & ~empty),
+            merge.eq(issue & merge_at),
             # e + 1 == end (e + 2 for a merged pair) without a carry chain: a compare only
-            last.eq(issue & Mux(merge, is_successor2(e, end), is_successor(e, end))),
+            last.eq(issue & Mux(merge_at, is_successor2(e, end), is_successor(e, end))),
             self.issue.eq(issue),
             self.span.ready.eq(~active | empty | last),
             take.eq(self.span.valid & self.span.ready),
@@ -143,7 +147,9 @@ class SpMatReader(wiring.Component):
                 first.eq(1),
             ]
         with m.Elif(active):
-            m.d.sync += [e.eq(e + 1 + merge), first.eq(0)]
+            # both steps are added in parallel and selected after (``merge`` is late); while
+            # not issuing (an empty span) ``e`` is not used again before the next ``take``
+            m.d.sync += [e.eq(Mux(merge_at, e + 2, e + 1)), first.eq(0)]
             with m.If(empty | last):
                 m.d.sync += active.eq(0)
 
@@ -170,9 +176,8 @@ class SpMatReader(wiring.Component):
             pm_ok = Signal()
             pads = [rd.data.word_select(i, 8)[:ENTRY_INDEX_BITS] == 0 for i in range(8)]
             m.d.sync += [pm.eq(Cat(*pads)), pm_ok.eq(~self.flush & ~rd.en & held_valid)]
-            m.d.comb += merge.eq(
-                issue
-                & pm_ok
+            m.d.comb += merge_at.eq(
+                pm_ok
                 & (held == line)
                 & (e[:slot_bits] != ENTRIES_PER_LINE - 1)
                 & pm.bit_select(e[:slot_bits], 1)
@@ -183,7 +188,7 @@ class SpMatReader(wiring.Component):
         s_first = Signal()
         m.d.sync += [
             self.reading.eq(issue),
-            slot.eq(e[:slot_bits] + merge),
+            slot.eq(e[:slot_bits] + merge_at),  # read only when issued
             s_act.eq(act),
             s_first.eq(first),
         ]

@@ -14,8 +14,9 @@ where the matrix entries are matter):
 * the bias loader: it writes the next layer's biases (``ceil(rows / N)`` registers) into the
   source registers the CCU has read (address ``a`` once ``a < next_w`` or every window is
   read), one per cycle, each read two cycles before its write;
-* a layer's run ends in the first cycle in which the CCU is done, every PE is idle and the
-  loader has read its last bias (its write is in that cycle).
+* a layer's run ends in the cycle after the first cycle in which the CCU is done, every PE
+  is idle and the loader has read its last bias (that condition is registered; the last
+  bias is written in the cycle it holds).
 
 Between two layers ``EIETop`` spends one cycle (``SWITCH_CYCLES``); the first run after the
 network was loaded starts with a bias pass of layer 0 (``ceil(rows / N) +
@@ -227,9 +228,13 @@ def layer_run(
         if bc_valid and not all_ready:
             ccu_stalls += 1
         if ccu_done and idle and ld_done:
+            # the run ends in the next cycle (the condition is registered), in which every PE
+            # is idle with an empty queue: starved
+            starved += 1
+            cat["starved"] += 1
             if profile is not None:
                 profile.update(cat, line_reads=line_reads, ccu_stalls=ccu_stalls)
-            return cycle + 1, busy, starved
+            return cycle + 2, busy, starved
         # ---- registers, PEs
         for k in range(n):
             q = queues[k]

@@ -114,8 +114,8 @@ class PE(wiring.Component):
     bc : In(stream)
         Broadcast ``(col, act)`` into the activation queue.
     idle : Out(1)
-        Queue empty and no column or entry anywhere in the pipeline (but the accumulate
-        stage, whose write is at the end of the cycle).
+        In the previous cycle: queue empty and no column or entry anywhere in the pipeline
+        (but the accumulate stage, whose write is at the end of that cycle). Registered.
     src : In(ReadPortSignature)
         Source register-file read port (CCU windows, boundary pass, host reads).
     wr_ptr, wr_spmat, wr_bias, wr_act : In(HostWriteSignature)
@@ -265,9 +265,14 @@ class PE(wiring.Component):
         ]
 
         # status and counters
+        # ``idle`` is registered here, next to the walker whose compare ends its logic: the
+        # top's run-end AND over the PEs starts at flip-flops (one cycle later; the run end
+        # follows, see ``top.RUN_FILL_CYCLES``)
         m.d.comb += [
             self.busy.eq(spm.issue),
             self.starved.eq(~spm.issue & ~queue.r.valid),
+        ]
+        m.d.sync += [
             self.idle.eq(
                 ~queue.r.valid
                 & ~ptr.busy

@@ -39,9 +39,11 @@ __all__ = [
 
 #: Run-phase cycles beyond one per entry when no PE ever starves: window read (1), current
 #: window (1), broadcast register (1), queue (1), pointer read (1), span hand-over (1), then the
-#: last entry's line read (1), decode (1), multiply (1), round (1) and accumulate (1) stages;
-#: the run ends in the cycle of the last accumulator write (the swap is at the same edge).
-RUN_FILL_CYCLES = 11
+#: last entry's line read (1), decode (1), multiply (1), round (1) and accumulate (1) stages,
+#: and one cycle in which the registered all-idle condition ends the run (the PEs' ``idle``
+#: and the CCU's and loader's done flags are flip-flops, so the run-end logic, which crosses
+#: every PE, starts at registers); the swap is at that cycle's edge.
+RUN_FILL_CYCLES = 12
 #: The same with ``EIEConfig.skip_empty``: the span buffer adds one cycle.
 RUN_FILL_CYCLES_SKIP_EMPTY = RUN_FILL_CYCLES + 1
 TOP_MODULE = "eie_top"
@@ -71,8 +73,9 @@ class EIETop(wiring.Component):
       ``relu?(sat(act_bits, acc))`` of layer ``l-1``), the PEs accumulate into raw
       accumulators, and the *bias loader* writes the next layer's biases (layer 0's after the
       last layer, for the next run) into the source registers the CCU has already read; it
-      ends in the first cycle in which the CCU is done, every PE is idle and the loader has
-      read its last bias; the register files swap;
+      ends in the cycle after the first cycle in which the CCU is done, every PE is idle and
+      the loader has read its last bias (that condition is registered); the register files
+      swap;
     * one SWITCH cycle between two runs (the next layer's registered selections settle).
 
     No pass finishes the outputs: the host's reads finish them (``relu?(sat(.))`` of the
@@ -260,6 +263,10 @@ class EIETop(wiring.Component):
         in_bias = Signal()  # the bias pass of layer 0 (first run after the network changed)
         in_bias_rd = Signal()  # its read phase (not its last cycle)
         in_run = Signal()
+        # the CCU's and the loader's done flags registered like the PEs' ``idle`` (and only
+        # while running: the flags of the previous layer's end must not end the next run)
+        done_q = Signal()
+        m.d.sync += done_q.eq(in_run & ccu.done & ld_done)
         with m.FSM(name="seq"):
             with m.State("IDLE"):
                 with m.If(self.start):
@@ -287,7 +294,8 @@ class EIETop(wiring.Component):
                 m.d.comb += [
                     self.busy.eq(1),
                     in_run.eq(1),
-                    finish.eq(ccu.done & all_idle & ld_done),
+                    # everything was done and idle in the previous cycle: the run ends
+                    finish.eq(done_q & all_idle),
                 ]
                 m.d.sync += [total.eq(total + 1), lcnt.eq(lcnt + 1)]
                 with m.If(finish):

@@ -25,8 +25,9 @@ def test_zero_input_costs_one_cycle_per_window():
     enc = encode(np.ones((8, cols), dtype=np.uint8), n)
     cycles, busy, starved = layer_run(enc, np.zeros(cols), fifo_depth=2)
     windows = -(-cols // n)
-    # one read per window, one cycle of read latency, one cycle that sees everything idle
-    assert cycles == windows + 2 and not busy.any() and (starved == cycles).all()
+    # one read per window, one cycle of read latency, one cycle that sees everything idle,
+    # one in which that (registered) condition ends the run
+    assert cycles == windows + 3 and not busy.any() and (starved == cycles).all()
 
 
 def test_shallow_queues_and_imbalance_cost_cycles():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Shape, Signal, signed
+from amaranth.hdl import Module, Mux, Shape, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -33,7 +33,11 @@ class ActRW(wiring.Component):
         Exchange the roles.
     src_wtag, dst_wtag : In(1); src_tag : Out(1)
         Only with ``tag=True``: one more bit stored with every source / destination write and
-        read with ``src.data`` (the EIE PE stores "the finished value is non-zero" there).
+        read with ``src.data`` (the EIE PE stores "the finished value is non-zero" there). The
+        tags are a memory of their own per file (``tag_a``, ``tag_b``: 1 x ``depth``, small
+        enough for LUT RAM with a registered read on an FPGA), read at the same address and
+        time: the tag then comes from a flip-flop, not from a block RAM's slow output (the
+        CCU's next-mask logic follows it in the same cycle).
     """
 
     def __init__(self, *, depth: int, acc_bits: int, tag: bool = False) -> None:
@@ -51,29 +55,35 @@ class ActRW(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         acc = len(self.src.data)
-        shape = acc + 1 if self.tag else signed(acc)
-        m.submodules.rf_a = a = Memory(shape=shape, depth=self.depth, init=[])
-        m.submodules.rf_b = b = Memory(shape=shape, depth=self.depth, init=[])
-        src_wdata, dst_wdata = self.src_wr.data, self.dst_wr.data
+        m.submodules.rf_a = a = Memory(shape=signed(acc), depth=self.depth, init=[])
+        m.submodules.rf_b = b = Memory(shape=signed(acc), depth=self.depth, init=[])
+        files = [(a, None), (b, None)]
         if self.tag:
-            src_wdata, dst_wdata = Cat(src_wdata, self.src_wtag), Cat(dst_wdata, self.dst_wtag)
+            m.submodules.tag_a = ta = Memory(shape=1, depth=self.depth, init=[])
+            m.submodules.tag_b = tb = Memory(shape=1, depth=self.depth, init=[])
+            files = [(a, ta), (b, tb)]
         sel = Signal()  # 0: a is the source file, 1: b is
         m.d.sync += sel.eq(sel ^ self.swap)
-        for mem, mine in ((a, 0), (b, 1)):
-            rd, wr = mem.read_port(), mem.write_port()
+        for mine, (mem, tmem) in enumerate(files):
             is_src = sel == mine
-            m.d.comb += [
-                rd.addr.eq(Mux(is_src, self.src.addr, self.dst.addr)),
-                rd.en.eq(Mux(is_src, self.src.en, self.dst.en)),
-                wr.addr.eq(Mux(is_src, self.src_wr.addr, self.dst_wr.addr)),
-                wr.data.eq(Mux(is_src, src_wdata, dst_wdata)),
-                wr.en.eq(Mux(is_src, self.src_wr.en, self.dst_wr.en)),
-            ]
-            value = rd.data[:acc].as_signed() if self.tag else rd.data
+            ports = [(mem, self.src_wr.data, self.dst_wr.data)]
+            if tmem is not None:
+                ports.append((tmem, self.src_wtag, self.dst_wtag))
+            reads = []
+            for memory, src_wdata, dst_wdata in ports:
+                rd, wr = memory.read_port(), memory.write_port()
+                m.d.comb += [
+                    rd.addr.eq(Mux(is_src, self.src.addr, self.dst.addr)),
+                    rd.en.eq(Mux(is_src, self.src.en, self.dst.en)),
+                    wr.addr.eq(Mux(is_src, self.src_wr.addr, self.dst_wr.addr)),
+                    wr.data.eq(Mux(is_src, src_wdata, dst_wdata)),
+                    wr.en.eq(Mux(is_src, self.src_wr.en, self.dst_wr.en)),
+                ]
+                reads.append(rd.data)
             with m.If(is_src):
-                m.d.comb += self.src.data.eq(value)
-                if self.tag:
-                    m.d.comb += self.src_tag.eq(rd.data[acc])
+                m.d.comb += self.src.data.eq(reads[0])
+                if tmem is not None:
+                    m.d.comb += self.src_tag.eq(reads[1])
             with m.Else():
-                m.d.comb += self.dst.data.eq(value)
+                m.d.comb += self.dst.data.eq(reads[0])
         return m

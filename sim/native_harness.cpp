@@ -203,9 +203,18 @@ class Harness : public Clocked {
 #endif
         top_->eval();
         tick();
+#if defined(ACCELGEN_REGISTERED_RESET)
+        // the model is accelgen.sim.native.reset_wrapper's: rst reaches the core through a
+        // register (initially 1), so it is lowered one edge earlier and the core sees exactly
+        // the sequence below (reset at the first two edges, released before the third)
+        top_->rst = 0;
+        tick();
+        tick();
+#else
         tick();
         top_->rst = 0;
         tick();
+#endif
     }
 
     void drive_write(const uint32_t* rec) {

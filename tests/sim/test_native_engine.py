@@ -338,3 +338,34 @@ endmodule
     subprocess.run(["iverilog", "-o", "sim", "a.v", "b.v", "tb.v"], cwd=tmp_path, check=True)
     out = subprocess.run(["vvp", "sim"], cwd=tmp_path, capture_output=True, text=True).stdout
     assert "BAD 0" in out, out
+
+
+def test_reset_wrapper_registers_rst_only():
+    src = (
+        "module core(a, clk, rst, y);\n  input [3:0] a;\n  input clk;\n  input rst;\n"
+        "  output [3:0] y;\nendmodule\n"
+    )
+    text, top = native.reset_wrapper(src, "core")
+    assert top == native.WRAPPER and text.startswith(src)
+    wrapper = text[len(src) :]
+    assert "  always @(posedge clk)\n    accelgen_rst <= rst;\n" in wrapper
+    assert "reg accelgen_rst = 1'h1;" in wrapper
+    assert ".rst(accelgen_rst)" in wrapper and ".a(a)" in wrapper and ".y(y)" in wrapper
+    # a reset of another shape, or no reset: the core is built as it is
+    wide = src.replace("input rst;", "input [1:0] rst;")
+    assert native.reset_wrapper(wide, "core") == (wide, "core")
+    assert native.reset_wrapper(src, "other") == (src, "other")
+
+
+@pytest.mark.parametrize("core", ["eie", "diannao"])
+def test_reset_wrapper_applies_to_both_cores(core):
+    from accelgen.hdl.diannao.top import TOP_MODULE as DN_TOP
+    from accelgen.hdl.diannao.top import verilog as dn_verilog
+    from accelgen.spec.diannao import DianNaoConfig
+
+    text, top = (
+        (verilog(EIEConfig(n_pes=2)), TOP_MODULE)
+        if core == "eie"
+        else (dn_verilog(DianNaoConfig(tn=4)), DN_TOP)
+    )
+    assert native.reset_wrapper(text, top)[1] == native.WRAPPER

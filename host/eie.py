@@ -83,33 +83,37 @@ class EIEImage:
         c, mm = self.config, self.memory_map
         mask_w = (1 << c.w_bits) - 1
         mask_a = (1 << c.act_bits) - 1
-        addr: list[int] = [mm.ctrl()]
-        data: list[int] = [len(self.layers)]
+        u64 = np.uint64
+        addr: list[np.ndarray] = [np.asarray([mm.ctrl()], dtype=u64)]
+        data: list[np.ndarray] = [np.asarray([len(self.layers)], dtype=u64)]
         for li, layer in enumerate(self.layers):
             rows, cols = layer.shape
-            addr.append(mm.desc(li))
-            data.append(pack_descriptor(cols, rows, self.ptr_base[li], layer.relu))
-            for i, w in enumerate(layer.codebook):
-                addr.append(mm.codebook(li, i))
-                data.append(int(w) & mask_w)
+            cb = np.asarray([int(w) & mask_w for w in layer.codebook], dtype=u64)
+            addr.append(
+                np.asarray([mm.desc(li)] + [mm.codebook(li, i) for i in range(len(cb))], u64)
+            )
+            data.append(
+                np.concatenate(
+                    [[u64(pack_descriptor(cols, rows, self.ptr_base[li], layer.relu))], cb]
+                ).astype(u64)
+            )
             for k in range(c.n_pes):
-                for r, b in enumerate(self.bias[li][k]):
-                    addr.append(mm.bias(k, li, r))
-                    data.append(int(b) & mask_a)
+                b = np.asarray(self.bias[li][k], dtype=np.int64).reshape(-1)
+                addr.append(mm.bias(k, li, 0) + np.arange(len(b), dtype=u64))
+                data.append(b.astype(u64) & u64(mask_a))
         for k in range(c.n_pes):
-            ptr = self.ptr[k]
+            ptr = np.asarray(self.ptr[k], dtype=np.int64)
             # the filter's bit: a column starts at word a and has entries in this PE (the
             # last word of a layer equals the next layer's first, so it is never flagged)
-            flags = np.zeros(len(ptr), dtype=bool)
+            flags = np.zeros(len(ptr), dtype=u64)
             if c.filter_empty:
                 flags[:-1] = ptr[1:] != ptr[:-1]
-            for a, (p, f) in enumerate(zip(ptr, flags, strict=True)):
-                addr.append(mm.ptr(k, a))
-                data.append(int(p) | (int(f) << PTR_NONEMPTY_BIT))
-            for line, word in enumerate(self.lines[k]):
-                addr.append(mm.spmat(k, line))
-                data.append(int(word))
-        return np.asarray(addr, dtype=np.uint64), np.asarray(data, dtype=np.uint64)
+            addr.append(mm.ptr(k, 0) + np.arange(len(ptr), dtype=u64))
+            data.append(ptr.astype(u64) | (flags << u64(PTR_NONEMPTY_BIT)))
+            lines = np.asarray(self.lines[k], dtype=u64).reshape(-1)
+            addr.append(mm.spmat(k, 0) + np.arange(len(lines), dtype=u64))
+            data.append(lines)
+        return np.concatenate(addr).astype(u64), np.concatenate(data).astype(u64)
 
 
 def _check_layers(layers: Sequence[EIELayer]) -> list[EIELayer]:

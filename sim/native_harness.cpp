@@ -148,6 +148,11 @@ struct HasClkPrev<T, std::void_t<decltype(std::declval<T&>().__Vtrigprevexpr___T
 // also depends on state is evaluated again in the NBA phase). Unpatched models never read it.
 unsigned char accelgen_ico_skip = 0;
 
+// Defined by the same patch: the model's evaluation without Vtop::eval()'s per-call
+// bookkeeping (deferred deletions, the message queue of other threads: unused by these
+// single-threaded models). Weak: null when the model is unpatched, then eval() is called.
+void accelgen_eval(Vtop___024root* vlSelf) __attribute__((weak));
+
 namespace {
 
 [[noreturn]] void fail(const char* msg, unsigned long long v = 0) {
@@ -166,7 +171,12 @@ class Clocked {
     void tick(bool quiet = false) {
         accelgen_ico_skip = quiet;
         top_->clk = 1;
-        top_->eval();
+        if (accelgen_eval && evaluated_) {
+            accelgen_eval(top_->rootp);
+        } else {
+            top_->eval();  // the first one also initialises the model
+            evaluated_ = true;
+        }
         top_->clk = 0;
         if constexpr (HasClkPrev<Vtop___024root>::value) {
 #if !defined(ACCELGEN_EVAL_FALLING_EDGE)
@@ -185,6 +195,7 @@ class Clocked {
    protected:
     std::unique_ptr<Vtop> top_;
     uint64_t edges_ = 0;
+    bool evaluated_ = false;
 };
 
 #if !defined(ACCELGEN_BUS_AXI)

@@ -117,6 +117,9 @@ def test_ico_skip_patch_leaves_another_shape_alone(tmp_path, source):
 def test_ico_skip_is_on_for_the_pinned_verilator(eie_exe):
     """The speed-up of docs/benchmarks.md is applied to the models this Verilator generates."""
     assert "input-combinational skip on" in (eie_exe.parent / "build.log").read_text()
+    # and the harness's direct evaluation (without Vtop::eval()'s bookkeeping) is defined
+    patched = [f.read_text() for f in eie_exe.parent.glob("Vtop___024root__*.cpp")]
+    assert sum("void accelgen_eval(" in text for text in patched) == 1
 
 
 _INSTANCES_SRC = """module sub(a, b, c, clk, y);

@@ -54,6 +54,7 @@ __all__ = [
     "build_native",
     "build_seconds",
     "patch_ico_skip",
+    "onehot_decodes",
     "replicate_runs",
     "reset_wrapper",
     "case_selects_as_arrays",
@@ -131,9 +132,11 @@ _SOURCE = Path(__file__).read_text()
 
 def native_text(verilog_text: str) -> str:
     """The Verilog the harness is built from: ``verilog_text`` with the rewrites of
-    :func:`replicate_runs`, :func:`successor_compares` and :func:`case_selects_as_arrays`,
-    each the same model in a form Verilator compiles to faster code (docs/benchmarks.md)."""
-    return case_selects_as_arrays(successor_compares(replicate_runs(verilog_text)))
+    :func:`replicate_runs`, :func:`successor_compares`, :func:`onehot_decodes` and
+    :func:`case_selects_as_arrays`, each the same model in a form Verilator compiles to
+    faster code (docs/benchmarks.md)."""
+    text = successor_compares(replicate_runs(verilog_text))
+    return case_selects_as_arrays(onehot_decodes(text))
 
 
 WRAPPER = "accelgen_native_top"
@@ -455,6 +458,71 @@ def _successor_module(text: str) -> str:
         return f"  assign {m.group(1)}= {new};"
 
     return _ASSIGN.sub(rewrite, text)
+
+
+_SEL = rf"({_NAME}) ?(?:\[(\d+):(\d+)\] ?)?"
+_EQ_CONST = re.compile(rf"{_SEL}== (\d+)'h([0-9a-f]+) ?")  # x == k
+_IS_ZERO = re.compile(rf"! {_SEL}")  # ! x
+_CONCAT_NAMES = re.compile(rf"\{{ ((?:{_NAME} ?, )+{_NAME} ?)\}}")
+
+
+def onehot_decodes(verilog_text: str) -> str:
+    """Write a full one-hot decoder ``{ x == 2**n-1, ..., x == 1, !x }`` as ``1 << x``.
+
+    Amaranth's ``Cat(x == k for k in range(2**n))`` (EIE's one-hot entry slot) reaches
+    Verilator as 2**n compare wires concatenated, which GCC compiled to branches: EIE N = 8,
+    about a third of the mispredicted branches left per edge. The native engine's model
+    computes ``{2**n}'h1 << x``, which has bit k set exactly when ``x == k``. Only a
+    concatenation of wires, each assigned ``x == k`` (``! x`` or ``x == 0`` for k = 0) on the
+    same n-bit operand ``x`` (a part select, or a declared vector), with k = 2**n-1 down to 0,
+    is rewritten.
+    """
+    out, pos = [], 0
+    for m in re.finditer(r"^module .*?^endmodule", verilog_text, re.S | re.M):
+        out.append(verilog_text[pos : m.start()])
+        out.append(_onehot_module(m.group(0)))
+        pos = m.end()
+    out.append(verilog_text[pos:])
+    return "".join(out)
+
+
+def _onehot_module(text: str) -> str:
+    rhs = {m.group(1).strip(): m.group(2).strip() + " " for m in _ASSIGN.finditer(text)}
+    widths: dict[str, int] = {}
+    for d in _DECL.finditer(text):
+        widths[d.group(3).strip()] = int(d.group(1)) - int(d.group(2)) + 1 if d.group(1) else 1
+
+    def compare(name: str):
+        """``(operand text, width, k)`` of a wire assigned ``x == k`` or ``! x``, else None."""
+        r = rhs.get(name.strip(), "")
+        m = _EQ_CONST.fullmatch(r)
+        g = m or _IS_ZERO.fullmatch(r)
+        if not g:
+            return None
+        base, hi, lo = g.group(1).strip(), g.group(2), g.group(3)
+        if hi is not None:
+            width, x = int(hi) - int(lo) + 1, f"{g.group(1).rstrip()} [{hi}:{lo}]"
+        elif base in widths:
+            width, x = widths[base], g.group(1).rstrip()
+        else:
+            return None
+        return x, width, int(m.group(5), 16) if m else 0
+
+    def rewrite(m: re.Match) -> str:
+        got = [compare(p.strip()) for p in m.group(1).split(",")]
+        if any(g is None for g in got):
+            return m.group(0)
+        x, n = got[0][0], got[0][1]
+        size = len(got)
+        if size != 1 << n or any(g[:2] != (x, n) for g in got):
+            return m.group(0)
+        if [g[2] for g in got] != list(range(size - 1, -1, -1)):
+            return m.group(0)
+        if x.startswith("\\") and not x.endswith("]"):
+            x += " "  # an escaped name ends with a space
+        return f"({size}'h1 << {x})"
+
+    return _CONCAT_NAMES.sub(rewrite, text)
 
 
 _DECL = re.compile(

@@ -372,3 +372,66 @@ def test_reset_wrapper_applies_to_both_cores(core):
         else (dn_verilog(DianNaoConfig(tn=4)), DN_TOP)
     )
     assert native.reset_wrapper(text, top)[1] == native.WRAPPER
+
+
+def _decoder_module(n: int) -> str:
+    from amaranth.hdl import Cat, Module
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+
+    from accelgen.hdl.verilog import convert
+
+    class Dec(wiring.Component):
+        def __init__(self):
+            super().__init__({"x": In(n + 1), "y": Out(1 << n), "z": Out(1 << n)})
+
+        def elaborate(self, platform):
+            m = Module()
+            part = self.x[:n]
+            m.d.comb += self.y.eq(Cat(*[part == k for k in range(1 << n)]))
+            # not a full decoder (the last compare is against another operand): left as is
+            m.d.comb += self.z.eq(
+                Cat(*[part == k for k in range((1 << n) - 1)], self.x[1:] == (1 << n) - 1)
+            )
+            return m
+
+    return convert(Dec(), "dec")
+
+
+@pytest.mark.parametrize("n", [2, 3])  # (n = 1: Yosys writes x[0] == 1 as x[0])
+def test_onehot_decodes_become_a_shift(n, tmp_path):
+    """A full one-hot decoder becomes ``1 << x``; Icarus checks every value of ``x`` against
+    the module as generated."""
+    src = _decoder_module(n)
+    got = native.onehot_decodes(src)
+    assert got.count(f"({1 << n}'h1 << ") == 1
+    if not shutil.which("iverilog"):
+        pytest.skip("needs Icarus Verilog")
+    new = got.replace("module dec(", "module dec_new(")
+    tb = f"""module tb;
+  reg [{n}:0] x;
+  wire [{(1 << n) - 1}:0] y, z, y2, z2;
+  integer i, bad;
+  dec u0 (.x(x), .y(y), .z(z));
+  dec_new u1 (.x(x), .y(y2), .z(z2));
+  initial begin
+    bad = 0;
+    for (i = 0; i < {2 << n}; i = i + 1) begin
+      x = i; #1;
+      if (y !== y2 || z !== z2 || y !== (1 << (i % {1 << n}))) bad = bad + 1;
+    end
+    $display("BAD %0d", bad);
+  end
+endmodule
+"""
+    (tmp_path / "a.v").write_text(src)
+    (tmp_path / "b.v").write_text(new)
+    (tmp_path / "tb.v").write_text(tb)
+    subprocess.run(["iverilog", "-o", "sim", "a.v", "b.v", "tb.v"], cwd=tmp_path, check=True)
+    out = subprocess.run(["vvp", "sim"], cwd=tmp_path, capture_output=True, text=True).stdout
+    assert "BAD 0" in out, out
+
+
+def test_onehot_decodes_rewrite_the_eie_walker():
+    text = verilog(EIEConfig(n_pes=2))
+    assert native.onehot_decodes(text).count("(8'h1 << ") == 1

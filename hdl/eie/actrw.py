@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Shape, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Shape, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..common.ports import HostWriteSignature, ReadPortSignature
 
-__all__ = ["ActRW"]
+__all__ = ["NO_COLLISION", "ActRW"]
+
+#: Attributes of the two register files. Yosys' ``no_rw_check``: the synthesized block RAMs do
+#: not emulate the old-word rule (a read and a write of one word in one cycle return the old
+#: word; ECP5's ``DP16KD`` leaves it undefined across ports), so no compare and multiplexer sit
+#: behind their read data. No result depends on such a read: in the source role the CCU reads
+#: window ``next_w`` while the bias loader writes only below it; in the destination role the
+#: arithmetic unit's distance-2 bypass replaces the data of a read that meets the write of the
+#: same row (``arith.py``); the host's input writes and result reads come while the core is
+#: idle, and a same-cycle host write and host read of one input word is undefined on the
+#: synthesized core. ``tests/eie/test_eie_blocks.py`` runs the EIE core with every such read
+#: poisoned and checks that nothing changes.
+NO_COLLISION = {"no_rw_check": 1}
 
 
 class ActRW(wiring.Component):
@@ -19,7 +31,9 @@ class ActRW(wiring.Component):
     destination file its accumulators (local row ``i // N``). Both are ``acc_bits`` wide so that
     a layer's accumulators become the next layer's inputs by a role swap, without a copy.
     ``swap`` exchanges the roles at the next clock edge; reads are synchronous (**latency 1
-    cycle**), writes take effect at the clock edge.
+    cycle**), writes are registered and take effect at the clock edge **after** the next one
+    (a read issued in the cycle after a write still returns the old word; the write lands in
+    the file that had the role at the write, whatever ``swap`` does).
 
     Members
     -------
@@ -38,11 +52,22 @@ class ActRW(wiring.Component):
         enough for LUT RAM with a registered read on an FPGA), read at the same address and
         time: the tag then comes from a flip-flop, not from a block RAM's slow output (the
         CCU's next-mask logic follows it in the same cycle).
+    poison_collisions : bool
+        Tests only: a register-file read that meets a write of the same word in the same
+        cycle returns the inverted word (what ``no_rw_check`` leaves undefined on the
+        synthesized RAM, ``NO_COLLISION``) until the port reads again, and ``collision``
+        is high while it does.
     """
 
-    def __init__(self, *, depth: int, acc_bits: int, tag: bool = False) -> None:
+    def __init__(
+        self, *, depth: int, acc_bits: int, tag: bool = False, poison_collisions: bool = False
+    ) -> None:
         self.depth = depth
         self.tag = tag
+        self.poison_collisions = poison_collisions
+        #: With ``poison_collisions`` (a simulation aid for tests): high while a register file's
+        #: read data is poisoned (from the cycle after a read met a write of the same word).
+        self.collision = Signal()
         port = dict(addr_width=Shape.cast(range(depth)).width, data_shape=signed(acc_bits))
         members = {}
         for role in ("src", "dst"):
@@ -55,14 +80,18 @@ class ActRW(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         acc = len(self.src.data)
-        m.submodules.rf_a = a = Memory(shape=signed(acc), depth=self.depth, init=[])
-        m.submodules.rf_b = b = Memory(shape=signed(acc), depth=self.depth, init=[])
+        # No result depends on a read and a write of one word in the same cycle (see
+        # ``NO_COLLISION``), so the synthesized RAMs need no emulation of the old-word rule.
+        rf = dict(shape=signed(acc), depth=self.depth, init=[], attrs=NO_COLLISION)
+        m.submodules.rf_a = a = Memory(**rf)
+        m.submodules.rf_b = b = Memory(**rf)
         files = [(a, None), (b, None)]
         if self.tag:
             m.submodules.tag_a = ta = Memory(shape=1, depth=self.depth, init=[])
             m.submodules.tag_b = tb = Memory(shape=1, depth=self.depth, init=[])
             files = [(a, ta), (b, tb)]
         sel = Signal()  # 0: a is the source file, 1: b is
+        hits = []
         m.d.sync += sel.eq(sel ^ self.swap)
         for mine, (mem, tmem) in enumerate(files):
             is_src = sel == mine
@@ -75,15 +104,31 @@ class ActRW(wiring.Component):
                 m.d.comb += [
                     rd.addr.eq(Mux(is_src, self.src.addr, self.dst.addr)),
                     rd.en.eq(Mux(is_src, self.src.en, self.dst.en)),
+                ]
+                # the write is registered (after the role select, so that it lands in the
+                # file it was meant for across a swap): the accumulator's saturating add ends
+                # in a flip-flop, not at the block RAM's write-data inputs
+                m.d.sync += [
                     wr.addr.eq(Mux(is_src, self.src_wr.addr, self.dst_wr.addr)),
                     wr.data.eq(Mux(is_src, src_wdata, dst_wdata)),
                     wr.en.eq(Mux(is_src, self.src_wr.en, self.dst_wr.en)),
                 ]
-                reads.append(rd.data)
+                data = rd.data
+                if self.poison_collisions and memory is mem:
+                    # the synthesized RAM's undefined case made visible: a read that meets a
+                    # write of the same word in one cycle returns the inverted old word
+                    hit = Signal(name=f"hit_{mine}")
+                    with m.If(rd.en):  # held with the read data
+                        m.d.sync += hit.eq(wr.en & (rd.addr == wr.addr))
+                    hits.append(hit)
+                    data = Mux(hit, ~rd.data, rd.data)
+                reads.append(data)
             with m.If(is_src):
                 m.d.comb += self.src.data.eq(reads[0])
                 if tmem is not None:
                     m.d.comb += self.src_tag.eq(reads[1])
             with m.Else():
                 m.d.comb += self.dst.data.eq(reads[0])
+        if hits:
+            m.d.comb += self.collision.eq(Cat(*hits).any())
         return m

@@ -62,17 +62,20 @@ class ArithUnit(wiring.Component):
     4. *accumulate*: ``sum = sat(acc_bits, acc + p)``
        (:func:`~accelgen.hdl.common.arith.sat_add`), written back to ``row``.
 
-    Read-after-write hazards: an entry's register is read at the end of stage 2 and the read
-    port is not transparent, so the writes of the two entries ahead of it (in stage 4 while it
-    is in stage 2 and in stage 3) are not in the data read. A write three or more cycles
-    earlier is. The **bypass** covers both distances:
+    Read-after-write hazards: an entry's register is read at the end of stage 2, the read
+    port is not transparent and the register file's writes are registered (they land one
+    cycle after stage 4, :class:`~accelgen.hdl.eie.actrw.ActRW`), so the sums of the three
+    entries ahead of it (in stage 4 while it is in stages 3, 2 and 1) are not in the data
+    read. A sum four or more cycles earlier is. The **bypass** covers the three distances:
 
-    * *distance 2* (the entry two ahead wrote the row in the cycle of the read): in stage 3
-      the row is compared with the last written row, and the registered operand is that sum
-      (``last_sum``) instead of the register-file data;
+    * *distance 3* (the write of the entry three ahead lands in the cycle of the read): in
+      stage 3 the row is compared with the row written two cycles earlier, and the registered
+      operand is that sum (``last2_sum``) instead of the register-file data;
+    * *distance 2* (the entry two ahead was in stage 4 in the cycle of the read): likewise
+      with the last written row and ``last_sum``;
     * *distance 1* (the entry just ahead writes the row in this entry's stage 3): also
       compared in stage 3, registered as a select; in stage 4 the operand is the sum written
-      in the previous cycle. Distance 1 wins over distance 2 (it is the newer value).
+      in the previous cycle. The nearer distance wins (it is the newer value).
 
     The recurrence of stage 4 is a 2:1 mux with a registered select in front of the saturating
     add. Entries with ``v == 0`` (padding, ``codebook[0] == 0``) only advance the row; nothing
@@ -97,8 +100,8 @@ class ArithUnit(wiring.Component):
     busy : Out(1)
         The multiply or round stage holds an entry that writes (an entry in the accumulate
         stage is written at the end of the cycle, so a run can end in that cycle).
-    bypass1, bypass2 : Out(1)
-        The accumulate stage uses the distance-1 / distance-2 bypass this cycle (at most one).
+    bypass1, bypass2, bypass3 : Out(1)
+        The accumulate stage uses the distance-1 / -2 / -3 bypass this cycle (at most one).
     """
 
     def __init__(
@@ -128,6 +131,7 @@ class ArithUnit(wiring.Component):
                 "busy": Out(1),
                 "bypass1": Out(1),
                 "bypass2": Out(1),
+                "bypass3": Out(1),
             }
         )
 
@@ -173,22 +177,29 @@ class ArithUnit(wiring.Component):
         p_base = Signal(signed(self.acc_bits))
         p_by1 = Signal()
         p_by2 = Signal()
+        p_by3 = Signal()
         last_valid = Signal()
         last_row = Signal(rf_bits)
         last_sum = Signal(signed(self.acc_bits))
+        last2_valid = Signal()
+        last2_row = Signal(rf_bits)
+        last2_sum = Signal(signed(self.acc_bits))
         hit1 = Signal()
         hit2 = Signal()
+        hit3 = Signal()
         m.d.comb += [
             hit1.eq(m_valid & p_valid & (p_row == m_row)),
             hit2.eq(m_valid & last_valid & (last_row == m_row)),
+            hit3.eq(m_valid & last2_valid & (last2_row == m_row)),
         ]
         m.d.sync += [
             p_valid.eq(m_valid),
             p_row.eq(m_row),
             p_prod.eq(round_product(m_prod, w_frac=self.w_frac, act_bits=self.act_bits)),
-            p_base.eq(Mux(hit2, last_sum, self.rd.data)),
+            p_base.eq(Mux(hit2, last_sum, Mux(hit3, last2_sum, self.rd.data))),
             p_by1.eq(hit1),
             p_by2.eq(hit2 & ~hit1),
+            p_by3.eq(hit3 & ~hit2 & ~hit1),
         ]
         # stage 4: accumulate and write
         acc = Signal(signed(self.acc_bits))
@@ -202,9 +213,11 @@ class ArithUnit(wiring.Component):
             self.wr_tag.eq(~sum_is_zero(acc, p_prod) & ~(self.relu & total[-1])),
             self.bypass1.eq(p_by1),
             self.bypass2.eq(p_by2),
+            self.bypass3.eq(p_by3),
             # the entry in the accumulate stage is written at the end of this cycle: the run
             # may end (and the register files swap) in that cycle
             self.busy.eq(d_valid | m_valid),
         ]
         m.d.sync += [last_valid.eq(p_valid), last_row.eq(p_row), last_sum.eq(total)]
+        m.d.sync += [last2_valid.eq(last_valid), last2_row.eq(last_row), last2_sum.eq(last_sum)]
         return m

@@ -112,8 +112,12 @@ class PointerUnit(wiring.Component):
             addr.eq(self.ptr_base + self.col_in.payload.col),
             rd[0].addr.eq((addr + 1) >> 1),
             rd[1].addr.eq(addr >> 1),
-            rd[0].en.eq(load),
-            rd[1].en.eq(load),
+            # the banks read whenever the pointer register is free, whether or not a column
+            # is waiting (without one, ``valid`` stays low and the data is not used): their
+            # read enable is then a function of its own, without the queue's state, placed
+            # by the block RAMs instead of shared with the ~20 flip-flops ``load`` enables
+            rd[0].en.eq(~valid | freed),
+            rd[1].en.eq(~valid | freed),
             self.out.valid.eq(valid & ~empty),
             self.out.payload.act.eq(act),
             self.out.payload.lo.eq(Mux(odd_first, rd[1].data, rd[0].data)),

@@ -390,6 +390,17 @@ _XOR_BIT = re.compile(rf"{_BIT}\^ ({_NAME}) ?")  # a[j] ^ Y
 _AND_BIT = re.compile(rf"{_BIT}& ({_NAME}) ?")  # a[j-1] & Z
 
 
+def _per_module(verilog_text: str, rewrite) -> str:
+    """``verilog_text`` with every ``module ... endmodule`` replaced by ``rewrite(module)``."""
+    out, pos = [], 0
+    for m in re.finditer(r"^module .*?^endmodule", verilog_text, re.S | re.M):
+        out.append(verilog_text[pos : m.start()])
+        out.append(rewrite(m.group(0)))
+        pos = m.end()
+    out.append(verilog_text[pos:])
+    return "".join(out)
+
+
 def successor_compares(verilog_text: str) -> str:
     """Write EIE's carry-free successor compares as the adder compare they equal.
 
@@ -403,13 +414,7 @@ def successor_compares(verilog_text: str) -> str:
     have exactly that shape, on one ``a`` and one ``b`` and consecutive bits, is rewritten;
     the per-bit wires stay (unused, Verilator drops them).
     """
-    out, pos = [], 0
-    for m in re.finditer(r"^module .*?^endmodule", verilog_text, re.S | re.M):
-        out.append(verilog_text[pos : m.start()])
-        out.append(_successor_module(m.group(0)))
-        pos = m.end()
-    out.append(verilog_text[pos:])
-    return "".join(out)
+    return _per_module(verilog_text, _successor_module)
 
 
 def _successor_module(text: str) -> str:
@@ -477,13 +482,7 @@ def onehot_decodes(verilog_text: str) -> str:
     same n-bit operand ``x`` (a part select, or a declared vector), with k = 2**n-1 down to 0,
     is rewritten.
     """
-    out, pos = [], 0
-    for m in re.finditer(r"^module .*?^endmodule", verilog_text, re.S | re.M):
-        out.append(verilog_text[pos : m.start()])
-        out.append(_onehot_module(m.group(0)))
-        pos = m.end()
-    out.append(verilog_text[pos:])
-    return "".join(out)
+    return _per_module(verilog_text, _onehot_module)
 
 
 def _onehot_module(text: str) -> str:

@@ -497,6 +497,16 @@ PAPER_SCHEME = {
 }  # fmt: skip
 
 
+async def host_write(ctx, dut, addrs, words) -> None:
+    """Write ``words`` to ``addrs`` through the EIETop host port, one per cycle."""
+    for a, d in zip(addrs, words, strict=True):
+        ctx.set(dut.addr, int(a))
+        ctx.set(dut.wdata, int(d) & 0xFFFF if int(d) < 0 else int(d))
+        ctx.set(dut.we, 1)
+        await ctx.tick()
+    ctx.set(dut.we, 0)
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -522,12 +532,7 @@ def test_flat_top_runs_a_network_in_amaranth(options):
 
     async def bench(ctx):
         waddr, wdata = image.writes()
-        for a, d in zip([*waddr, *(mm.act(j) for j in range(7))], [*wdata, *x], strict=True):
-            ctx.set(dut.addr, int(a))
-            ctx.set(dut.wdata, int(d) & 0xFFFF if int(d) < 0 else int(d))
-            ctx.set(dut.we, 1)
-            await ctx.tick()
-        ctx.set(dut.we, 0)
+        await host_write(ctx, dut, [*waddr, *(mm.act(j) for j in range(7))], [*wdata, *x])
         ctx.set(dut.start, 1)
         await ctx.tick()
         ctx.set(dut.start, 0)
@@ -595,13 +600,8 @@ def test_register_file_collisions_change_nothing(monkeypatch, options):
     async def bench(ctx):
         waddr, wdata = image.writes()
         for x in xs:
-            for a, d in zip([*waddr, *(mm.act(j) for j in range(12))], [*wdata, *x], strict=True):
-                ctx.set(dut.addr, int(a))
-                ctx.set(dut.wdata, int(d) & 0xFFFF if int(d) < 0 else int(d))
-                ctx.set(dut.we, 1)
-                await ctx.tick()
+            await host_write(ctx, dut, [*waddr, *(mm.act(j) for j in range(12))], [*wdata, *x])
             waddr, wdata = [], []  # the network stays loaded
-            ctx.set(dut.we, 0)
             ctx.set(dut.start, 1)
             await ctx.tick()
             ctx.set(dut.start, 0)

@@ -17,6 +17,17 @@ from accelgen.sim.runner import SimulationError
 from accelgen.spec.eie import EIEConfig
 
 
+def assert_no_mismatch(tmp_path, src: str, new: str, tb: str) -> None:
+    """Run the testbench ``tb`` (which prints ``BAD <count>``) on the original module ``src``
+    and its rewrite ``new`` in Icarus; no input may tell them apart."""
+    (tmp_path / "a.v").write_text(src)
+    (tmp_path / "b.v").write_text(new)
+    (tmp_path / "tb.v").write_text(tb)
+    subprocess.run(["iverilog", "-o", "sim", "a.v", "b.v", "tb.v"], cwd=tmp_path, check=True)
+    out = subprocess.run(["vvp", "sim"], cwd=tmp_path, capture_output=True, text=True).stdout
+    assert "BAD 0" in out, out
+
+
 @pytest.mark.parametrize("bits", [8, 16, 24, 32])
 @pytest.mark.parametrize("lanes", [1, 2, 3, 8, 16])
 def test_pack_unpack_lanes_round_trip(bits, lanes):
@@ -244,12 +255,7 @@ def test_successor_compares_compute_the_same_function(n, tmp_path):
   end
 endmodule
 """
-    (tmp_path / "a.v").write_text(src)
-    (tmp_path / "b.v").write_text(new)
-    (tmp_path / "tb.v").write_text(tb)
-    subprocess.run(["iverilog", "-o", "sim", "a.v", "b.v", "tb.v"], cwd=tmp_path, check=True)
-    out = subprocess.run(["vvp", "sim"], cwd=tmp_path, capture_output=True, text=True).stdout
-    assert "BAD 0" in out, out
+    assert_no_mismatch(tmp_path, src, new, tb)
 
 
 def test_successor_compares_rewrite_the_eie_walker():
@@ -335,12 +341,7 @@ def test_case_selects_as_arrays_in_shared_modules_only(tmp_path):
   end
 endmodule
 """
-    (tmp_path / "a.v").write_text(src)
-    (tmp_path / "b.v").write_text(new)
-    (tmp_path / "tb.v").write_text(tb)
-    subprocess.run(["iverilog", "-o", "sim", "a.v", "b.v", "tb.v"], cwd=tmp_path, check=True)
-    out = subprocess.run(["vvp", "sim"], cwd=tmp_path, capture_output=True, text=True).stdout
-    assert "BAD 0" in out, out
+    assert_no_mismatch(tmp_path, src, new, tb)
 
 
 def test_reset_wrapper_registers_rst_only():
@@ -424,12 +425,7 @@ def test_onehot_decodes_become_a_shift(n, tmp_path):
   end
 endmodule
 """
-    (tmp_path / "a.v").write_text(src)
-    (tmp_path / "b.v").write_text(new)
-    (tmp_path / "tb.v").write_text(tb)
-    subprocess.run(["iverilog", "-o", "sim", "a.v", "b.v", "tb.v"], cwd=tmp_path, check=True)
-    out = subprocess.run(["vvp", "sim"], cwd=tmp_path, capture_output=True, text=True).stdout
-    assert "BAD 0" in out, out
+    assert_no_mismatch(tmp_path, src, new, tb)
 
 
 def test_onehot_decodes_rewrite_the_eie_walker():

@@ -16,10 +16,10 @@ __all__ = ["NO_COLLISION", "ActRW"]
 #: word; ECP5's ``DP16KD`` leaves it undefined across ports), so no compare and multiplexer sit
 #: behind their read data. No result depends on such a read: in the source role the CCU reads
 #: window ``next_w`` while the bias loader writes only below it; in the destination role the
-#: arithmetic unit's distance-2 bypass replaces the data of a read that meets the write of the
-#: same row (``arith.py``); the host's input writes and result reads come while the core is
-#: idle, and a same-cycle host write and host read of one input word is undefined on the
-#: synthesized core. ``tests/eie/test_eie_blocks.py`` runs the EIE core with every such read
+#: arithmetic unit's distance-3 bypass replaces the data of a read that meets the (registered)
+#: write of the same row (``arith.py``); the host's input writes and result reads come while
+#: the core is idle, and a same-cycle host write and host read of one input word is undefined
+#: on the synthesized core. ``tests/eie/test_eie_blocks.py`` runs the EIE core with every such read
 #: poisoned and checks that nothing changes.
 NO_COLLISION = {"no_rw_check": 1}
 

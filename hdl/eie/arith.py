@@ -99,7 +99,8 @@ class ArithUnit(wiring.Component):
         The current layer's ReLU flag (for ``wr_tag``).
     busy : Out(1)
         The multiply or round stage holds an entry that writes (an entry in the accumulate
-        stage is written at the end of the cycle, so a run can end in that cycle).
+        stage is already committed to its file's registered write, so a run can end in that
+        cycle).
     bypass1, bypass2, bypass3 : Out(1)
         The accumulate stage uses the distance-1 / -2 / -3 bypass this cycle (at most one).
     """
@@ -214,8 +215,9 @@ class ArithUnit(wiring.Component):
             self.bypass1.eq(p_by1),
             self.bypass2.eq(p_by2),
             self.bypass3.eq(p_by3),
-            # the entry in the accumulate stage is written at the end of this cycle: the run
-            # may end (and the register files swap) in that cycle
+            # the entry in the accumulate stage is written from this cycle on (ActRW registers
+            # it into the file that has the destination role now): the run may end (and the
+            # register files swap) in that cycle
             self.busy.eq(d_valid | m_valid),
         ]
         m.d.sync += [last_valid.eq(p_valid), last_row.eq(p_row), last_sum.eq(total)]

@@ -507,6 +507,25 @@ async def host_write(ctx, dut, addrs, words) -> None:
     ctx.set(dut.we, 0)
 
 
+async def host_read(ctx, dut, addr) -> int:
+    """Read one word through the EIETop host port; ``rvalid`` comes with it 3 cycles after
+    ``re`` (the documented read latency) and not before."""
+    ctx.set(dut.raddr, int(addr))
+    ctx.set(dut.re, 1)
+    await ctx.tick()
+    ctx.set(dut.re, 0)
+    await ctx.tick()
+    assert not ctx.get(dut.rvalid)
+    await ctx.tick()
+    assert ctx.get(dut.rvalid)
+    return ctx.get(dut.rdata)
+
+
+def as_act(word: int) -> int:
+    """A 64-bit read word's low 16 bits as a signed activation."""
+    return ((word + 0x8000) & 0xFFFF) - 0x8000
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -537,26 +556,10 @@ def test_flat_top_runs_a_network_in_amaranth(options):
         await ctx.tick()
         ctx.set(dut.start, 0)
         await ctx.tick().until(dut.done)
-        y = []
-        for j in range(5):
-            ctx.set(dut.raddr, mm.act(j))
-            ctx.set(dut.re, 1)
-            await ctx.tick()
-            ctx.set(dut.re, 0)
-            await ctx.tick()
-            assert not ctx.get(dut.rvalid)
-            await ctx.tick()  # documented read latency: 3 cycles
-            assert ctx.get(dut.rvalid)
-            y.append(((ctx.get(dut.rdata) + 0x8000) & 0xFFFF) - 0x8000)
+        y = [as_act(await host_read(ctx, dut, mm.act(j))) for j in range(5)]
         assert y == run_eie(layers, x, num=config.numerics)[-1].tolist()
-        ctx.set(dut.raddr, 0)  # CTRL: total cycles of the run
-        ctx.set(dut.re, 1)
-        await ctx.tick()
-        ctx.set(dut.re, 0)
-        await ctx.tick()
-        await ctx.tick()
         model = predict_for(layers, x, config)
-        assert ctx.get(dut.rdata) == model.cycles[0]
+        assert await host_read(ctx, dut, 0) == model.cycles[0]  # CTRL: total cycles of the run
         if options.get("filter_empty"):  # the filter changes the run here (tells them apart)
             base = predict_for(layers, x, config.replace(**PAPER_SCHEME))
             assert base.cycles[0] != model.cycles[0]
@@ -569,7 +572,7 @@ def test_register_file_collisions_change_nothing(monkeypatch, options):
     """The register files carry ``no_rw_check`` (``actrw.NO_COLLISION``): a read that meets a
     write of the same word is undefined on the synthesized RAM. With every such read poisoned
     (inverted), a network still matches the golden model and the cycle model, and such reads
-    did happen (the accumulator's distance-2 hazard)."""
+    did happen (the accumulator's distance-3 hazard)."""
     from accelgen.hdl.eie import pe as pe_module
     from accelgen.hdl.eie.actrw import NO_COLLISION
 
@@ -606,21 +609,9 @@ def test_register_file_collisions_change_nothing(monkeypatch, options):
             await ctx.tick()
             ctx.set(dut.start, 0)
             await ctx.tick().until(dut.done)
-            y = []
-            for j in range(9):
-                ctx.set(dut.raddr, mm.act(j))
-                ctx.set(dut.re, 1)
-                await ctx.tick()
-                ctx.set(dut.re, 0)
-                await ctx.tick().repeat(2)
-                y.append(((ctx.get(dut.rdata) + 0x8000) & 0xFFFF) - 0x8000)
+            y = [as_act(await host_read(ctx, dut, mm.act(j))) for j in range(9)]
             assert y == run_eie(layers, x, num=config.numerics)[-1].tolist()
-            ctx.set(dut.raddr, 0)
-            ctx.set(dut.re, 1)
-            await ctx.tick()
-            ctx.set(dut.re, 0)
-            await ctx.tick().repeat(2)
-            cycles.append(ctx.get(dut.rdata))
+            cycles.append(await host_read(ctx, dut, 0))  # CTRL: total cycles of the run
 
     sim = Simulator(dut)
     sim.add_clock(1e-6)

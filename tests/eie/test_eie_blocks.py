@@ -526,6 +526,20 @@ def as_act(word: int) -> int:
     return ((word + 0x8000) & 0xFFFF) - 0x8000
 
 
+async def host_run(ctx, dut, image, x, rows: int, *, load: bool = True):
+    """Write the network (``load``) and the input ``x``, run, and read the ``rows`` outputs
+    and the run's total cycles (CTRL) back through the EIETop host port."""
+    mm = image.memory_map
+    waddr, wdata = image.writes() if load else ([], [])
+    await host_write(ctx, dut, [*waddr, *(mm.act(j) for j in range(len(x)))], [*wdata, *x])
+    ctx.set(dut.start, 1)
+    await ctx.tick()
+    ctx.set(dut.start, 0)
+    await ctx.tick().until(dut.done)
+    y = [as_act(await host_read(ctx, dut, mm.act(j))) for j in range(rows)]
+    return y, await host_read(ctx, dut, 0)
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -547,19 +561,12 @@ def test_flat_top_runs_a_network_in_amaranth(options):
     x = activations(rng, 1, 7, 0.8)[0]
     image = build_image(layers, config)
     dut = EIETop(config)
-    mm = image.memory_map
 
     async def bench(ctx):
-        waddr, wdata = image.writes()
-        await host_write(ctx, dut, [*waddr, *(mm.act(j) for j in range(7))], [*wdata, *x])
-        ctx.set(dut.start, 1)
-        await ctx.tick()
-        ctx.set(dut.start, 0)
-        await ctx.tick().until(dut.done)
-        y = [as_act(await host_read(ctx, dut, mm.act(j))) for j in range(5)]
+        y, total = await host_run(ctx, dut, image, x, 5)
         assert y == run_eie(layers, x, num=config.numerics)[-1].tolist()
         model = predict_for(layers, x, config)
-        assert await host_read(ctx, dut, 0) == model.cycles[0]  # CTRL: total cycles of the run
+        assert total == model.cycles[0]
         if options.get("filter_empty"):  # the filter changes the run here (tells them apart)
             base = predict_for(layers, x, config.replace(**PAPER_SCHEME))
             assert base.cycles[0] != model.cycles[0]
@@ -593,7 +600,6 @@ def test_register_file_collisions_change_nothing(monkeypatch, options):
     xs = activations(rng, 2, 12, 0.9)
     image = build_image(layers, config)
     dut = EIETop(config)
-    mm = image.memory_map
     seen, cycles = [0], []
 
     async def count(ctx):
@@ -601,17 +607,10 @@ def test_register_file_collisions_change_nothing(monkeypatch, options):
             seen[0] += sum(hits)
 
     async def bench(ctx):
-        waddr, wdata = image.writes()
-        for x in xs:
-            await host_write(ctx, dut, [*waddr, *(mm.act(j) for j in range(12))], [*wdata, *x])
-            waddr, wdata = [], []  # the network stays loaded
-            ctx.set(dut.start, 1)
-            await ctx.tick()
-            ctx.set(dut.start, 0)
-            await ctx.tick().until(dut.done)
-            y = [as_act(await host_read(ctx, dut, mm.act(j))) for j in range(9)]
+        for i, x in enumerate(xs):  # the network is loaded once and stays loaded
+            y, total = await host_run(ctx, dut, image, x, 9, load=i == 0)
             assert y == run_eie(layers, x, num=config.numerics)[-1].tolist()
-            cycles.append(await host_read(ctx, dut, 0))  # CTRL: total cycles of the run
+            cycles.append(total)
 
     sim = Simulator(dut)
     sim.add_clock(1e-6)

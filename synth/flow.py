@@ -261,13 +261,17 @@ def asic_liberty(cfg: SynthConfig) -> asic.LibertyInfo:
     return asic.read_liberty(path)
 
 
-# Log lines that tell which phase a tool is in: nextpnr's placer / router progress lines and
-# Yosys' pass headers.
+# Log lines that tell which phase a tool is in: nextpnr's placer / router progress lines,
+# router1's progress table rows and Yosys' pass headers.
 _PHASE = re.compile(
     r"^(?:Info: .*(?:[Pp]lacer|[Rr]out|iteration|iter[ =]|Packing|frequency|HeAP|SA placement).*"
+    r"|Info:\s+\d+\s*\|.*"
     r"|\d+(?:\.\d+)*\. Executing .*)$",
     re.M,
 )
+# A row of router1's table: arcs (re-)routed so far | routed, ripped up | the same since the
+# last row | arcs remaining | seconds (last row, total).
+_ROUTER1_ROW = re.compile(r"^Info:\s+(\d+)\s*\|[^|]*\|[^|]*\|\s*(\d+)\s*\|")
 
 
 def _phase(log: Path) -> str:
@@ -279,7 +283,12 @@ def _phase(log: Path) -> str:
     except OSError:
         return ""
     found = _PHASE.findall(tail)
-    return " ".join(found[-1].split())[:110] if found else ""
+    if not found:
+        return ""
+    row = _ROUTER1_ROW.match(found[-1])
+    if row:
+        return f"router1: {int(row[1]):,} arcs routed, {int(row[2]):,} remaining"
+    return " ".join(found[-1].split())[:110]
 
 
 def _run(

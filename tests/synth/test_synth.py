@@ -393,6 +393,13 @@ def test_run_reports_phase_and_stops_at_timeout(tmp_path):
             "Info: iter=3 wires=9 overused=2",
         ),
         ("11.46.15.5. Executing ABC9.\nABC: + strash\n", "11.46.15.5. Executing ABC9."),
+        (  # router1's progress table: the latest row, not its header
+            "Info: | (re-)routed arcs | delta | remaining| time spent |\n"
+            "Info: |   dep  ripup |  dep  ripup |         |          |\n"
+            "Info:     110000 |    31800      75694 |  393   593 |      9094|       2.53     226.16|\n"
+            "Info:     111000 |    32157      76319 |  357   625 |      8744|       2.75     228.92|\n",
+            "router1: 111,000 arcs routed, 8,744 remaining",
+        ),
     ],
 )
 def test_phase_of_a_running_tool(tmp_path, log, phase):

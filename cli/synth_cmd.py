@@ -47,10 +47,12 @@ ICE40_PNR_TIMEOUT_S = 1800.0
 # 7-15 minutes of nextpnr in all).
 ECP5_PNR_TIMEOUT_S = 7200.0
 
-# EIE N = 4 is routed with router1: on the pipelined EIE (session 3) router2 stalled at a few
-# hundred overused wires for some placements (seed 1 and 2 of the final RTL, 13-14 minutes
-# without converging); router1 rips up arc by arc and finishes (docs/synth.md).
-EIE_ECP5_ROUTER = "router1"
+# Both cores are routed with router1 on the ECP5: on the pipelined EIE (session 3) router2
+# stalled at a few hundred overused wires for some placements (seed 1 and 2 of the final RTL,
+# 13-14 minutes without converging); router1 rips up arc by arc and finishes. On DianNao
+# Tn = 8 (2026-12-06) router1 routed the same netlist at 101.75 / 105.21 MHz (seeds 1 / 2, 5-7
+# minutes of nextpnr) where router2 gave 91.36 / 79.01 MHz (docs/synth.md).
+ECP5_ROUTER = "router1"
 
 # (directory, design, config overrides, synthesis options): the set `make synth` runs. The
 # option "bus" (not a SynthConfig field) synthesizes the core behind that bus wrapper
@@ -64,14 +66,19 @@ DEFAULT_SET: tuple[tuple[str, str, dict[str, Any], dict[str, Any]], ...] = (
             "target": "ecp5",
             "device": "85k",
             "pnr_timeout_s": ECP5_PNR_TIMEOUT_S,
-            "router": EIE_ECP5_ROUTER,
+            "router": ECP5_ROUTER,
         },
     ),
     (
         "diannao-tn8-ecp5",
         "diannao",
         {"tn": 8},
-        {"target": "ecp5", "device": "85k", "pnr_timeout_s": ECP5_PNR_TIMEOUT_S},
+        {
+            "target": "ecp5",
+            "device": "85k",
+            "pnr_timeout_s": ECP5_PNR_TIMEOUT_S,
+            "router": ECP5_ROUTER,
+        },
     ),
     (
         "eie-n1-ice40",
@@ -87,7 +94,7 @@ DEFAULT_SET: tuple[tuple[str, str, dict[str, Any], dict[str, Any]], ...] = (
             "target": "ecp5",
             "device": "85k",
             "pnr_timeout_s": ECP5_PNR_TIMEOUT_S,
-            "router": EIE_ECP5_ROUTER,
+            "router": ECP5_ROUTER,
             "bus": "axi",
         },
     ),
@@ -95,7 +102,13 @@ DEFAULT_SET: tuple[tuple[str, str, dict[str, Any], dict[str, Any]], ...] = (
         "diannao-tn8-axi-ecp5",
         "diannao",
         {"tn": 8},
-        {"target": "ecp5", "device": "85k", "pnr_timeout_s": ECP5_PNR_TIMEOUT_S, "bus": "axi"},
+        {
+            "target": "ecp5",
+            "device": "85k",
+            "pnr_timeout_s": ECP5_PNR_TIMEOUT_S,
+            "router": ECP5_ROUTER,
+            "bus": "axi",
+        },
     ),
 )
 
@@ -108,7 +121,7 @@ SINGLE_RUN_PNR_TIMEOUT_S = 1800.0
 
 def single_run_defaults(design: str, target: str) -> dict[str, Any]:
     """nextpnr options a single run of ``design`` on ``target`` takes unless given: the
-    router / placer the default set uses for that core and target (EIE on ECP5: router1) and
+    router / placer the default set uses for that core and target (ECP5: router1) and
     :data:`SINGLE_RUN_PNR_TIMEOUT_S`."""
     opts: dict[str, Any] = {"pnr_timeout_s": SINGLE_RUN_PNR_TIMEOUT_S}
     for _, d, _, run_opts in DEFAULT_SET:
@@ -183,7 +196,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("router2", "router1"),
         default=None,
         help="nextpnr router (default: the one the default set uses for the core and target: "
-        "router1 for EIE on ECP5, router2 otherwise)",
+        "router1 on ECP5, router2 otherwise)",
     )
     parser.add_argument(
         "--placer",

@@ -295,6 +295,8 @@ def test_single_run_defaults_route_like_the_default_set(tmp_path, capsys, monkey
     assert cli.main([*base, "--router", "router2", "--pnr-timeout", "0"]) == 0
     assert (seen["cfg"].router, seen["cfg"].pnr_timeout_s) == ("router2", 0.0)
     assert cli.main(["synth", "diannao", "--target", "ecp5", "-o", str(tmp_path)]) == 0
+    assert (seen["cfg"].router, seen["cfg"].pnr_timeout_s) == ("router1", 1800.0)
+    assert cli.main(["synth", "eie", "--target", "ice40", "-o", str(tmp_path)]) == 0
     assert (seen["cfg"].router, seen["cfg"].pnr_timeout_s) == ("router2", 1800.0)
     capsys.readouterr()
 

@@ -522,9 +522,9 @@ def test_default_set_progress_and_summary(tmp_path, capsys, monkeypatch):
     cli.main([*argv, "-o", str(out)])
     assert [s[3] for s in seen] == [99.0] * 5
     assert [s[5] for s in seen] == ["sa"] * 5
-    # without --router every run keeps its own: EIE N = 4 router1, the others router2
-    eie_router = synth_cmd.EIE_ECP5_ROUTER
-    assert [s[2] for s in seen] == [eie_router, "router2", "router2", eie_router, "router2"]
+    # without --router every run keeps its own: the ECP5 runs router1, the iCE40 run router2
+    ecp5 = synth_cmd.ECP5_ROUTER
+    assert [s[2] for s in seen] == [ecp5, ecp5, "router2", ecp5, ecp5]
 
 
 def test_unrouted_run_reports_the_placement_estimate(tmp_path):

@@ -8,7 +8,8 @@ or read one core word each) and returns read results on an AXI4-Stream source.
 
 Core accesses from the window and from the command stream share one issue register in front of
 the core's host port (window first); at most one access per cycle. A read's data comes back
-``1 + read_latency`` cycles after its issue decision (EIE 4, DianNao 2) through a tag pipeline;
+``1 + read_latency`` cycles after its issue decision through a tag pipeline, one more where the
+core's read data comes straight from a block RAM and is registered here (EIE 4, DianNao 3);
 stream results go through a FIFO whose free space is reserved at issue, so ``m_axis`` may stall
 for any time without losing data. ``START`` is queued until the core is idle, no access is in
 flight and the previous cycle had no host write (the cores' start rule).
@@ -55,6 +56,12 @@ class RegBusSignature(wiring.Signature):
 class _CorePort:
     """What both cores' host ports share: ``start``, ``busy`` and ``done`` under those names."""
 
+    #: Whether the core's read data comes from a flip-flop. When it comes straight from a
+    #: block RAM (DianNao's NBout), the bridge registers it before its lane select and
+    #: response multiplexers (one cycle more per read): on the ECP5 the block RAM's 5.6-5.8 ns
+    #: clock-to-output and those multiplexers were the wrapped DianNao's critical path.
+    rdata_registered = False
+
     def busy(self, core):
         return core.busy
 
@@ -69,6 +76,7 @@ class EIEPort(_CorePort):
     """How the bridge drives ``eie_top``'s host port."""
 
     core = "eie"
+    rdata_registered = True  # ``rdata`` / ``rvalid`` are registers of eie_top
 
     def __init__(self, config) -> None:
         from accelgen.spec.eie import MemoryMap
@@ -240,7 +248,7 @@ class HostBridge(wiring.Component):
             q_wdata.eq(iss_wdata),
         ]
         port.connect(m, core, we=q_we, re=q_re, addr=q_addr, wdata=q_wdata[: lay.data_bits])
-        depth = 1 + lay.read_latency
+        depth = 1 + lay.read_latency + (not port.rdata_registered)
         # tag: valid read, to the stream, last, bad address
         tags = [Signal(4, name=f"tag{i}") for i in range(depth)]
         m.d.sync += tags[0].eq(Cat(iss_valid & ~iss_we, iss_stream, iss_last, iss_err))
@@ -248,7 +256,10 @@ class HostBridge(wiring.Component):
             m.d.sync += tags[i].eq(tags[i - 1])
         ret = tags[-1]
         ret_data = Signal(dw)
-        m.d.comb += ret_data.eq(Mux(ret[3], 0, port.rdata(core)))
+        if port.rdata_registered:
+            m.d.comb += ret_data.eq(Mux(ret[3], 0, port.rdata(core)))
+        else:  # the data of tags[-2]'s read, registered
+            m.d.sync += ret_data.eq(Mux(tags[-2][3], 0, port.rdata(core)))
         in_flight = Signal()
         m.d.comb += in_flight.eq(Cat(t[0] for t in tags).any() | q_we)
 

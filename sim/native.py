@@ -56,6 +56,7 @@ __all__ = [
     "build_seconds",
     "patch_ico_skip",
     "onehot_decodes",
+    "next_state_in_clocked_blocks",
     "replicate_runs",
     "reset_wrapper",
     "case_selects_as_arrays",
@@ -140,7 +141,8 @@ def native_text(verilog_text: str) -> str:
     :func:`case_selects_as_arrays`, each the same model in a form Verilator compiles to
     faster code (docs/benchmarks.md)."""
     text = successor_compares(replicate_runs(verilog_text))
-    return case_selects_as_arrays(onehot_decodes(text))
+    text = case_selects_as_arrays(onehot_decodes(text))
+    return next_state_in_clocked_blocks(text)
 
 
 WRAPPER = "accelgen_native_top"
@@ -630,6 +632,110 @@ def _case_module(text: str) -> str:
         return "".join(lines)
 
     return _CASE_BLOCK.sub(rewrite, text)
+
+
+_CLOCKED = re.compile(
+    rf"^  always @\(posedge ({_NAME}) ?\)\n    ({_NAME}) ?<= ({_NAME}) ?;\n", re.M
+)
+_COMB_BLOCK = re.compile(
+    r"^  always @\* begin\n(    if \([^\n]*\) begin end\n)?((?:    [^\n]*\n)*?)  end\n", re.M
+)
+_STMT_TARGET = re.compile(rf"^ +({_NAME}) ?(\[[^\]\n]*\] ?)?= ", re.M)
+_NONBLOCKING = re.compile(r"<=(?!=)")
+# a process's last statement: ``if (rst) begin T = value; end``
+_RESET_TAIL = re.compile(
+    rf"^    if \(({_NAME}) ?\) begin\n      (({_NAME}) ?= [^\n;]+;)\n    end\n\Z", re.M
+)
+
+
+def _token(name: str) -> re.Pattern:
+    """Occurrences of the identifier ``name`` (an escaped one ends at the next space)."""
+    name = name.strip()
+    if name.startswith("\\"):
+        return re.compile(rf"(?<![\w$\\]){re.escape(name)}(?=\s)")
+    return re.compile(rf"(?<![\w$\\]){re.escape(name)}(?![\w$])")
+
+
+def next_state_in_clocked_blocks(verilog_text: str) -> str:
+    """Compute a register's next value in its clocked block, not in a process of its own.
+
+    Yosys writes each register as two processes: ``always @* begin T = q; if (en) T = d; if
+    (rst) T = 0; end`` (the next value ``T``, a variable of its own) and ``always @(posedge
+    clk) q <= T;``. Verilator then computes ``T`` into the model's state after every edge
+    (with the rest of the combinational logic) and copies it to ``q`` at the next edge: a
+    store and a load and a copy per register and edge (EIE: 72 registers per PE). The native
+    engine's model runs the process's statements in the clocked block instead, ``always
+    @(posedge clk) begin T = q; if (en) T = d; ...; q <= T; end``: at the edge they read the
+    values that the combinational process read (every other register changes by a
+    non-blocking assignment, after the edge's reads; the combinational signals are settled),
+    so ``q`` gets the same value, and ``T`` becomes a temporary of the block. Only a process
+    whose every statement assigns ``T`` (blocking), whose first statement assigns all of
+    ``T``, without ``<=``, with ``T`` used nowhere else in the module but in its declaration
+    and one ``q <= T`` clocked block, is moved.
+    """
+    return _per_module(verilog_text, _next_state_module)
+
+
+def _next_state_module(text: str) -> str:
+    clocked: dict[str, re.Match] = {}
+    for m in _CLOCKED.finditer(text):
+        clocked.setdefault(m.group(3).strip(), m)
+    moves: list[tuple[re.Match, re.Match]] = []  # (clocked block, its process)
+    for c in _COMB_BLOCK.finditer(text):
+        body = c.group(2)
+        targets = {t.group(1).strip() for t in _STMT_TARGET.finditer(body)}
+        if len(targets) != 1 or _NONBLOCKING.search(body):
+            continue
+        target = targets.pop()
+        first = _STMT_TARGET.match(body)
+        if target not in clocked or not first or first.group(2) or first.start() != 0:
+            continue
+        k = clocked[target]
+        uses = _token(target).findall(text)
+        decl = re.search(rf"^  reg (?:\[\d+:\d+\] )?{re.escape(target)} ?;$", text, re.M)
+        inside = len(_token(target).findall(body)) + 1  # the block's, and q <= T
+        if not decl or len(uses) != inside + 1:
+            continue
+        moves.append((k, c))
+    if not moves:
+        return text
+    # one block per clock: every moved process's statements, their final reset assignments
+    # grouped under one test per reset signal, then the registers' assignments
+    blocks: dict[str, tuple[list[str], dict[str, list[str]], list[str]]] = {}
+    for k, c in moves:
+        clk = k.group(1).strip()
+        body, resets, nba = blocks.setdefault(clk, ([], {}, []))
+        q, t = k.group(2).strip(), k.group(3).strip()
+        tail = _RESET_TAIL.search(c.group(2))
+        if tail and tail.group(3).strip() == t:
+            body.append(c.group(2)[: tail.start()])
+            resets.setdefault(tail.group(1).strip(), []).append(tail.group(2))
+        else:
+            body.append(c.group(2))
+        nba.append(f"    {q} <= {t} ;\n")  # an escaped name ends with a space
+    cut = sorted((m.start(), m.end()) for pair in moves for m in pair)
+    first_clocked = {
+        clk: min(k.start() for k, _ in moves if k.group(1).strip() == clk) for clk in blocks
+    }
+    out, pos = [], 0
+    for start, end in cut:
+        out.append(text[pos:start])
+        for clk, at in first_clocked.items():
+            if at == start:
+                body, resets, nba = blocks[clk]
+                name = clk + " " if clk.startswith("\\") else clk
+                out.append(f"  always @(posedge {name}) begin\n")
+                out += body
+                for r, assigns in resets.items():
+                    r = r + " " if r.startswith("\\") else r
+                    out.append(f"    if ({r}) begin\n")
+                    out += [f"      {a}\n" for a in assigns]
+                    out.append("    end\n")
+                out += nba
+                out.append("  end\n")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 _EVAL = "void Vtop___024root___eval(Vtop___024root* vlSelf) {"

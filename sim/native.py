@@ -57,6 +57,7 @@ __all__ = [
     "patch_ico_skip",
     "onehot_decodes",
     "next_state_in_clocked_blocks",
+    "memory_writes_without_branches",
     "replicate_runs",
     "reset_wrapper",
     "case_selects_as_arrays",
@@ -142,7 +143,7 @@ def native_text(verilog_text: str) -> str:
     faster code (docs/benchmarks.md)."""
     text = successor_compares(replicate_runs(verilog_text))
     text = case_selects_as_arrays(onehot_decodes(text))
-    return next_state_in_clocked_blocks(text)
+    return next_state_in_clocked_blocks(memory_writes_without_branches(text))
 
 
 WRAPPER = "accelgen_native_top"
@@ -736,6 +737,71 @@ def _next_state_module(text: str) -> str:
         pos = end
     out.append(text[pos:])
     return "".join(out)
+
+
+_MEM_DECL = re.compile(rf"^  reg (?:\[(\d+):(\d+)\] )?({_NAME}) ?\[\d+:\d+\];$", re.M)
+_MEM_WRITE = re.compile(
+    rf"^  always @\(posedge ({_NAME}) ?\) begin\n"
+    rf"    if \(({_NAME}) ?\)\n"
+    rf"      ({_NAME}) ?\[([^\n;]+)\] <= ([^\n;]+);\n"
+    r"  end\n",
+    re.M,
+)
+
+
+def _sp(name: str) -> str:
+    """``name`` as it is written before another token (an escaped name ends with a space)."""
+    name = name.strip()
+    return name + " " if name.startswith("\\") else name
+
+
+def memory_writes_without_branches(verilog_text: str) -> str:
+    """In shared code, write a memory's only write port without a branch on its enable.
+
+    Yosys writes a memory write port as ``always @(posedge clk) begin if (en) mem[i] <= d;
+    end``; Verilator compiles that to two branches on ``en`` (record the write, then commit
+    it). In modules that run as shared code (see :func:`case_selects_as_arrays`) one branch
+    site serves every instance with its own data, so a data-dependent enable (EIE's register
+    files, written by the accumulator and the activation loads) is mispredicted often. The
+    native engine's model writes ``mem[i] <= ({w{en}} & (d)) | ({w{~en}} & mem[i]);`` (``w``
+    the memory's width) at every edge: with ``en`` 1 the word gets ``d``; with ``en`` 0 it
+    gets its own value, and no other port writes that memory, so the memory is unchanged
+    (reads at that edge see the old words either way, as before). Only a one-bit enable (a
+    declared 1-bit signal) on a memory with that one write is rewritten.
+    """
+    shared = _repeated_modules(verilog_text)
+
+    def rewrite(module: str) -> str:
+        name = re.match(r"module (\S+?)\s*\(", module)
+        return _memory_write_module(module) if name and name.group(1) in shared else module
+
+    return _per_module(verilog_text, rewrite)
+
+
+def _memory_write_module(text: str) -> str:
+    widths: dict[str, int] = {}
+    for d in _DECL.finditer(text):
+        widths[d.group(3).strip()] = int(d.group(1)) - int(d.group(2)) + 1 if d.group(1) else 1
+    mems: dict[str, int] = {}
+    for d in _MEM_DECL.finditer(text):
+        mems[d.group(3).strip()] = int(d.group(1)) - int(d.group(2)) + 1 if d.group(1) else 1
+
+    def write(m: re.Match) -> str:
+        clk, en, mem = m.group(1), m.group(2).strip(), m.group(3).strip()
+        if widths.get(en) != 1 or mem not in mems:
+            return m.group(0)
+        if len(re.findall(rf"(?<![\w$\\]){re.escape(mem)} ?\[[^\n;]*\] <=", text)) != 1:
+            return m.group(0)
+        w, en = mems[mem], _sp(en)
+        word = f"{_sp(mem)}[{m.group(4)}]"
+        data = m.group(5).strip()
+        return (
+            f"  always @(posedge {_sp(clk)}) begin\n"
+            f"    {word} <= ({{ {w}{{ {en} }} }} & ({data} )) | ({{ {w}{{ ~{en} }} }} & {word});\n"
+            "  end\n"
+        )
+
+    return _MEM_WRITE.sub(write, text)
 
 
 _EVAL = "void Vtop___024root___eval(Vtop___024root* vlSelf) {"

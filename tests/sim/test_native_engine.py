@@ -536,3 +536,21 @@ def test_next_state_in_clocked_blocks(tmp_path):
         pytest.skip("needs Icarus Verilog")
     new = re.sub(r"\b(statetop|stcell)\b", r"\1_new", got)
     assert_no_mismatch(tmp_path, src, new, _random_state_tb())
+
+
+def test_memory_writes_without_branches_in_shared_modules_only(tmp_path):
+    """The memory's enabled write port becomes an unconditional masked write in the module
+    instantiated twice, not in a module instantiated once; Icarus checks random inputs."""
+    src = _state_top()
+    got = native.memory_writes_without_branches(src)
+    assert got != src
+    assert re.search(r"mem\[[^\n]*\] <= \(\{ 6\{ [^\n]* \} \} & ", got)
+    once = src[: src.index("  stcell c1 ")] + src[src.index("endmodule") :]
+    assert native.memory_writes_without_branches(once) == once
+    if not shutil.which("iverilog"):
+        pytest.skip("needs Icarus Verilog")
+    new = re.sub(r"\b(statetop|stcell)\b", r"\1_new", got)
+    assert_no_mismatch(tmp_path, src, new, _random_state_tb())
+    both = native.next_state_in_clocked_blocks(got)
+    new = re.sub(r"\b(statetop|stcell)\b", r"\1_new", both)
+    assert_no_mismatch(tmp_path, src, new, _random_state_tb())

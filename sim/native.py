@@ -58,6 +58,7 @@ __all__ = [
     "onehot_decodes",
     "next_state_in_clocked_blocks",
     "memory_writes_without_branches",
+    "swaps_without_branches",
     "replicate_runs",
     "reset_wrapper",
     "case_selects_as_arrays",
@@ -143,7 +144,9 @@ def native_text(verilog_text: str) -> str:
     faster code (docs/benchmarks.md)."""
     text = successor_compares(replicate_runs(verilog_text))
     text = case_selects_as_arrays(onehot_decodes(text))
-    return next_state_in_clocked_blocks(memory_writes_without_branches(text))
+    return next_state_in_clocked_blocks(
+        swaps_without_branches(memory_writes_without_branches(text))
+    )
 
 
 WRAPPER = "accelgen_native_top"
@@ -802,6 +805,74 @@ def _memory_write_module(text: str) -> str:
         )
 
     return _MEM_WRITE.sub(write, text)
+
+
+_SELECT = re.compile(rf"^  assign ({_NAME}) ?= ({_NAME}) ?\? ({_NAME}) ?: ({_NAME}) ?;$", re.M)
+
+
+def swaps_without_branches(verilog_text: str) -> str:
+    """In shared code, write a conditional swap of two operands with XOR masks.
+
+    ``assign x = c ? a : b; assign y = c ? b : a;`` (EIE's pointer unit puts its two banks'
+    words in order, ``odd_first ? ...``) is one data-dependent branch in Verilator's code,
+    which the instances sharing that code mispredict (EIE N = 8: about 2 per clock edge under
+    cachegrind's model, the most of any branch). The native engine's model computes ``d =
+    {w{c}} & (a ^ b)``, ``x = b ^ d``, ``y = a ^ d``: with ``c`` 1, ``x = a`` and ``y = b``;
+    with ``c`` 0, ``d = 0``. Only a pair on one 1-bit ``c`` whose four operands are plain
+    names of one width ``w`` (no extension) is rewritten, in modules that run as shared code
+    (see :func:`case_selects_as_arrays`).
+    """
+    shared = _repeated_modules(verilog_text)
+
+    def rewrite(module: str) -> str:
+        name = re.match(r"module (\S+?)\s*\(", module)
+        return _swap_module(module) if name and name.group(1) in shared else module
+
+    return _per_module(verilog_text, rewrite)
+
+
+def _swap_module(text: str) -> str:
+    widths: dict[str, int | None] = {}
+    for d in _DECL.finditer(text):
+        signed = " signed" in d.group(0).split(d.group(3))[0]
+        width = int(d.group(1)) - int(d.group(2)) + 1 if d.group(1) else 1
+        widths[d.group(3).strip()] = None if signed else width
+    selects = {}
+    for m in _SELECT.finditer(text):
+        x, c, a, b = (g.strip() for g in m.groups())
+        selects.setdefault((c, a, b), m)
+    pairs = []
+    done: set[int] = set()
+    for (c, a, b), m in selects.items():
+        other = selects.get((c, b, a))
+        if other is None or a == b or m.start() in done or other.start() in done:
+            continue
+        x, y = m.group(1).strip(), other.group(1).strip()
+        w = widths.get(x)
+        if widths.get(c) != 1 or w is None or any(widths.get(n) != w for n in (y, a, b)):
+            continue
+        done |= {m.start(), other.start()}
+        pairs.append((m, other, c, a, b, w))
+    if not pairs:
+        return text
+    repl: dict[int, tuple[int, str]] = {}
+    for k, (m, other, c, a, b, w) in enumerate(pairs):
+        d = f"\\accelgen$swap${k} "
+        x, y = _sp(m.group(1)), _sp(other.group(1))
+        repl[m.start()] = (
+            m.end(),
+            f"  wire [{w - 1}:0] {d};\n"
+            f"  assign {d}= {{ {w}{{ {_sp(c)}}} }} & ({_sp(a)}^ {_sp(b)});\n"
+            f"  assign {x}= {_sp(b)}^ {d};",
+        )
+        repl[other.start()] = (other.end(), f"  assign {y}= {_sp(a)}^ {d};")
+    out, pos = [], 0
+    for start in sorted(repl):
+        end, new = repl[start]
+        out += [text[pos:start], new]
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 _EVAL = "void Vtop___024root___eval(Vtop___024root* vlSelf) {"

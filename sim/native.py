@@ -139,14 +139,14 @@ def _source() -> str:
 
 def native_text(verilog_text: str) -> str:
     """The Verilog the harness is built from: ``verilog_text`` with the rewrites of
-    :func:`replicate_runs`, :func:`successor_compares`, :func:`onehot_decodes` and
-    :func:`case_selects_as_arrays`, each the same model in a form Verilator compiles to
-    faster code (docs/benchmarks.md)."""
+    :func:`replicate_runs`, :func:`successor_compares`, :func:`onehot_decodes`,
+    :func:`case_selects_as_arrays`, :func:`memory_writes_without_branches`,
+    :func:`swaps_without_branches` and :func:`next_state_in_clocked_blocks`, each the same
+    model in a form Verilator compiles to faster code (docs/benchmarks.md)."""
     text = successor_compares(replicate_runs(verilog_text))
     text = case_selects_as_arrays(onehot_decodes(text))
-    return next_state_in_clocked_blocks(
-        swaps_without_branches(memory_writes_without_branches(text))
-    )
+    text = swaps_without_branches(memory_writes_without_branches(text))
+    return next_state_in_clocked_blocks(text)
 
 
 WRAPPER = "accelgen_native_top"
@@ -316,9 +316,13 @@ def shared_instances_config(verilog_text: str) -> str:
     signals; and the DFG optimiser's temporaries get names of their own per instance. Eight
     copies of a PE's code (about 80 KB at N = 8, GCC -O2) do not fit a 32 KB instruction
     cache, one does. This configuration marks, in every module instantiated more than once,
-    the input ports whose connections differ between instances ``public_flat_rw`` (each
+    the input ports whose connections differ between instances ``public_flat_rd`` (each
     instance then reads its own port variable, assigned by the parent) and the output ports
-    ``public_flat_rd`` (each instance writes its own); the build adds ``-fno-dfg``. Returns
+    ``public_flat_rd`` (each instance writes its own); the build adds ``-fno-dfg``. Not
+    ``public_flat_rw`` for the inputs: a variable the user may write from outside is an input
+    of the model to Verilator, so every piece of logic that reads such a port ran again in the
+    input-combinational phase of each host write or read edge (EIE N = 8: 2.4 % of the
+    instructions, docs/benchmarks.md). Returns
     "" (no configuration, DFG on) when no module is instantiated twice. Modules or ports
     whose names need escaping are left out (their copies stay apart: slower, not wrong).
     """
@@ -343,7 +347,7 @@ def shared_instances_config(verilog_text: str) -> str:
             if kind == "output":
                 lines.append(f'public_flat_rd -module "{module}" -var "{port}"')
             elif kind == "input" and len(exprs) > 1:
-                lines.append(f'public_flat_rw -module "{module}" -var "{port}"')
+                lines.append(f'public_flat_rd -module "{module}" -var "{port}"')
     if not lines:
         return ""
     return "\n".join(["`verilator_config", *lines, ""])

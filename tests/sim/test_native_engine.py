@@ -166,11 +166,12 @@ endmodule
 
 
 def test_shared_instances_config_marks_the_ports_that_differ():
-    """Inputs connected differently per instance: rw; outputs: rd; shared inputs and modules
-    instantiated once: nothing; escaped names are left out."""
+    """Inputs connected differently per instance and outputs: rd (not rw: an input the user
+    may write is re-evaluated as a model input); shared inputs and modules instantiated once:
+    nothing; escaped names are left out."""
     assert native.shared_instances_config(_INSTANCES_SRC).splitlines() == [
         "`verilator_config",
-        'public_flat_rw -module "sub" -var "b"',
+        'public_flat_rd -module "sub" -var "b"',
         'public_flat_rd -module "sub" -var "y"',
     ]
 

@@ -59,6 +59,7 @@ __all__ = [
     "next_state_in_clocked_blocks",
     "memory_writes_without_branches",
     "swaps_without_branches",
+    "and_or_selects",
     "replicate_runs",
     "reset_wrapper",
     "case_selects_as_arrays",
@@ -146,7 +147,7 @@ def native_text(verilog_text: str) -> str:
     text = successor_compares(replicate_runs(verilog_text))
     text = case_selects_as_arrays(onehot_decodes(text))
     text = swaps_without_branches(memory_writes_without_branches(text))
-    return next_state_in_clocked_blocks(text)
+    return and_or_selects(next_state_in_clocked_blocks(text))
 
 
 WRAPPER = "accelgen_native_top"
@@ -877,6 +878,105 @@ def _swap_module(text: str) -> str:
         pos = end
     out.append(text[pos:])
     return "".join(out)
+
+
+_MASKED_SLICE = re.compile(
+    rf"({_NAME}) ?\[(\d+):(\d+)\] ?& \{{ (\d+)\{{ ({_NAME}) ?\[(\d+)\] ?\}} \}} ?"
+)
+_OR2 = re.compile(rf"({_NAME}) ?\| ({_NAME}) ?")
+
+
+def and_or_selects(verilog_text: str) -> str:
+    """Write an AND-OR select of the slices of a vector by the bits of another with a table.
+
+    Amaranth's one-hot select (EIE's walker: the entry of an 8-entry line picked by the
+    one-hot ``slot``) reaches Verilator as ``d[w-1:0] & {w{s[0]}} | d[2w-1:w] & {w{s[1]}} |
+    ...`` over all n slices of ``d`` and all n bits of ``s``, one wire per term and per OR:
+    about 70 instructions per PE and clock edge at EIE N = 8 (the most of any statement),
+    twice. The native engine's model looks the masks up instead: a table ``spread[s]`` (2**n
+    words of n * w bits, initialised with bit k of the index spread over slice k) gives
+    ``m = d & spread[s]``, the AND of every slice with its replicated bit, and the result is
+    the OR of the slices of ``m`` (halving folds when n is a power of two): the same value
+    for every ``s``, one-hot or not. A second chain on the same ``d``, ``s`` and ``w``
+    (Yosys writes one per use) is assigned the first one's result. Only a tree of two-operand
+    ORs of wires whose leaves are exactly the n terms, ``d`` and ``s`` declared n * w and n
+    bits wide (n <= 8), is rewritten.
+    """
+    return _per_module(verilog_text, _and_or_module)
+
+
+def _and_or_module(text: str) -> str:
+    rhs = {m.group(1).strip(): m.group(2).strip() + " " for m in _ASSIGN.finditer(text)}
+    widths: dict[str, int] = {}
+    for d in _DECL.finditer(text):
+        if " signed" not in d.group(0):
+            widths[d.group(3).strip()] = int(d.group(1)) - int(d.group(2)) + 1 if d.group(1) else 1
+
+    def leaves(name: str, depth: int = 0) -> list[str] | None:
+        r = rhs.get(name, "")
+        m = _OR2.fullmatch(r)
+        if m is None or depth > 64:
+            return [name] if _MASKED_SLICE.fullmatch(r) else None
+        a, b = leaves(m.group(1).strip(), depth + 1), leaves(m.group(2).strip(), depth + 1)
+        return a + b if a is not None and b is not None else None
+
+    chains: dict[tuple[str, str, int, int], list[str]] = {}
+    for a, r in rhs.items():
+        if not _OR2.fullmatch(r) or a not in widths:
+            continue
+        terms = leaves(a)
+        if not terms:
+            continue
+        got = [_MASKED_SLICE.fullmatch(rhs[t]).groups() for t in terms]
+        d, s, w = got[0][0].strip(), got[0][4].strip(), int(got[0][3])
+        n = len(got)
+        ks = sorted(int(g[5]) for g in got)
+        if (
+            n > 8
+            or ks != list(range(n))
+            or widths.get(d) != n * w
+            or widths.get(s) != n
+            or widths.get(a) != w
+            or any(
+                (g[0].strip(), g[4].strip(), int(g[3])) != (d, s, w)
+                or (int(g[1]), int(g[2])) != (w * int(g[5]) + w - 1, w * int(g[5]))
+                for g in got
+            )
+        ):
+            continue
+        chains.setdefault((d, s, w, n), []).append(a)
+    if not chains:
+        return text
+    decls, new = [], {}
+    for i, ((d, s, w, n), targets) in enumerate(chains.items()):
+        table, m = f"\\accelgen$spread${i} ", f"\\accelgen$masked${i} "
+        words = [
+            sum(((1 << w) - 1) << (w * k) for k in range(n) if v >> k & 1) for v in range(1 << n)
+        ]
+        decls.append(f"  reg [{n * w - 1}:0] {table}[0:{(1 << n) - 1}];\n  initial begin\n")
+        decls += [f"    {table}[{v}] = {n * w}'h{x:x};\n" for v, x in enumerate(words)]
+        decls.append("  end\n")
+        decls.append(f"  wire [{n * w - 1}:0] {m};\n  assign {m}= {_sp(d)}& {table}[{_sp(s)}];\n")
+        cur, width, step = m, n * w, 0
+        while width > w and (width // w) % 2 == 0:
+            half = width // 2
+            nxt = f"\\accelgen$fold${i}${step} "
+            decls.append(f"  wire [{half - 1}:0] {nxt};\n")
+            decls.append(f"  assign {nxt}= {cur}[{width - 1}:{half}] | {cur}[{half - 1}:0];\n")
+            cur, width, step = nxt, half, step + 1
+        value = " | ".join(f"{cur}[{w * k + w - 1}:{w * k}]" for k in range(width // w))
+        first = targets[0]
+        new[first] = value
+        for t in targets[1:]:
+            new[t] = _sp(first)
+
+    def rewrite(m: re.Match) -> str:
+        a = m.group(1).strip()
+        return f"  assign {_sp(a).rstrip()} = {new[a]};" if a in new else m.group(0)
+
+    text = _ASSIGN.sub(rewrite, text)
+    end = text.rindex("endmodule")
+    return text[:end] + "".join(decls) + text[end:]
 
 
 _EVAL = "void Vtop___024root___eval(Vtop___024root* vlSelf) {"

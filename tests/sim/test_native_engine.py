@@ -618,3 +618,74 @@ def test_swaps_without_branches(tmp_path):
 endmodule
 """
     assert_no_mismatch(tmp_path, src, new, tb)
+
+
+def _and_or_module(n: int, w: int) -> str:
+    """Yosys-style AND-OR selects of the n w-bit slices of ``d`` by the bits of ``s``: ``y``
+    as a chain of ORs, ``z`` as a balanced tree, ``q`` with one term missing."""
+    lines = [
+        "module aosel(d, s, y, z, q);",
+        f"  input [{n * w - 1}:0] d;",
+        f"  input [{n - 1}:0] s;",
+    ]
+    lines += [f"  output [{w - 1}:0] {p};" for p in "yzq"]
+    body = []
+    for c in "abc":
+        for k in range(n):
+            lines.append(f"  wire [{w - 1}:0] {c}{k};")
+            body.append(f"  assign {c}{k} = d[{w * k + w - 1}:{w * k}] & {{ {w}{{ s[{k}] }} }};")
+    for k in range(1, n):  # y: ((a0 | a1) | a2) | ...
+        lines.append(f"  wire [{w - 1}:0] ya{k};")
+        prev = "a0" if k == 1 else f"ya{k - 1}"
+        body.append(f"  assign ya{k} = {prev} | a{k};")
+    body.append(f"  assign y = ya{n - 1};")
+    level, i = [f"b{k}" for k in range(n)], 0  # z: a balanced tree
+    while len(level) > 1:
+        nxt = []
+        for j in range(0, len(level) - 1, 2):
+            lines.append(f"  wire [{w - 1}:0] zt{i};")
+            body.append(f"  assign zt{i} = {level[j]} | {level[j + 1]};")
+            nxt.append(f"zt{i}")
+            i += 1
+        level = nxt + level[len(level) - len(level) % 2 :] if len(level) % 2 else nxt
+    body.append(f"  assign z = {level[0]};")
+    for k in range(2, n):  # q: c1 | c2 | ... (c0 missing)
+        lines.append(f"  wire [{w - 1}:0] qa{k};")
+        prev = "c1" if k == 2 else f"qa{k - 1}"
+        body.append(f"  assign qa{k} = {prev} | c{k};")
+    body.append(f"  assign q = qa{n - 1};")
+    return "\n".join(lines + body + ["endmodule", ""])
+
+
+@pytest.mark.parametrize("n, w", [(4, 8), (3, 5)])
+def test_and_or_selects_become_a_table_lookup(n, w, tmp_path):
+    """Full AND-OR selects (a chain and a tree) become one masked table lookup and a fold;
+    one with a term missing stays; Icarus checks every ``s`` (one-hot or not) on random
+    ``d``."""
+    src = _and_or_module(n, w)
+    got = native.and_or_selects(src)
+    assert got.count("\\accelgen$spread$0 [") == (1 << n) + 2  # declared, set, read once
+    assert re.search(rf"assign zt\d+ = ya{n - 1};", got)  # the tree: the chain's result
+    assert "assign q = qa" in got
+    if not shutil.which("iverilog"):
+        pytest.skip("needs Icarus Verilog")
+    new = got.replace("module aosel(", "module aosel_new(")
+    tb = f"""module tb;
+  reg [{n * w - 1}:0] d;
+  reg [{n - 1}:0] s;
+  wire [{w - 1}:0] y, z, q, y2, z2, q2;
+  integer i, j, bad;
+  aosel u0 (d, s, y, z, q);
+  aosel_new u1 (d, s, y2, z2, q2);
+  initial begin
+    bad = 0;
+    for (j = 0; j < 50; j = j + 1)
+      for (i = 0; i < {1 << n}; i = i + 1) begin
+        d = {{$random, $random}}; s = i; #1;
+        if (y !== y2 || z !== z2 || q !== q2 || y !== z) bad = bad + 1;
+      end
+    $display("BAD %0d", bad);
+  end
+endmodule
+"""
+    assert_no_mismatch(tmp_path, src, new, tb)

@@ -453,7 +453,9 @@ def _state_top() -> str:
         def elaborate(self, platform):
             m = Module()
             m.submodules.mem = mem = Memory(shape=6, depth=16, init=[])
+            m.submodules.mem2 = mem2 = Memory(shape=6, depth=16, init=[])
             wr, rd = mem.write_port(), mem.read_port()
+            wr2, rd2 = mem2.write_port(), mem2.read_port(transparent_for=[])
             count, held = Signal(8, name="count"), Signal(8, name="held")
             with m.If(self.en):
                 m.d.sync += count.eq(count + self.a)
@@ -464,11 +466,15 @@ def _state_top() -> str:
             m.d.comb += [
                 wr.addr.eq(self.a[2:]),
                 wr.data.eq(count[:6]),
-                wr.en.eq(self.we),
+                wr.en.eq(self.we & count[7]),  # from the module's state: no branch
+                wr2.addr.eq(self.a[:4]),
+                wr2.data.eq(held[:6]),
+                wr2.en.eq(self.we),  # the parent's: left as written
                 rd.addr.eq(self.a[:4]),
                 rd.en.eq(self.re),
+                rd2.addr.eq(self.a[2:]),
                 self.y.eq(count ^ held),
-                self.q.eq(rd.data),
+                self.q.eq(rd.data ^ rd2.data),
             ]
             return m
 
@@ -545,7 +551,8 @@ def test_memory_writes_without_branches_in_shared_modules_only(tmp_path):
     src = _state_top()
     got = native.memory_writes_without_branches(src)
     assert got != src
-    assert re.search(r"mem\[[^\n]*\] <= \(\{ 6\{ [^\n]* \} \} & ", got)
+    assert re.search(r"\bmem\[[^\n]*\] <= \(\{ 6\{ [^\n]* \} \} & ", got)
+    assert not re.search(r"\bmem2\[[^\n]*\] <= \(\{ 6\{ [^\n]* \} \} & ", got)
     once = src[: src.index("  stcell c1 ")] + src[src.index("endmodule") :]
     assert native.memory_writes_without_branches(once) == once
     if not shutil.which("iverilog"):

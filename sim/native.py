@@ -147,7 +147,9 @@ def native_text(verilog_text: str) -> str:
     text = successor_compares(replicate_runs(verilog_text))
     text = case_selects_as_arrays(onehot_decodes(text))
     text = swaps_without_branches(memory_writes_without_branches(text))
-    return and_or_selects(next_state_in_clocked_blocks(text))
+    if shared_instances_config(text):  # built without DFG: see next_state_in_clocked_blocks
+        text = next_state_in_clocked_blocks(text)
+    return and_or_selects(text)
 
 
 WRAPPER = "accelgen_native_top"
@@ -681,6 +683,10 @@ def next_state_in_clocked_blocks(verilog_text: str) -> str:
     whose every statement assigns ``T`` (blocking), whose first statement assigns all of
     ``T``, without ``<=``, with ``T`` used nowhere else in the module but in its declaration
     and one ``q <= T`` clocked block, is moved.
+
+    :func:`native_text` applies it only to models built without Verilator's DFG optimiser
+    (those with shared code, :func:`shared_instances_config`): DFG optimises combinational
+    logic, not clocked blocks, and with it on (DianNao) the moved form ran 10-15 % slower.
     """
     return _per_module(verilog_text, _next_state_module)
 

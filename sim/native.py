@@ -935,9 +935,9 @@ def and_or_selects(verilog_text: str) -> str:
 def _and_or_module(text: str) -> str:
     rhs = {m.group(1).strip(): m.group(2).strip() + " " for m in _ASSIGN.finditer(text)}
     widths: dict[str, int] = {}
-    for d in _DECL.finditer(text):
-        if " signed" not in d.group(0):
-            widths[d.group(3).strip()] = int(d.group(1)) - int(d.group(2)) + 1 if d.group(1) else 1
+    for d in _DECL.finditer(text):  # unsigned, numbered from 0 (the slices' bit numbers)
+        if " signed" not in d.group(0) and d.group(2) in (None, "0"):
+            widths[d.group(3).strip()] = int(d.group(1)) + 1 if d.group(1) else 1
 
     def leaves(name: str, depth: int = 0) -> list[str] | None:
         r = rhs.get(name, "")

@@ -7,7 +7,8 @@ where the matrix entries are matter):
 * CCU: window read -> fetch stage -> current window + leading-non-zero pick -> broadcast
   register, which advances only when every activation queue has room;
 * per PE: activation queue (``fifo_depth``), pointer-read register, entry walker (one entry per
-  cycle, the next column's span taken while the last entry is issued), line read, decode,
+  cycle, the next column's span taken while the last entry is issued), line read, slot
+  select (from the line register), decode,
   multiply, round and accumulate stages (an entry with ``v == 0`` leaves the stages after
   decode empty; an entry in the accumulate stage is written at the end of its cycle, so the
   run can end in that cycle);
@@ -155,6 +156,8 @@ def layer_run(
     w_end = [0] * n
     r_valid = [False] * n
     r_v = [0] * n
+    s_valid = [False] * n  # the line register: the entry is selected from it
+    s_v = [0] * n
     e_valid = [False] * n
     e_v = [0] * n
     d_valid = [False] * n
@@ -219,7 +222,9 @@ def layer_run(
                     cat["starved"][k] += 1
                 else:
                     cat["bubble"][k] += 1
-            stages = (pr_valid[k], spans[k], w_active[k], r_valid[k], e_valid[k], d_valid[k])
+            stages = (
+                pr_valid[k], spans[k], w_active[k], r_valid[k], s_valid[k], e_valid[k], d_valid[k]
+            )
             if decouple and sh_ptr[k] < len(shared):
                 idle = False
             # the accumulate stage (``p_valid``) writes at the end of this cycle: not waited for
@@ -258,7 +263,8 @@ def layer_run(
             p_valid[k] = m_valid[k]
             m_valid[k] = d_valid[k]
             d_valid[k] = e_valid[k] and e_v[k] != 0
-            e_valid[k], e_v[k] = r_valid[k], r_v[k]
+            e_valid[k], e_v[k] = s_valid[k], s_v[k]
+            s_valid[k], s_v[k] = r_valid[k], r_v[k]
             r_valid[k] = w_active[k]
             if w_active[k]:
                 r_v[k] = int(vz[k][w_e[k] + adv - 1])

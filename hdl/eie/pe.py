@@ -76,9 +76,9 @@ class PE(wiring.Component):
 
     Pipeline of a column ``(j, a_j)`` taken from the activation queue in cycle ``t``: pointers
     ``p_j, p_{j+1}`` valid in ``t+1`` (:class:`PointerUnit`), first entry issued in ``t+2`` and
-    read from its line in ``t+3`` (:class:`SpMatReader`), decoded in ``t+4``, multiplied
-    (destination register read) in ``t+5``, rounded in ``t+6`` and accumulated/written in
-    ``t+7`` (:class:`ArithUnit`). While the queue is
+    read from its line in ``t+3`` and selected from the line register in ``t+4``
+    (:class:`SpMatReader`), decoded in ``t+5``, multiplied (destination register read) in
+    ``t+6``, rounded in ``t+7`` and accumulated/written in ``t+8`` (:class:`ArithUnit`). While the queue is
     non-empty and columns have entries, one entry is issued per cycle; a column without
     entries for this PE costs one bubble.
 
@@ -281,6 +281,7 @@ class PE(wiring.Component):
                 & ~spans_held
                 & ~spm.issue
                 & ~spm.reading
+                & ~spm.selecting
                 & ~spm.entries.valid
                 & ~alu.busy
                 # decoupled: columns left for this PE in the shared buffer

@@ -54,9 +54,10 @@ class SpMatReader(wiring.Component):
 
     Timing: the walker takes a span in the cycle ``span.valid & span.ready``; it issues entry
     ``lo`` in the next cycle and one entry per cycle after that. An entry issued in cycle ``t``
-    is read from the line in ``t + 1`` (memory output, 8:1 slot select, registered: the wide
-    memory's outputs are far apart on an FPGA, so nothing else follows them in that cycle) and
-    appears on ``entries`` in cycle ``t + 2`` (**latency 2 cycles**). ``span.ready`` is high while
+    is read from the line in ``t + 1`` (the memory output registered as it is, in the line
+    register: the block RAM's clock to data is most of a cycle on an FPGA, so nothing follows it
+    in that cycle), selected from the line register in ``t + 2`` (8:1 slot select, registered)
+    and appears on ``entries`` in cycle ``t + 3`` (**latency 3 cycles**). ``span.ready`` is high while
     the walker is idle or issuing the last entry of its span, so consecutive columns follow each
     other without a bubble. An empty span (``lo == hi``) is consumed without issuing anything.
 
@@ -72,7 +73,10 @@ class SpMatReader(wiring.Component):
     issue : Out(1)
         An entry is issued this cycle (the PE is busy).
     reading : Out(1)
-        An issued entry is being read from the line (it appears on ``entries`` next cycle).
+        An issued entry is being read from the line (it is selected in the next cycle).
+    selecting : Out(1)
+        An entry is being selected from the line register (it appears on ``entries`` next
+        cycle).
     line_reads : Out(1)
         A line is read from memory this cycle.
     wr : In(HostWriteSignature(line address, 64))
@@ -91,6 +95,7 @@ class SpMatReader(wiring.Component):
                 "entries": Out(entry_stream(act_bits, merged=merge_padding)),
                 "issue": Out(1),
                 "reading": Out(1),
+                "selecting": Out(1),
                 "line_reads": Out(1),
                 "wr": In(
                     HostWriteSignature(
@@ -190,7 +195,7 @@ class SpMatReader(wiring.Component):
             )
 
         # the slot is registered one-hot: the entry is an AND-OR of the line's eight entries
-        # (two LUT levels after the block RAM's output) instead of a binary 8:1 multiplexer
+        # (two LUT levels) instead of a binary 8:1 multiplexer
         slot_next = Signal(slot_bits)
         slot = Signal(ENTRIES_PER_LINE)
         s_act = Signal.like(act)
@@ -202,18 +207,33 @@ class SpMatReader(wiring.Component):
             s_act.eq(act),
             s_first.eq(first),
         ]
-        entry = rd.data.word_select(0, 8) & slot[0].replicate(8)
+        # the line register: the block RAM's output (5.8 ns clock to data on the ECP5, no
+        # output register) goes straight into flip-flops; the slot select follows in the next
+        # cycle (one cycle of latency, docs/synth.md session 9)
+        lreg = Signal(LINE_BITS)
+        slot2 = Signal(ENTRIES_PER_LINE)
+        s2_act = Signal.like(act)
+        s2_first = Signal()
+        m.d.sync += [
+            lreg.eq(rd.data),
+            self.selecting.eq(self.reading),
+            slot2.eq(slot),
+            s2_act.eq(s_act),
+            s2_first.eq(s_first),
+        ]
+        entry = lreg.word_select(0, 8) & slot2[0].replicate(8)
         for k in range(1, ENTRIES_PER_LINE):
-            entry = entry | (rd.data.word_select(k, 8) & slot[k].replicate(8))
+            entry = entry | (lreg.word_select(k, 8) & slot2[k].replicate(8))
         e = self.entries.payload
         m.d.sync += [
-            self.entries.valid.eq(self.reading),
-            e.act.eq(s_act),
-            e.first.eq(s_first),
+            self.entries.valid.eq(self.selecting),
+            e.act.eq(s2_act),
+            e.first.eq(s2_first),
             e.v.eq(entry[:ENTRY_INDEX_BITS]),
             e.z.eq(entry[ENTRY_INDEX_BITS:]),
         ]
         if self.merge_padding:
             s_pad = Signal()
-            m.d.sync += [s_pad.eq(merge), e.pad.eq(s_pad)]
+            s2_pad = Signal()
+            m.d.sync += [s_pad.eq(merge), s2_pad.eq(s_pad), e.pad.eq(s2_pad)]
         return m

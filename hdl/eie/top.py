@@ -39,11 +39,12 @@ __all__ = [
 
 #: Run-phase cycles beyond one per entry when no PE ever starves: window read (1), current
 #: window (1), broadcast register (1), queue (1), pointer read (1), span hand-over (1), then the
-#: last entry's line read (1), decode (1), multiply (1), round (1) and accumulate (1) stages,
+#: last entry's line read (1), slot select from the line register (1), decode (1), multiply
+#: (1), round (1) and accumulate (1) stages,
 #: and one cycle in which the registered all-idle condition ends the run (the PEs' ``idle``
 #: and the CCU's and loader's done flags are flip-flops, so the run-end logic, which crosses
 #: every PE, starts at registers); the swap is at that cycle's edge.
-RUN_FILL_CYCLES = 12
+RUN_FILL_CYCLES = 13
 #: The same with ``EIEConfig.skip_empty``: the span buffer adds one cycle.
 RUN_FILL_CYCLES_SKIP_EMPTY = RUN_FILL_CYCLES + 1
 TOP_MODULE = "eie_top"

@@ -63,10 +63,10 @@ CONFIGS["n8sfd"] = CONFIGS["n8sf"].replace(decouple_depth=4)
 def run_fill_cycles(config: EIEConfig) -> int:
     """Run-phase cycles beyond one per entry when no PE starves, from the pipeline (docs/eie.md,
     run schedule): window read, window register, broadcast register, queue, pointer read, span
-    hand-over, line read, decode, multiply, round, accumulate, and the cycle in which the
-    registered run-end condition ends the run (12); the span buffer of option (a) and the
+    hand-over, line read, slot select, decode, multiply, round, accumulate, and the cycle in
+    which the registered run-end condition ends the run (13); the span buffer of option (a) and the
     shared broadcast buffer of option (e) add one stage each."""
-    return 12 + int(config.skip_empty) + int(config.decouple_depth > 0)
+    return 13 + int(config.skip_empty) + int(config.decouple_depth > 0)
 
 
 def balanced_layer(rng: np.random.Generator, n: int, local_rows: int, cols: int, k: int):
@@ -200,7 +200,7 @@ def test_saturation_cases_really_saturate():
 @pytest.mark.parametrize("name", ["n8", "n4"])
 def test_balanced_layer_cycles(name, simulator):
     """A perfectly balanced layer runs in entries-per-PE + the documented fill latency, on the
-    paper's scheme (n8: + 12) and the default options (n4: + 13, the shared buffer's stage)."""
+    paper's scheme (n8: + 13) and the default options (n4: + 14, the shared buffer's stage)."""
     config = CONFIGS[name]
     rng = np.random.default_rng(5)
     n, local, cols, k = config.n_pes, 12, 40, 3
@@ -213,7 +213,7 @@ def test_balanced_layer_cycles(name, simulator):
     # first (the loader, behind the CCU) and is the run alone
     bias_pass = local + 2
     fill = run_fill_cycles(config)
-    assert fill == {"n8": 12, "n4": 13}[name]
+    assert fill == {"n8": 13, "n4": 14}[name]
     assert res.layer_cycles[0, 0] == bias_pass + cols * k + fill
     assert res.layer_cycles[1, 0] == cols * k + fill
     np.testing.assert_array_equal(res.cycles, res.layer_cycles[:, 0])

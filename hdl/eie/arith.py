@@ -188,16 +188,25 @@ class ArithUnit(wiring.Component):
         hit1 = Signal()
         hit2 = Signal()
         hit3 = Signal()
+        # the bypassed operand (distance 2 before 3) and whether one applies, from registers
+        # only: the register file's read data (block RAM, 5.8 ns clock to data on the ECP5,
+        # behind the role select) meets a single 2:1 multiplexer before ``p_base``: with both
+        # kept as nets of their own, each bit of ``p_base`` is one 5-input function (role
+        # select, both files' data, ``use_byp``, ``byp``: a LUT pair and a PFUMX on the ECP5)
+        byp = Signal(signed(self.acc_bits), attrs={"keep": 1})
+        use_byp = Signal(attrs={"keep": 1})
         m.d.comb += [
             hit1.eq(m_valid & p_valid & (p_row == m_row)),
             hit2.eq(m_valid & last_valid & (last_row == m_row)),
             hit3.eq(m_valid & last2_valid & (last2_row == m_row)),
+            byp.eq(Mux(hit2, last_sum, last2_sum)),
+            use_byp.eq(hit2 | hit3),
         ]
         m.d.sync += [
             p_valid.eq(m_valid),
             p_row.eq(m_row),
             p_prod.eq(round_product(m_prod, w_frac=self.w_frac, act_bits=self.act_bits)),
-            p_base.eq(Mux(hit2, last_sum, Mux(hit3, last2_sum, self.rd.data))),
+            p_base.eq(Mux(use_byp, byp, self.rd.data)),
             p_by1.eq(hit1),
             p_by2.eq(hit2 & ~hit1),
             p_by3.eq(hit3 & ~hit2 & ~hit1),

@@ -222,9 +222,8 @@ def layer_run(
                     cat["starved"][k] += 1
                 else:
                     cat["bubble"][k] += 1
-            stages = (
-                pr_valid[k], spans[k], w_active[k], r_valid[k], s_valid[k], e_valid[k], d_valid[k]
-            )
+            stages = (pr_valid[k], spans[k], w_active[k], r_valid[k])
+            stages += (s_valid[k], e_valid[k], d_valid[k])
             if decouple and sh_ptr[k] < len(shared):
                 idle = False
             # the accumulate stage (``p_valid``) writes at the end of this cycle: not waited for

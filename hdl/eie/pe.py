@@ -78,9 +78,9 @@ class PE(wiring.Component):
     ``p_j, p_{j+1}`` valid in ``t+1`` (:class:`PointerUnit`), first entry issued in ``t+2`` and
     read from its line in ``t+3`` and selected from the line register in ``t+4``
     (:class:`SpMatReader`), decoded in ``t+5``, multiplied (destination register read) in
-    ``t+6``, rounded in ``t+7`` and accumulated/written in ``t+8`` (:class:`ArithUnit`). While the queue is
-    non-empty and columns have entries, one entry is issued per cycle; a column without
-    entries for this PE costs one bubble.
+    ``t+6``, rounded in ``t+7`` and accumulated/written in ``t+8`` (:class:`ArithUnit`).
+    While the queue is non-empty and columns have entries, one entry is issued per cycle; a
+    column without entries for this PE costs one bubble.
 
     With ``config.skip_empty`` (option (a)) the pointer unit drops columns without entries and
     passes the others through a :class:`~accelgen.hdl.eie.queue.RegisterFIFO` of

@@ -57,9 +57,10 @@ class SpMatReader(wiring.Component):
     is read from the line in ``t + 1`` (the memory output registered as it is, in the line
     register: the block RAM's clock to data is most of a cycle on an FPGA, so nothing follows it
     in that cycle), selected from the line register in ``t + 2`` (8:1 slot select, registered)
-    and appears on ``entries`` in cycle ``t + 3`` (**latency 3 cycles**). ``span.ready`` is high while
-    the walker is idle or issuing the last entry of its span, so consecutive columns follow each
-    other without a bubble. An empty span (``lo == hi``) is consumed without issuing anything.
+    and appears on ``entries`` in cycle ``t + 3`` (**latency 3 cycles**). ``span.ready`` is high
+    while the walker is idle or issuing the last entry of its span, so consecutive columns
+    follow each other without a bubble. An empty span (``lo == hi``) is consumed without
+    issuing anything.
 
     Members
     -------

@@ -64,8 +64,8 @@ def run_fill_cycles(config: EIEConfig) -> int:
     """Run-phase cycles beyond one per entry when no PE starves, from the pipeline (docs/eie.md,
     run schedule): window read, window register, broadcast register, queue, pointer read, span
     hand-over, line read, slot select, decode, multiply, round, accumulate, and the cycle in
-    which the registered run-end condition ends the run (13); the span buffer of option (a) and the
-    shared broadcast buffer of option (e) add one stage each."""
+    which the registered run-end condition ends the run (13); the span buffer of option (a)
+    and the shared broadcast buffer of option (e) add one stage each."""
     return 13 + int(config.skip_empty) + int(config.decouple_depth > 0)
 
 

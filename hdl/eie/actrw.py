@@ -8,6 +8,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..common.ports import HostWriteSignature, ReadPortSignature
+from ..common.replica import replica
 
 __all__ = ["NO_COLLISION", "ActRW"]
 
@@ -52,6 +53,10 @@ class ActRW(wiring.Component):
         enough for LUT RAM with a registered read on an FPGA), read at the same address and
         time: the tag then comes from a flip-flop, not from a block RAM's slow output (the
         CCU's next-mask logic follows it in the same cycle).
+    file_data : Out(signed(acc_bits)).array(2); sel_copy : Out(1)
+        Both files' read data (``file_data[0]`` is file a) and a copy of the role register
+        (1: b is the source file), so that a consumer of the source data can fold the role
+        select into its own logic: ``src.data == file_data[sel_copy]``.
     poison_collisions : bool
         Tests only: a register-file read that meets a write of the same word in the same
         cycle returns the inverted word (what ``no_rw_check`` leaves undefined on the
@@ -75,6 +80,10 @@ class ActRW(wiring.Component):
             members[f"{role}_wr"] = In(HostWriteSignature(**port))
         if tag:
             members.update({"src_wtag": In(1), "dst_wtag": In(1), "src_tag": Out(1)})
+        # both files' read data and a copy of the role register, for a consumer that folds the
+        # source select into its own logic (the CCU's fetch, ``top.py``)
+        members["file_data"] = Out(signed(acc_bits)).array(2)
+        members["sel_copy"] = Out(1)
         super().__init__({**members, "swap": In(1)})
 
     def elaborate(self, platform) -> Module:
@@ -93,6 +102,10 @@ class ActRW(wiring.Component):
         sel = Signal()  # 0: a is the source file, 1: b is
         hits = []
         m.d.sync += sel.eq(sel ^ self.swap)
+        # a replica of ``sel`` (equal at all times): its flip-flop is kept apart from ``sel``'s
+        sel_copy = replica(1, "sel_copy")
+        m.d.sync += sel_copy.eq(sel_copy ^ self.swap)
+        m.d.comb += self.sel_copy.eq(sel_copy)
         for mine, (mem, tmem) in enumerate(files):
             is_src = sel == mine
             ports = [(mem, self.src_wr.data, self.dst_wr.data)]
@@ -123,6 +136,7 @@ class ActRW(wiring.Component):
                     hits.append(hit)
                     data = Mux(hit, ~rd.data, rd.data)
                 reads.append(data)
+            m.d.comb += self.file_data[mine].eq(reads[0])
             with m.If(is_src):
                 m.d.comb += self.src.data.eq(reads[0])
                 if tmem is not None:

@@ -37,6 +37,10 @@ def pe_signature(c: EIEConfig) -> wiring.Signature:
             "flush": In(1),
             "src": In(ReadPortSignature(addr_width=c.rf_bits, data_shape=signed(c.acc_bits))),
             "src_nz": Out(1),
+            # the source data as both files' read data and a copy of the role register
+            # (``src.data == src_file[src_sel]``), for the CCU's fetch
+            "src_file": Out(signed(c.acc_bits)).array(2),
+            "src_sel": Out(1),
             "src_q": Out(signed(c.acc_bits)),
             "wr_ptr": In(host),
             "wr_spmat": In(host),
@@ -251,6 +255,9 @@ class PE(wiring.Component):
             rf.src.en.eq(self.src.en),
             self.src.data.eq(rf.src.data),
             self.src_nz.eq(rf.src_tag),
+            self.src_file[0].eq(rf.file_data[0]),
+            self.src_file[1].eq(rf.file_data[1]),
+            self.src_sel.eq(rf.sel_copy),
             rf.src_wr.en.eq(self.ld_we | self.wr_act.en),
             rf.src_wr.addr.eq(Mux(self.ld_we, self.bias_wr_addr, self.wr_act.addr)),
             rf.src_wr.data.eq(Mux(self.ld_we, bias_q, host_act)),

@@ -358,7 +358,10 @@ class EIETop(wiring.Component):
         ]
         for k, pe in enumerate(pes):
             m.d.comb += [
-                ccu.src_data[k].eq(pe.src.data),
+                # the same value as ``pe.src.data``, selected with the role register's copy:
+                # the select is then the CCU's alone, and folds into its fetch multiplexer
+                # (one 5-input function after the block RAMs instead of two LUT levels)
+                ccu.src_data[k].eq(Mux(pe.src_sel, pe.src_file[1], pe.src_file[0])),
                 ccu.src_nz[k].eq(pe.src_nz),
                 pe.bc_pick.eq(ccu.pick),
                 pe.bc_pick_col.eq(ccu.pick_col),

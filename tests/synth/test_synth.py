@@ -396,8 +396,8 @@ def test_run_reports_phase_and_stops_at_timeout(tmp_path):
         (  # router1's progress table: the latest row, not its header
             "Info: | (re-)routed arcs | delta | remaining| time spent |\n"
             "Info: |   dep  ripup |  dep  ripup |         |          |\n"
-            "Info:     110000 |    31800      75694 |  393   593 |      9094|       2.53     226.16|\n"
-            "Info:     111000 |    32157      76319 |  357   625 |      8744|       2.75     228.92|\n",
+            "Info:     110000 |    31800      75694 |  393   593 |      9094|   2.53  226.16|\n"
+            "Info:     111000 |    32157      76319 |  357   625 |      8744|   2.75  228.92|\n",
             "router1: 111,000 arcs routed, 8,744 remaining",
         ),
     ],

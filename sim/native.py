@@ -418,6 +418,18 @@ def _per_module(verilog_text: str, rewrite) -> str:
     return "".join(out)
 
 
+def _per_shared_module(verilog_text: str, rewrite) -> str:
+    """``verilog_text`` with ``rewrite(module)`` applied to the modules that run as shared code
+    (:func:`_repeated_modules`), every other module as written."""
+    shared = _repeated_modules(verilog_text)
+
+    def pick(module: str) -> str:
+        name = re.match(r"module (\S+?)\s*\(", module)
+        return rewrite(module) if name and name.group(1) in shared else module
+
+    return _per_module(verilog_text, pick)
+
+
 def successor_compares(verilog_text: str) -> str:
     """Write EIE's carry-free successor compares as the adder compare they equal.
 
@@ -577,13 +589,7 @@ def case_selects_as_arrays(verilog_text: str) -> str:
     runs once per edge the array costs more instructions (one copy per element) than the
     mispredictions it saves (EIE's top level: 2 % more instructions, no fewer mispredictions).
     """
-    shared = _repeated_modules(verilog_text)
-
-    def rewrite(module: str) -> str:
-        name = re.match(r"module (\S+?)\s*\(", module)
-        return _case_module(module) if name and name.group(1) in shared else module
-
-    return _per_module(verilog_text, rewrite)
+    return _per_shared_module(verilog_text, _case_module)
 
 
 def _repeated_modules(verilog_text: str) -> set[str]:
@@ -787,13 +793,7 @@ def memory_writes_without_branches(verilog_text: str) -> str:
     the biases, almost always low and predicted well), and the unconditional write would cost
     more than the branch (EIE N = 8: 2.7 % more instructions per edge).
     """
-    shared = _repeated_modules(verilog_text)
-
-    def rewrite(module: str) -> str:
-        name = re.match(r"module (\S+?)\s*\(", module)
-        return _memory_write_module(module) if name and name.group(1) in shared else module
-
-    return _per_module(verilog_text, rewrite)
+    return _per_shared_module(verilog_text, _memory_write_module)
 
 
 def _memory_write_module(text: str) -> str:
@@ -854,13 +854,7 @@ def swaps_without_branches(verilog_text: str) -> str:
     names of one width ``w`` (no extension) is rewritten, in modules that run as shared code
     (see :func:`case_selects_as_arrays`).
     """
-    shared = _repeated_modules(verilog_text)
-
-    def rewrite(module: str) -> str:
-        name = re.match(r"module (\S+?)\s*\(", module)
-        return _swap_module(module) if name and name.group(1) in shared else module
-
-    return _per_module(verilog_text, rewrite)
+    return _per_shared_module(verilog_text, _swap_module)
 
 
 def _swap_module(text: str) -> str:

@@ -515,9 +515,7 @@ def onehot_decodes(verilog_text: str) -> str:
 
 def _onehot_module(text: str) -> str:
     rhs = {m.group(1).strip(): m.group(2).strip() + " " for m in _ASSIGN.finditer(text)}
-    widths: dict[str, int] = {}
-    for d in _DECL.finditer(text):
-        widths[d.group(3).strip()] = int(d.group(1)) - int(d.group(2)) + 1 if d.group(1) else 1
+    widths = _widths(text)
 
     def compare(name: str):
         """``(operand text, width, k)`` of a wire assigned ``x == k`` or ``! x``, else None."""
@@ -556,6 +554,26 @@ _DECL = re.compile(
     rf"^  (?:input|output|wire|reg)(?: signed)?(?: \[(\d+):(\d+)\])? ({_NAME})(?: ?=[^;]*)? ?;$",
     re.M,
 )
+
+
+def _width(decl: re.Match) -> int:
+    """The bit width of a declaration matched by :data:`_DECL` or :data:`_MEM_DECL`
+    (``[msb:lsb]`` in groups 1 and 2, absent for one bit)."""
+    return int(decl[1]) - int(decl[2]) + 1 if decl[1] else 1
+
+
+def _widths(text: str, decl: re.Pattern = _DECL) -> dict[str, int]:
+    """Name -> bit width of every declaration in ``text`` that ``decl`` matches (name in
+    group 3; for :data:`_MEM_DECL` the width of a word)."""
+    return {d[3].strip(): _width(d) for d in decl.finditer(text)}
+
+
+def _sp(name: str) -> str:
+    """``name`` as it is written before another token (an escaped name ends with a space)."""
+    name = name.strip()
+    return name + " " if name.startswith("\\") else name
+
+
 _CASE_BLOCK = re.compile(
     r"^  always @\* begin\n"
     r"(    if \([^\n]*\) begin end\n)"
@@ -642,10 +660,8 @@ def _case_module(text: str) -> str:
         count += 1
         lines = [f"  wire {rng}{arr}[0:{(1 << n) - 1}];\n"]
         lines += [f"  assign {arr}[{int(k, 16)}] = {v};\n" for _, k, _, v in items]
-        # an escaped name ends with a space
-        t = target + " " if target.startswith("\\") else target
-        s = sel + " " if sel.startswith("\\") else sel
-        lines += ["  always @* begin\n", trigger, f"    {t} = {arr}[{s}];\n", "  end\n"]
+        lines += ["  always @* begin\n", trigger, f"    {_sp(target)} = {arr}[{_sp(sel)}];\n"]
+        lines.append("  end\n")
         return "".join(lines)
 
     return _CASE_BLOCK.sub(rewrite, text)
@@ -744,12 +760,10 @@ def _next_state_module(text: str) -> str:
         for clk, at in first_clocked.items():
             if at == start:
                 body, resets, nba = blocks[clk]
-                name = clk + " " if clk.startswith("\\") else clk
-                out.append(f"  always @(posedge {name}) begin\n")
+                out.append(f"  always @(posedge {_sp(clk)}) begin\n")
                 out += body
                 for r, assigns in resets.items():
-                    r = r + " " if r.startswith("\\") else r
-                    out.append(f"    if ({r}) begin\n")
+                    out.append(f"    if ({_sp(r)}) begin\n")
                     out += [f"      {a}\n" for a in assigns]
                     out.append("    end\n")
                 out += nba
@@ -767,12 +781,6 @@ _MEM_WRITE = re.compile(
     r"  end\n",
     re.M,
 )
-
-
-def _sp(name: str) -> str:
-    """``name`` as it is written before another token (an escaped name ends with a space)."""
-    name = name.strip()
-    return name + " " if name.startswith("\\") else name
 
 
 def memory_writes_without_branches(verilog_text: str) -> str:
@@ -797,12 +805,7 @@ def memory_writes_without_branches(verilog_text: str) -> str:
 
 
 def _memory_write_module(text: str) -> str:
-    widths: dict[str, int] = {}
-    for d in _DECL.finditer(text):
-        widths[d.group(3).strip()] = int(d.group(1)) - int(d.group(2)) + 1 if d.group(1) else 1
-    mems: dict[str, int] = {}
-    for d in _MEM_DECL.finditer(text):
-        mems[d.group(3).strip()] = int(d.group(1)) - int(d.group(2)) + 1 if d.group(1) else 1
+    widths, mems = _widths(text), _widths(text, _MEM_DECL)
 
     inputs = {p.strip() for d, p in _PORT.findall(text) if d == "input"}
     rhs = {a.group(1).strip(): a.group(2) for a in _ASSIGN.finditer(text)}
@@ -861,7 +864,7 @@ def _swap_module(text: str) -> str:
     widths: dict[str, int | None] = {}
     for d in _DECL.finditer(text):
         signed = " signed" in d.group(0).split(d.group(3))[0]
-        width = int(d.group(1)) - int(d.group(2)) + 1 if d.group(1) else 1
+        width = _width(d)
         widths[d.group(3).strip()] = None if signed else width
     selects = {}
     for m in _SELECT.finditer(text):

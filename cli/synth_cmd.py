@@ -53,6 +53,10 @@ ECP5_PNR_TIMEOUT_S = 7200.0
 # Tn = 8 (2026-12-06) router1 routed the same netlist at 101.75 / 105.21 MHz (seeds 1 / 2, 5-7
 # minutes of nextpnr) where router2 gave 91.36 / 79.01 MHz (docs/synth.md).
 ECP5_ROUTER = "router1"
+# ... except the AXI-wrapped EIE: router1 did not route it within 30 minutes (2026-12-06, seed 1:
+# ~500 arcs left, no longer falling), router2 routed it in 2-3 minutes of nextpnr at seeds 1-3
+# (docs/synth.md, "The AXI-wrapped cores").
+ECP5_AXI_EIE_ROUTER = "router2"
 
 # (directory, design, config overrides, synthesis options): the set `make synth` runs. The
 # option "bus" (not a SynthConfig field) synthesizes the core behind that bus wrapper
@@ -94,7 +98,7 @@ DEFAULT_SET: tuple[tuple[str, str, dict[str, Any], dict[str, Any]], ...] = (
             "target": "ecp5",
             "device": "85k",
             "pnr_timeout_s": ECP5_PNR_TIMEOUT_S,
-            "router": ECP5_ROUTER,
+            "router": ECP5_AXI_EIE_ROUTER,
             "bus": "axi",
         },
     ),
@@ -119,15 +123,17 @@ DEFAULT_SET: tuple[tuple[str, str, dict[str, Any], dict[str, Any]], ...] = (
 SINGLE_RUN_PNR_TIMEOUT_S = 1800.0
 
 
-def single_run_defaults(design: str, target: str) -> dict[str, Any]:
-    """nextpnr options a single run of ``design`` on ``target`` takes unless given: the
-    router / placer the default set uses for that core and target (ECP5: router1) and
+def single_run_defaults(design: str, target: str, bus: str = "native") -> dict[str, Any]:
+    """nextpnr options a single run of ``design`` on ``target`` behind ``bus`` takes unless
+    given: the router / placer the default set uses for that core, target and bus (ECP5:
+    router1; the AXI-wrapped EIE: router2), else those of the bare core, and
     :data:`SINGLE_RUN_PNR_TIMEOUT_S`."""
     opts: dict[str, Any] = {"pnr_timeout_s": SINGLE_RUN_PNR_TIMEOUT_S}
-    for _, d, _, run_opts in DEFAULT_SET:
-        if d == design and run_opts.get("target") == target and "bus" not in run_opts:
-            opts.update({k: run_opts[k] for k in ("router", "placer") if k in run_opts})
-            break
+    runs = [r for _, d, _, r in DEFAULT_SET if d == design and r.get("target") == target]
+    same_bus = [r for r in runs if r.get("bus", "native") == bus]
+    bare = [r for r in runs if "bus" not in r]
+    for run_opts in (same_bus or bare)[:1]:
+        opts.update({k: run_opts[k] for k in ("router", "placer") if k in run_opts})
     return opts
 
 
@@ -195,8 +201,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--router",
         choices=("router2", "router1"),
         default=None,
-        help="nextpnr router (default: the one the default set uses for the core and target: "
-        "router1 on ECP5, router2 otherwise)",
+        help="nextpnr router (default: the one the default set uses for the core, target and "
+        "bus: router1 on ECP5 but router2 for the AXI-wrapped EIE, router2 otherwise)",
     )
     parser.add_argument(
         "--placer",
@@ -420,7 +426,7 @@ def run(args: argparse.Namespace) -> int:
     if args.design is None:
         raise UserError("name a DESIGN (eie, diannao, ...) or pass --default-set")
     opts = {
-        **single_run_defaults(args.design, args.target),
+        **single_run_defaults(args.design, args.target, args.bus),
         "target": args.target,
         "device": args.device,
         "package": args.package,

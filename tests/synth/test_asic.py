@@ -298,6 +298,16 @@ def test_single_run_defaults_route_like_the_default_set(tmp_path, capsys, monkey
     assert (seen["cfg"].router, seen["cfg"].pnr_timeout_s) == ("router1", 1800.0)
     assert cli.main(["synth", "eie", "--target", "ice40", "-o", str(tmp_path)]) == 0
     assert (seen["cfg"].router, seen["cfg"].pnr_timeout_s) == ("router2", 1800.0)
+    # the wrapped cores route like their default-set entries: the AXI-wrapped EIE with router2
+    assert cli.main([*base, "--bus", "axi"]) == 0
+    assert seen["cfg"].router == "router2"
+    assert (
+        cli.main(["synth", "diannao", "--target", "ecp5", "--bus", "axi", "-o", str(tmp_path)]) == 0
+    )
+    assert seen["cfg"].router == "router1"
+    # a bus without an entry of its own takes the bare core's
+    assert cli.main([*base, "--bus", "wishbone"]) == 0
+    assert seen["cfg"].router == "router1"
     capsys.readouterr()
 
 

@@ -522,9 +522,11 @@ def test_default_set_progress_and_summary(tmp_path, capsys, monkeypatch):
     cli.main([*argv, "-o", str(out)])
     assert [s[3] for s in seen] == [99.0] * 5
     assert [s[5] for s in seen] == ["sa"] * 5
-    # without --router every run keeps its own: the ECP5 runs router1, the iCE40 run router2
-    ecp5 = synth_cmd.ECP5_ROUTER
-    assert [s[2] for s in seen] == [ecp5, ecp5, "router2", ecp5, ecp5]
+    # without --router every run keeps its own: the ECP5 runs router1 (but the AXI-wrapped
+    # EIE router2), the iCE40 run router2
+    ecp5, axi_eie = synth_cmd.ECP5_ROUTER, synth_cmd.ECP5_AXI_EIE_ROUTER
+    assert (ecp5, axi_eie) == ("router1", "router2")
+    assert [s[2] for s in seen] == [ecp5, ecp5, "router2", axi_eie, ecp5]
 
 
 def test_unrouted_run_reports_the_placement_estimate(tmp_path):

@@ -77,7 +77,7 @@ _BRAM_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 3
 #: over :data:`CANDIDATES`; EIE LUT: ABC's LUTs times a ratio, :data:`TWO_STEP`).
 FEATURES: dict[str, dict[str, tuple[str, ...]]] = {
     "eie": {
-        "abc_lut": ("1", "pes", "pes*acc", "pes*skip", "pes*fifo", "pes*dec_mux"),
+        "abc_lut": ("1", "pes", "pes*acc", "pes*skip", "pes*merge", "pes*fifo", "pes*dec_mux"),
         "lut": ("abc_lut",),
         "ff": ("1", "pes", "pes*acc", "pes*skip", "pes*merge", "pes*fifo", "dec_regs"),
         "dsp": ("1", "pes"),

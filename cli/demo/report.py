@@ -47,9 +47,11 @@ def find_fmax(
     """The Fmax ``make synth`` measured for ``core``, or ``None`` when no synthesis ran.
 
     Reads the per-run ``report.json`` files of :mod:`accelgen.synth` under ``build/synth``
-    (``{"design": ..., "target": ..., "design_config": ..., "timing": {"fmax_mhz": ...}}``).
-    A run of the same core configuration (``config``, the core's ``to_json()``) is preferred,
-    then an ECP5 run, then any; ties go to the first path in sorted order.
+    (``{"design": ..., "top": ..., "target": ..., "design_config": ..., "timing": {"fmax_mhz":
+    ...}}``), the bare core's runs only (top ``<core>_top``; the default set's bus-wrapped runs,
+    ``<core>_axi``, are another design). A run of the same core configuration (``config``, the
+    core's ``to_json()``) is preferred, then an ECP5 run, then any; ties go to the first path in
+    sorted order.
 
     Returns
     -------
@@ -67,6 +69,9 @@ def find_fmax(
                 continue
             if not isinstance(data, dict) or data.get("design") != core:
                 continue
+            top = data.get("top")
+            if isinstance(top, str) and not top.endswith("_top"):
+                continue  # the core behind a bus wrapper (<core>_axi, <core>_wb): not the core's
             fmax = (data.get("timing") or {}).get("fmax_mhz")
             if not isinstance(fmax, (int, float)) or fmax <= 0:
                 continue

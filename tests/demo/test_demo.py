@@ -119,6 +119,20 @@ def test_find_fmax_prefers_same_config_then_ecp5(tmp_path):
     assert find_fmax("diannao", None, roots=[tmp_path])["fmax_mhz"] == 70.0
 
 
+def test_find_fmax_ignores_the_bus_wrapped_runs(tmp_path):
+    """`make synth` also synthesizes the cores behind their AXI wrapper (``eie-n4-axi-ecp5``,
+    sorted before ``eie-n4-ecp5``); that Fmax is the wrapped design's, not the core's."""
+    write_synth_report(tmp_path / "eie-n4-axi-ecp5", "eie", "ecp5", {"n_pes": 4}, 74.66)
+    write_synth_report(tmp_path / "eie-n4-ecp5", "eie", "ecp5", {"n_pes": 4}, 104.32)
+    for name, top in (("eie-n4-axi-ecp5", "eie_axi"), ("eie-n4-ecp5", "eie_top")):
+        path = tmp_path / name / "report.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "top": top}))
+    got = find_fmax("eie", {"n_pes": 8}, roots=[tmp_path])
+    assert got["fmax_mhz"] == 104.32 and got["path"].endswith("eie-n4-ecp5/report.json")
+    (tmp_path / "eie-n4-ecp5" / "report.json").unlink()
+    assert find_fmax("eie", {"n_pes": 4}, roots=[tmp_path]) is None
+
+
 @pytest.fixture(scope="module")
 def golden_subset():
     """The demo's first 20 test images and the golden outputs, computed here independently."""

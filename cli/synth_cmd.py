@@ -54,8 +54,8 @@ ECP5_PNR_TIMEOUT_S = 7200.0
 # minutes of nextpnr) where router2 gave 91.36 / 79.01 MHz (docs/synth.md).
 ECP5_ROUTER = "router1"
 # ... except the AXI-wrapped EIE: router1 did not route it within 30 minutes (2026-12-06, seed 1:
-# ~500 arcs left, no longer falling), router2 routed it in 2-3 minutes of nextpnr at seeds 1-3
-# (docs/synth.md, "The AXI-wrapped cores").
+# ~500 arcs left, no longer falling); router2 routed it in about 2 minutes of nextpnr at seeds
+# 1 and 2 and diverged at seed 3 (docs/synth.md, "The AXI-wrapped EIE: router2").
 ECP5_AXI_EIE_ROUTER = "router2"
 
 # (directory, design, config overrides, synthesis options): the set `make synth` runs. The
@@ -129,11 +129,14 @@ def single_run_defaults(design: str, target: str, bus: str = "native") -> dict[s
     router1; the AXI-wrapped EIE: router2), else those of the bare core, and
     :data:`SINGLE_RUN_PNR_TIMEOUT_S`."""
     opts: dict[str, Any] = {"pnr_timeout_s": SINGLE_RUN_PNR_TIMEOUT_S}
-    runs = [r for _, d, _, r in DEFAULT_SET if d == design and r.get("target") == target]
-    same_bus = [r for r in runs if r.get("bus", "native") == bus]
-    bare = [r for r in runs if "bus" not in r]
-    for run_opts in (same_bus or bare)[:1]:
-        opts.update({k: run_opts[k] for k in ("router", "placer") if k in run_opts})
+    # the set's entry for this core and target per bus (reversed: the first one wins)
+    by_bus = {
+        r.get("bus", "native"): r
+        for _, d, _, r in reversed(DEFAULT_SET)
+        if d == design and r.get("target") == target
+    }
+    run_opts = by_bus.get(bus) or by_bus.get("native", {})
+    opts.update({k: run_opts[k] for k in ("router", "placer") if k in run_opts})
     return opts
 
 

@@ -48,11 +48,11 @@ def _measure(go: Callable[[], Any], verilog: str, toplevel: str, simulator: str)
     from ..sim import runner
 
     _, build_s = _timed(lambda: runner.build(verilog, toplevel=toplevel, simulator=simulator))
-    res, first = _timed(go)
-    res2, second = _timed(go)
-    if int(res.cycles.sum()) != int(res2.cycles.sum()):
+    (res, first), (res2, second) = _timed(go), _timed(go)
+    cycles = int(res.cycles.sum())
+    if int(res2.cycles.sum()) != cycles:
         raise RuntimeError(f"{toplevel} on {simulator}: the two runs counted different cycles")
-    return {"cycles": int(res.cycles.sum()), "build_s": build_s, "run_s": min(first, second)}
+    return {"cycles": cycles, "build_s": build_s, "run_s": min(first, second)}
 
 
 def _speed_eie(ctx: BenchContext, simulator: str) -> dict[str, Any]:
@@ -65,9 +65,10 @@ def _speed_eie(ctx: BenchContext, simulator: str) -> dict[str, Any]:
     def go():
         return api.simulate([s.layer], s.x, config=config, simulator=simulator, progress=False)
 
-    verilog = cores.get("eie").verilog(config)
+    core = cores.get("eie")
+    verilog = core.verilog(config)
     ctx.save_artifacts("eie_speed_n8", config, verilog)
-    return _measure(go, verilog, "eie_top", simulator)
+    return _measure(go, verilog, core.verilog_name, simulator)
 
 
 def _speed_diannao(ctx: BenchContext, simulator: str) -> dict[str, Any]:
@@ -82,9 +83,10 @@ def _speed_diannao(ctx: BenchContext, simulator: str) -> dict[str, Any]:
     def go():
         return api.simulate_cases([([layer], x[None])], config=config, simulator=simulator)[0]
 
-    verilog = cores.get("diannao").verilog(config)
+    core = cores.get("diannao")
+    verilog = core.verilog(config)
     ctx.save_artifacts("diannao_speed_tn8", config, verilog)
-    return _measure(go, verilog, "diannao_top", simulator)
+    return _measure(go, verilog, core.verilog_name, simulator)
 
 
 def section_speed(ctx: BenchContext) -> Section:

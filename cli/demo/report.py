@@ -48,16 +48,19 @@ def find_fmax(
 
     Reads the per-run ``report.json`` files of :mod:`accelgen.synth` under ``build/synth``
     (``{"design": ..., "top": ..., "target": ..., "design_config": ..., "timing": {"fmax_mhz":
-    ...}}``), the bare core's runs only (top ``<core>_top``; the default set's bus-wrapped runs,
-    ``<core>_axi``, are another design). A run of the same core configuration (``config``, the
-    core's ``to_json()``) is preferred, then an ECP5 run, then any; ties go to the first path in
-    sorted order.
+    ...}}``), the bare core's runs only (its registered top, ``eie_top``; the default set's
+    bus-wrapped runs, ``<core>_axi``, are another design; reports without ``top`` count). A
+    run of the same core configuration (``config``, the core's ``to_json()``) is preferred, then
+    an ECP5 run, then any; ties go to the first path in sorted order.
 
     Returns
     -------
     dict or None
         ``fmax_mhz``, ``target``, ``device``, ``design_config``, ``same_config`` and ``path``.
     """
+    from .. import cores
+
+    bare_top = cores.get(core).verilog_name
     found = []
     for root in roots if roots is not None else _synth_roots():
         if not root.is_dir():
@@ -69,8 +72,7 @@ def find_fmax(
                 continue
             if not isinstance(data, dict) or data.get("design") != core:
                 continue
-            top = data.get("top")
-            if isinstance(top, str) and not top.endswith("_top"):
+            if data.get("top", bare_top) != bare_top:
                 continue  # the core behind a bus wrapper (<core>_axi, <core>_wb): not the core's
             fmax = (data.get("timing") or {}).get("fmax_mhz")
             if not isinstance(fmax, (int, float)) or fmax <= 0:

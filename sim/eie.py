@@ -211,6 +211,7 @@ def _run_native(config: EIEConfig, jobs: Sequence[Job]) -> list[EIEResult]:
         n_pes=config.n_pes,
         act_bits=config.act_bits,
         memory_map=MemoryMap(config).to_json(),
+        max_layers=config.max_layers,
     )
     return _results(out, len(jobs))
 

@@ -76,8 +76,8 @@ __all__ = [
 ENGINES = ("cocotb", "native")
 HARNESS = Path(__file__).with_name("native_harness.cpp")
 MAGIC = 0x484E4741  # "AGNH"
-VERSION = 1
-OP_END, OP_WRITE, OP_READ, OP_RUN, OP_FLUSH = 0, 1, 2, 3, 4
+VERSION = 2
+OP_END, OP_WRITE, OP_READ, OP_RUN, OP_FLUSH, OP_READ_AT = 0, 1, 2, 3, 4, 5
 CORE_MACROS = {"eie": "ACCELGEN_CORE_EIE", "diannao": "ACCELGEN_CORE_DIANNAO"}
 #: the buses the harness drives: the core's own host port, or the AXI wrapper through its header
 BUSES = ("native", "axi")
@@ -105,6 +105,8 @@ class NativeStats:
     the wall time of the harness process as seen from Python."""
 
     edges: int = 0
+    #: edges at which the harness's PE gating ran only the PEs a host access addressed (EIE)
+    gated_edges: int = 0
     loop_s: float = 0.0
     cpu_s: float = 0.0
     wall_s: float = 0.0
@@ -210,6 +212,7 @@ def build_native(
     if bus == "axi" and not header:
         raise ValueError("the native AXI harness needs the core's C header")
     opt = _native_opt()
+    check = os.environ.get("ACCELGEN_NATIVE_GATE_CHECK", "") == "1"
     harness = HARNESS.read_text()
     # the key: the core's Verilog as given and this module's source (which decides the text
     # built from it, :func:`native_text`, and the build), so a hit costs no rewriting
@@ -218,6 +221,7 @@ def build_native(
         bus,
         toplevel,
         opt,
+        "gate-check" if check else "",
         _verilator_version(),
         harness,
         header,
@@ -237,6 +241,8 @@ def build_native(
         shared = shared_instances_config(verilog_text)
         top = toplevel
         defines = [f"-D{CORE_MACROS[core]}"]
+        if check:
+            defines.append("-DACCELGEN_GATE_CHECK")
         if bus == "native":
             verilog_text, top = reset_wrapper(verilog_text, toplevel)
             if top != toplevel:
@@ -289,6 +295,9 @@ def build_native(
             if proc.returncode == 0:
                 patched = patch_ico_skip(bdir)
                 log.write(f"accelgen: input-combinational skip {'on' if patched else 'off'}\n")
+                if core == "eie" and bus == "native":
+                    gated = patch_pe_gating(bdir)
+                    log.write(f"accelgen: PE gating {'on' if gated else 'off'}\n")
                 log.flush()
                 proc = subprocess.run(make, cwd=bdir, env=env, stdout=log, stderr=subprocess.STDOUT)
         if proc.returncode != 0 or not exe.exists():
@@ -762,6 +771,7 @@ def _next_state_module(text: str) -> str:
                 body, resets, nba = blocks[clk]
                 out.append(f"  always @(posedge {_sp(clk)}) begin\n")
                 out += body
+                out += _write_holds(text, moves, clk)
                 for r, assigns in resets.items():
                     out.append(f"    if ({_sp(r)}) begin\n")
                     out += [f"      {a}\n" for a in assigns]
@@ -771,6 +781,61 @@ def _next_state_module(text: str) -> str:
         pos = end
     out.append(text[pos:])
     return "".join(out)
+
+
+# a memory write as :func:`memory_writes_without_branches` writes it, and as Yosys does
+_MASKED_WRITE = re.compile(
+    rf"^    ({_NAME}) ?\[({_NAME}) ?\] <= \(\{{ \d+\{{ ({_NAME}) ?\}} \}} & \(({_NAME}) ?\)\) "
+    rf"\| \(\{{ \d+\{{ ~({_NAME}) ?\}} \}} & ({_NAME}) ?\[({_NAME}) ?\]\);$",
+    re.M,
+)
+_IF_WRITE = re.compile(
+    rf"^    if \(({_NAME}) ?\)\n      ({_NAME}) ?\[({_NAME}) ?\] <= ({_NAME}) ?;$", re.M
+)
+
+
+def _write_holds(text: str, moves, clk: str) -> list[str]:
+    """Statements that keep a registered write port's address and data registers when the
+    port's registered enable is not set (part of :func:`next_state_in_clocked_blocks`).
+
+    EIE's register files register each write (``wr.addr``, ``wr.data``, ``wr.en`` load every
+    cycle from the port's inputs) and write the memory at the next edge if ``wr.en``. The
+    address and data registers therefore follow the parent's shared write bus even in a PE
+    that is not written, and such a PE's state changes on every host write. In the native
+    model they load only when the enable's next value is set: they are read by nothing but
+    that memory write, which uses them only while the enable is set, and the enable is set
+    only at an edge after one at which they loaded, so every write is the same. With it a PE
+    that is not addressed keeps its whole state during the host's activation writes, which
+    the harness's PE gating relies on (:func:`patch_pe_gating`). Only a write whose memory
+    index, data and enable are plain registers moved into ``clk``'s block, with index and data
+    used nowhere else in the module, gets a hold.
+    """
+    temp = {k.group(2).strip(): k.group(3).strip() for k, _ in moves if k.group(1).strip() == clk}
+    widths = _widths(text)
+    # (enable, index, data, uses of the index in the write)
+    writes = [
+        (m[3], m[2], m[4], 2)
+        for m in _MASKED_WRITE.finditer(text)
+        if m[3] == m[5] and m[1] == m[6] and m[2] == m[7]
+    ]
+    writes += [(m[1], m[3], m[4], 1) for m in _IF_WRITE.finditer(text)]
+    holds = []
+    for en, addr, data, in_write in writes:
+        en, addr, data = en.strip(), addr.strip(), data.strip()
+        if not all(n in temp for n in (en, addr, data)) or len({en, addr, data}) != 3:
+            continue
+        # used in the declaration, the register's assignment and the write only
+        if len(_token(addr).findall(text)) != 2 + in_write:
+            continue
+        if len(_token(data).findall(text)) != 3:
+            continue
+        # as masks (no branch: the PEs share this code, each with its own enable)
+        for reg in (addr, data):
+            w, t, e = widths[reg], _sp(temp[reg]), _sp(temp[en])
+            holds.append(
+                f"    {t}= ({{ {w}{{ {e}}} }} & {t}) | ({{ {w}{{ ~{e}}} }} & {_sp(reg)});\n"
+            )
+    return holds
 
 
 _MEM_DECL = re.compile(rf"^  reg (?:\[(\d+):(\d+)\] )?({_NAME}) ?\[\d+:\d+\];$", re.M)
@@ -1046,6 +1111,87 @@ def patch_ico_skip(bdir: Path) -> bool:
     return False
 
 
+_EVAL_NBA = "void Vtop___024root___eval_nba(Vtop___024root* vlSelf) {"
+_PE_CALL = re.compile(
+    r"^( +)(Vtop_eie_pe___nba_sequent__\w+?)\(\(&vlSymsp->(\w+?__DOT__pe(\d+))\)\);$", re.M
+)
+#: The checking variant of the gate (``ACCELGEN_NATIVE_GATE_CHECK=1``; tests): the gated PE's
+#: sequential code runs anyway and the harness fails if it changed any byte of the PE.
+_GATE_CHECK = """
+#ifdef ACCELGEN_GATE_CHECK
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+template <typename T>
+static void accelgen_gate_check(unsigned k, void (*f)(T*), T* pe) {
+    static unsigned char before[sizeof(T)];
+    std::memcpy(before, static_cast<void*>(pe), sizeof(T));
+    f(pe);
+    if (std::memcmp(before, static_cast<void*>(pe), sizeof(T)) != 0) {
+        std::fprintf(stderr, "accelgen native harness: PE %u changed state at a gated edge\\n", k);
+        std::exit(1);
+    }
+}
+#endif
+"""
+
+
+def patch_pe_gating(bdir: Path) -> bool:
+    """Let the EIE harness skip the code of the PEs that a host access leaves as they are.
+
+    During the host's activation writes and output reads (a third of the clock edges of the
+    bench's batch) the core is idle and at most one PE changes per edge, yet Verilator runs
+    every PE's code at every edge. The patch makes each PE's calls of its functions in the
+    model's NBA phase (``eie_pe``'s ``..._nba_sequent__...``: its clocked blocks, and its
+    combinational logic that depends on its state) conditional on the harness's
+    ``accelgen_pe_cur`` / ``accelgen_pe_prev`` (``native_harness.cpp``, PE gating), which it
+    sets from the stream's marks (:func:`_gate_marks`) for an edge at which the other PEs
+    keep their state; what of their inputs changes there (the shared write address and data,
+    the read address) reaches logic of the input-combinational phase (not gated) or logic
+    that the state-dependent code uses only under an enable that is off. Built with
+    ``-DACCELGEN_GATE_CHECK`` (``ACCELGEN_NATIVE_GATE_CHECK=1``, the tests) the skipped code
+    runs anyway and the harness fails if it changed any byte of the PE. Returns False,
+    leaving the model as generated, when the generated code is not the expected shape: the
+    harness is then correct, only slower.
+    """
+    for f in sorted(bdir.glob("Vtop___024root__*.cpp")):
+        if f.name.endswith("__Slow.cpp"):
+            continue
+        text = f.read_text()
+        i = text.find(_EVAL_NBA)
+        if i < 0:
+            continue
+        k = text.find("\n}\n", i)
+        body = text[i:k]
+        calls = list(_PE_CALL.finditer(body))
+        per_function: dict[str, list[str]] = {}
+        for c in calls:
+            per_function.setdefault(c[2], []).append(c[4])
+        pes = {c[4] for c in calls}
+        # every function called once per PE, for every PE
+        if not calls or any(sorted(v) != sorted(pes) for v in per_function.values()):
+            return False
+
+        def gate(c: re.Match) -> str:
+            ind, fn, inst, pe = c[1], c[2], c[3], int(c[4])
+            call = f"{fn}((&vlSymsp->{inst}));"
+            me = f"{pe + 1}U"
+            cond = f"accelgen_pe_cur == 0U || accelgen_pe_cur == {me} || accelgen_pe_prev == {me}"
+            return (
+                f"{ind}if ({cond}) {call}\n"
+                f"#ifdef ACCELGEN_GATE_CHECK\n"
+                f"{ind}else accelgen_gate_check({pe}U, {fn}, &vlSymsp->{inst});\n"
+                f"#endif"
+            )
+
+        body = _PE_CALL.sub(gate, body)
+        head = "extern unsigned int accelgen_pe_cur;\nextern unsigned int accelgen_pe_prev;\n"
+        text = text[:i] + head + _GATE_CHECK + body + text[k:]
+        f.write_text(text)
+        return True
+    return False
+
+
 def build_seconds(exe: Path) -> float | None:
     """Wall seconds the (cold) build of a harness took, from its cache stamp."""
     try:
@@ -1129,12 +1275,21 @@ class Stream:
             self._u32(OP_WRITE, len(addr))
             self.parts.append(self._records(addr, data, sel))
 
-    def read(self, addrs) -> int:
-        """Pipelined reads; returns the number of values queued (``r`` words each)."""
+    def read(self, addrs, sel=None) -> int:
+        """Pipelined reads; returns the number of values queued (``r`` words each).
+
+        ``sel`` (per address, as a write record's; EIE: 1 + the PE read, for the harness's PE
+        gating) makes it a ``READ_AT`` command."""
         a = _addresses(addrs)
         if len(a):
-            self._u32(OP_READ, len(a))
-            self.parts.append(a.astype("<u4").tobytes())
+            if sel is None:
+                self._u32(OP_READ, len(a))
+                self.parts.append(a.astype("<u4").tobytes())
+            else:
+                pairs = np.zeros((len(a), 2), dtype="<u4")
+                pairs[:, 0], pairs[:, 1] = a, sel
+                self._u32(OP_READ_AT, len(a))
+                self.parts.append(pairs.tobytes())
             self.reply_words += len(a) * self.r
         return len(a)
 
@@ -1151,7 +1306,7 @@ class Stream:
 
     def end(self) -> None:
         self._u32(OP_END)
-        self.reply_words += 6
+        self.reply_words += 8
 
     def take(self) -> bytes:
         data = b"".join(self.parts)
@@ -1191,9 +1346,10 @@ class Replies:
         return tuple(counters)  # type: ignore[return-value]
 
     def end(self, wall_s: float) -> NativeStats:
-        e0, e1, t0, t1, c0, c1 = (int(v) for v in self.take(6))
+        e0, e1, t0, t1, c0, c1, g0, g1 = (int(v) for v in self.take(8))
         stats = NativeStats(
             edges=e0 | e1 << 32,
+            gated_edges=g0 | g1 << 32,
             loop_s=(t0 | t1 << 32) * 1e-9,
             cpu_s=(c0 | c1 << 32) * 1e-9,
             wall_s=wall_s,
@@ -1302,6 +1458,34 @@ class NativeProcess:
 
 
 # ------------------------------------------------------------------------------------ EIE
+#: A host access's mark for PE gating (``native_harness.cpp``): it may change every PE but
+#: leaves them settled.
+GATE_ALL = 0xFFFFFFFF
+
+
+def _gate_marks(inputs: int, outputs: int, n_pes: int, max_layers: int):
+    """The PE-gating marks of EIE's activation writes and output reads (``sel``, the harness's
+    PE gating), in the order ``run_eie`` issues them.
+
+    Element ``j`` of the input or output is row ``j // N`` of PE ``j mod N`` (``MemoryMap``, ACT
+    region). An activation write changes that PE only (its register file, through the
+    registered write port). An output read makes every PE read the addressed row of its source
+    file (the read enable and address are the top's, shared) and register it a cycle later
+    (``src_q``), so a read of the row that the previous two reads read changes no PE: marked
+    1 + its PE; the others ``GATE_ALL``. With more than one layer descriptor (``max_layers``;
+    0: not known) every read also moves the PEs' counter-memory read address (the read's low
+    offset bits): reads are then not marked (None).
+    """
+    act = (np.arange(inputs) % n_pes + 1).astype(np.uint32)
+    if max_layers != 1:
+        return act, None
+    rows = np.arange(outputs) // n_pes
+    same = np.zeros(outputs, dtype=bool)
+    same[2:] = (rows[2:] == rows[1:-1]) & (rows[1:-1] == rows[:-2])
+    out = np.where(same, np.arange(outputs) % n_pes + 1, GATE_ALL).astype(np.uint32)
+    return act, out
+
+
 @dataclass
 class EIENativeJob:
     """One network load and its batch, as :func:`accelgen.sim.eie.run_jobs` prepares it."""
@@ -1322,6 +1506,7 @@ def run_eie(
     n_pes: int,
     act_bits: int,
     memory_map: dict,
+    max_layers: int = 0,
     keep: bool = False,
     bus: str = "native",
     header: str = "",
@@ -1333,7 +1518,8 @@ def run_eie(
     outputs, then the total / per-layer cycle counters and the per-PE busy/starved words.
     ``bus="axi"``: ``verilog_text`` is ``eie_axi`` and the harness is the C host of its bus
     (``header``: ``accelgen_eie.h``); the ``CYCLES`` register read after each run must equal
-    the total-cycles word read through the window.
+    the total-cycles word read through the window. ``max_layers``: the core's
+    (``EIEConfig.max_layers``; 0: not known), for the marks of PE gating (:func:`_gate_marks`).
     """
     exe = build_native(verilog_text, toplevel=toplevel, core="eie", bus=bus, header=header)
     mm = memory_map
@@ -1351,11 +1537,12 @@ def run_eie(
         stat_pe = (mm["stats"] | (k[None, :] << mm["layer_bits"]) | li[:, None]).reshape(-1)
         stats = np.concatenate([[mm["ctrl"]], stat_layer, stat_pe]).astype(np.uint64)
         zeros = np.zeros((xs.shape[1], 1), dtype=np.uint64)
+        act_sel, out_sel = _gate_marks(xs.shape[1], job.out, n_pes, max_layers)
         for x in xs:
             data = np.concatenate([(x & mask).astype(np.uint64)[:, None], zeros], axis=1)
-            s.write(act, data)
+            s.write(act, data, act_sel)
             s.run(job.timeout)
-            s.read(out_addr)
+            s.read(out_addr, out_sel)
             s.read(stats)
         plan.append((xs.shape[0], job.out, job.layers))
     s.end()

@@ -9,14 +9,17 @@
 // Stream format (little-endian 32-bit words; docs/developing.md "Native simulation engine"):
 //   header   MAGIC, VERSION, W (words per write-data value), R (words per read-data value)
 //   WRITE n  then n records {addr, sel, data[W]}: one record per clock edge with the write
-//            enable high (sel drives host_sel on DianNao and is ignored on EIE); then we = 0.
+//            enable high (sel drives host_sel on DianNao; on EIE it marks the write for PE
+//            gating, below); then we = 0.
 //   READ n   then n addresses: pipelined reads; the n read values (R words each) are queued.
+//   READ_AT n  then n pairs {addr, sel}: as READ, sel as a write record's (PE gating on EIE).
 //   RUN t n  then n write records as for WRITE: pulse start, wait for done (at most t edges),
 //            writing the n records concurrently from the start edge on (DianNao's double-buffer
 //            prefetch; then the remaining records are written after done). Queues
 //            {status, cycles, nfu_busy, stalls} (status 0 ok, 1 timeout; counters 0 on EIE).
 //   FLUSH    write the queued replies to stdout.
-//   END      queue {edges lo, hi, wall ns lo, hi, CPU ns lo, hi} of the run, flush, exit 0.
+//   END      queue {edges lo, hi, wall ns lo, hi, CPU ns lo, hi, gated edges lo, hi} of the
+//            run (gated: edges with PE gating on), flush, exit 0.
 // Errors: one line on stderr, exit status 1.
 //
 // With ``-DACCELGEN_BUS_AXI`` the model is the AXI-wrapped core (``<core>_axi``, docs/bus.md) and
@@ -75,8 +78,8 @@
 namespace {
 
 constexpr uint32_t MAGIC = 0x484E4741;  // "AGNH"
-constexpr uint32_t VERSION = 1;
-enum Op : uint32_t { END = 0, WRITE = 1, READ = 2, RUN = 3, FLUSH = 4 };
+constexpr uint32_t VERSION = 2;
+enum Op : uint32_t { END = 0, WRITE = 1, READ = 2, RUN = 3, FLUSH = 4, READ_AT = 5 };
 
 // Words of a Verilated port: CData..IData 1, QData 2, VlWide<N> N.
 template <typename T>
@@ -153,6 +156,21 @@ unsigned char accelgen_ico_skip = 0;
 // single-threaded models). Weak: null when the model is unpatched, then eval() is called.
 void accelgen_eval(Vtop___024root* vlSelf) __attribute__((weak));
 
+// PE gating, read by the model when accelgen.sim.native could patch it (EIE on its own port,
+// ``patch_pe_gating``): a clock edge with ``accelgen_pe_cur`` = 1 + k runs the code of PEs k
+// and ``accelgen_pe_prev`` - 1 only (the others' is skipped); 0 runs every PE. The stream
+// marks each host access (a write record's sel, a READ_AT pair's sel): 0, it may change any
+// PE; ``GATE_ALL``, it may change every PE but leaves them settled (EIE's first two output
+// reads of a register-file row); 1 + k, it changes PE k only (an activation write; an output
+// read of a row already read twice). The harness gates an edge marked 1 + k after at least
+// ``GATE_SETTLE`` consecutive marked edges (the edges since the last run, other access or
+// reset have let every PE settle), with ``accelgen_pe_prev`` the previous edge's mark (the
+// PE whose registered register-file write lands now). A PE skipped so keeps its whole state
+// (in the native model: ``next_state_in_clocked_blocks``' write holds); a build with
+// ``-DACCELGEN_GATE_CHECK`` runs the skipped code anyway and fails if it changed anything.
+unsigned int accelgen_pe_cur = 0;
+unsigned int accelgen_pe_prev = 0;
+
 namespace {
 
 [[noreturn]] void fail(const char* msg, unsigned long long v = 0) {
@@ -168,8 +186,12 @@ class Clocked {
 
     // One clock edge; ``quiet``: no input changed since the previous eval() (see
     // accelgen_ico_skip).
-    void tick(bool quiet = false) {
+    // ``target``: this edge's mark (see PE gating)
+    void tick(bool quiet = false, uint32_t target = 0) {
         accelgen_ico_skip = quiet;
+        accelgen_pe_cur = target && target != GATE_ALL && settled_ >= GATE_SETTLE ? target : 0;
+        accelgen_pe_prev = target_;
+        gated_ += accelgen_pe_cur != 0;
         top_->clk = 1;
         if (accelgen_eval && evaluated_) {
             accelgen_eval(top_->rootp);
@@ -188,14 +210,23 @@ class Clocked {
             top_->eval();
         }
         ++edges_;
+        settled_ = target ? settled_ + 1 : 0;
+        target_ = target;
     }
 
     uint64_t edges() const { return edges_; }
+    uint64_t gated() const { return gated_; }
 
    protected:
     std::unique_ptr<Vtop> top_;
     uint64_t edges_ = 0;
     bool evaluated_ = false;
+    // PE gating: consecutive marked edges, and the previous edge's mark
+    static constexpr uint32_t GATE_SETTLE = 32;
+    static constexpr uint32_t GATE_ALL = 0xFFFFFFFFu;
+    uint32_t settled_ = 0;
+    uint32_t target_ = 0;
+    uint64_t gated_ = 0;
 };
 
 #if !defined(ACCELGEN_BUS_AXI)
@@ -240,12 +271,18 @@ class Harness : public Clocked {
     void write(const uint32_t* recs, uint32_t n) {
         for (uint32_t i = 0; i < n; ++i) {
             drive_write(recs + i * REC);
+#if defined(ACCELGEN_CORE_EIE)
+            tick(false, recs[i * REC + 1]);
+#else
             tick();
+#endif
         }
         top_->P_WE = 0;
     }
 
-    void read(const uint32_t* addrs, uint32_t n, std::vector<uint32_t>& out) {
+    // ``targets`` (or null): per address, as a write record's sel (PE gating on EIE)
+    void read(const uint32_t* addrs, uint32_t n, std::vector<uint32_t>& out,
+              const uint32_t* targets = nullptr) {
         if (n == 0) return;
         std::size_t base = out.size();
         out.resize(base + std::size_t(n) * R);
@@ -255,7 +292,9 @@ class Harness : public Clocked {
         // rvalid and rdata are registers, so the sample needs no eval() after re/raddr change.
         uint32_t issued = 0, got = 0, idle = 0;
         while (got < n) {
+            uint32_t target = 0;
             if (issued < n) {
+                target = targets ? targets[issued] : 0;
                 top_->raddr = addrs[issued++];
                 top_->re = 1;
             } else {
@@ -267,7 +306,7 @@ class Harness : public Clocked {
             } else if (++idle > 64) {
                 fail("no rvalid for 64 cycles while reading address", addrs[got]);
             }
-            tick();
+            tick(false, target);
         }
         top_->re = 0;
 #else
@@ -405,7 +444,8 @@ class Harness : public Clocked {
         }
     }
 
-    void read(const uint32_t* addrs, uint32_t n, std::vector<uint32_t>& out) {
+    void read(const uint32_t* addrs, uint32_t n, std::vector<uint32_t>& out,
+              const uint32_t* = nullptr) {
         std::size_t base = out.size();
         out.resize(base + std::size_t(n) * R);
         uint32_t* dst = out.data() + base;
@@ -666,7 +706,7 @@ int main(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     uint64_t cpu0 = cpu_ns();
     h.reset();
-    std::vector<uint32_t> out;
+    std::vector<uint32_t> out, addrs, targets;
     for (;;) {
         uint32_t op = in.word();
         switch (op) {
@@ -678,6 +718,18 @@ int main(int argc, char** argv) {
             case READ: {
                 uint32_t n = in.word();
                 h.read(in.words(n), n, out);
+                break;
+            }
+            case READ_AT: {
+                uint32_t n = in.word();
+                const uint32_t* pairs = in.words(std::size_t(n) * 2);
+                addrs.resize(n);
+                targets.resize(n);
+                for (uint32_t i = 0; i < n; ++i) {
+                    addrs[i] = pairs[2 * i];
+                    targets[i] = pairs[2 * i + 1];
+                }
+                h.read(addrs.data(), n, out, targets.data());
                 break;
             }
             case RUN: {
@@ -693,9 +745,10 @@ int main(int argc, char** argv) {
                                        std::chrono::steady_clock::now() - t0)
                                        .count());
                 uint64_t cpu = cpu_ns() - cpu0;
-                uint64_t e = h.edges();
+                uint64_t e = h.edges(), g = h.gated();
                 out.insert(out.end(), {uint32_t(e), uint32_t(e >> 32), uint32_t(ns),
-                                       uint32_t(ns >> 32), uint32_t(cpu), uint32_t(cpu >> 32)});
+                                       uint32_t(ns >> 32), uint32_t(cpu), uint32_t(cpu >> 32),
+                                       uint32_t(g), uint32_t(g >> 32)});
                 flush(out);
                 return 0;
             }

@@ -57,6 +57,92 @@ def test_native_pes_share_one_copy_of_code():
     assert defined and len(defined) < config.n_pes, sorted(defined)
 
 
+def _gate_checked_run(monkeypatch, name: str, seed: int):
+    """The bit-exact cases of ``name`` on the gate-checking build (every gated PE's code runs
+    anyway and the harness fails if it changed the PE)."""
+    monkeypatch.setenv("ACCELGEN_NATIVE_GATE_CHECK", "1")
+    config = CONFIGS[name]
+    cases = build_cases(config, seed=seed)
+    jobs = [Job(build_image(layers, config), x) for _, layers, x in cases]
+    return config, cases, run_jobs(config, jobs, engine="native")
+
+
+# the n4 build (three layers, 24-bit accumulators) and every option with the decoupled
+# broadcast; the other builds in the slow suite
+@pytest.mark.parametrize(
+    "name",
+    ["n4", "n8sfd"]
+    + [pytest.param(n, marks=pytest.mark.slow) for n in ("n1", "n2", "n8", "n8s", "n8sf", "n4nm")],
+)
+def test_native_pe_gating_keeps_every_state(monkeypatch, name):
+    """PE gating (native.patch_pe_gating) skips the PEs a host access does not address; on
+    the checking build no skipped PE would have changed, and the results are the golden ones."""
+    config, cases, results = _gate_checked_run(monkeypatch, name, seed=sorted(CONFIGS).index(name))
+    stats = native.last_stats()
+    assert 0 < stats.gated_edges < stats.edges  # gating ran
+    exe = native.build_native(verilog(config), toplevel=TOP_MODULE, core="eie")
+    assert "PE gating on" in (exe.parent / "build.log").read_text()
+    for (case, layers, x), res in zip(cases, results, strict=True):
+        gold = run_eie(layers, x, num=config.numerics, n_pes=config.n_pes)[-1]
+        np.testing.assert_array_equal(res.y, gold, err_msg=f"{name}/{case}")
+        model = predict_for(layers, x, config)
+        np.testing.assert_array_equal(res.cycles, model.cycles, err_msg=f"{name}/{case}")
+
+
+# one layer descriptor: output reads are gated too (native._gate_marks)
+ONE_LAYER = CONFIGS["n8"].replace(max_layers=1)
+
+
+def _one_layer_run(monkeypatch):
+    from eie_cases import activations, random_layer
+
+    monkeypatch.setenv("ACCELGEN_NATIVE_GATE_CHECK", "1")
+    rng = np.random.default_rng(11)
+    layer = random_layer(rng, 128, 96, 0.3, relu=True)
+    x = activations(rng, 3, 96, 0.6)
+    res = run_jobs(ONE_LAYER, [Job(build_image([layer], ONE_LAYER), x)], engine="native")[0]
+    return layer, x, res
+
+
+def test_native_pe_gating_on_output_reads(monkeypatch):
+    """With one layer descriptor the output reads of a row already read twice are gated too:
+    more gated edges than the activation writes alone give, the results still the golden
+    ones, and the checking build finds no skipped PE that would have changed."""
+    layer, x, res = _one_layer_run(monkeypatch)
+    np.testing.assert_array_equal(res.y, run_eie([layer], x, num=ONE_LAYER.numerics)[-1])
+    np.testing.assert_array_equal(res.cycles, predict_for([layer], x, ONE_LAYER).cycles)
+    writes = len(x) * (96 - 32)  # each input's writes after the 32 settling ones
+    assert native.last_stats().gated_edges > writes
+
+
+@pytest.mark.parametrize("access", ["write", "read"])
+def test_native_gate_check_fails_on_a_wrong_mark(monkeypatch, access):
+    """The check can fail: a stream that names the wrong PE for each activation write, or marks
+    the first reads of a row as changing one PE only, gates a PE that changes, and the
+    checking build stops at that edge."""
+    n = ONE_LAYER.n_pes
+    if access == "write":
+        write = native.Stream.write
+
+        def wrong(self, addr, data, sel=None):
+            if sel is not None:
+                sel = np.asarray(sel) % n + 1  # the next PE's
+            write(self, addr, data, sel)
+
+        monkeypatch.setattr(native.Stream, "write", wrong)
+    else:
+        read = native.Stream.read
+
+        def wrong(self, addrs, sel=None):
+            if sel is not None:
+                sel = np.where(np.asarray(sel) == native.GATE_ALL, np.arange(len(sel)) % n + 1, sel)
+            return read(self, addrs, sel)
+
+        monkeypatch.setattr(native.Stream, "read", wrong)
+    with pytest.raises(runner.SimulationError, match=r"PE \d changed state at a gated edge"):
+        _one_layer_run(monkeypatch)
+
+
 @pytest.mark.parametrize("simulator", runner.default_simulators())
 @pytest.mark.parametrize("name", ["n4", "n8s"])
 def test_native_matches_cocotb(name, simulator):

@@ -6,9 +6,10 @@ warm-up run each, so the builds are cached), :data:`REPEATS` timed runs each, th
 time varied by up to 1.6x from run to run, and interference only ever adds time. The rows give
 the core cycles counted by the RTL's counters per second of wall time and of CPU time (this
 process and its simulator children), startup and host traffic included, and the
-native/cocotb ratios. The native engine also runs a longer batch (its fixed costs amortised)
-and, outside ``--quick``, the full-size synthetic Alex-7 (4096 x 4096, 9 % weights) on the
-64-PE RTL, checked against the golden outputs and the cycle model.
+native/cocotb ratios, and the share of the native engine's clock edges at which its PE
+gating ran only the addressed PEs (EIE). The native engine also runs a longer batch (its fixed
+costs amortised) and, outside ``--quick``, the full-size synthetic Alex-7 (4096 x 4096, 9 %
+weights) on the 64-PE RTL, checked against the golden outputs and the cycle model.
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ def _rows(ctx, workload) -> list[dict[str, Any]]:
             "speedup_wall": None,
             "speedup_cpu": None,
             "edges_per_cpu_s": None,
+            "gated_edges_pct": None,
             "native_build_s": None,
         }
         if engine == "cocotb":
@@ -122,6 +124,7 @@ def _rows(ctx, workload) -> list[dict[str, Any]]:
             row["speedup_wall"] = round(cycles / wall / base["wall"], 1)
             row["speedup_cpu"] = round(cycles / cpu / base["cpu"], 1)
             row["edges_per_cpu_s"] = round(stats.edges / stats.cpu_s) if stats.cpu_s else None
+            row["gated_edges_pct"] = round(100 * stats.gated_edges / stats.edges, 1)
         rows.append(row)
     exe = native.build_native(verilog(config), toplevel=_top(name), core=_core(name))
     rows[-1]["native_build_s"] = native.build_seconds(exe)

@@ -243,9 +243,8 @@ def simulate(
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
     layers = list(layers)
-    check_fits(layers, config)
+    image = build_image(layers, config)  # checks that the layers fit first (check_fits)
     xb = check_input(x, layers, config)
-    image = build_image(layers, config)
     parts: list[EIEResult] = []
     from tqdm import tqdm
 

@@ -1301,6 +1301,12 @@ class Stream:
             self.parts.append(self._records(bg_addr, bg_data, bg_sel))
         self.reply_words += 4
 
+    def extend(self, raw: bytes, reply_words: int) -> None:
+        """Append commands built elsewhere (``raw``, e.g. another stream's :meth:`take`) that
+        queue ``reply_words`` reply words."""
+        self.parts.append(raw)
+        self.reply_words += reply_words
+
     def flush(self) -> None:
         self._u32(OP_FLUSH)
 
@@ -1536,29 +1542,42 @@ def run_eie(
         k = np.arange(n_pes)
         stat_pe = (mm["stats"] | (k[None, :] << mm["layer_bits"]) | li[:, None]).reshape(-1)
         stats = np.concatenate([[mm["ctrl"]], stat_layer, stat_pe]).astype(np.uint64)
-        zeros = np.zeros((xs.shape[1], 1), dtype=np.uint64)
         act_sel, out_sel = _gate_marks(xs.shape[1], job.out, n_pes, max_layers)
-        for x in xs:
-            data = np.concatenate([(x & mask).astype(np.uint64)[:, None], zeros], axis=1)
-            s.write(act, data, act_sel)
-            s.run(job.timeout)
-            s.read(out_addr, out_sel)
-            s.read(stats)
+        # per input: WRITE of its activations (records built for the whole batch at once),
+        # then the same RUN and reads (built once)
+        head = np.asarray([OP_WRITE, xs.shape[1]], dtype="<u4").tobytes()
+        rec = np.zeros((len(xs), xs.shape[1], 2 + s.w), dtype="<u4")
+        rec[:, :, 0] = _addresses(act)
+        rec[:, :, 1] = act_sel
+        rec[:, :, 2] = xs & mask
+        tail = Stream(w=s.w, r=s.r, header=False)
+        tail.run(job.timeout)
+        tail.read(out_addr, out_sel)
+        tail.read(stats)
+        tail_bytes = tail.take()
+        for b in range(len(xs)):
+            s.extend(head + rec[b].tobytes() + tail_bytes, tail.reply_words)
         plan.append((xs.shape[0], job.out, job.layers))
     s.end()
     replies = run_stream(exe, s, keep=keep)
     results: dict[str, np.ndarray] = {}
     for ji, (batch, n_out, n_layers) in enumerate(plan):
-        ys = np.zeros((batch, n_out), dtype=np.int64)
-        words = np.zeros((batch, 1 + n_layers + n_layers * n_pes), dtype=np.uint64)
-        for b in range(batch):
-            cycles_reg = replies.run(f"EIE job {ji} input {b}")[0]
-            y = replies.read_u64(n_out).astype(np.int64) & mask
-            ys[b] = np.where(y >> (act_bits - 1) & 1, y - (1 << act_bits), y)
-            words[b] = replies.read_u64(words.shape[1])
-            if bus == "axi" and cycles_reg != int(words[b, 0]) & 0xFFFFFFFF:
+        n_words = 1 + n_layers + n_layers * n_pes
+        # per input: RUN's four words, then the outputs and the counter words (two each)
+        block = replies.take(batch * (4 + 2 * (n_out + n_words))).reshape(batch, -1)
+        for b in np.flatnonzero(block[:, 0])[:1]:
+            raise SimulationError(
+                f"native harness: EIE job {ji} input {b} did not finish (timeout)"
+            )
+        vals = block[:, 4:].reshape(batch, -1, 2).astype(np.uint64)
+        vals = vals[:, :, 0] | (vals[:, :, 1] << np.uint64(32))
+        y = vals[:, :n_out].astype(np.int64) & mask
+        ys = np.where(y >> (act_bits - 1) & 1, y - (1 << act_bits), y)
+        words = vals[:, n_out:]
+        if bus == "axi":
+            for b in np.flatnonzero(block[:, 1] != (words[:, 0] & np.uint64(0xFFFFFFFF)))[:1]:
                 raise SimulationError(
-                    f"EIE job {ji} input {b}: CYCLES register {cycles_reg}, "
+                    f"EIE job {ji} input {b}: CYCLES register {int(block[b, 1])}, "
                     f"total-cycles word {int(words[b, 0])}"
                 )
         pe = words[:, 1 + n_layers :].reshape(batch, n_layers, n_pes)

@@ -121,24 +121,15 @@ def test_native_gate_check_fails_on_a_wrong_mark(monkeypatch, access):
     the first reads of a row as changing one PE only, gates a PE that changes, and the
     checking build stops at that edge."""
     n = ONE_LAYER.n_pes
-    if access == "write":
-        write = native.Stream.write
+    marks = native._gate_marks
 
-        def wrong(self, addr, data, sel=None):
-            if sel is not None:
-                sel = np.asarray(sel) % n + 1  # the next PE's
-            write(self, addr, data, sel)
+    def wrong(*args):
+        act, out = marks(*args)
+        if access == "write":
+            return act % n + 1, out  # the next PE's
+        return act, np.where(out == native.GATE_ALL, np.arange(len(out)) % n + 1, out)
 
-        monkeypatch.setattr(native.Stream, "write", wrong)
-    else:
-        read = native.Stream.read
-
-        def wrong(self, addrs, sel=None):
-            if sel is not None:
-                sel = np.where(np.asarray(sel) == native.GATE_ALL, np.arange(len(sel)) % n + 1, sel)
-            return read(self, addrs, sel)
-
-        monkeypatch.setattr(native.Stream, "read", wrong)
+    monkeypatch.setattr(native, "_gate_marks", wrong)
     with pytest.raises(runner.SimulationError, match=r"PE \d changed state at a gated edge"):
         _one_layer_run(monkeypatch)
 

@@ -1464,9 +1464,10 @@ class NativeProcess:
 
 
 # ------------------------------------------------------------------------------------ EIE
-#: A host access's mark for PE gating (``native_harness.cpp``): it may change every PE but
-#: leaves them settled.
+#: Host-access marks for PE gating (``native_harness.cpp``): the access may change every PE
+#: but leaves them settled; it changes no PE.
 GATE_ALL = 0xFFFFFFFF
+GATE_NONE = 0xFFFFFFFE
 
 
 def _gate_marks(inputs: int, outputs: int, n_pes: int, max_layers: int):
@@ -1478,7 +1479,7 @@ def _gate_marks(inputs: int, outputs: int, n_pes: int, max_layers: int):
     registered write port). An output read makes every PE read the addressed row of its source
     file (the read enable and address are the top's, shared) and register it a cycle later
     (``src_q``), so a read of the row that the previous two reads read changes no PE: marked
-    1 + its PE; the others ``GATE_ALL``. With more than one layer descriptor (``max_layers``;
+    ``GATE_NONE``; the others ``GATE_ALL``. With more than one layer descriptor (``max_layers``;
     0: not known) every read also moves the PEs' counter-memory read address (the read's low
     offset bits): reads are then not marked (None).
     """
@@ -1488,7 +1489,7 @@ def _gate_marks(inputs: int, outputs: int, n_pes: int, max_layers: int):
     rows = np.arange(outputs) // n_pes
     same = np.zeros(outputs, dtype=bool)
     same[2:] = (rows[2:] == rows[1:-1]) & (rows[1:-1] == rows[:-2])
-    out = np.where(same, np.arange(outputs) % n_pes + 1, GATE_ALL).astype(np.uint32)
+    out = np.where(same, GATE_NONE, GATE_ALL).astype(np.uint32)
     return act, out
 
 

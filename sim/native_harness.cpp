@@ -160,10 +160,11 @@ void accelgen_eval(Vtop___024root* vlSelf) __attribute__((weak));
 // ``patch_pe_gating``): a clock edge with ``accelgen_pe_cur`` = 1 + k runs the code of PEs k
 // and ``accelgen_pe_prev`` - 1 only (the others' is skipped); 0 runs every PE. The stream
 // marks each host access (a write record's sel, a READ_AT pair's sel): 0, it may change any
-// PE; ``GATE_ALL``, it may change every PE but leaves them settled (EIE's first two output
-// reads of a register-file row); 1 + k, it changes PE k only (an activation write; an output
-// read of a row already read twice). The harness gates an edge marked 1 + k after at least
-// ``GATE_SETTLE`` consecutive marked edges (the edges since the last run, other access or
+// PE; ``GATE_ALL`` (0xFFFFFFFF), it may change every PE but leaves them settled (EIE's first
+// two output reads of a register-file row); 1 + k, it changes PE k only (an activation
+// write); any other value (``GATE_NONE``, 0xFFFFFFFE), it changes no PE (an output read of a
+// row already read twice). The harness gates an edge marked neither 0 nor ``GATE_ALL``
+// after at least ``GATE_SETTLE`` consecutive marked edges (the edges since the last run, other access or
 // reset have let every PE settle), with ``accelgen_pe_prev`` the previous edge's mark (the
 // PE whose registered register-file write lands now). A PE skipped so keeps its whole state
 // (in the native model: ``next_state_in_clocked_blocks``' write holds); a build with

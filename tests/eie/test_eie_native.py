@@ -118,7 +118,7 @@ def test_native_pe_gating_on_output_reads(monkeypatch):
 @pytest.mark.parametrize("access", ["write", "read"])
 def test_native_gate_check_fails_on_a_wrong_mark(monkeypatch, access):
     """The check can fail: a stream that names the wrong PE for each activation write, or marks
-    the first reads of a row as changing one PE only, gates a PE that changes, and the
+    the first reads of a row as changing no PE, gates a PE that changes, and the
     checking build stops at that edge."""
     n = ONE_LAYER.n_pes
     marks = native._gate_marks
@@ -127,7 +127,7 @@ def test_native_gate_check_fails_on_a_wrong_mark(monkeypatch, access):
         act, out = marks(*args)
         if access == "write":
             return act % n + 1, out  # the next PE's
-        return act, np.where(out == native.GATE_ALL, np.arange(len(out)) % n + 1, out)
+        return act, np.where(out == native.GATE_ALL, native.GATE_NONE, out)
 
     monkeypatch.setattr(native, "_gate_marks", wrong)
     with pytest.raises(runner.SimulationError, match=r"PE \d changed state at a gated edge"):

@@ -164,11 +164,12 @@ void accelgen_eval(Vtop___024root* vlSelf) __attribute__((weak));
 // two output reads of a register-file row); 1 + k, it changes PE k only (an activation
 // write); any other value (``GATE_NONE``, 0xFFFFFFFE), it changes no PE (an output read of a
 // row already read twice). The harness gates an edge marked neither 0 nor ``GATE_ALL``
-// after at least ``GATE_SETTLE`` consecutive marked edges (the edges since the last run, other access or
-// reset have let every PE settle), with ``accelgen_pe_prev`` the previous edge's mark (the
-// PE whose registered register-file write lands now). A PE skipped so keeps its whole state
-// (in the native model: ``next_state_in_clocked_blocks``' write holds); a build with
-// ``-DACCELGEN_GATE_CHECK`` runs the skipped code anyway and fails if it changed anything.
+// after at least ``GATE_SETTLE`` consecutive marked edges (the edges since the last run,
+// other access or reset have let every PE settle), with ``accelgen_pe_prev`` the previous
+// edge's mark (the PE whose registered register-file write lands now). A PE skipped so
+// keeps its whole state (in the native model: ``next_state_in_clocked_blocks``' write
+// holds); a build with ``-DACCELGEN_GATE_CHECK`` runs the skipped code anyway and fails if
+// it changed anything.
 unsigned int accelgen_pe_cur = 0;
 unsigned int accelgen_pe_prev = 0;
 

@@ -1185,7 +1185,11 @@ def patch_pe_gating(bdir: Path) -> bool:
             )
 
         body = _PE_CALL.sub(gate, body)
-        head = "extern unsigned int accelgen_pe_cur;\nextern unsigned int accelgen_pe_prev;\n"
+        head = (
+            "extern unsigned int accelgen_pe_cur;\nextern unsigned int accelgen_pe_prev;\n"
+            "extern const unsigned char accelgen_pe_gated_model;\n"
+            "const unsigned char accelgen_pe_gated_model = 1;  // the harness gates (PE gating)\n"
+        )
         text = text[:i] + head + _GATE_CHECK + body + text[k:]
         f.write_text(text)
         return True

@@ -172,6 +172,9 @@ void accelgen_eval(Vtop___024root* vlSelf) __attribute__((weak));
 // it changed anything.
 unsigned int accelgen_pe_cur = 0;
 unsigned int accelgen_pe_prev = 0;
+// Defined by that patch: without it (another model, or EIE N = 1, whose PE is no shared module)
+// no edge is gated or counted as gated.
+extern const unsigned char accelgen_pe_gated_model __attribute__((weak));
 
 namespace {
 
@@ -191,7 +194,8 @@ class Clocked {
     // ``target``: this edge's mark (see PE gating)
     void tick(bool quiet = false, uint32_t target = 0) {
         accelgen_ico_skip = quiet;
-        accelgen_pe_cur = target && target != GATE_ALL && settled_ >= GATE_SETTLE ? target : 0;
+        accelgen_pe_cur =
+            gating_ && target && target != GATE_ALL && settled_ >= GATE_SETTLE ? target : 0;
         accelgen_pe_prev = target_;
         gated_ += accelgen_pe_cur != 0;
         top_->clk = 1;
@@ -226,6 +230,7 @@ class Clocked {
     // PE gating: consecutive marked edges, and the previous edge's mark
     static constexpr uint32_t GATE_SETTLE = 32;
     static constexpr uint32_t GATE_ALL = 0xFFFFFFFFu;
+    const bool gating_ = &accelgen_pe_gated_model != nullptr;
     uint32_t settled_ = 0;
     uint32_t target_ = 0;
     uint64_t gated_ = 0;

@@ -1282,8 +1282,8 @@ class Stream:
     def read(self, addrs, sel=None) -> int:
         """Pipelined reads; returns the number of values queued (``r`` words each).
 
-        ``sel`` (per address, as a write record's; EIE: 1 + the PE read, for the harness's PE
-        gating) makes it a ``READ_AT`` command."""
+        ``sel`` (per address: the read's PE-gating mark on EIE, :func:`_gate_marks`) makes it a
+        ``READ_AT`` command."""
         a = _addresses(addrs)
         if len(a):
             if sel is None:
@@ -1324,6 +1324,17 @@ class Stream:
         return data
 
 
+def _u64(words: np.ndarray) -> np.ndarray:
+    """Read values of at most 64 bits, ``uint32[..., r]`` (``r`` 1 or 2), as ``uint64[...]``."""
+    w = words.astype(np.uint64)
+    return w[..., 0] | (w[..., 1] << np.uint64(32)) if w.shape[-1] > 1 else w[..., 0]
+
+
+def _timeout(what: str) -> SimulationError:
+    """A RUN that ended without ``done`` (status 1)."""
+    return SimulationError(f"native harness: {what} did not finish (timeout)")
+
+
 class Replies:
     """Sequential reader of the harness's reply words."""
 
@@ -1344,15 +1355,10 @@ class Replies:
         """``uint32[n, r]`` read values."""
         return self.take(n * self.r).reshape(n, self.r)
 
-    def read_u64(self, n: int) -> np.ndarray:
-        """Read values of at most 64 bits as ``uint64[n]``."""
-        w = self.reads(n).astype(np.uint64)
-        return w[:, 0] | (w[:, 1] << np.uint64(32)) if self.r > 1 else w[:, 0]
-
     def run(self, what: str) -> tuple[int, int, int]:
         status, *counters = (int(v) for v in self.take(4))
         if status:
-            raise SimulationError(f"native harness: {what} did not finish (timeout)")
+            raise _timeout(what)
         return tuple(counters)  # type: ignore[return-value]
 
     def end(self, wall_s: float) -> NativeStats:
@@ -1568,19 +1574,19 @@ def run_eie(
     results: dict[str, np.ndarray] = {}
     for ji, (batch, n_out, n_layers) in enumerate(plan):
         n_words = 1 + n_layers + n_layers * n_pes
-        # per input: RUN's four words, then the outputs and the counter words (two each)
-        block = replies.take(batch * (4 + 2 * (n_out + n_words))).reshape(batch, -1)
-        for b in np.flatnonzero(block[:, 0])[:1]:
-            raise SimulationError(
-                f"native harness: EIE job {ji} input {b} did not finish (timeout)"
-            )
-        vals = block[:, 4:].reshape(batch, -1, 2).astype(np.uint64)
-        vals = vals[:, :, 0] | (vals[:, :, 1] << np.uint64(32))
+        # per input: RUN's four words, then the outputs and the counter words (r words each)
+        block = replies.take(batch * (4 + s.r * (n_out + n_words))).reshape(batch, -1)
+        late = np.flatnonzero(block[:, 0])
+        if len(late):
+            raise _timeout(f"EIE job {ji} input {late[0]}")
+        vals = _u64(block[:, 4:].reshape(batch, -1, s.r))
         y = vals[:, :n_out].astype(np.int64) & mask
         ys = np.where(y >> (act_bits - 1) & 1, y - (1 << act_bits), y)
         words = vals[:, n_out:]
         if bus == "axi":
-            for b in np.flatnonzero(block[:, 1] != (words[:, 0] & np.uint64(0xFFFFFFFF)))[:1]:
+            differ = np.flatnonzero(block[:, 1] != (words[:, 0] & np.uint64(0xFFFFFFFF)))
+            if len(differ):
+                b = differ[0]
                 raise SimulationError(
                     f"EIE job {ji} input {b}: CYCLES register {int(block[b, 1])}, "
                     f"total-cycles word {int(words[b, 0])}"

@@ -32,6 +32,13 @@ def test_native_matches_golden_and_cycle_model(name):
     cases = build_cases(config, seed=sorted(CONFIGS).index(name))
     jobs = [Job(build_image(layers, config), x) for _, layers, x in cases]
     results = run_jobs(config, jobs, engine="native")
+    _assert_golden_and_model(name, config, cases, results)
+    stats = native.last_stats()
+    assert stats.edges > sum(int(r.cycles.sum()) for r in results)  # loads and reads too
+
+
+def _assert_golden_and_model(name, config, cases, results):
+    """Every case's outputs equal the golden model's, every counter the cycle model's."""
     for (case, layers, x), res in zip(cases, results, strict=True):
         gold = run_eie(layers, x, num=config.numerics, n_pes=config.n_pes)[-1]
         np.testing.assert_array_equal(res.y, gold, err_msg=f"{name}/{case}")
@@ -40,8 +47,6 @@ def test_native_matches_golden_and_cycle_model(name):
             np.testing.assert_array_equal(
                 getattr(res, field), getattr(model, field), err_msg=f"{case}: model {field}"
             )
-    stats = native.last_stats()
-    assert stats.edges > sum(int(r.cycles.sum()) for r in results)  # loads and reads too
 
 
 def test_native_pes_share_one_copy_of_code():
@@ -86,11 +91,7 @@ def test_native_pe_gating_keeps_every_state(monkeypatch, name):
         assert 0 < stats.gated_edges < stats.edges  # gating ran
     else:  # one PE: no shared PE code to gate
         assert "PE gating off" in log and stats.gated_edges == 0
-    for (case, layers, x), res in zip(cases, results, strict=True):
-        gold = run_eie(layers, x, num=config.numerics, n_pes=config.n_pes)[-1]
-        np.testing.assert_array_equal(res.y, gold, err_msg=f"{name}/{case}")
-        model = predict_for(layers, x, config)
-        np.testing.assert_array_equal(res.cycles, model.cycles, err_msg=f"{name}/{case}")
+    _assert_golden_and_model(name, config, cases, results)
 
 
 # one layer descriptor: output reads are gated too (native._gate_marks)
